@@ -1,0 +1,71 @@
+"""What a run writes into its folder, each file written atomically (temporary name, then rename)."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Iterator, Mapping, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file beside `path`; rename it onto `path` only if the block succeeds."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def save_params(path: str | os.PathLike, params: Mapping[str, np.ndarray]) -> None:
+    """`params.npz`: one array per leaf ("w", "b")."""
+    with atomic_open(path, "wb") as f:
+        np.savez(f, **{k: np.asarray(v) for k, v in params.items()})
+
+
+def load_params(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a `params.npz` written by `save_params`."""
+    with np.load(path) as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+def save_json(path: str | os.PathLike, obj) -> None:
+    with atomic_open(path) as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def save_costs_csv(path: str | os.PathLike, iterations: Sequence[int], costs: Sequence[float]) -> None:
+    """`costs.csv`: `iteration,cost` rows, cost printed with full float precision."""
+    with atomic_open(path) as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["iteration", "cost"])
+        writer.writerows((int(i), repr(float(c))) for i, c in zip(iterations, costs))
+
+
+def plot_learning_curve(path: str | os.PathLike, iterations, costs, title: str) -> None:
+    """The course's figure: cost against iterations."""
+    fig = Figure(figsize=(6, 4))  # no pyplot: no global backend or figure registry is touched
+    ax = fig.subplots()
+    ax.plot(iterations, costs)
+    ax.set(xlabel="iterations", ylabel="cost", title=title)
+    ax.grid(alpha=0.3)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    with atomic_open(path, "wb") as f:
+        f.write(buf.getvalue())

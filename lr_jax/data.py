@@ -1,0 +1,121 @@
+"""The course's cat / non-cat data: locate (or download), read, verify and flatten the two HDF5 files.
+
+Each image is flattened in the course's order, `x.reshape(m, -1)` (12288 values per 64x64 RGB image,
+R, G, B interleaved per pixel), and scaled by 1/255. Labels become a flat (m,) vector whatever layout
+the file stores ((m,), (m, 1) or (1, m)). Content is checked against the sha256 of the four arrays,
+which identifies the data set independently of how a copy's HDF5 bytes are laid out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import h5py
+import numpy as np
+
+from lr_jax import download
+from lr_jax.config import DataConfig
+from lr_jax.errors import DataError
+
+CONTENT_SHA256 = {
+    "train_set_x": "5a22f47625d19c47045c085a17fdb1a263bae0fa9c67020fd40112e19dadc2c3",
+    "train_set_y": "217e8c93aff2ec2a3f6137ab9f997236d8382a26856546b1fbf30ccd4bf7610e",
+    "test_set_x": "c23d288e4a7ad7ab5b8b8e69e1aaefc683de77cbd020598fd6b4acdccbebabf3",
+    "test_set_y": "7bfaabd03cfd57ee3f50dc1569bf1b72c548f7877d2f7ed9611ec69e697b8909",
+}
+DEFAULT_CLASSES = ("non-cat", "cat")
+
+
+class Split(NamedTuple):
+    """One split of the data: raw pixels, flat labels and class names."""
+
+    x_raw: np.ndarray  # uint8[m, H, W, 3], as stored
+    y: np.ndarray  # int64[m], 0 = classes[0], 1 = classes[1]
+    classes: tuple[str, ...]
+
+    def features(self, dtype=np.float32) -> np.ndarray:
+        """The course's design matrix, (m, H*W*3) scaled to [0, 1], rounded once to `dtype`."""
+        return flatten_and_scale(self.x_raw, dtype)
+
+
+def flatten_and_scale(x_raw: np.ndarray, dtype=np.float32) -> np.ndarray:
+    """`x.reshape(m, -1) / 255`, computed in float64 and rounded once to `dtype`."""
+    return (x_raw.reshape(x_raw.shape[0], -1).astype(np.float64) / 255.0).astype(dtype)
+
+
+def content_sha256(array: np.ndarray) -> str:
+    """sha256 of an array's C-contiguous bytes (how the shared README identifies the data)."""
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def read_split(path: str | os.PathLike, split: str, verify: bool = True) -> Split:
+    """Read `{split}_set_x` / `{split}_set_y` (and optional `list_classes`) from one HDF5 file."""
+    path = Path(path)
+    x_key, y_key = f"{split}_set_x", f"{split}_set_y"
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [k for k in (x_key, y_key) if k not in f]
+            if missing:
+                raise DataError(
+                    f"{path}: missing key(s) {missing} (found {sorted(f.keys())}). Expected the course's "
+                    f"'{x_key}' (m, 64, 64, 3) uint8 and '{y_key}' labels; use the course's file."
+                )
+            x_raw, y_stored = np.asarray(f[x_key]), np.asarray(f[y_key])
+            classes = _read_classes(f)
+    except OSError as e:
+        raise DataError(
+            f"{path}: cannot be read as HDF5 ({e}). The file is truncated, corrupt or not HDF5: "
+            "delete it and provide the course's file again."
+        ) from e
+    x_raw, y = _check_arrays(path, x_key, y_key, x_raw, y_stored)
+    if verify:
+        _verify_content(path, {x_key: x_raw, y_key: y})
+    return Split(x_raw, y, classes)
+
+
+def _read_classes(f: h5py.File) -> tuple[str, ...]:
+    if "list_classes" not in f:
+        return DEFAULT_CLASSES
+    return tuple(c.decode() if isinstance(c, bytes) else str(c) for c in np.asarray(f["list_classes"]))
+
+
+def _check_arrays(path, x_key, y_key, x_raw, y_stored):
+    if x_raw.ndim != 4 or x_raw.shape[-1] != 3 or x_raw.dtype != np.uint8:
+        raise DataError(
+            f"{path}: '{x_key}' has shape {x_raw.shape} and dtype {x_raw.dtype}; expected "
+            "(m, height, width, 3) uint8 RGB images."
+        )
+    m = x_raw.shape[0]
+    if m == 0:
+        raise DataError(f"{path}: '{x_key}' holds no images; an empty data set cannot be trained on.")
+    if y_stored.size != m or y_stored.ndim > 2 or (y_stored.ndim == 2 and 1 not in y_stored.shape):
+        raise DataError(
+            f"{path}: '{y_key}' has shape {y_stored.shape} for {m} images; expected ({m},), ({m}, 1) "
+            f"or (1, {m})."
+        )
+    y = y_stored.ravel()
+    if not np.isin(y, (0, 1)).all():
+        bad = np.unique(y[~np.isin(y, (0, 1))])[:5]
+        raise DataError(f"{path}: '{y_key}' holds labels {bad.tolist()} outside {{0, 1}}; use 0 or 1.")
+    return x_raw, y.astype(np.int64)
+
+
+def _verify_content(path, arrays: dict[str, np.ndarray]) -> None:
+    for key, array in arrays.items():
+        digest = content_sha256(array)
+        if digest != CONTENT_SHA256[key]:
+            raise DataError(
+                f"{path}: '{key}' differs from the course's data set (content sha256 {digest[:12]}..., "
+                f"expected {CONTENT_SHA256[key][:12]}...). Replace the file with the course's copy, or "
+                "set data.verify=false to train on a deliberate variant."
+            )
+
+
+
+def load(cfg: DataConfig) -> dict[str, Split]:
+    """Locate (downloading if allowed), read and verify both splits: {"train": Split, "test": Split}."""
+    folder = download.locate(cfg.dir, cfg.base_url, download=cfg.download)
+    return {split: read_split(folder / name, split, verify=cfg.verify) for split, name in download.FILES.items()}

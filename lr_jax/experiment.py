@@ -1,0 +1,92 @@
+"""`train_and_evaluate(config, workdir)`: the one function the CLI, the tests and a notebook all call."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lr_jax import artifacts, data, model, train
+from lr_jax.config import Config
+from lr_jax.loss import cost
+
+log = logging.getLogger(__name__)
+
+
+def set_precision(precision: str):
+    """Enable 64-bit JAX for "float64" (before any array of the run exists); return the float dtype."""
+    if precision == "float64":
+        jax.config.update("jax_enable_x64", True)
+        return jnp.float64
+    return jnp.float32
+
+
+def fit(config: Config, x_ND: jax.Array, y_N: jax.Array):
+    """Train from the configured init: (params, costs f[num_iterations], compile_s, run_s)."""
+    c = config
+    key_init, key_train = jax.random.split(jax.random.key(c.train.seed))
+    params = model.init_params(x_ND.shape[1], init=c.model.init, key=key_init, scale=c.model.init_scale,
+                               dtype=x_ND.dtype)
+    hparams = train.make_hparams(c.optim.learning_rate, x_ND.dtype)
+    state = train.init_state(params, hparams, key_train, optim=c.optim.name)
+    t0 = time.perf_counter()
+    compiled = train.run_steps.lower(state, x_ND, y_N, hparams, num_steps=c.train.num_iterations,
+                                     optim=c.optim.name).compile()
+    t1 = time.perf_counter()
+    state, costs_T = jax.block_until_ready(compiled(state, x_ND, y_N, hparams))
+    return state.params, costs_T, t1 - t0, time.perf_counter() - t1
+
+
+def evaluate(params, x_ND, y_N, threshold: float) -> dict[str, float]:
+    """Cost and accuracy of `params` on one split."""
+    return {"cost": float(cost(params, x_ND, y_N)),
+            "accuracy": float(model.accuracy(params, x_ND, y_N, threshold))}
+
+
+def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
+    """Train on the course's training set, evaluate on both splits, write the run's files; return metrics."""
+    t_start = time.perf_counter()
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    dtype = set_precision(config.train.precision)
+    splits = data.load(config.data)
+    xs = {name: jnp.asarray(s.features(dtype)) for name, s in splits.items()}
+    ys = {name: jnp.asarray(s.y, jnp.int32) for name, s in splits.items()}
+
+    params, costs_T, compile_s, train_s = fit(config, xs["train"], ys["train"])
+    every = config.train.log_every
+    iterations = np.arange(0, config.train.num_iterations, every)
+    logged = np.asarray(costs_T)[::every]
+    if config.train.print_cost:
+        for i, c in zip(iterations, logged):
+            log.info("Cost after iteration %i: %f", i, c)
+
+    evals = {name: evaluate(params, xs[name], ys[name], config.model.threshold) for name in xs}
+    log.info("train accuracy: %.2f %%", 100 * evals["train"]["accuracy"])
+    log.info("test accuracy: %.2f %%", 100 * evals["test"]["accuracy"])
+    metrics = {
+        "train_accuracy": evals["train"]["accuracy"], "test_accuracy": evals["test"]["accuracy"],
+        "train_cost": evals["train"]["cost"], "test_cost": evals["test"]["cost"],
+        "cost_iterations": iterations.tolist(), "costs": [float(c) for c in logged],
+        "compile_time_s": compile_s, "train_time_s": train_s,
+        "jax_version": jax.__version__, "backend": jax.default_backend(),
+        "devices": [str(d) for d in jax.devices()], "config": config.to_dict(),
+    }
+    write_run(workdir, config, params, iterations, logged)
+    metrics["run_time_s"] = time.perf_counter() - t_start
+    artifacts.save_json(workdir / "metrics.json", metrics)
+    log.info("wrote %s", workdir)
+    return metrics
+
+
+def write_run(workdir: Path, config: Config, params, iterations, costs) -> None:
+    """params.npz, costs.csv and learning_curve.png (metrics.json is written last, by the caller)."""
+    artifacts.save_params(workdir / "params.npz", jax.device_get(params))
+    artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs)
+    artifacts.plot_learning_curve(workdir / "learning_curve.png", iterations, costs,
+                                  f"Learning rate = {config.optim.learning_rate}")
