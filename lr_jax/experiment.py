@@ -18,12 +18,10 @@ from lr_jax.loss import cost
 log = logging.getLogger(__name__)
 
 
-def set_precision(precision: str):
-    """Enable 64-bit JAX for "float64" (before any array of the run exists); return the float dtype."""
-    if precision == "float64":
-        jax.config.update("jax_enable_x64", True)
-        return jnp.float64
-    return jnp.float32
+def precision_scope(precision: str):
+    """A context in which JAX's 64-bit mode is on exactly when `precision == "float64"`."""
+    enable_x64 = getattr(jax, "enable_x64", None) or jax.experimental.enable_x64  # older JAX
+    return enable_x64(precision == "float64")
 
 
 def fit(config: Config, x_ND: jax.Array, y_N: jax.Array):
@@ -43,17 +41,29 @@ def fit(config: Config, x_ND: jax.Array, y_N: jax.Array):
 
 
 def evaluate(params, x_ND, y_N, threshold: float) -> dict[str, float]:
-    """Cost and accuracy of `params` on one split."""
-    return {"cost": float(cost(params, x_ND, y_N)),
-            "accuracy": float(model.accuracy(params, x_ND, y_N, threshold))}
+    """Cost and accuracy (counted exactly on the host) of `params` on one split."""
+    correct = np.asarray(model.predict(params, x_ND, threshold)) == np.asarray(y_N)
+    return {"cost": float(cost(params, x_ND, y_N)), "accuracy": float(correct.mean())}
 
 
 def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
-    """Train on the course's training set, evaluate on both splits, write the run's files; return metrics."""
+    """Train on the course's training set, evaluate on both splits, write the run's files; return metrics.
+
+    Args:
+      config: the validated run configuration.
+      workdir: the run folder (Hydra's output dir from the CLI); created if absent.
+
+    Returns:
+      The metrics also written to `workdir/metrics.json`.
+    """
+    with precision_scope(config.train.precision):  # before any array of the run exists
+        return _train_and_evaluate(config, Path(workdir))
+
+
+def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     t_start = time.perf_counter()
-    workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    dtype = set_precision(config.train.precision)
+    dtype = jnp.float64 if config.train.precision == "float64" else jnp.float32
     splits = data.load(config.data)
     xs = {name: jnp.asarray(s.features(dtype)) for name, s in splits.items()}
     ys = {name: jnp.asarray(s.y, jnp.int32) for name, s in splits.items()}

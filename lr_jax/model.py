@@ -50,7 +50,3 @@ def predict(params: Params, x_ND: jax.Array, threshold: float = 0.5) -> jax.Arra
     """1 (cat) where ŷ > threshold, else 0, as int32 - the course's rule."""
     return (predict_proba(params, x_ND) > threshold).astype(jnp.int32)
 
-
-def accuracy(params: Params, x_ND: jax.Array, y_N: jax.Array, threshold: float = 0.5) -> jax.Array:
-    """Fraction of examples whose predicted class equals the label."""
-    return jnp.mean(predict(params, x_ND, threshold) == y_N)
