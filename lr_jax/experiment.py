@@ -20,24 +20,18 @@ log = logging.getLogger(__name__)
 
 def precision_scope(precision: str):
     """A context in which JAX's 64-bit mode is on exactly when `precision == "float64"`."""
-    enable_x64 = getattr(jax, "enable_x64", None) or jax.experimental.enable_x64  # older JAX
+    enable_x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64  # JAX < 0.6
     return enable_x64(precision == "float64")
 
 
-def fit(config: Config, x_ND: jax.Array, y_N: jax.Array):
-    """Train from the configured init: (params, costs f[num_iterations], compile_s, run_s)."""
+def initial_state(config: Config, n_features: int, dtype) -> tuple[train.TrainState, train.HParams]:
+    """The configured init and hyperparameters, every random key derived from `train.seed`."""
     c = config
     key_init, key_train = jax.random.split(jax.random.key(c.train.seed))
-    params = model.init_params(x_ND.shape[1], init=c.model.init, key=key_init, scale=c.model.init_scale,
-                               dtype=x_ND.dtype)
-    hparams = train.make_hparams(c.optim.learning_rate, x_ND.dtype)
-    state = train.init_state(params, hparams, key_train, optim=c.optim.name)
-    t0 = time.perf_counter()
-    compiled = train.run_steps.lower(state, x_ND, y_N, hparams, num_steps=c.train.num_iterations,
-                                     optim=c.optim.name).compile()
-    t1 = time.perf_counter()
-    state, costs_T = jax.block_until_ready(compiled(state, x_ND, y_N, hparams))
-    return state.params, costs_T, t1 - t0, time.perf_counter() - t1
+    params = model.init_params(n_features, init=c.model.init, key=key_init, scale=c.model.init_scale,
+                               dtype=dtype)
+    hparams = train.make_hparams(c.optim.learning_rate, dtype)
+    return train.init_state(params, hparams, key_train, optim=c.optim.name), hparams
 
 
 def evaluate(params, x_ND, y_N, threshold: float) -> dict[str, float]:
@@ -68,7 +62,10 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     xs = {name: jnp.asarray(s.features(dtype)) for name, s in splits.items()}
     ys = {name: jnp.asarray(s.y, jnp.int32) for name, s in splits.items()}
 
-    params, costs_T, compile_s, train_s = fit(config, xs["train"], ys["train"])
+    state, hparams = initial_state(config, xs["train"].shape[1], dtype)
+    result = train.fit(state, xs["train"], ys["train"], hparams, num_steps=config.train.num_iterations,
+                       optim=config.optim.name)
+    params, costs_T = result.state.params, result.costs
     every = config.train.log_every
     iterations = np.arange(0, config.train.num_iterations, every)
     logged = np.asarray(costs_T)[::every]
@@ -83,7 +80,7 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
         "train_accuracy": evals["train"]["accuracy"], "test_accuracy": evals["test"]["accuracy"],
         "train_cost": evals["train"]["cost"], "test_cost": evals["test"]["cost"],
         "cost_iterations": iterations.tolist(), "costs": [float(c) for c in logged],
-        "compile_time_s": compile_s, "train_time_s": train_s,
+        "compile_time_s": result.compile_s, "train_time_s": result.run_s,
         "jax_version": jax.__version__, "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()], "config": config.to_dict(),
     }

@@ -10,7 +10,8 @@ step t is J at the parameters *before* update t, as in the course's `optimize`.
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple
+import time
+from typing import Any, Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -61,3 +62,37 @@ def run_steps(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int,
     """`num_steps` updates in one `lax.scan`: (final state, cost before each step, f[num_steps])."""
     step = functools.partial(train_step, x_ND=x_ND, y_N=y_N, hparams=hparams, optim=optim)
     return jax.lax.scan(lambda s, _: step(s), state, xs=None, length=num_steps)
+
+
+class FitResult(NamedTuple):
+    state: TrainState
+    costs: jax.Array  # f[steps run], J before each step
+    compile_s: float  # seconds spent compiling (once per distinct chunk length)
+    run_s: float  # seconds spent running the compiled chunks, callbacks excluded
+
+
+def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim: str = "sgd",
+        chunk_size: int | None = None, on_chunk: Sequence[Callable] = ()) -> FitResult:
+    """Advance `state` to step `num_steps` in compiled chunks (one chunk, one call, by default).
+
+    Between chunks, each `on_chunk(state, costs_of_chunk)` runs on the host (progress, checkpoints);
+    a state that is already part-way (a resumed run) continues from its `step`.
+    """
+    chunk = chunk_size or max(num_steps, 1)
+    compiled, costs, compile_s, run_s = {}, [], 0.0, 0.0
+    done = int(state.step)
+    while done < num_steps:
+        n = min(chunk, num_steps - done)
+        if n not in compiled:
+            t0 = time.perf_counter()
+            compiled[n] = run_steps.lower(state, x_ND, y_N, hparams, num_steps=n, optim=optim).compile()
+            compile_s += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        state, costs_n = jax.block_until_ready(compiled[n](state, x_ND, y_N, hparams))
+        run_s += time.perf_counter() - t0
+        costs.append(costs_n)
+        done += n
+        for callback in on_chunk:
+            callback(state, costs_n)
+    all_costs = jnp.concatenate(costs) if costs else jnp.zeros((0,), x_ND.dtype)
+    return FitResult(state, all_costs, compile_s, run_s)
