@@ -1,0 +1,80 @@
+"""Every config file composes with Hydra and converts to the library's Config; bad values are refused."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from lr_jax.config import Config
+from lr_jax.errors import ConfigError
+from tests.conftest import REPO_ROOT
+
+CONF = REPO_ROOT / "conf"
+GROUP_OPTIONS = sorted(
+    (group.name, option.stem)
+    for group in CONF.iterdir() if group.is_dir() and group.name != "hydra"
+    for option in group.glob("*.yaml")
+)
+
+
+def compose_config(overrides=()) -> Config:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=list(overrides))
+    return Config.from_dict(OmegaConf.to_container(cfg, resolve=True))
+
+
+def test_default_config_is_the_course_experiment():
+    config = compose_config()
+    assert config == Config()  # the YAML defaults and the dataclass defaults agree
+    assert (config.model.init, config.optim.learning_rate, config.train.num_iterations) == ("zeros", 0.005, 2000)
+
+
+@pytest.mark.parametrize("group, option", GROUP_OPTIONS, ids=[f"{g}/{o}" for g, o in GROUP_OPTIONS])
+def test_every_config_file_composes(group, option):
+    assert isinstance(compose_config([f"{group}={option}"]), Config)
+
+
+def test_every_key_in_the_yaml_files_is_commented():
+    for path in CONF.rglob("*.yaml"):
+        for line in path.read_text().splitlines():
+            stripped = line.strip()
+            is_key = ":" in stripped and not stripped.startswith(("#", "-")) and not stripped.endswith(":")
+            assert not is_key or "#" in line, f"{path.relative_to(REPO_ROOT)}: uncommented key: {line!r}"
+
+
+def test_command_line_overrides_reach_the_config():
+    config = compose_config(["optim.learning_rate=0.01", "train.num_iterations=1500"])
+    assert (config.optim.learning_rate, config.train.num_iterations) == (0.01, 1500)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("optim.learning_rate=0", "optim.learning_rate=0.0 is out of range"),
+    ("optim.learning_rate=-1", "expected a number > 0"),
+    ("train.num_iterations=-5", "train.num_iterations=-5 is out of range"),
+    ("train.log_every=0", "train.log_every=0 is out of range"),
+    ("train.precision=float16", "one of ('float32', 'float64')"),
+    ("model.init=ones", "model.init='ones' is out of range"),
+    ("optim.name=adagrad", "optim.name='adagrad' is out of range"),
+    ("train.num_iterations=ten", "expected an integer"),
+    ("data.verify=maybe", "expected true or false"),
+])
+def test_out_of_range_values_are_refused(override, message):
+    with pytest.raises(ConfigError) as e:
+        compose_config([override])
+    assert message in str(e.value)
+
+
+def test_unknown_keys_are_refused_with_the_known_ones():
+    with pytest.raises(ConfigError, match=r"optim: unknown key\(s\) \['lerning_rate'\]") as e:
+        Config.from_dict({"optim": {"lerning_rate": 0.1}})
+    assert "learning_rate" in str(e.value)
+
+
+def test_int_is_accepted_where_a_float_is_expected():
+    assert Config.from_dict({"optim": {"learning_rate": 1}}).optim.learning_rate == 1.0
+
+
+def test_to_dict_round_trips():
+    config = compose_config(["train.seed=7"])
+    assert Config.from_dict(config.to_dict()) == config
