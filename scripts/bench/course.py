@@ -1,0 +1,155 @@
+"""`course` suite: the course's 2000-step run, lr_jax against the course's NumPy loop, in one process.
+
+    python scripts/benchmark.py --suite course [--repeats 5] [--process-repeats 3]
+
+Measures, on the real data: (1) the 2000-iteration training loop — lr_jax's compiled scan (first call,
+compile included, and second call) against the NumPy float64 course loop (the test oracle) and a float32
+variant; (2) one gradient step written three ways — two Python for-loops, vectorized NumPy, jitted JAX —
+the course's closing point about vectorization; (3) what bounds the loop: bytes of X read per step against
+the read bandwidth of a NumPy reduction over the same array, and the FLOP rate; (4) whole processes:
+`python scripts/train.py` against `scripts/bench/numpy_course_run.py` doing the same run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from lr_jax import data, train  # noqa: E402
+from lr_jax.config import Config, DataConfig  # noqa: E402
+from lr_jax.experiment import initial_state  # noqa: E402
+from tests import course_oracle  # noqa: E402
+
+STEPS = 2000
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--data-dir", default=os.environ.get("LR_JAX_DATA_DIR"),
+                        help="folder with the two HDF5 files (default: $LR_JAX_DATA_DIR)")
+    parser.add_argument("--process-repeats", type=int, default=3, help="runs of each whole process")
+    parser.add_argument("--loop-steps", type=int, default=1, help="steps of the Python for-loop version")
+
+
+def median_time(fn, repeats: int, setup=lambda: None) -> float:
+    times = []
+    for _ in range(repeats):
+        setup()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def for_loop_step(w, b, X, Y, lr):
+    """One gradient step with the two explicit for-loops the course starts from (X is (n, m))."""
+    n, m = X.shape
+    dw, db = np.zeros(n), 0.0
+    for i in range(m):
+        z = b
+        for j in range(n):
+            z += w[j] * X[j, i]
+        dz = 1 / (1 + math.exp(-z)) - Y[i]
+        for j in range(n):
+            dw[j] += X[j, i] * dz
+        db += dz
+    return w - lr * dw / m, b - lr * db / m
+
+
+def vectorized_step(w, b, X, Y, lr):
+    grads, _ = course_oracle.propagate(w, b, X, Y)
+    return w - lr * grads["dw"], b - lr * grads["db"]
+
+
+def run(args) -> None:
+    splits = data.load(DataConfig(dir=args.data_dir, download=False))
+    x32 = jnp.asarray(splits["train"].features(np.float32))
+    y = jnp.asarray(splits["train"].y)
+    # The course's layout: X = x.reshape(m, -1).T / 255, an (n, m) Fortran-ordered array.
+    X64, Y64 = splits["train"].features(np.float64).T, splits["train"].y[None, :].astype(np.float64)
+    m, n = x32.shape
+    state, hp = initial_state(Config(), n, jnp.float32)
+    loop = lambda: jax.block_until_ready(train.run_steps(state, x32, y, hp, num_steps=STEPS))  # noqa: E731
+
+    rows = {}
+    rows["lr_jax scan, first call (compile + run)"] = median_time(loop, args.repeats, setup=jax.clear_caches)
+    loop()
+    rows["lr_jax scan, second call"] = median_time(loop, args.repeats)
+    rows["NumPy float64 course loop (oracle)"] = median_time(
+        lambda: course_oracle.model(X64, Y64, STEPS), args.repeats)
+    rows["NumPy float32 course loop"] = median_time(
+        lambda: course_oracle.model(X64, Y64, STEPS, dtype=np.float32), args.repeats)
+    base = rows["NumPy float64 course loop (oracle)"]
+    print(f"\n## Training loop, {STEPS} iterations, m={m}, n={n} (median of {args.repeats})\n")
+    print("| implementation | time (s) | NumPy f64 time / this |\n| --- | ---: | ---: |")
+    for name, t in rows.items():
+        print(f"| {name} | {t:.3f} | {base / t:.1f}x |")
+
+    step_rows = per_step_times(args, state, x32, y, hp, X64, Y64, rows["lr_jax scan, second call"])
+    loop_step = step_rows["two Python for-loops (course's starting point)"]
+    print(f"\n## One gradient step, three ways (median; for-loops: {args.loop_steps} step(s))\n")
+    print("| implementation | time per step (ms) | for-loop time / this |\n| --- | ---: | ---: |")
+    for name, t in step_rows.items():
+        print(f"| {name} | {1e3 * t:.3f} | {loop_step / t:,.0f}x |")
+
+    print_bound(x32, rows["lr_jax scan, second call"] / STEPS, args.repeats)
+    print_processes(args)
+
+
+def per_step_times(args, state, x32, y, hp, X64, Y64, scan_time) -> dict[str, float]:
+    w0, b0 = np.zeros((X64.shape[0], 1)), 0.0
+    step = jax.jit(train.train_step, static_argnames="optim")
+    one = lambda: jax.block_until_ready(step(state, x32, y, hp, optim="sgd"))  # noqa: E731
+    one()
+    return {
+        "two Python for-loops (course's starting point)": median_time(
+            lambda: for_loop_step(w0.ravel(), b0, X64, Y64.ravel(), 0.005), args.loop_steps),
+        "vectorized NumPy float64 (the course)": median_time(
+            lambda: vectorized_step(w0, b0, X64, Y64, 0.005), 20 * args.repeats),
+        "jitted JAX step, one call per step (dispatch included)": median_time(one, 20 * args.repeats),
+        "jitted JAX step inside lax.scan (2000-step call / 2000)": scan_time / STEPS,
+    }
+
+
+def print_bound(x32, step_s, repeats) -> None:
+    """Bytes of X read per step (two passes: Xw and Xᵀdz) vs a NumPy read of the same array."""
+    x_np = np.asarray(x32)
+    read_s = median_time(lambda: x_np.sum(dtype=np.float32), 20 * repeats)
+    big = np.ones(256 * 2**20 // 4, np.float32)  # 256 MiB: far beyond the caches
+    dram_s = median_time(lambda: big.sum(dtype=np.float32), repeats)
+    flops = 4 * x_np.size  # two multiply-adds per element of X
+    print("\n## What bounds the compiled loop\n")
+    print(f"- X is {x_np.nbytes / 2**20:.1f} MiB of float32; each step reads it twice: "
+          f"{2 * x_np.nbytes / step_s / 1e9:.1f} GB/s, {flops / step_s / 1e9:.1f} GFLOP/s.")
+    print(f"- A NumPy float32 sum over the same X reads {x_np.nbytes / read_s / 1e9:.1f} GB/s "
+          f"(cache-resident); over 256 MiB, {big.nbytes / dram_s / 1e9:.1f} GB/s (main memory).")
+    print(f"- At {2 * flops / (2 * x_np.nbytes):.1f} FLOP per byte the step is bandwidth-bound, not "
+          "FLOP-bound; per-step dispatch is gone (one call for all steps).")
+
+
+def print_processes(args) -> None:
+    env = {**os.environ, "LR_JAX_DATA_DIR": str(Path(args.data_dir).resolve())}
+    with tempfile.TemporaryDirectory() as tmp:
+        cmds = {
+            "python scripts/train.py": [sys.executable, str(REPO / "scripts/train.py"), f"hydra.run.dir={tmp}/j"],
+            "python scripts/bench/numpy_course_run.py": [
+                sys.executable, str(REPO / "scripts/bench/numpy_course_run.py"), args.data_dir, f"{tmp}/n"],
+        }
+        times = {name: median_time(lambda c=cmd: subprocess.run(c, env=env, check=True, capture_output=True),
+                                   args.process_repeats) for name, cmd in cmds.items()}
+    numpy_t = times["python scripts/bench/numpy_course_run.py"]
+    print(f"\n## Whole process, load + train + write outputs (median of {args.process_repeats})\n")
+    print("| process | wall time (s) | NumPy process / this |\n| --- | ---: | ---: |")
+    for name, t in times.items():
+        print(f"| `{name}` | {t:.2f} | {numpy_t / t:.2f}x |")
