@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from pathlib import Path
@@ -24,8 +25,13 @@ def precision_scope(precision: str):
     return enable_x64(precision == "float64")
 
 
+@functools.partial(jax.jit, static_argnames=("config", "n_features", "dtype"))
 def initial_state(config: Config, n_features: int, dtype) -> tuple[train.TrainState, train.HParams]:
-    """The configured init and hyperparameters, every random key derived from `train.seed`."""
+    """The configured init and hyperparameters, every random key derived from `train.seed`.
+
+    Jitted (the config is static and hashable), so the whole init is one small compile instead of
+    one per eager operation.
+    """
     c = config
     key_init, key_train = jax.random.split(jax.random.key(c.train.seed))
     params = model.init_params(n_features, init=c.model.init, key=key_init, scale=c.model.init_scale,
@@ -34,10 +40,16 @@ def initial_state(config: Config, n_features: int, dtype) -> tuple[train.TrainSt
     return train.init_state(params, hparams, key_train, optim=c.optim.name), hparams
 
 
+@jax.jit
+def _cost_and_predictions(params, x_ND, y_N, threshold):
+    return cost(params, x_ND, y_N), model.predict(params, x_ND, threshold)
+
+
 def evaluate(params, x_ND, y_N, threshold: float) -> dict[str, float]:
     """Cost and accuracy (counted exactly on the host) of `params` on one split."""
-    correct = np.asarray(model.predict(params, x_ND, threshold)) == np.asarray(y_N)
-    return {"cost": float(cost(params, x_ND, y_N)), "accuracy": float(correct.mean())}
+    cost_value, predictions = _cost_and_predictions(params, x_ND, y_N, threshold)
+    correct = np.asarray(predictions) == np.asarray(y_N)
+    return {"cost": float(cost_value), "accuracy": float(correct.mean())}
 
 
 def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
@@ -59,8 +71,9 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     dtype = jnp.float64 if config.train.precision == "float64" else jnp.float32
     splits = data.load(config.data)
-    xs = {name: jnp.asarray(s.features(dtype)) for name, s in splits.items()}
-    ys = {name: jnp.asarray(s.y, jnp.int32) for name, s in splits.items()}
+    # device_put moves host arrays as they are: no conversion to compile.
+    xs = {name: jax.device_put(s.features(dtype)) for name, s in splits.items()}
+    ys = {name: jax.device_put(s.y.astype(np.int32)) for name, s in splits.items()}
 
     state, hparams = initial_state(config, xs["train"].shape[1], dtype)
     result = train.fit(state, xs["train"], ys["train"], hparams, num_steps=config.train.num_iterations,
