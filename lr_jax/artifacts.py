@@ -65,7 +65,12 @@ def plot_learning_curve(path: str | os.PathLike, iterations, costs, title: str) 
     ax.plot(iterations, costs)
     ax.set(xlabel="iterations", ylabel="cost", title=title)
     ax.grid(alpha=0.3)
+    save_figure(path, fig, dpi=100, bbox_inches="tight")
+
+
+def save_figure(path: str | os.PathLike, fig: Figure, **savefig_kwargs) -> None:
+    """Render `fig` as PNG in memory, then write it atomically."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    fig.savefig(buf, format="png", **savefig_kwargs)
     with atomic_open(path, "wb") as f:
         f.write(buf.getvalue())

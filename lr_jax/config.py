@@ -22,6 +22,8 @@ class DataConfig:
         "a6139a838a0e624f4ab923377df0c5d3386fdf1f/datasets/"
     )
     download: bool = True
+    image_size: int = 64
+    scale: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,9 @@ class TrainConfig:
     seed: int = 0
     precision: str = "float32"
     print_cost: bool = True
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    resume: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +128,7 @@ def validate(config: Config) -> None:
     """Raise ConfigError naming the first value that is out of range."""
     c = config
     _check(c.data.name in DATASETS, "data.name", c.data.name, f"one of {sorted(DATASETS)}")
+    _check(c.data.image_size >= 1, "data.image_size", c.data.image_size, "an integer >= 1")
     _check(c.model.init in INITS, "model.init", c.model.init, f"one of {sorted(INITS)}")
     _check(c.model.init_scale >= 0, "model.init_scale", c.model.init_scale, "a number >= 0")
     _check(0 < c.model.threshold < 1, "model.threshold", c.model.threshold, "0 < threshold < 1")
@@ -131,6 +137,9 @@ def validate(config: Config) -> None:
     _check(c.train.num_iterations >= 0, "train.num_iterations", c.train.num_iterations, "an integer >= 0")
     _check(c.train.log_every >= 1, "train.log_every", c.train.log_every, "an integer >= 1")
     _check(c.train.precision in PRECISIONS, "train.precision", c.train.precision, f"one of {PRECISIONS}")
+    _check(c.train.checkpoint_every >= 0, "train.checkpoint_every", c.train.checkpoint_every,
+           "an integer >= 0 (0 = no checkpoints)")
+    _check(c.train.keep_checkpoints >= 1, "train.keep_checkpoints", c.train.keep_checkpoints, "an integer >= 1")
 
 
 DATASETS = frozenset({"catvnoncat"})

@@ -36,14 +36,15 @@ class Split(NamedTuple):
     y: np.ndarray  # int64[m], 0 = classes[0], 1 = classes[1]
     classes: tuple[str, ...]
 
-    def features(self, dtype=np.float32) -> np.ndarray:
+    def features(self, dtype=np.float32, scale: bool = True) -> np.ndarray:
         """The course's design matrix, (m, H*W*3) scaled to [0, 1], rounded once to `dtype`."""
-        return flatten_and_scale(self.x_raw, dtype)
+        return flatten_and_scale(self.x_raw, dtype, scale)
 
 
-def flatten_and_scale(x_raw: np.ndarray, dtype=np.float32) -> np.ndarray:
-    """`x.reshape(m, -1) / 255`, computed in float64 and rounded once to `dtype`."""
-    return (x_raw.reshape(x_raw.shape[0], -1).astype(np.float64) / 255.0).astype(dtype)
+def flatten_and_scale(x_raw: np.ndarray, dtype=np.float32, scale: bool = True) -> np.ndarray:
+    """`x.reshape(m, -1) / 255` (raw 0-255 values if not `scale`), in float64, rounded once to `dtype`."""
+    x_MD = x_raw.reshape(x_raw.shape[0], -1).astype(np.float64)
+    return (x_MD / 255.0 if scale else x_MD).astype(dtype)
 
 
 def content_sha256(array: np.ndarray) -> str:
@@ -83,6 +84,12 @@ def _read_classes(f: h5py.File) -> tuple[str, ...]:
 
 
 def _check_arrays(path, x_key, y_key, x_raw, y_stored):
+    if np.issubdtype(x_raw.dtype, np.floating) and not np.isfinite(x_raw).all():
+        bad = np.unique(np.nonzero(~np.isfinite(x_raw.reshape(x_raw.shape[0], -1)))[0])
+        raise DataError(
+            f"{path}: '{x_key}' holds NaN or infinite values (in {bad.size} image(s), first index "
+            f"{bad[0]}); features must be finite. Repair or drop those images, and store uint8 pixels."
+        )
     if x_raw.ndim != 4 or x_raw.shape[-1] != 3 or x_raw.dtype != np.uint8:
         raise DataError(
             f"{path}: '{x_key}' has shape {x_raw.shape} and dtype {x_raw.dtype}; expected "
@@ -114,8 +121,31 @@ def _verify_content(path, arrays: dict[str, np.ndarray]) -> None:
             )
 
 
-
 def load(cfg: DataConfig) -> dict[str, Split]:
-    """Locate (downloading if allowed), read and verify both splits: {"train": Split, "test": Split}."""
+    """Locate (downloading if allowed), read, check and verify both splits: {"train": Split, "test": Split}."""
     folder = download.locate(cfg.dir, cfg.base_url, download=cfg.download)
-    return {split: read_split(folder / name, split, verify=cfg.verify) for split, name in download.FILES.items()}
+    paths = {split: folder / name for split, name in download.FILES.items()}
+    splits = {split: read_split(path, split, verify=False) for split, path in paths.items()}
+    _check_image_sizes(paths, splits, cfg.image_size)
+    if cfg.verify:  # after the shape checks, whose messages say more than a checksum
+        for split, path in paths.items():
+            _verify_content(path, {f"{split}_set_x": splits[split].x_raw, f"{split}_set_y": splits[split].y})
+    return splits
+
+
+def _check_image_sizes(paths, splits: dict[str, Split], image_size: int) -> None:
+    sizes = {split: s.x_raw.shape[1:3] for split, s in splits.items()}
+    if sizes["train"] != sizes["test"]:
+        raise DataError(
+            f"{paths['train']} holds {_hw(sizes['train'])} images but {paths['test']} holds "
+            f"{_hw(sizes['test'])} images; train and test must have the same size. Resize one set to match."
+        )
+    if sizes["train"] != (image_size, image_size):
+        raise DataError(
+            f"{paths['train']}: images are {_hw(sizes['train'])}, but data.image_size={image_size} says "
+            f"{_hw((image_size, image_size))}. Set data.image_size to the files' size (square images only)."
+        )
+
+
+def _hw(size) -> str:
+    return f"{size[0]}x{size[1]}"

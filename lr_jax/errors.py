@@ -1,4 +1,13 @@
-"""The one exception type lr_jax raises for input a user can fix."""
+"""The one exception type lr_jax raises for input a user can fix, and how the CLI reports it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import Iterator
+
+EXIT_CODE = 2  # what the CLI returns for an LrJaxError (Hydra's own errors exit with 1)
 
 
 class LrJaxError(Exception):
@@ -6,8 +15,27 @@ class LrJaxError(Exception):
 
 
 class DataError(LrJaxError):
-    """A data file or data directory that cannot be used."""
+    """A data file, data directory, image or run folder that cannot be used."""
 
 
 class ConfigError(LrJaxError):
     """A configuration value that is missing, unknown or out of range."""
+
+
+class DivergenceError(LrJaxError):
+    """Training produced non-finite parameters or costs."""
+
+
+@contextlib.contextmanager
+def exit_on_error() -> Iterator[None]:
+    """Turn an LrJaxError into `error: <message>` on stderr and exit code 2, without a traceback.
+
+    With HYDRA_FULL_ERROR=1 in the environment the exception propagates, traceback and all.
+    """
+    try:
+        yield
+    except LrJaxError as e:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(EXIT_CODE)

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import artifacts, data, model, train
+from lr_jax import artifacts, checkpoint, data, figures, model, train
 from lr_jax.config import Config
 from lr_jax.loss import cost
 
@@ -68,17 +68,25 @@ def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
 
 def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     t_start = time.perf_counter()
-    workdir.mkdir(parents=True, exist_ok=True)
     dtype = jnp.float64 if config.train.precision == "float64" else jnp.float32
     splits = data.load(config.data)
     # device_put moves host arrays as they are: no conversion to compile.
-    xs = {name: jax.device_put(s.features(dtype)) for name, s in splits.items()}
+    xs = {name: jax.device_put(s.features(dtype, config.data.scale)) for name, s in splits.items()}
     ys = {name: jax.device_put(s.y.astype(np.int32)) for name, s in splits.items()}
 
     state, hparams = initial_state(config, xs["train"].shape[1], dtype)
-    result = train.fit(state, xs["train"], ys["train"], hparams, num_steps=config.train.num_iterations,
-                       optim=config.optim.name)
-    params, costs_T = result.state.params, result.costs
+    t = config.train
+    past_costs = np.zeros((0,), dtype)
+    if t.resume:
+        state, past_costs = checkpoint.restore_latest(workdir, state, config.to_dict(), t.num_iterations)
+        log.info("resuming at iteration %i", int(state.step))
+    # Every check on the input is done: only now does the run write anything.
+    workdir.mkdir(parents=True, exist_ok=True)
+    checkpointer = checkpoint.Checkpointer(workdir / checkpoint.FOLDER, config.to_dict(), every=t.checkpoint_every,
+                                           keep=t.keep_checkpoints, num_steps=t.num_iterations, costs=past_costs)
+    result = train.fit(state, xs["train"], ys["train"], hparams, num_steps=t.num_iterations,
+                       optim=config.optim.name, chunk_size=t.checkpoint_every or None, on_chunk=[checkpointer])
+    params, costs_T = result.state.params, np.concatenate(checkpointer.costs)
     every = config.train.log_every
     iterations = np.arange(0, config.train.num_iterations, every)
     logged = np.asarray(costs_T)[::every]
@@ -98,6 +106,9 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
         "devices": [str(d) for d in jax.devices()], "config": config.to_dict(),
     }
     write_run(workdir, config, params, iterations, logged)
+    figures.save_inspection(workdir, splits["test"].x_raw, splits["test"].y,
+                            model.predict_proba(params, xs["test"]), params["w"], threshold=config.model.threshold,
+                            image_size=config.data.image_size, classes=splits["test"].classes)
     metrics["run_time_s"] = time.perf_counter() - t_start
     artifacts.save_json(workdir / "metrics.json", metrics)
     log.info("wrote %s", workdir)

@@ -1,0 +1,149 @@
+"""Checkpoints: the whole TrainState (params, optimizer state, iteration, PRNG key) and the costs so far.
+
+`<run folder>/checkpoints/step_<N>.npz` holds one array per leaf of the flattened TrainState, named by its
+pytree path (`state.params['w']`, ...), the PRNG key as its raw `jax.random.key_data`, the costs of
+iterations 0..N-1, and the run's config as JSON. Files are written atomically and only the newest
+`keep` are kept, so a run killed at any moment leaves complete checkpoints only. Restoring needs a
+template state of the same config (`experiment.initial_state`), which fixes the tree, shapes and dtypes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import jax
+import numpy as np
+
+from lr_jax import artifacts
+from lr_jax.errors import ConfigError, DataError, DivergenceError
+from lr_jax.train import TrainState
+
+FOLDER = "checkpoints"
+_NAME = re.compile(r"step_(\d+)\.npz")
+# Keys that may change between a run and its resumption: they do not change the trajectory.
+RESUMABLE_CHANGES = frozenset({
+    "data.dir", "data.download", "data.base_url", "data.verify", "train.num_iterations", "train.log_every",
+    "train.print_cost", "train.checkpoint_every", "train.keep_checkpoints", "train.resume",
+})
+
+
+def _named_leaves(state: TrainState) -> dict[str, Any]:
+    """{pytree path: leaf} of `state`, with the typed PRNG key replaced by its raw uint32 data."""
+    state = state._replace(key=jax.random.key_data(state.key))
+    return {"state" + jax.tree_util.keystr(path): leaf
+            for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]}
+
+
+def save(folder: Path, state: TrainState, costs, config: Mapping[str, Any], keep: int) -> Path:
+    """Write `folder/step_<N>.npz` atomically, then delete all but the newest `keep` checkpoints."""
+    folder.mkdir(parents=True, exist_ok=True)
+    step = int(state.step)
+    path = folder / f"step_{step:08d}.npz"
+    arrays = {name: np.asarray(leaf) for name, leaf in jax.device_get(_named_leaves(state)).items()}
+    with artifacts.atomic_open(path, "wb") as f:
+        np.savez(f, costs=np.asarray(costs), config=np.asarray(json.dumps(dict(config))), **arrays)
+    for old in list_checkpoints(folder)[:-keep]:
+        old.unlink()
+    for stale in folder.glob(".step_*.tmp"):  # left by a run killed while writing
+        stale.unlink(missing_ok=True)
+    return path
+
+
+def list_checkpoints(folder: Path) -> list[Path]:
+    """Complete checkpoints in `folder`, oldest first (leftover temporary files are not listed)."""
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.fullmatch(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def restore(path: Path, template: TrainState, config: Mapping[str, Any]) -> tuple[TrainState, np.ndarray]:
+    """(state, costs so far) from a checkpoint, checked against `template` and the current config."""
+    try:
+        with np.load(path) as npz:
+            stored = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: cannot be read as a checkpoint ({e}). Delete it to resume from an "
+                        "older one, or start a new run folder.") from e
+    _check_config(path, json.loads(str(stored.get("config", "{}"))), config)
+    expected = _named_leaves(template)
+    leaves = [_checked_leaf(path, name, stored.get(name), leaf) for name, leaf in expected.items()]
+    treedef = jax.tree_util.tree_structure(template._replace(key=jax.random.key_data(template.key)))
+    state = jax.tree_util.tree_unflatten(treedef, leaves)
+    key = jax.random.wrap_key_data(state.key, impl=jax.random.key_impl(template.key))
+    return state._replace(key=key), stored["costs"]
+
+
+def restore_latest(workdir: Path, template: TrainState, config: Mapping[str, Any],
+                   num_steps: int) -> tuple[TrainState, np.ndarray]:
+    """`restore` the newest checkpoint of a run folder, for `train.resume=true`."""
+    found = list_checkpoints(workdir / FOLDER)
+    if not found:
+        raise ConfigError(f"train.resume=true, but {workdir / FOLDER} holds no checkpoint. Pass the folder "
+                          "of the run to continue (hydra.run.dir=<run folder>), or drop train.resume=true.")
+    state, costs = restore(found[-1], template, config)
+    if int(state.step) > num_steps:
+        raise ConfigError(f"{found[-1]} is at iteration {int(state.step)}, past train.num_iterations="
+                          f"{num_steps}. Set train.num_iterations to {int(state.step)} or more.")
+    return state, costs
+
+
+def _checked_leaf(path, name, value, like) -> np.ndarray:
+    like = np.asarray(like)
+    if value is None or value.shape != like.shape or value.dtype != like.dtype:
+        found = "nothing" if value is None else f"{value.dtype}{list(value.shape)}"
+        raise DataError(f"{path}: {name} holds {found}, this run needs {like.dtype}{list(like.shape)}. "
+                        "The checkpoint belongs to another kind of run: resume it with its own config, "
+                        "or start a new run folder.")
+    return value
+
+
+def _check_config(path, saved: Mapping[str, Any], current: Mapping[str, Any]) -> None:
+    flat_saved, flat_now = _flatten(saved), _flatten(current)
+    differ = sorted(k for k in flat_saved.keys() | flat_now.keys()
+                    if k not in RESUMABLE_CHANGES and flat_saved.get(k) != flat_now.get(k))
+    if differ:
+        changes = ", ".join(f"{k}: {flat_saved.get(k)!r} -> {flat_now.get(k)!r}" for k in differ)
+        raise ConfigError(f"{path} was written with another config ({changes}). Resume with the run's "
+                          "own values for these keys, or start a new run folder.")
+
+
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}": v})
+    return out
+
+
+class Checkpointer:
+    """An `on_chunk` callback for `train.fit`: stops a diverged run, checkpoints a finite one.
+
+    Costs of all chunks are collected in `costs` (starting from those of a restored checkpoint). A
+    checkpoint is written whenever the step is a multiple of `every` or equals `num_steps`.
+    """
+
+    def __init__(self, folder: Path, config: Mapping[str, Any], *, every: int, keep: int, num_steps: int,
+                 costs=()):
+        self.folder, self.config, self.every, self.keep, self.num_steps = folder, config, every, keep, num_steps
+        self.costs = [np.asarray(costs)]
+
+    def __call__(self, state: TrainState, costs_n) -> None:
+        costs_n = np.asarray(costs_n)
+        step = int(state.step)
+        finite = np.isfinite(costs_n).all() and all(np.isfinite(leaf).all()
+                                                     for leaf in jax.tree.leaves(jax.device_get(state.params)))
+        if not finite:
+            raise DivergenceError(self._divergence_message(step - costs_n.size, step))
+        self.costs.append(costs_n)
+        if self.every and (step % self.every == 0 or step == self.num_steps):
+            save(self.folder, state, np.concatenate(self.costs), self.config, self.keep)
+
+    def _divergence_message(self, start: int, stop: int) -> str:
+        kept = list_checkpoints(self.folder)
+        where = f"the last finite checkpoint is {kept[-1]}" if kept else "no checkpoint was written"
+        return (f"training diverged: the parameters or the cost became NaN or infinite between iterations "
+                f"{start} and {stop}; the run stopped there and {where}. Lower optim.learning_rate "
+                "(or keep data.scale=true).")
