@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import runpy
+import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -46,3 +50,58 @@ def course_data(data_dir):
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def course_run(data_dir, tmp_path_factory) -> Path:
+    """A finished run folder of the course's config (2000 iterations, checkpoints every 500)."""
+    from lr_jax import Config, train_and_evaluate
+
+    workdir = tmp_path_factory.mktemp("course_run")
+    config = Config.from_dict({"data": {"dir": str(data_dir), "download": False},
+                               "train": {"print_cost": False}})
+    train_and_evaluate(config, workdir)
+    return workdir
+
+
+class CliResult(NamedTuple):
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """`run_cli("train", "key=value", ...)`: a script's Hydra main in this process -> (exit code, out, err).
+
+    In-process runs skip seconds of interpreter and JAX start-up each. Hydra's logging setup is turned
+    off (`hydra/job_logging=none`): its `logging.config.dictConfig` would close pytest's own handlers.
+    """
+
+    def run(script: str, *overrides: str) -> CliResult:
+        path = str(REPO_ROOT / "scripts" / f"{script}.py")
+        monkeypatch.setattr(sys, "argv", [path, *overrides, "hydra/job_logging=none", "hydra/hydra_logging=none"])
+        capsys.readouterr()
+        code = 0
+        try:
+            runpy.run_path(path, run_name="__main__")
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run
+
+
+def _snapshot(folder: Path, ignore=(".hydra", "train.log")) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.relative_to(folder).parts[0] not in ignore
+    }
+
+
+@pytest.fixture
+def snapshot():
+    """`snapshot(folder)`: {relative path: sha256} of its files, Hydra's own `.hydra/` and `train.log` left out."""
+    return _snapshot

@@ -1,0 +1,32 @@
+"""Classify your own images: `python scripts/predict.py run=<run folder> images=[a.jpg,b.png]`.
+
+Prints one line per image: its path, the probability that it shows a cat, and the predicted class.
+"""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from lr_jax.errors import ConfigError, exit_on_error
+from lr_jax.predict import predict_images
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
+def main(cfg: DictConfig) -> None:
+    with exit_on_error():  # `error: <message>` and exit code 2; a traceback only with HYDRA_FULL_ERROR=1
+        missing = [k for k in ("run", "images") if OmegaConf.is_missing(cfg, k)]
+        if missing:
+            raise ConfigError(f"{' and '.join(missing)} not given. Pass both: "
+                              "python scripts/predict.py run=<run folder> images=[a.jpg,b.png].")
+        args = OmegaConf.to_container(cfg, resolve=True)
+        images = [args["images"]] if isinstance(args["images"], str) else args["images"]
+        if not isinstance(images, list) or not all(isinstance(p, str) for p in images):
+            raise ConfigError(f"images={args['images']!r}: expected a path or a list of paths, "
+                              "e.g. images=[a.jpg,b.png].")
+        for p in predict_images(args["run"], images):
+            print(f"{p.path}: P(cat) = {p.proba:.4f} -> {p.class_name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""Bad input, one row each: the CLI prints one `error:` line naming the input, the problem and the fix,
+exits non-zero without a traceback, and leaves the run folder as it was (Hydra's own `.hydra/` record
+and `train.log` aside). Also: the numerics under abuse, and `exit_on_error`'s HYDRA_FULL_ERROR switch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import h5py
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from conftest import REPO_ROOT
+from lr_jax import data, experiment, train
+from lr_jax.config import Config, TrainConfig
+
+TRAIN, TEST = "train_catvnoncat.h5", "test_catvnoncat.h5"
+SIZE = 4  # the tiny data sets below hold 4x4 RGB images
+
+
+def write_split(path: Path, split: str, x, y, keys=("x", "y")) -> None:
+    with h5py.File(path, "w") as f:
+        if "x" in keys:
+            f[f"{split}_set_x"] = x
+        if "y" in keys:
+            f[f"{split}_set_y"] = y
+
+
+def tiny_data(folder: Path) -> Path:
+    """A valid pair of files: 6 train and 4 test images of SIZE x SIZE."""
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    write_split(folder / TRAIN, "train", rng.integers(0, 256, (6, SIZE, SIZE, 3), np.uint8), [0, 1] * 3)
+    write_split(folder / TEST, "test", rng.integers(0, 256, (4, SIZE, SIZE, 3), np.uint8), [0, 1, 1, 0])
+    return folder
+
+
+def images(m, size=SIZE, dtype=np.uint8, fill=None):
+    x = np.random.default_rng(1).integers(0, 256, (m, size, size, 3)).astype(dtype)
+    if fill is not None:
+        x.flat[5] = fill
+    return x
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    id: str
+    script: str  # "train" or "predict"
+    args: Callable[[dict], list[str]]  # paths -> overrides (after preparing the bad input)
+    code: int
+    says: tuple[str, ...]  # substrings of stderr, formatted with the paths: input, problem, fix
+
+
+def data_case(id, mutate, says, extra=()):
+    def args(p):
+        mutate(p["data"])
+        return [f"data.dir={p['data']}", "data.download=false", "data.verify=false", f"data.image_size={SIZE}",
+                "train.num_iterations=5", *extra]
+    return Case(id, "train", args, 2, says)
+
+
+def config_case(id, overrides, says, code=2):
+    return Case(id, "train", lambda p: list(overrides), code, says)
+
+
+def resume_case(id, overrides, says):
+    return Case(id, "train", lambda p: [f"data.dir={p['real_data']}", "data.download=false", "train.resume=true",
+                                        *overrides], 2, says)
+
+
+def predict_case(id, args, says):
+    return Case(id, "predict", args, 2, says)
+
+
+def png_bytes_truncated(p):
+    from PIL import Image
+    Image.new("RGB", (40, 30), "red").save(p["tmp"] / "cut.png")
+    truncate(p["tmp"] / "cut.png")
+    return [f"run={p['run']}", f"images=[{p['tmp'] / 'cut.png'}]"]
+
+
+def other_size_params(p):
+    np.savez(p["run"] / "params.npz", w=np.zeros(100, np.float32), b=np.zeros((), np.float32))
+    return [f"run={p['run']}", f"images=[{p['tmp'] / 'x.png'}]"]
+
+
+HAS_BATCH_SIZE = "batch_size" in {f.name for f in dataclasses.fields(TrainConfig)}
+needs_batch_size = pytest.mark.skipif(not HAS_BATCH_SIZE, reason="train.batch_size arrives with minibatches")
+
+CASES = [
+    # --- data files ---
+    data_case("data-file-missing", lambda d: (d / TEST).unlink(),
+              ("{data}", "were not found", "data.download=false", "data.dir=/that/folder")),
+    data_case("data-file-truncated", lambda d: truncate(d / TEST),
+              ("{data}/" + TEST, "cannot be read as HDF5", "truncated", "provide the course's file again")),
+    data_case("data-file-not-hdf5", lambda d: (d / TRAIN).write_text("not hdf5"),
+              ("{data}/" + TRAIN, "cannot be read as HDF5", "provide the course's file again")),
+    data_case("data-key-missing", lambda d: write_split(d / TRAIN, "train", images(6), None, keys=("x",)),
+              ("{data}/" + TRAIN, "missing key(s) ['train_set_y']", "use the course's file")),
+    data_case("images-other-size-than-config", lambda d: None,
+              ("{data}/" + TRAIN, "images are 4x4, but data.image_size=8", "Set data.image_size"),
+              extra=["data.image_size=8"]),
+    data_case("images-not-rgb", lambda d: write_split(d / TRAIN, "train", images(6)[..., 0], [0, 1] * 3),
+              ("{data}/" + TRAIN, "'train_set_x' has shape (6, 4, 4)", "expected (m, height, width, 3)")),
+    data_case("labels-outside-0-1", lambda d: write_split(d / TRAIN, "train", images(6), [0, 1, 2, 0, 1, 0]),
+              ("{data}/" + TRAIN, "labels [2] outside {{0, 1}}", "use 0 or 1")),
+    data_case("labels-wrong-count", lambda d: write_split(d / TRAIN, "train", images(6), [0, 1]),
+              ("{data}/" + TRAIN, "'train_set_y' has shape (2,) for 6 images", "expected (6,)")),
+    data_case("features-nan", lambda d: write_split(d / TRAIN, "train", images(6, dtype=np.float32, fill=np.nan),
+                                                    [0, 1] * 3),
+              ("{data}/" + TRAIN, "NaN or infinite", "first index 0", "Repair or drop")),
+    data_case("features-inf", lambda d: write_split(d / TEST, "test", images(4, dtype=np.float32, fill=np.inf),
+                                                    [0, 1, 1, 0]),
+              ("{data}/" + TEST, "NaN or infinite", "Repair or drop")),
+    data_case("data-set-empty", lambda d: write_split(d / TRAIN, "train", images(0), np.zeros(0, int)),
+              ("{data}/" + TRAIN, "holds no images", "at least one image")),
+    data_case("train-test-sizes-differ", lambda d: write_split(d / TEST, "test", images(4, size=8), [0, 1, 1, 0]),
+              ("{data}/" + TRAIN, "4x4", "{data}/" + TEST, "8x8", "must have the same size", "Resize")),
+    # --- config values ---
+    config_case("learning-rate-zero", ["optim.learning_rate=0"],
+                ("optim.learning_rate=0.0", "out of range", "a number > 0")),
+    config_case("learning-rate-negative", ["optim.learning_rate=-0.1"],
+                ("optim.learning_rate=-0.1", "out of range", "a number > 0")),
+    config_case("iterations-negative", ["train.num_iterations=-1"],
+                ("train.num_iterations=-1", "out of range", "an integer >= 0")),
+    config_case("iterations-not-a-number", ["train.num_iterations=many"],
+                ("train.num_iterations='many'", "expected an integer")),
+    pytest.param(config_case("batch-size-zero", ["train.batch_size=0"], ("train.batch_size=0", "out of range")),
+                 marks=needs_batch_size),
+    pytest.param(config_case("batch-size-larger-than-data", ["train.batch_size=100000"],
+                             ("train.batch_size", "100000")), marks=needs_batch_size),
+    config_case("optimizer-unknown", ["optim.name=adamw"], ("optim.name='adamw'", "out of range", "one of")),
+    config_case("data-set-unknown", ["data.name=mnist"], ("data.name='mnist'", "out of range", "one of")),
+    config_case("image-size-zero", ["data.image_size=0"], ("data.image_size=0", "an integer >= 1")),
+    config_case("checkpoint-every-negative", ["train.checkpoint_every=-5"],
+                ("train.checkpoint_every=-5", "an integer >= 0")),
+    config_case("keep-checkpoints-zero", ["train.keep_checkpoints=0"], ("train.keep_checkpoints=0", ">= 1")),
+    config_case("key-misspelled", ["optim.learning_rat=0.1"],  # Hydra's strict mode, Hydra's exit code
+                ("optim.learning_rat", "not in struct", "+optim.learning_rat=0.1"), code=1),
+    # --- resuming (the run folder holds a finished run whose files must stay untouched) ---
+    resume_case("resume-without-checkpoint", ["hydra.run.dir={new_run}"],
+                ("train.resume=true", "{new_run}/checkpoints holds no checkpoint", "hydra.run.dir=")),
+    resume_case("resume-other-config", ["hydra.run.dir={run}", "optim.learning_rate=0.01"],
+                ("{run}/checkpoints/step_00002000.npz", "optim.learning_rate: 0.005 -> 0.01",
+                 "Resume with the run's own values")),
+    resume_case("resume-past-the-end", ["hydra.run.dir={run}", "train.num_iterations=1000"],
+                ("step_00002000.npz is at iteration 2000, past train.num_iterations=1000",
+                 "Set train.num_iterations to 2000 or more")),
+    # --- prediction ---
+    predict_case("image-missing", lambda p: [f"run={p['run']}", f"images=[{p['tmp']}/nope.jpg]"],
+                 ("{tmp}/nope.jpg", "no such file", "Check the path")),
+    predict_case("image-not-an-image", lambda p: [f"run={p['run']}", f"images=[{p['tmp']}/notes.txt]"],
+                 ("{tmp}/notes.txt", "not an image Pillow can read", "Give a JPEG or PNG")),
+    predict_case("image-truncated", png_bytes_truncated, ("{tmp}/cut.png", "not an image Pillow can read")),
+    predict_case("run-without-params", lambda p: [f"run={p['tmp']}", f"images=[{p['tmp']}/x.png]"],
+                 ("{tmp}: no params.npz", "Pass the folder of a finished run")),
+    predict_case("params-of-another-size", other_size_params,
+                 ("{run}/params.npz", "{{'w': [100], 'b': []}}", "do not fit the run's 64x64 RGB images",
+                  "copy the matching params.npz back")),
+    predict_case("predict-without-run", lambda p: [f"images=[{p['tmp']}/x.png]"],
+                 ("run not given", "run=<run folder>")),
+]
+
+
+@pytest.fixture
+def paths(tmp_path, course_run, data_dir, monkeypatch):
+    """Where each case works: a tiny data set, a copy of a finished run, a scratch folder as the cwd."""
+    from PIL import Image
+
+    monkeypatch.delenv("LR_JAX_DATA_DIR", raising=False)  # the data must come from data.dir, or not at all
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    shutil.copytree(course_run, run)
+    (tmp_path / "scratch").mkdir()
+    Image.new("RGB", (64, 64), "gray").save(tmp_path / "scratch" / "x.png")
+    (tmp_path / "scratch" / "notes.txt").write_text("a cat, honestly")
+    return {"data": tiny_data(tmp_path / "data"), "run": run, "tmp": tmp_path / "scratch",
+            "real_data": data_dir, "new_run": tmp_path / "new_run"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input_gives_one_message_and_writes_nothing(case, paths, run_cli, snapshot):
+    overrides = [o.format(**paths) for o in case.args(paths)]
+    if case.script == "train" and not any(o.startswith("hydra.run.dir=") for o in overrides):
+        overrides.append(f"hydra.run.dir={paths['new_run']}")
+    before = {name: snapshot(paths[name]) for name in ("run", "tmp", "data")}
+
+    code, out, err = run_cli(case.script, *overrides)
+
+    assert code == case.code, err
+    for text in case.says:
+        assert text.format(**paths) in err, f"{text!r} not in {err!r}"
+    assert "Traceback" not in err + out
+    if code == 2:
+        assert err.count("error:") == 1 and err.startswith("error: ")
+    assert {name: snapshot(paths[name]) for name in before} == before
+    new_run = paths["new_run"]
+    assert not new_run.exists() or snapshot(new_run) == {}, "the run folder got files besides Hydra's own"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("full_error", [False, True])
+def test_cli_exit_code_and_traceback_only_with_hydra_full_error(full_error, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    if full_error:
+        env["HYDRA_FULL_ERROR"] = "1"
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "train.py"), "optim.learning_rate=-1",
+                           f"hydra.run.dir={tmp_path / 'run'}"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    message = "optim.learning_rate=-1.0 is out of range: expected a number > 0."
+    assert message in proc.stderr
+    if full_error:
+        assert proc.returncode != 0 and "Traceback" in proc.stderr and "ConfigError" in proc.stderr
+    else:
+        assert proc.returncode == 2 and proc.stderr == f"error: {message}\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scale, learning_rate", [(False, 0.005), (False, 1.0), (False, 10.0), (True, 10.0)])
+def test_costs_stay_finite_under_abuse(course_data, scale, learning_rate):
+    """Raw 0-255 pixels and learning rates up to 10: 2000 iterations, every cost finite (the loss is
+    computed from the logit, so saturated sigmoids give 0 or |z|, never log(0))."""
+    config = Config()
+    x_ND = jnp.asarray(course_data["train"].features(np.float32, scale))
+    y_N = jnp.asarray(course_data["train"].y, jnp.int32)
+    state, _ = experiment.initial_state(config, x_ND.shape[1], jnp.float32)
+    result = train.fit(state, x_ND, y_N, train.make_hparams(learning_rate), num_steps=2000)
+    costs = np.asarray(result.costs)
+    assert np.isfinite(costs).all(), f"non-finite costs at iterations {np.flatnonzero(~np.isfinite(costs))[:5]}"
+    assert np.isfinite(np.asarray(result.state.params["w"])).all()
+
+
+def test_raw_pixels_are_the_scaled_ones_times_255(course_data):
+    x_raw = course_data["train"].x_raw[:3]
+    np.testing.assert_allclose(data.flatten_and_scale(x_raw, np.float64, scale=False),
+                               255 * data.flatten_and_scale(x_raw, np.float64), rtol=1e-15)

@@ -1,0 +1,89 @@
+"""Predict: images of any size, mode and format get the probabilities the model gives the same pixels
+in memory; the course's own test images get exactly the probabilities of the training pipeline."""
+
+from __future__ import annotations
+
+import io
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from PIL import Image
+
+from lr_jax import artifacts, model
+from lr_jax.predict import load_image, predict_images
+
+
+def random_image(size, mode: str) -> Image.Image:
+    """Smooth random content (so that JPEG and resizing keep it recognisable) in the given mode."""
+    rng = np.random.default_rng(sum(size) + len(mode))
+    small = rng.integers(0, 256, (8, 8, 4), np.uint8)
+    rgba = Image.fromarray(small, "RGBA").resize(size, Image.Resampling.BILINEAR)
+    if mode == "P":
+        return rgba.convert("RGB").quantize(colors=32)
+    return rgba if mode == "RGBA" else rgba.convert(mode)
+
+
+def reference_proba(params, image: Image.Image) -> float:
+    """The course's recipe on an in-memory image: RGB, resize to 64x64, /255, sigmoid(w.x + b), in float64."""
+    x = np.asarray(image.convert("RGB").resize((64, 64), Image.Resampling.BICUBIC), np.float64).ravel() / 255
+    return float(1 / (1 + np.exp(-(x @ params["w"].astype(np.float64) + params["b"]))))
+
+
+@pytest.mark.parametrize("size, mode, fmt", [
+    ((64, 64), "RGB", "PNG"), ((100, 80), "RGBA", "PNG"), ((30, 50), "L", "JPEG"),
+    ((640, 480), "RGB", "JPEG"), ((64, 64), "P", "PNG"), ((17, 200), "LA", "PNG"),
+])
+def test_predict_agrees_with_the_same_image_in_memory(course_run, tmp_path, size, mode, fmt):
+    image = random_image(size, mode)
+    buf = io.BytesIO()
+    image.save(buf, fmt)
+    path = tmp_path / f"image.{fmt.lower()}"
+    path.write_bytes(buf.getvalue())
+    in_memory = Image.open(io.BytesIO(buf.getvalue()))  # the decoded pixels (JPEG is lossy)
+
+    (prediction,) = predict_images(course_run, [path])
+
+    params = artifacts.load_params(course_run / "params.npz")
+    assert prediction.proba == pytest.approx(reference_proba(params, in_memory), abs=1e-6)
+    assert prediction.label == int(prediction.proba > 0.5)
+    assert prediction.class_name == ("non-cat", "cat")[prediction.label]
+
+
+def test_exif_orientation_is_applied(course_run, tmp_path):
+    image = random_image((64, 48), "RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 3  # Orientation: rotated 180 degrees
+    image.save(tmp_path / "rotated.jpg", exif=exif.tobytes(), quality=100)
+    upright = np.asarray(Image.open(tmp_path / "rotated.jpg").rotate(180).resize((64, 64),
+                                                                              Image.Resampling.BICUBIC))
+    np.testing.assert_array_equal(load_image(tmp_path / "rotated.jpg", 64), upright)
+
+
+def test_course_test_images_get_the_training_pipelines_probabilities(course_run, course_data, tmp_path):
+    """Saved as PNG (lossless), test images come back with the probabilities of the run's evaluation."""
+    test = course_data["test"]
+    picks = [0, 5, 6, 13, 29]  # 5, 6, 13 and 29 are among the run's 15 mistakes
+    paths = []
+    for i in picks:
+        Image.fromarray(test.x_raw[i]).save(tmp_path / f"test_{i}.png")
+        paths.append(tmp_path / f"test_{i}.png")
+    params = {k: jnp.asarray(v) for k, v in artifacts.load_params(course_run / "params.npz").items()}
+    expected = np.asarray(model.predict_proba(params, jnp.asarray(test.features()[picks])))
+
+    predictions = predict_images(course_run, paths)
+
+    np.testing.assert_array_equal([p.proba for p in predictions], expected.astype(np.float64))
+    assert [p.label == y for p, y in zip(predictions, test.y[picks])] == [True, False, False, False, False]
+
+
+def test_predict_cli_prints_one_line_per_image(course_run, tmp_path, run_cli):
+    paths = [tmp_path / "a.png", tmp_path / "b.jpg"]
+    random_image((90, 90), "RGBA").save(paths[0])
+    random_image((50, 70), "L").save(paths[1])
+
+    code, out, err = run_cli("predict", f"run={course_run}", f"images=[{paths[0]},{paths[1]}]")
+
+    assert code == 0, err
+    expected = [f"{p.path}: P(cat) = {p.proba:.4f} -> {p.class_name}" for p in predict_images(course_run, paths)]
+    assert out.splitlines() == expected
