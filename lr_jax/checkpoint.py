@@ -77,10 +77,19 @@ def restore(path: Path, template: TrainState, config: Mapping[str, Any]) -> tupl
     return state._replace(key=key), stored["costs"]
 
 
-def restore_latest(workdir: Path, template: TrainState, config: Mapping[str, Any],
+def starting_point(workdir: Path, template: TrainState, config: Mapping[str, Any], *, resume: bool,
                    num_steps: int) -> tuple[TrainState, np.ndarray]:
-    """`restore` the newest checkpoint of a run folder, for `train.resume=true`."""
+    """(state, costs so far): the newest checkpoint of `workdir` if `resume`, else `template` and no costs.
+
+    A fresh run refuses a folder that already holds checkpoints, rather than mixing its own with them.
+    """
     found = list_checkpoints(workdir / FOLDER)
+    if not resume:
+        if found:
+            raise ConfigError(f"{workdir / FOLDER} already holds checkpoints of an earlier run (newest: "
+                              f"{found[-1].name}). Pass train.resume=true to continue that run, or choose a new "
+                              "run folder.")
+        return template, np.zeros((0,), jax.tree.leaves(template.params)[0].dtype)
     if not found:
         raise ConfigError(f"train.resume=true, but {workdir / FOLDER} holds no checkpoint. Pass the folder "
                           "of the run to continue (hydra.run.dir=<run folder>), or drop train.resume=true.")

@@ -76,9 +76,9 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
 
     state, hparams = initial_state(config, xs["train"].shape[1], dtype)
     t = config.train
-    past_costs = np.zeros((0,), dtype)
+    state, past_costs = checkpoint.starting_point(workdir, state, config.to_dict(), resume=t.resume,
+                                                  num_steps=t.num_iterations)
     if t.resume:
-        state, past_costs = checkpoint.restore_latest(workdir, state, config.to_dict(), t.num_iterations)
         log.info("resuming at iteration %i", int(state.step))
     # Every check on the input is done: only now does the run write anything.
     workdir.mkdir(parents=True, exist_ok=True)

@@ -158,6 +158,8 @@ CASES = [
     resume_case("resume-past-the-end", ["hydra.run.dir={run}", "train.num_iterations=1000"],
                 ("step_00002000.npz is at iteration 2000, past train.num_iterations=1000",
                  "Set train.num_iterations to 2000 or more")),
+    config_case("fresh-run-over-checkpoints", ["hydra.run.dir={run}", "data.dir={real_data}"],
+                ("{run}/checkpoints already holds checkpoints", "step_00002000.npz", "Pass train.resume=true")),
     # --- prediction ---
     predict_case("image-missing", lambda p: [f"run={p['run']}", f"images=[{p['tmp']}/nope.jpg]"],
                  ("{tmp}/nope.jpg", "no such file", "Check the path")),
