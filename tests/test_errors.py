@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT
 from lr_jax import data, experiment, train
 from lr_jax.config import Config, TrainConfig
 
