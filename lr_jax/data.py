@@ -37,7 +37,7 @@ class Split(NamedTuple):
     classes: tuple[str, ...]
 
     def features(self, dtype=np.float32, scale: bool = True) -> np.ndarray:
-        """The course's design matrix, (m, H*W*3) scaled to [0, 1], rounded once to `dtype`."""
+        """The course's design matrix, (m, H*W*3) scaled to [0, 1] (0-255 if not `scale`), rounded to `dtype`."""
         return flatten_and_scale(self.x_raw, dtype, scale)
 
 

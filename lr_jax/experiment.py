@@ -106,9 +106,10 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
         "devices": [str(d) for d in jax.devices()], "config": config.to_dict(),
     }
     write_run(workdir, config, params, iterations, logged)
-    figures.save_inspection(workdir, splits["test"].x_raw, splits["test"].y,
-                            model.predict_proba(params, xs["test"]), params["w"], threshold=config.model.threshold,
-                            image_size=config.data.image_size, classes=splits["test"].classes)
+    test_proba = jax.jit(model.predict_proba)(params, xs["test"])
+    figures.save_inspection(workdir, splits["test"].x_raw, splits["test"].y, test_proba, params["w"],
+                            threshold=config.model.threshold, image_size=config.data.image_size,
+                            classes=splits["test"].classes)
     metrics["run_time_s"] = time.perf_counter() - t_start
     artifacts.save_json(workdir / "metrics.json", metrics)
     log.info("wrote %s", workdir)

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -87,7 +88,7 @@ def predict_images(run_dir: str | os.PathLike, paths: Sequence[str | os.PathLike
     with precision_scope(config.train.precision):
         dtype = jnp.float64 if config.train.precision == "float64" else jnp.float32
         x_MD = jnp.asarray(data.flatten_and_scale(x_raw_MHWC, dtype, config.data.scale))
-        proba_M = np.asarray(model.predict_proba({k: jnp.asarray(v, dtype) for k, v in params.items()}, x_MD))
+        proba_M = np.asarray(jax.jit(model.predict_proba)({k: jnp.asarray(v, dtype) for k, v in params.items()}, x_MD))
     labels = (proba_M > config.model.threshold).astype(int)
     return [Prediction(str(p), float(q), int(k), data.DEFAULT_CLASSES[k])
             for p, q, k in zip(paths, proba_M, labels)]
