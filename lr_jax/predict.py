@@ -1,9 +1,9 @@
 """Classify your own images with a trained run: its `params.npz`, its config, the training preprocessing.
 
-An image of any size and mode (RGBA, greyscale, palette, ...) is turned upright from its EXIF
-orientation, converted to RGB, resized to the run's `data.image_size` with bicubic resampling (Pillow's
-default, as in the course's "test with your own image"), then flattened and scaled by
-`data.flatten_and_scale` exactly as the training set was.
+An image of any size and mode (RGBA, greyscale, 16-bit greyscale, palette, CMYK, ...) is turned upright
+from its EXIF orientation, converted to RGB, resized to the run's `data.image_size` with bicubic
+resampling (Pillow's default, as in the course's "test with your own image"), then flattened and scaled
+by `data.flatten_and_scale` exactly as the training set was.
 """
 
 from __future__ import annotations
@@ -69,7 +69,10 @@ def load_image(path: str | os.PathLike, image_size: int) -> np.ndarray:
     """uint8[image_size, image_size, 3]: upright, RGB, resized (bicubic)."""
     try:
         with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image).convert("RGB")
+            image = ImageOps.exif_transpose(image)
+            if image.mode.startswith("I"):  # 16-bit greyscale: scale to 8 bits (Pillow's convert would clip)
+                image = Image.fromarray(np.clip(np.round(np.asarray(image) / 257), 0, 255).astype(np.uint8))
+            image = image.convert("RGB")
             return np.asarray(image.resize((image_size, image_size), Image.Resampling.BICUBIC))
     except FileNotFoundError as e:
         raise DataError(f"{path}: no such file. Check the path (relative paths start in the current "

@@ -50,6 +50,11 @@ def test_predict_agrees_with_the_same_image_in_memory(course_run, tmp_path, size
     assert prediction.class_name == ("non-cat", "cat")[prediction.label]
 
 
+def test_16_bit_greyscale_is_scaled_not_clipped(tmp_path):
+    Image.fromarray(np.full((20, 30), 128 * 257, np.uint16)).save(tmp_path / "grey16.png")
+    np.testing.assert_array_equal(load_image(tmp_path / "grey16.png", 64), np.full((64, 64, 3), 128))
+
+
 def test_exif_orientation_is_applied(course_run, tmp_path):
     image = random_image((64, 48), "RGB")
     exif = Image.Exif()
