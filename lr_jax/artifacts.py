@@ -15,11 +15,19 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
+def _file_mode() -> int:
+    """The mode `open()` would give a new file: 0o666 less the process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file beside `path`; rename it onto `path` only if the block succeeds."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, _file_mode())  # mkstemp creates 0600; the result should read like any other output
     try:
         with os.fdopen(fd, mode) as f:
             yield f

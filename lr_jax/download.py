@@ -8,6 +8,7 @@ renames it only after the checksum matched, so a failed or corrupted download le
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -21,6 +22,8 @@ FILE_SHA256 = {
     "test_catvnoncat.h5": "6a9d39ce52fa85953c5834695b8534a30ed8cfd54971fb2f080b5a24d002b951",
 }
 ENV_DATA_DIR = "LR_JAX_DATA_DIR"
+
+log = logging.getLogger(__name__)
 
 
 def default_cache_dir() -> Path:
@@ -41,8 +44,11 @@ def candidate_dirs(data_dir: str | None) -> list[tuple[str, Path | None]]:
 def locate(data_dir: str | None, base_url: str, download: bool = True) -> Path:
     """Return the folder holding both files, downloading into the cache if needed."""
     candidates = candidate_dirs(data_dir)
-    for _, folder in candidates:
+    for source, folder in candidates:
         if folder is not None and all((folder / name).is_file() for name in FILES.values()):
+            if source != "data.dir" and data_dir:
+                log.warning("data.dir=%s does not hold %s; using %s (%s) instead.", data_dir,
+                            sorted(FILES.values()), folder, source)
             return folder
     cache = candidates[-1][1]
     if not download:

@@ -92,7 +92,7 @@ def test_no_download_when_switched_off(cache):
         download.locate(None, "http://127.0.0.1:9/", download=False)
 
 
-def test_search_order_config_then_env_then_cache(data_dir, cache, tmp_path, monkeypatch):
+def test_search_order_config_then_env_then_cache(data_dir, cache, tmp_path, monkeypatch, caplog):
     for folder in (tmp_path / "a", tmp_path / "b", cache):
         folder.mkdir(parents=True)
         for name in NAMES:
@@ -101,5 +101,6 @@ def test_search_order_config_then_env_then_cache(data_dir, cache, tmp_path, monk
     assert download.locate(str(tmp_path / "a"), "unused") == tmp_path / "a"
     assert download.locate(None, "unused") == tmp_path / "b"
     assert download.locate(str(tmp_path / "incomplete"), "unused") == tmp_path / "b"
+    assert "incomplete does not hold" in caplog.text and "using " + str(tmp_path / "b") in caplog.text
     monkeypatch.delenv(download.ENV_DATA_DIR)
     assert download.locate(None, "unused") == cache
