@@ -82,3 +82,16 @@ def save_figure(path: str | os.PathLike, fig: Figure, **savefig_kwargs) -> None:
     fig.savefig(buf, format="png", **savefig_kwargs)
     with atomic_open(path, "wb") as f:
         f.write(buf.getvalue())
+
+
+def plot_roc_curves(path: str | os.PathLike, curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """One ROC curve (false positive rate, true positive rate) per split, with the chance diagonal."""
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
+    for name, (fpr, tpr) in curves.items():
+        ax.plot(fpr, tpr, label=name)
+    ax.plot([0, 1], [0, 1], "k:", lw=1, label="chance")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC", aspect="equal")
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    save_figure(path, fig, dpi=100, bbox_inches="tight")

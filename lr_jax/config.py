@@ -24,6 +24,8 @@ class DataConfig:
     download: bool = True
     image_size: int = 64
     scale: bool = True
+    val_fraction: float = 0.0
+    split_seed: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,12 +33,23 @@ class ModelConfig:
     init: str = "zeros"
     init_scale: float = 0.01
     threshold: float = 0.5
+    l2: float = 0.0
+    class_weight: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class OptimConfig:
     name: str = "sgd"
     learning_rate: float = 0.005
+    momentum: float = 0.0
+    nesterov: bool = False
+    b1: float = 0.9
+    b2: float = 0.999
+    schedule: str = "constant"
+    decay_steps: int = 1000
+    decay_rate: float = 0.5
+    final_fraction: float = 0.0
+    memory_size: int = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +62,14 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
     resume: bool = False
+    batch_size: int | None = None
+    tol: float = 0.0
+    max_iterations: int | None = None
+
+    @property
+    def iteration_limit(self) -> int:
+        """The cap on iterations: `max_iterations`, or the course's `num_iterations` when that is null."""
+        return self.num_iterations if self.max_iterations is None else self.max_iterations
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,13 +112,14 @@ def _build_section(name: str, section_cls, d: Mapping[str, Any]):
     _reject_unknown(name, d, fields)
     values = {}
     for key, value in d.items():
-        default = fields[key].default
-        values[key] = _coerce(f"{name}.{key}", value, default)
+        values[key] = _coerce(f"{name}.{key}", value, fields[key].default, str(fields[key].type))
     return section_cls(**values)
 
 
-def _coerce(key: str, value: Any, default: Any) -> Any:
-    """Check a value against the type of its default (None defaults accept str or None)."""
+def _coerce(key: str, value: Any, default: Any, annotation: str = "str | None") -> Any:
+    """Check a value against the type of its default (None defaults: the annotated type, or None)."""
+    if default is None and annotation.startswith("int"):
+        return None if value is None else _coerce(key, value, 0)
     if default is None:
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{key}={value!r}: expected a string or null.")
@@ -140,9 +162,36 @@ def validate(config: Config) -> None:
     _check(c.train.checkpoint_every >= 0, "train.checkpoint_every", c.train.checkpoint_every,
            "an integer >= 0 (0 = no checkpoints)")
     _check(c.train.keep_checkpoints >= 1, "train.keep_checkpoints", c.train.keep_checkpoints, "an integer >= 1")
+    _validate_solver(c)
+
+
+def _validate_solver(c: Config) -> None:
+    """The keys of issue 4: optimizer details, L2, weights, minibatches, stopping, validation split."""
+    o, t = c.optim, c.train
+    _check(0 <= c.data.val_fraction < 1, "data.val_fraction", c.data.val_fraction, "0 <= val_fraction < 1")
+    _check(c.model.l2 >= 0, "model.l2", c.model.l2, "a number >= 0 (λ in J + λ/2·‖w‖²)")
+    _check(c.model.class_weight in CLASS_WEIGHTS, "model.class_weight", c.model.class_weight,
+           "null or 'balanced'")
+    _check(0 <= o.momentum < 1, "optim.momentum", o.momentum, "0 <= momentum < 1")
+    _check(0 <= o.b1 < 1, "optim.b1", o.b1, "0 <= b1 < 1")
+    _check(0 <= o.b2 < 1, "optim.b2", o.b2, "0 <= b2 < 1")
+    _check(o.schedule in SCHEDULES, "optim.schedule", o.schedule, f"one of {sorted(SCHEDULES)}")
+    _check(o.decay_steps >= 1, "optim.decay_steps", o.decay_steps, "an integer >= 1")
+    _check(0 < o.decay_rate <= 1, "optim.decay_rate", o.decay_rate, "0 < decay_rate <= 1")
+    _check(0 <= o.final_fraction <= 1, "optim.final_fraction", o.final_fraction, "0 <= final_fraction <= 1")
+    _check(o.memory_size >= 1, "optim.memory_size", o.memory_size, "an integer >= 1")
+    _check(t.batch_size is None or t.batch_size >= 1, "train.batch_size", t.batch_size,
+           "null (full batch) or an integer >= 1")
+    _check(o.name != "lbfgs" or t.batch_size is None, "train.batch_size", t.batch_size,
+           "null with optim=lbfgs (L-BFGS and its line search are full-batch)")
+    _check(t.tol >= 0, "train.tol", t.tol, "a number >= 0 (0 = never stop early)")
+    _check(t.max_iterations is None or t.max_iterations >= 0, "train.max_iterations", t.max_iterations,
+           "null (= train.num_iterations) or an integer >= 0")
 
 
 DATASETS = frozenset({"catvnoncat"})
 INITS = frozenset({"zeros", "normal"})
-OPTIMIZERS = frozenset({"sgd"})
+OPTIMIZERS = frozenset({"sgd", "adam", "lbfgs"})
+SCHEDULES = frozenset({"constant", "exponential", "cosine"})
+CLASS_WEIGHTS = (None, "balanced")
 PRECISIONS = ("float32", "float64")

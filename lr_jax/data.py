@@ -150,3 +150,20 @@ def _check_image_sizes(paths, splits: dict[str, Split], image_size: int) -> None
 
 def _hw(size) -> str:
     return f"{size[0]}x{size[1]}"
+
+
+def split_validation(split: Split, fraction: float, seed: int) -> tuple[Split, Split | None]:
+    """(train, val): round(fraction * m) examples drawn for validation by a permutation seeded by `seed`.
+
+    Both parts keep the original order of their examples; `fraction = 0` returns (split, None).
+    """
+    m = split.y.shape[0]
+    n_val = int(round(fraction * m))
+    if n_val == 0:
+        return split, None
+    if n_val >= m:
+        raise DataError(f"data.val_fraction={fraction} leaves no training example out of {m}; use less.")
+    is_val = np.zeros(m, bool)
+    is_val[np.random.default_rng(seed).permutation(m)[:n_val]] = True
+    part = lambda keep: Split(split.x_raw[keep], split.y[keep], split.classes)
+    return part(~is_val), part(is_val)

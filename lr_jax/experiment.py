@@ -11,8 +11,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
-from lr_jax import artifacts, checkpoint, data, figures, model, train
+from lr_jax import artifacts, checkpoint, data, figures, metrics, model, train
 from lr_jax.config import Config
 from lr_jax.loss import cost
 
@@ -25,31 +26,38 @@ def precision_scope(precision: str):
     return enable_x64(precision == "float64")
 
 
-@functools.partial(jax.jit, static_argnames=("config", "n_features", "dtype"))
 def initial_state(config: Config, n_features: int, dtype) -> tuple[train.TrainState, train.HParams]:
-    """The configured init and hyperparameters, every random key derived from `train.seed`.
-
-    Jitted (the config is static and hashable), so the whole init is one small compile instead of
-    one per eager operation.
-    """
+    """The configured init and hyperparameters, every random key derived from `train.seed`."""
     c = config
     key_init, key_train = jax.random.split(jax.random.key(c.train.seed))
     params = model.init_params(n_features, init=c.model.init, key=key_init, scale=c.model.init_scale,
                                dtype=dtype)
-    hparams = train.make_hparams(c.optim.learning_rate, dtype)
-    return train.init_state(params, hparams, key_train, optim=c.optim.name), hparams
+    o = c.optim
+    hparams = train.make_hparams(o.learning_rate, dtype, momentum=o.momentum, b1=o.b1, b2=o.b2,
+                                 l2=c.model.l2, tol=c.train.tol)
+    return train.init_state(params, hparams, key_train, optim=optim_spec(config)), hparams
 
 
-@jax.jit
-def _cost_and_predictions(params, x_ND, y_N, threshold):
-    return cost(params, x_ND, y_N), model.predict(params, x_ND, threshold)
+def optim_spec(config: Config) -> train.OptimSpec:
+    """The static part of the configured optimizer."""
+    o = config.optim
+    return train.OptimSpec(o.name, o.nesterov, o.schedule, o.decay_steps, o.decay_rate, o.final_fraction,
+                           o.memory_size)
 
 
-def evaluate(params, x_ND, y_N, threshold: float) -> dict[str, float]:
-    """Cost and accuracy (counted exactly on the host) of `params` on one split."""
-    cost_value, predictions = _cost_and_predictions(params, x_ND, y_N, threshold)
-    correct = np.asarray(predictions) == np.asarray(y_N)
-    return {"cost": float(cost_value), "accuracy": float(correct.mean())}
+def sample_weights(class_weight: str | None, y_N: np.ndarray, dtype) -> jax.Array | None:
+    """None (all 1), or scikit-learn's "balanced" weights m / (n_classes · count(yᵢ)) per example."""
+    if class_weight is None:
+        return None
+    counts = np.bincount(y_N, minlength=2)
+    per_class = np.where(counts > 0, len(y_N) / (2 * np.maximum(counts, 1)), 0.0)
+    return jnp.asarray(per_class[y_N], dtype)
+
+
+def evaluate(params, x_ND, y_N, threshold: float) -> dict[str, Any]:
+    """Cost and the classification metrics (`metrics.binary_metrics`) of `params` on one split."""
+    proba_N = np.asarray(model.predict_proba(params, x_ND))
+    return {"cost": float(cost(params, x_ND, y_N)), **metrics.binary_metrics(np.asarray(y_N), proba_N, threshold)}
 
 
 def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
@@ -70,36 +78,46 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     t_start = time.perf_counter()
     dtype = jnp.float64 if config.train.precision == "float64" else jnp.float32
     splits = data.load(config.data)
+    splits["train"], val = data.split_validation(splits["train"], config.data.val_fraction,
+                                                 config.data.split_seed)
+    if val is not None:
+        splits["val"] = val
     # device_put moves host arrays as they are: no conversion to compile.
     xs = {name: jax.device_put(s.features(dtype, config.data.scale)) for name, s in splits.items()}
     ys = {name: jax.device_put(s.y.astype(np.int32)) for name, s in splits.items()}
+    weights_N = sample_weights(config.model.class_weight, splits["train"].y, dtype)
 
     state, hparams = initial_state(config, xs["train"].shape[1], dtype)
     t = config.train
     state, past_costs = checkpoint.starting_point(workdir, state, config.to_dict(), resume=t.resume,
-                                                  num_steps=t.num_iterations)
+                                                  num_steps=t.iteration_limit)
     if t.resume:
         log.info("resuming at iteration %i", int(state.step))
     # Every check on the input is done: only now does the run write anything.
     workdir.mkdir(parents=True, exist_ok=True)
     checkpointer = checkpoint.Checkpointer(workdir / checkpoint.FOLDER, config.to_dict(), every=t.checkpoint_every,
-                                           keep=t.keep_checkpoints, num_steps=t.num_iterations, costs=past_costs)
-    result = train.fit(state, xs["train"], ys["train"], hparams, num_steps=t.num_iterations,
-                       optim=config.optim.name, chunk_size=t.checkpoint_every or None, on_chunk=[checkpointer])
+                                           keep=t.keep_checkpoints, num_steps=t.iteration_limit, costs=past_costs)
+    result = train.fit(state, xs["train"], ys["train"], hparams, num_steps=t.iteration_limit,
+                       optim=optim_spec(config), chunk_size=t.checkpoint_every or None, on_chunk=[checkpointer],
+                       weights_N=weights_N, batch_size=t.batch_size)
     params, costs_T = result.state.params, np.concatenate(checkpointer.costs)
     every = config.train.log_every
-    iterations = np.arange(0, config.train.num_iterations, every)
+    iterations = np.arange(0, costs_T.shape[0], every)
     logged = np.asarray(costs_T)[::every]
     if config.train.print_cost:
         for i, c in zip(iterations, logged):
             log.info("Cost after iteration %i: %f", i, c)
 
     evals = {name: evaluate(params, xs[name], ys[name], config.model.threshold) for name in xs}
-    log.info("train accuracy: %.2f %%", 100 * evals["train"]["accuracy"])
-    log.info("test accuracy: %.2f %%", 100 * evals["test"]["accuracy"])
-    metrics = {
-        "train_accuracy": evals["train"]["accuracy"], "test_accuracy": evals["test"]["accuracy"],
-        "train_cost": evals["train"]["cost"], "test_cost": evals["test"]["cost"],
+    log.info("%s after %i iterations\n%s", "converged" if result.converged else "stopped",
+             int(result.state.step), metrics.format_table(evals))
+    objective = functools.partial(cost, x_ND=xs["train"], y_N=ys["train"], weights_N=weights_N,
+                                  l2=hparams["l2"])
+    run_metrics = {
+        **{f"{split}_{name}": value for split, ev in evals.items() for name, value in ev.items()},
+        "train_objective": float(objective(params)),
+        "grad_norm": float(optax.tree.norm(jax.grad(objective)(params))),
+        "n_iter": int(result.state.step), "converged": result.converged,
         "cost_iterations": iterations.tolist(), "costs": [float(c) for c in logged],
         "compile_time_s": result.compile_s, "train_time_s": result.run_s,
         "jax_version": jax.__version__, "backend": jax.default_backend(),
@@ -110,10 +128,13 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     figures.save_inspection(workdir, splits["test"].x_raw, splits["test"].y, test_proba, params["w"],
                             threshold=config.model.threshold, image_size=config.data.image_size,
                             classes=splits["test"].classes)
-    metrics["run_time_s"] = time.perf_counter() - t_start
-    artifacts.save_json(workdir / "metrics.json", metrics)
+    artifacts.plot_roc_curves(workdir / "roc_curve.png", {
+        name: metrics.roc_curve(np.asarray(ys[name]), np.asarray(model.predict_proba(params, xs[name])))
+        for name in xs})
+    run_metrics["run_time_s"] = time.perf_counter() - t_start
+    artifacts.save_json(workdir / "metrics.json", run_metrics)
     log.info("wrote %s", workdir)
-    return metrics
+    return run_metrics
 
 
 def write_run(workdir: Path, config: Config, params, iterations, costs) -> None:

@@ -1,10 +1,17 @@
-"""Gradient descent as one compiled program: optax updates inside `lax.scan`, built and jitted once.
+"""Training as one compiled program: optax updates inside `lax.while_loop`, built and jitted once.
 
     w := w - α ∂J/∂w,   b := b - α ∂J/∂b      (optax.sgd; gradients from jax.grad)
 
-Hyperparameters travel as a dict of traced scalar arrays (`hparams`), so a new learning rate reuses the
-compiled program; only the optimizer's name and the number of steps are static. The cost recorded for
-step t is J at the parameters *before* update t, as in the course's `optimize`.
+Hyperparameters travel as a dict of traced scalar arrays (`hparams`), so a new learning rate, momentum,
+λ or tolerance reuses the compiled program; only the optimizer's structure (`OptimSpec`: its name,
+Nesterov, the schedule's shape, L-BFGS's memory), the batch size and the number of steps are static.
+The cost recorded for iteration t is J at the parameters *before* iteration t, as in the course's
+`optimize`.
+
+One iteration is one pass over the training set (an epoch, as in scikit-learn's `n_iter_`): one full-batch
+update, or ceil(m / batch_size) minibatch updates over a fresh permutation drawn from the state's PRNG key.
+Before each iteration the full-batch gradient is computed; once ‖∇J‖₂ < `tol` the loop stops with the
+state untouched, so `state.step` counts the iterations actually made.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import optax
 from lr_jax.loss import cost
 from lr_jax.model import Params
 
-HParams = dict  # {"learning_rate": Array[]} - traced, fixed dtype
+HParams = dict  # {"learning_rate", "momentum", "b1", "b2", "l2", "tol"}: Array[] each, one dtype
 
 
 class TrainState(NamedTuple):
@@ -30,72 +37,184 @@ class TrainState(NamedTuple):
     key: jax.Array  # PRNG key for anything random during training
 
 
-def make_optimizer(name: str, hparams: HParams) -> optax.GradientTransformation:
+class OptimSpec(NamedTuple):
+    """The static part of the optimizer (changing it recompiles); the numbers in `hparams` do not."""
+
+    name: str = "sgd"  # sgd | adam | lbfgs
+    nesterov: bool = False  # sgd: Nesterov momentum
+    schedule: str = "constant"  # constant | exponential | cosine (multiplies the learning rate)
+    decay_steps: int = 1000  # exponential: updates per decay by decay_rate; cosine: updates to the end
+    decay_rate: float = 0.5  # exponential
+    final_fraction: float = 0.0  # cosine: the learning rate ends at final_fraction * learning_rate
+    memory_size: int = 10  # lbfgs: (s, y) pairs kept
+
+
+def as_spec(optim: str | OptimSpec) -> OptimSpec:
+    """`OptimSpec(name)` for a bare optimizer name."""
+    return OptimSpec(optim) if isinstance(optim, str) else optim
+
+
+def make_schedule(spec: OptimSpec, learning_rate: jax.Array) -> optax.ScalarOrSchedule:
+    """The learning rate, constant or times an optax schedule of the update count (built static)."""
+    if spec.schedule == "constant":
+        return learning_rate
+    if spec.schedule == "exponential":
+        unit = optax.schedules.exponential_decay(1.0, spec.decay_steps, spec.decay_rate)
+    elif spec.schedule == "cosine":
+        unit = optax.schedules.cosine_decay_schedule(1.0, spec.decay_steps, spec.final_fraction)
+    else:
+        raise ValueError(f"unknown schedule {spec.schedule!r}")
+    return lambda count: learning_rate * unit(count)
+
+
+def make_optimizer(optim: str | OptimSpec, hparams: HParams) -> optax.GradientTransformation:
     """The optax transformation named in the config, built from (possibly traced) hyperparameters."""
-    if name == "sgd":
-        return optax.sgd(hparams["learning_rate"])
-    raise ValueError(f"unknown optimizer {name!r}")
+    spec = as_spec(optim)
+    if spec.name == "lbfgs":  # step size from optax's zoom line search; learning_rate is not used
+        return optax.lbfgs(memory_size=spec.memory_size)
+    learning_rate = make_schedule(spec, hparams["learning_rate"])
+    if spec.name == "sgd":
+        return optax.sgd(learning_rate, momentum=hparams["momentum"], nesterov=spec.nesterov)
+    if spec.name == "adam":
+        return optax.adam(learning_rate, b1=hparams["b1"], b2=hparams["b2"])
+    raise ValueError(f"unknown optimizer {spec.name!r}")
 
 
-def make_hparams(learning_rate: float, dtype=jnp.float32) -> HParams:
+def make_hparams(learning_rate: float, dtype=jnp.float32, *, momentum: float = 0.0, b1: float = 0.9,
+                 b2: float = 0.999, l2: float = 0.0, tol: float = 0.0) -> HParams:
     """Hyperparameters as arrays of a fixed dtype, so that new values do not recompile."""
-    return {"learning_rate": jnp.asarray(learning_rate, dtype)}
+    values = dict(learning_rate=learning_rate, momentum=momentum, b1=b1, b2=b2, l2=l2, tol=tol)
+    return {name: jnp.asarray(value, dtype) for name, value in values.items()}
 
 
 @functools.partial(jax.jit, static_argnames=("optim",))
-def init_state(params: Params, hparams: HParams, key: jax.Array, *, optim: str = "sgd") -> TrainState:
+def init_state(params: Params, hparams: HParams, key: jax.Array, *, optim: str | OptimSpec = "sgd"
+               ) -> TrainState:
     """Optimizer state for `params`, with the step counter at 0."""
     opt_state = make_optimizer(optim, hparams).init(params)
     return TrainState(params, opt_state, jnp.zeros((), jnp.int32), key)
 
 
-def train_step(state: TrainState, x_ND, y_N, hparams: HParams, optim: str):
-    """One update: (new state, J at the parameters before the update)."""
-    cost_value, grads = jax.value_and_grad(cost)(state.params, x_ND, y_N)
-    updates, opt_state = make_optimizer(optim, hparams).update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
-    return TrainState(params, opt_state, state.step + 1, state.key), cost_value
+def epoch_batches(key: jax.Array, m: int, batch_size: int) -> tuple[jax.Array, jax.Array]:
+    """One epoch's minibatches: indices int[K, B] of a random permutation of range(m), and mask bool[K, B].
+
+    The last batch is padded to `batch_size` (masked out), so every batch has one shape; indices are
+    sorted within each batch (a batch is a set), which makes batch_size >= m the identity order.
+    """
+    num_batches = -(-m // batch_size)
+    perm_M = jax.random.permutation(key, m)
+    padded_M = jnp.concatenate([perm_M, jnp.full((num_batches * batch_size - m,), m, perm_M.dtype)])
+    idx_KB = jnp.sort(padded_M.reshape(num_batches, batch_size), axis=1)
+    mask_KB = idx_KB < m
+    return jnp.where(mask_KB, idx_KB, 0), mask_KB
 
 
-@functools.partial(jax.jit, static_argnames=("num_steps", "optim"))
-def run_steps(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim: str = "sgd"):
-    """`num_steps` updates in one `lax.scan`: (final state, cost before each step, f[num_steps])."""
-    step = functools.partial(train_step, x_ND=x_ND, y_N=y_N, hparams=hparams, optim=optim)
-    return jax.lax.scan(lambda s, _: step(s), state, xs=None, length=num_steps)
+def _full_batch_update(state, grads, value, value_fn, hparams, optim):
+    opt = make_optimizer(optim, hparams)
+    if as_spec(optim).name == "lbfgs":
+        updates, opt_state = opt.update(grads, state.opt_state, state.params, value=value, grad=grads,
+                                        value_fn=value_fn)
+    else:
+        updates, opt_state = opt.update(grads, state.opt_state, state.params)
+    return TrainState(optax.apply_updates(state.params, updates), opt_state, state.step + 1, state.key)
+
+
+def _minibatch_epoch(state, x_ND, y_N, weights_N, hparams, optim, batch_size):
+    """ceil(m / B) updates over a fresh permutation; a padded batch's mean runs over its real examples."""
+    key, perm_key = jax.random.split(state.key)
+    idx_KB, mask_KB = epoch_batches(perm_key, x_ND.shape[0], batch_size)
+    weights_N = jnp.ones(y_N.shape, x_ND.dtype) if weights_N is None else weights_N
+    opt = make_optimizer(optim, hparams)
+
+    def batch_update(carry, batch):
+        params, opt_state = carry
+        idx_B, mask_B = batch
+        scale = batch_size / jnp.sum(mask_B).astype(x_ND.dtype)
+        w_B = weights_N[idx_B] * mask_B.astype(x_ND.dtype) * scale
+        grads = jax.grad(cost)(params, x_ND[idx_B], y_N[idx_B], w_B, hparams["l2"])
+        updates, opt_state = opt.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), None
+
+    (params, opt_state), _ = jax.lax.scan(batch_update, (state.params, state.opt_state), (idx_KB, mask_KB))
+    return TrainState(params, opt_state, state.step + 1, key)
+
+
+def train_step(state: TrainState, x_ND, y_N, hparams: HParams, optim: str | OptimSpec,
+               weights_N=None, batch_size: int | None = None):
+    """One iteration: (new state, J before it, ‖∇J‖ before it); the state is returned as is once ‖∇J‖ < tol."""
+    value_fn = functools.partial(cost, x_ND=x_ND, y_N=y_N, weights_N=weights_N, l2=hparams["l2"])
+    if as_spec(optim).name == "lbfgs":  # reuses the value and gradient the line search computed
+        value, grads = optax.value_and_grad_from_state(value_fn)(state.params, state=state.opt_state)
+    else:
+        value, grads = jax.value_and_grad(value_fn)(state.params)
+    grad_norm = optax.tree.norm(grads)
+    if batch_size is None:
+        update = lambda: _full_batch_update(state, grads, value, value_fn, hparams, optim)
+    else:
+        update = lambda: _minibatch_epoch(state, x_ND, y_N, weights_N, hparams, optim, batch_size)
+    new_state = jax.lax.cond(grad_norm < hparams["tol"], lambda: state, update)
+    return new_state, value, grad_norm
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps", "optim", "batch_size"))
+def run_steps(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int,
+              optim: str | OptimSpec = "sgd", weights_N=None, batch_size: int | None = None):
+    """Up to `num_steps` iterations in one `lax.while_loop`, stopping once ‖∇J‖ < tol.
+
+    Returns (final state, cost before each iteration f[num_steps], NaN for those not run).
+    """
+    start = state.step
+    costs_T = jnp.full((num_steps,), jnp.nan, x_ND.dtype)
+
+    def keep_going(carry):
+        state, _, grad_norm = carry
+        return (state.step - start < num_steps) & ~(grad_norm < hparams["tol"])
+
+    def iteration(carry):
+        state, costs_T, _ = carry
+        new_state, value, grad_norm = train_step(state, x_ND, y_N, hparams, optim, weights_N, batch_size)
+        value = jnp.where(new_state.step > state.step, value, jnp.nan)  # NaN: stopped, no iteration made
+        return new_state, costs_T.at[state.step - start].set(value), grad_norm
+
+    inf = jnp.asarray(jnp.inf, x_ND.dtype)
+    state, costs_T, _ = jax.lax.while_loop(keep_going, iteration, (state, costs_T, inf))
+    return state, costs_T
 
 
 class FitResult(NamedTuple):
     state: TrainState
-    costs: jax.Array  # f[steps run], J before each step
+    costs: jax.Array  # f[iterations run], J before each iteration
     compile_s: float  # seconds spent compiling (once per distinct chunk length)
     run_s: float  # seconds spent running the compiled chunks, callbacks excluded
+    converged: bool = False  # stopped early because ‖∇J‖ < tol (state.step is then scikit-learn's n_iter_)
 
 
-def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim: str = "sgd",
-        chunk_size: int | None = None, on_chunk: Sequence[Callable] = ()) -> FitResult:
-    """Advance `state` to step `num_steps` in compiled chunks (one chunk, one call, by default).
+def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim: str | OptimSpec = "sgd",
+        chunk_size: int | None = None, on_chunk: Sequence[Callable] = (), weights_N=None,
+        batch_size: int | None = None) -> FitResult:
+    """Advance `state` to step `num_steps` (or until ‖∇J‖ < tol) in compiled chunks (one by default).
 
     Between chunks, each `on_chunk(state, costs_of_chunk)` runs on the host (progress, checkpoints);
     a state that is already part-way (a resumed run) continues from its `step`.
     """
     chunk = chunk_size or max(num_steps, 1)
     compiled, costs, compile_s, run_s = {}, [], 0.0, 0.0
-    done = int(state.step)
-    while done < num_steps:
+    done, converged = int(state.step), False
+    args, kwargs = (x_ND, y_N, hparams), {"weights_N": weights_N}
+    while done < num_steps and not converged:
         n = min(chunk, num_steps - done)
         if n not in compiled:
             t0 = time.perf_counter()
-            compiled[n] = run_steps.lower(state, x_ND, y_N, hparams, num_steps=n, optim=optim).compile()
+            compiled[n] = run_steps.lower(state, *args, **kwargs, num_steps=n, optim=optim,
+                                          batch_size=batch_size).compile()
             compile_s += time.perf_counter() - t0
         t0 = time.perf_counter()
-        state, costs_n = jax.block_until_ready(compiled[n](state, x_ND, y_N, hparams))
+        state, costs_n = jax.block_until_ready(compiled[n](state, *args, **kwargs))
         run_s += time.perf_counter() - t0
-        costs.append(costs_n)
-        done += n
+        ran = int(state.step) - done
+        converged, done = ran < n, done + ran
+        costs.append(costs_n[:ran])
         for callback in on_chunk:
-            callback(state, costs_n)
-    if len(costs) == 1:  # the common single-call case: no concatenation to compile
-        all_costs = costs[0]
-    else:
-        all_costs = jnp.concatenate(costs) if costs else jnp.zeros((0,), x_ND.dtype)
-    return FitResult(state, all_costs, compile_s, run_s)
+            callback(state, costs[-1])
+    all_costs = jnp.concatenate(costs) if costs else jnp.zeros((0,), x_ND.dtype)
+    return FitResult(state, all_costs, compile_s, run_s, converged)
