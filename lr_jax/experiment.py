@@ -85,7 +85,7 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     # device_put moves host arrays as they are: no conversion to compile.
     xs = {name: jax.device_put(s.features(dtype, config.data.scale)) for name, s in splits.items()}
     ys = {name: jax.device_put(s.y.astype(np.int32)) for name, s in splits.items()}
-    weights_N = sample_weights(config.model.class_weight, splits["train"].y, dtype)
+    weight_N = sample_weights(config.model.class_weight, splits["train"].y, dtype)
 
     state, hparams = initial_state(config, xs["train"].shape[1], dtype)
     t = config.train
@@ -99,7 +99,7 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
                                            keep=t.keep_checkpoints, num_steps=t.iteration_limit, costs=past_costs)
     result = train.fit(state, xs["train"], ys["train"], hparams, num_steps=t.iteration_limit,
                        optim=optim_spec(config), chunk_size=t.checkpoint_every or None, on_chunk=[checkpointer],
-                       weights_N=weights_N, batch_size=t.batch_size)
+                       weight_N=weight_N, batch_size=t.batch_size)
     params, costs_T = result.state.params, np.concatenate(checkpointer.costs)
     every = config.train.log_every
     iterations = np.arange(0, costs_T.shape[0], every)
@@ -111,7 +111,7 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     evals = {name: evaluate(params, xs[name], ys[name], config.model.threshold) for name in xs}
     log.info("%s after %i iterations\n%s", "converged" if result.converged else "stopped",
              int(result.state.step), metrics.format_table(evals))
-    objective = functools.partial(cost, x_ND=xs["train"], y_N=ys["train"], weights_N=weights_N,
+    objective = functools.partial(cost, x_ND=xs["train"], y_N=ys["train"], weight_N=weight_N,
                                   l2=hparams["l2"])
     run_metrics = {
         **{f"{split}_{name}": value for split, ev in evals.items() for name, value in ev.items()},

@@ -14,14 +14,14 @@ The backward pass, derived by hand in the course (dz = a - y per example):
 
 `course_gradients` implements it explicitly; the tests compare `jax.grad(cost)` against it.
 
-Weighted and regularized (scikit-learn's objective up to the factor C·m): with per-example weights sᵢ
-(all 1 by default) and L2 strength λ (the bias is not penalized),
+Weighted and regularized, with per-example weights sᵢ (all 1 by default; 0 marks a padding example)
+and L2 strength λ (the bias is not penalized), S = Σᵢ sᵢ:
 
-    J(w, b) = (1/m) Σᵢ sᵢ L(ŷᵢ, yᵢ) + (λ/2) ‖w‖²
-    ∂J/∂w = (1/m) Xᵀ (S ⊙ (A - Y)) + λ w      ∂J/∂b = (1/m) Σᵢ sᵢ (aᵢ - yᵢ)
+    J(w, b) = (1/S) Σᵢ sᵢ L(ŷᵢ, yᵢ) + (λ/2) ‖w‖²
+    ∂J/∂w = (1/S) Xᵀ (s ⊙ (A - Y)) + λ w      ∂J/∂b = (1/S) Σᵢ sᵢ (aᵢ - yᵢ)
 
-Normalizing by m (not by Σ sᵢ) keeps λ = 1/(C·m) the exact bridge to `LogisticRegression(C=...)`;
-`class_weight="balanced"` weights, m / (2·count(yᵢ)), sum to m anyway.
+This is scikit-learn's `LogisticRegression` objective divided by C·S, so λ = 1/(C·S): C = 1/(λ·m)
+without weights and with `class_weight="balanced"` (whose weights m / (2·count(yᵢ)) sum to m).
 """
 
 from __future__ import annotations
@@ -38,20 +38,27 @@ def example_loss(params: Params, x_D: jax.Array, y: jax.Array) -> jax.Array:
     return optax.sigmoid_binary_cross_entropy(logit(params, x_D), y)
 
 
-def cost(params: Params, x_ND: jax.Array, y_N: jax.Array, weights_N: jax.Array | None = None,
+def cost(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | None = None,
          l2: jax.Array | float = 0.0) -> jax.Array:
-    """J(w, b): the (weighted) mean cross-entropy over the batch plus λ/2·‖w‖² (labels 0/1, any dtype)."""
+    """J(w, b): the mean cross-entropy over the batch (labels as 0/1 of any numeric dtype).
+
+    With `weight_N`, the weighted mean Σ sᵢLᵢ / Σ sᵢ; with `l2` = λ, plus λ/2·‖w‖².
+    """
     loss_N = jax.vmap(example_loss, in_axes=(None, 0, 0))(params, x_ND, y_N.astype(x_ND.dtype))
-    data_cost = jnp.mean(loss_N) if weights_N is None else jnp.mean(weights_N * loss_N)
+    if weight_N is None:
+        data_cost = jnp.mean(loss_N)
+    else:
+        weight_N = weight_N.astype(loss_N.dtype)
+        data_cost = jnp.sum(weight_N * loss_N) / jnp.sum(weight_N)
     if isinstance(l2, (int, float)) and l2 == 0:  # the course's J, with no extra operation
         return data_cost
     return data_cost + 0.5 * l2 * jnp.sum(jnp.square(params["w"]))
 
 
-def course_gradients(params: Params, x_ND: jax.Array, y_N: jax.Array, weights_N: jax.Array | None = None,
+def course_gradients(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | None = None,
                      l2: jax.Array | float = 0.0) -> Params:
-    """The course's backward pass, weighted and with L2: dw = Xᵀ(S(A - Y))/m + λw, db = mean(S(A - Y))."""
+    """The course's backward pass: dw = Xᵀ(A - Y)/m, db = mean(A - Y); weighted by s/S, plus λw."""
     dz_N = jax.nn.sigmoid(batched_logit(params, x_ND)) - y_N.astype(x_ND.dtype)
-    if weights_N is not None:
-        dz_N = weights_N * dz_N
+    if weight_N is not None:
+        dz_N = weight_N * dz_N * (dz_N.shape[0] / jnp.sum(weight_N))  # s/S, as a mean over m
     return {"w": x_ND.T @ dz_N / x_ND.shape[0] + l2 * params["w"], "b": jnp.mean(dz_N)}

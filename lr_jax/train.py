@@ -119,18 +119,17 @@ def _full_batch_update(state, grads, value, value_fn, hparams, optim):
     return TrainState(optax.apply_updates(state.params, updates), opt_state, state.step + 1, state.key)
 
 
-def _minibatch_epoch(state, x_ND, y_N, weights_N, hparams, optim, batch_size):
-    """ceil(m / B) updates over a fresh permutation; a padded batch's mean runs over its real examples."""
+def _minibatch_epoch(state, x_ND, y_N, weight_N, hparams, optim, batch_size):
+    """ceil(m / B) updates over a fresh permutation; padding examples weigh 0."""
     key, perm_key = jax.random.split(state.key)
     idx_KB, mask_KB = epoch_batches(perm_key, x_ND.shape[0], batch_size)
-    weights_N = jnp.ones(y_N.shape, x_ND.dtype) if weights_N is None else weights_N
+    weight_N = jnp.ones(y_N.shape, x_ND.dtype) if weight_N is None else weight_N
     opt = make_optimizer(optim, hparams)
 
     def batch_update(carry, batch):
         params, opt_state = carry
         idx_B, mask_B = batch
-        scale = batch_size / jnp.sum(mask_B).astype(x_ND.dtype)
-        w_B = weights_N[idx_B] * mask_B.astype(x_ND.dtype) * scale
+        w_B = weight_N[idx_B] * mask_B.astype(x_ND.dtype)
         grads = jax.grad(cost)(params, x_ND[idx_B], y_N[idx_B], w_B, hparams["l2"])
         updates, opt_state = opt.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), None
@@ -140,9 +139,9 @@ def _minibatch_epoch(state, x_ND, y_N, weights_N, hparams, optim, batch_size):
 
 
 def train_step(state: TrainState, x_ND, y_N, hparams: HParams, optim: str | OptimSpec,
-               weights_N=None, batch_size: int | None = None):
+               weight_N=None, batch_size: int | None = None):
     """One iteration: (new state, J before it, ‖∇J‖ before it); the state is returned as is once ‖∇J‖ < tol."""
-    value_fn = functools.partial(cost, x_ND=x_ND, y_N=y_N, weights_N=weights_N, l2=hparams["l2"])
+    value_fn = functools.partial(cost, x_ND=x_ND, y_N=y_N, weight_N=weight_N, l2=hparams["l2"])
     if as_spec(optim).name == "lbfgs":  # reuses the value and gradient the line search computed
         value, grads = optax.value_and_grad_from_state(value_fn)(state.params, state=state.opt_state)
     else:
@@ -151,14 +150,14 @@ def train_step(state: TrainState, x_ND, y_N, hparams: HParams, optim: str | Opti
     if batch_size is None:
         update = lambda: _full_batch_update(state, grads, value, value_fn, hparams, optim)
     else:
-        update = lambda: _minibatch_epoch(state, x_ND, y_N, weights_N, hparams, optim, batch_size)
+        update = lambda: _minibatch_epoch(state, x_ND, y_N, weight_N, hparams, optim, batch_size)
     new_state = jax.lax.cond(grad_norm < hparams["tol"], lambda: state, update)
     return new_state, value, grad_norm
 
 
 @functools.partial(jax.jit, static_argnames=("num_steps", "optim", "batch_size"))
 def run_steps(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int,
-              optim: str | OptimSpec = "sgd", weights_N=None, batch_size: int | None = None):
+              optim: str | OptimSpec = "sgd", weight_N=None, batch_size: int | None = None):
     """Up to `num_steps` iterations in one `lax.while_loop`, stopping once ‖∇J‖ < tol.
 
     Returns (final state, cost before each iteration f[num_steps], NaN for those not run).
@@ -172,7 +171,7 @@ def run_steps(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int,
 
     def iteration(carry):
         state, costs_T, _ = carry
-        new_state, value, grad_norm = train_step(state, x_ND, y_N, hparams, optim, weights_N, batch_size)
+        new_state, value, grad_norm = train_step(state, x_ND, y_N, hparams, optim, weight_N, batch_size)
         value = jnp.where(new_state.step > state.step, value, jnp.nan)  # NaN: stopped, no iteration made
         return new_state, costs_T.at[state.step - start].set(value), grad_norm
 
@@ -190,7 +189,7 @@ class FitResult(NamedTuple):
 
 
 def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim: str | OptimSpec = "sgd",
-        chunk_size: int | None = None, on_chunk: Sequence[Callable] = (), weights_N=None,
+        chunk_size: int | None = None, on_chunk: Sequence[Callable] = (), weight_N=None,
         batch_size: int | None = None) -> FitResult:
     """Advance `state` to step `num_steps` (or until ‖∇J‖ < tol) in compiled chunks (one by default).
 
@@ -200,7 +199,7 @@ def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim
     chunk = chunk_size or max(num_steps, 1)
     compiled, costs, compile_s, run_s = {}, [], 0.0, 0.0
     done, converged = int(state.step), False
-    args, kwargs = (x_ND, y_N, hparams), {"weights_N": weights_N}
+    args, kwargs = (x_ND, y_N, hparams), {"weight_N": weight_N}
     while done < num_steps and not converged:
         n = min(chunk, num_steps - done)
         if n not in compiled:

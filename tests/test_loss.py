@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 
-from lr_jax import loss, model
+from lr_jax import experiment, loss, model
 from tests import course_oracle
 
 REL_TOL = 1e-7
@@ -126,3 +126,56 @@ def test_rank_promotion_raises_for_column_labels(rng):
 def test_batched_logit_matches_model(rng):
     x_ND, _, params = random_problem(rng, 4, 3)
     np.testing.assert_allclose(model.batched_logit(params, x_ND), x_ND @ params["w"] + params["b"], rtol=1e-6)
+
+
+# --- Issue 4: sample weights and L2 ---
+
+@pytest.fixture
+def weighted_problem(rng):
+    x_ND = rng.normal(size=(40, 7))
+    y_N = (rng.uniform(size=40) < 0.3).astype(np.int32)
+    params = {"w": rng.normal(size=7), "b": np.asarray(0.3)}
+    return params, x_ND, y_N
+
+
+WEIGHTS = {
+    "none": lambda y: None,
+    "balanced": lambda y: experiment.sample_weights("balanced", y, jnp.float64),
+    "padding": lambda y: jnp.asarray(np.r_[np.ones(30), np.zeros(10)]),  # 0 = example not there
+}
+
+
+@pytest.mark.parametrize("weights", sorted(WEIGHTS))
+@pytest.mark.parametrize("l2", [0.0, 0.3])
+def test_grad_matches_course_gradients(weighted_problem, weights, l2):
+    with experiment.precision_scope("float64"):
+        params, x_ND, y_N = jax.tree.map(jnp.asarray, weighted_problem)
+        weight_N = WEIGHTS[weights](np.asarray(y_N))
+        got = jax.grad(loss.cost)(params, x_ND, y_N, weight_N, l2)
+        want = loss.course_gradients(params, x_ND, y_N, weight_N, l2)
+        for k in ("w", "b"):
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-12, atol=1e-14, err_msg=k)
+        check_grads(lambda p: loss.cost(p, x_ND, y_N, weight_N, l2), (params,), order=2, modes=["rev"])
+
+
+def test_weighted_regularized_cost_formula(weighted_problem):
+    with experiment.precision_scope("float64"):
+        params, x_ND, y_N = jax.tree.map(jnp.asarray, weighted_problem)
+        s_N = jnp.linspace(0.5, 2.0, 40)
+        z_N = x_ND @ params["w"] + params["b"]
+        p_N = jax.nn.sigmoid(z_N)
+        loss_N = -(y_N * jnp.log(p_N) + (1 - y_N) * jnp.log(1 - p_N))
+        want = jnp.sum(s_N * loss_N) / jnp.sum(s_N) + 0.15 * jnp.sum(params["w"] ** 2)
+        np.testing.assert_allclose(loss.cost(params, x_ND, y_N, s_N, 0.3), want, rtol=1e-12)
+
+
+def test_unit_weights_and_zero_l2_give_the_course_cost(weighted_problem):
+    params, x_ND, y_N = jax.tree.map(jnp.asarray, weighted_problem)
+    plain = loss.cost(params, x_ND, y_N)
+    np.testing.assert_allclose(loss.cost(params, x_ND, y_N, jnp.ones(40), jnp.asarray(0.0)), plain, rtol=1e-6)
+
+
+def test_padding_weights_equal_dropping_the_examples(weighted_problem):
+    params, x_ND, y_N = jax.tree.map(jnp.asarray, weighted_problem)
+    padded = loss.cost(params, x_ND, y_N, WEIGHTS["padding"](y_N), 0.1)
+    np.testing.assert_allclose(padded, loss.cost(params, x_ND[:30], y_N[:30], None, 0.1), rtol=1e-6)

@@ -120,3 +120,109 @@ def test_initial_state_normal_init_is_seeded():
     c, _ = initial_state(dataclasses.replace(cfg, train=TrainConfig(seed=1)), 8, jnp.float32)
     np.testing.assert_array_equal(a.params["w"], b.params["w"])
     assert not np.array_equal(a.params["w"], c.params["w"])
+
+
+# --- Issue 4: optimizers, schedules, minibatches, stopping on the gradient norm ---
+
+M, D = 50, 6
+
+
+@pytest.fixture
+def synthetic(rng):
+    x_ND = rng.normal(size=(M, D)).astype(np.float32)
+    y_N = (x_ND @ rng.normal(size=D) + 0.5 * rng.normal(size=M) > 0).astype(np.int32)
+    return jnp.asarray(x_ND), jnp.asarray(y_N)
+
+
+def _fit(data, optim="sgd", num_steps=30, seed=0, **kwargs):
+    x_ND, y_N = data
+    hp = {k: kwargs.pop(k) for k in ("learning_rate", "momentum", "l2", "tol") if k in kwargs}
+    hparams = train.make_hparams(hp.pop("learning_rate", 0.1), **hp)
+    state = train.init_state(model.init_params(D), hparams, jax.random.key(seed), optim=optim)
+    return train.fit(state, x_ND, y_N, hparams, num_steps=num_steps, optim=optim, **kwargs)
+
+
+@pytest.mark.parametrize("optim", [
+    "sgd", train.OptimSpec("sgd", nesterov=True), "adam", "lbfgs",
+    train.OptimSpec("sgd", schedule="exponential", decay_steps=10),
+    train.OptimSpec("adam", schedule="cosine", decay_steps=30),
+])
+def test_every_optimizer_lowers_the_cost(synthetic, optim):
+    result = _fit(synthetic, optim, momentum=0.9)
+    assert result.costs.shape == (30,)
+    assert float(result.costs[-1]) < 0.6 * float(result.costs[0])
+
+
+@pytest.mark.parametrize("schedule, at_20", [("constant", 0.1), ("exponential", 0.1 * 0.5 ** 2),
+                                             ("cosine", 0.1 * 0.5 * (1 + np.cos(np.pi * 20 / 40)))])
+def test_schedules_scale_the_learning_rate(schedule, at_20):
+    spec = train.OptimSpec(schedule=schedule, decay_steps=10 if schedule == "exponential" else 40)
+    rate = train.make_schedule(spec, jnp.asarray(0.1))
+    value = rate(jnp.asarray(20)) if callable(rate) else rate
+    np.testing.assert_allclose(value, at_20, rtol=1e-6)
+
+
+def test_epoch_batches_visit_every_example_once():
+    idx_KB, mask_KB = train.epoch_batches(jax.random.key(3), 23, 5)
+    assert idx_KB.shape == mask_KB.shape == (5, 5)
+    assert sorted(np.asarray(idx_KB)[np.asarray(mask_KB)].tolist()) == list(range(23))
+    assert np.asarray(mask_KB).sum(axis=1).tolist() == [5, 5, 5, 5, 3]  # the last batch padded by 2
+    other, _ = train.epoch_batches(jax.random.key(4), 23, 5)
+    same, _ = train.epoch_batches(jax.random.key(3), 23, 5)
+    assert not np.array_equal(other, idx_KB) and np.array_equal(same, idx_KB)
+
+
+def test_minibatch_of_m_equals_full_batch_exactly(synthetic):
+    full = _fit(synthetic, momentum=0.5, l2=0.01)
+    batch = _fit(synthetic, momentum=0.5, l2=0.01, batch_size=M)
+    np.testing.assert_array_equal(batch.costs, full.costs)
+    for k in ("w", "b"):
+        np.testing.assert_array_equal(batch.state.params[k], full.state.params[k])
+
+
+def test_minibatch_epoch_is_the_mean_of_its_batch_updates(synthetic):
+    """One epoch of B=16 (last batch 2 examples) equals the hand-run sequence of batch updates."""
+    x_ND, y_N = synthetic
+    result = _fit(synthetic, num_steps=1, batch_size=16, seed=5)
+    state = train.init_state(model.init_params(D), train.make_hparams(0.1), jax.random.key(5))
+    idx_KB, mask_KB = train.epoch_batches(jax.random.split(state.key)[1], M, 16)
+    params = model.init_params(D)
+    for idx_B, mask_B in zip(np.asarray(idx_KB), np.asarray(mask_KB)):
+        grads = jax.grad(loss.cost)(params, x_ND[idx_B[mask_B]], y_N[idx_B[mask_B]])
+        params = jax.tree.map(lambda p, g: p - 0.1 * g, params, grads)
+    for k in ("w", "b"):
+        np.testing.assert_allclose(result.state.params[k], params[k], rtol=1e-5, atol=1e-7)
+
+
+def test_minibatch_seed_controls_the_run(synthetic):
+    runs = [_fit(synthetic, batch_size=8, seed=s).state.params["w"] for s in (0, 0, 1)]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.allclose(runs[0], runs[2], rtol=1e-4)
+
+
+def test_tol_stops_and_freezes_the_state(synthetic):
+    result = _fit(synthetic, "lbfgs", num_steps=500, tol=1e-4, chunk_size=7)
+    n_iter = int(result.state.step)
+    x_ND, y_N = synthetic
+    grad_norm = float(jnp.linalg.norm(jnp.concatenate(
+        [g.ravel() for g in jax.tree.leaves(jax.grad(loss.cost)(result.state.params, x_ND, y_N))])))
+    assert result.converged and 1 < n_iter < 500 and grad_norm < 1e-4
+    assert result.costs.shape == (n_iter,) and not np.isnan(result.costs).any()
+    hparams = train.make_hparams(0.1, tol=1e-4)
+    again, costs = train.run_steps(result.state, x_ND, y_N, hparams, num_steps=5, optim="lbfgs")
+    assert int(again.step) == n_iter and np.isnan(costs).all()  # already converged: nothing runs
+
+
+def test_tol_zero_runs_the_fixed_count(synthetic):
+    result = _fit(synthetic, num_steps=40)
+    assert not result.converged and int(result.state.step) == 40 and result.costs.shape == (40,)
+
+
+def test_new_hyperparameter_values_do_not_recompile(synthetic):
+    x_ND, y_N = synthetic
+    state = train.init_state(model.init_params(D), train.make_hparams(0.1), jax.random.key(0))
+    before = None
+    for lr, l2, tol in [(0.1, 0.0, 0.0), (0.2, 0.5, 1e-3), (0.05, 0.1, 0.0)]:
+        train.run_steps(state, x_ND, y_N, train.make_hparams(lr, l2=l2, tol=tol), num_steps=3, batch_size=16)
+        before = before or train.run_steps._cache_size()
+    assert train.run_steps._cache_size() == before
