@@ -109,7 +109,7 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
             log.info("Cost after iteration %i: %f", i, c)
 
     evals = {name: evaluate(params, xs[name], ys[name], config.model.threshold) for name in xs}
-    log.info("%s after %i iterations\n%s", "converged" if result.converged else "stopped",
+    log.info("%s %i iterations\n%s", "converged after" if result.converged else "ran",
              int(result.state.step), metrics.format_table(evals))
     objective = functools.partial(cost, x_ND=xs["train"], y_N=ys["train"], weight_N=weight_N,
                                   l2=hparams["l2"])
