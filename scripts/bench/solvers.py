@@ -15,6 +15,7 @@ Ratios are lr_jax / scikit-learn (< 1: lr_jax is faster). Each figure is a media
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 import sys
@@ -32,6 +33,9 @@ def add_arguments(parser) -> None:
                         help="lr_jax's dtype (scikit-learn always works in float64)")
     parser.add_argument("--max-steps", type=int, default=1000, help="cap on lr_jax's iterations")
     parser.add_argument("--no-process", action="store_true", help="skip the whole-process figures")
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="limit scikit-learn's BLAS threads (default: its own choice; on a loaded "
+                             "machine its threads oversubscribe the cores and it runs many times slower)")
 
 
 def _median_time(fn, repeats: int) -> float:
@@ -49,8 +53,11 @@ def _sklearn(C):
     return LogisticRegression(penalty=None) if C is None else LogisticRegression(C=C)
 
 
-def _process_time(code: str, repeats: int) -> float:
-    return _median_time(lambda: subprocess.run([sys.executable, "-c", code], check=True), repeats)
+def _process_time(code: str, repeats: int, blas_threads: int | None = None) -> float:
+    env = dict(os.environ)
+    if blas_threads is not None:
+        env.update({v: str(blas_threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+    return _median_time(lambda: subprocess.run([sys.executable, "-c", code], check=True, env=env), repeats)
 
 
 def _process_code(args, C, k: int | None) -> str:
@@ -93,11 +100,13 @@ class LrJax:
 def _measure(args, x_ND, y_N, C, x_jax) -> dict:
     import jax
     import jax.numpy as jnp
+    from threadpoolctl import threadpool_limits
 
     from lr_jax import loss
 
-    clf = _sklearn(C).fit(x_ND, y_N)
-    sk_s = _median_time(lambda: _sklearn(C).fit(x_ND, y_N), args.repeats)
+    with threadpool_limits(args.blas_threads):
+        clf = _sklearn(C).fit(x_ND, y_N)
+        sk_s = _median_time(lambda: _sklearn(C).fit(x_ND, y_N), args.repeats)
     lr = LrJax(x_jax, y_N, C)
     sk_params = {"w": jnp.asarray(clf.coef_[0], lr.x_ND.dtype), "b": jnp.asarray(clf.intercept_[0], lr.x_ND.dtype)}
     target = float(loss.cost(sk_params, lr.x_ND, lr.y_N, None, lr.l2))
@@ -113,7 +122,7 @@ def _measure(args, x_ND, y_N, C, x_jax) -> dict:
     row = {"C": C, "target": target, "k": k, "sk_iter": int(clf.n_iter_[0]), "sk_s": sk_s,
            "first_s": statistics.median(first), "second_s": _median_time(lambda: lr.run(k), args.repeats)}
     if not args.no_process:
-        row["sk_proc_s"] = _process_time(_process_code(args, C, None), args.repeats)
+        row["sk_proc_s"] = _process_time(_process_code(args, C, None), args.repeats, args.blas_threads)
         row["jax_proc_s"] = _process_time(_process_code(args, C, k), args.repeats)
     return row
 
@@ -131,7 +140,7 @@ def run(args) -> None:
     split = data.load(DataConfig(dir=args.data_dir))["train"]
     x_ND, x_jax = split.features(np.float64), split.features(getattr(np, args.precision))
     print(f"course data: {x_ND.shape[0]} x {x_ND.shape[1]}; lr_jax {args.precision} on {jax.default_backend()};"
-          f" medians of {args.repeats}")
+          f" scikit-learn BLAS threads: {args.blas_threads or 'default'}; medians of {args.repeats}")
     print(f"{'setting':<8}{'J target':>11}{'sk iter':>8}{'jax iter':>9}   {'timing':<9}{'sk s':>7}{'jax s':>10}"
           f"{'ratio':>7}")
     for name, C in SETTINGS.items():
