@@ -26,8 +26,13 @@ def precision_scope(precision: str):
     return enable_x64(precision == "float64")
 
 
+@functools.partial(jax.jit, static_argnames=("config", "n_features", "dtype"))
 def initial_state(config: Config, n_features: int, dtype) -> tuple[train.TrainState, train.HParams]:
-    """The configured init and hyperparameters, every random key derived from `train.seed`."""
+    """The configured init and hyperparameters, every random key derived from `train.seed`.
+
+    Jitted (the config is static and hashable), so the whole init is one small compile instead of
+    one per eager operation.
+    """
     c = config
     key_init, key_train = jax.random.split(jax.random.key(c.train.seed))
     params = model.init_params(n_features, init=c.model.init, key=key_init, scale=c.model.init_scale,
@@ -51,13 +56,24 @@ def sample_weights(class_weight: str | None, y_N: np.ndarray, dtype) -> jax.Arra
         return None
     counts = np.bincount(y_N, minlength=2)
     per_class = np.where(counts > 0, len(y_N) / (2 * np.maximum(counts, 1)), 0.0)
-    return jnp.asarray(per_class[y_N], dtype)
+    return jax.device_put(per_class[y_N].astype(dtype))
+
+
+@jax.jit
+def _cost_and_proba(params, x_ND, y_N):
+    return cost(params, x_ND, y_N), model.predict_proba(params, x_ND)
+
+
+@jax.jit
+def _objective_and_grad_norm(params, x_ND, y_N, weight_N, l2):
+    value, grads = jax.value_and_grad(cost)(params, x_ND, y_N, weight_N, l2)
+    return value, optax.tree.norm(grads)
 
 
 def evaluate(params, x_ND, y_N, threshold: float) -> dict[str, Any]:
-    """Cost and the classification metrics (`metrics.binary_metrics`) of `params` on one split."""
-    proba_N = np.asarray(model.predict_proba(params, x_ND))
-    return {"cost": float(cost(params, x_ND, y_N)), **metrics.binary_metrics(np.asarray(y_N), proba_N, threshold)}
+    """Cost and the classification metrics (`metrics.binary_metrics`, on the host) of `params` on one split."""
+    cost_value, proba_N = _cost_and_proba(params, x_ND, y_N)
+    return {"cost": float(cost_value), **metrics.binary_metrics(np.asarray(y_N), np.asarray(proba_N), threshold)}
 
 
 def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
@@ -111,12 +127,10 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     evals = {name: evaluate(params, xs[name], ys[name], config.model.threshold) for name in xs}
     log.info("%s %i iterations\n%s", "converged after" if result.converged else "ran",
              int(result.state.step), metrics.format_table(evals))
-    objective = functools.partial(cost, x_ND=xs["train"], y_N=ys["train"], weight_N=weight_N,
-                                  l2=hparams["l2"])
+    objective, grad_norm = _objective_and_grad_norm(params, xs["train"], ys["train"], weight_N, hparams["l2"])
     run_metrics = {
         **{f"{split}_{name}": value for split, ev in evals.items() for name, value in ev.items()},
-        "train_objective": float(objective(params)),
-        "grad_norm": float(optax.tree.norm(jax.grad(objective)(params))),
+        "train_objective": float(objective), "grad_norm": float(grad_norm),
         "n_iter": int(result.state.step), "converged": result.converged,
         "cost_iterations": iterations.tolist(), "costs": [float(c) for c in logged],
         "compile_time_s": result.compile_s, "train_time_s": result.run_s,
@@ -129,7 +143,7 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
                             threshold=config.model.threshold, image_size=config.data.image_size,
                             classes=splits["test"].classes)
     artifacts.plot_roc_curves(workdir / "roc_curve.png", {
-        name: metrics.roc_curve(np.asarray(ys[name]), np.asarray(model.predict_proba(params, xs[name])))
+        name: metrics.roc_curve(np.asarray(ys[name]), np.asarray(_cost_and_proba(params, xs[name], ys[name])[1]))
         for name in xs})
     run_metrics["run_time_s"] = time.perf_counter() - t_start
     artifacts.save_json(workdir / "metrics.json", run_metrics)

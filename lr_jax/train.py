@@ -215,5 +215,8 @@ def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim
         costs.append(costs_n[:ran])
         for callback in on_chunk:
             callback(state, costs[-1])
-    all_costs = jnp.concatenate(costs) if costs else jnp.zeros((0,), x_ND.dtype)
+    if len(costs) == 1:  # the common single-call case: no concatenation to compile
+        all_costs = costs[0]
+    else:
+        all_costs = jnp.concatenate(costs) if costs else jnp.zeros((0,), x_ND.dtype)
     return FitResult(state, all_costs, compile_s, run_s, converged)

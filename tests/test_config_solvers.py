@@ -6,7 +6,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError
 
