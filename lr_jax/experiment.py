@@ -71,9 +71,10 @@ def _objective_and_grad_norm(params, x_ND, y_N, weight_N, l2):
 
 
 def evaluate(params, x_ND, y_N, threshold: float) -> dict[str, Any]:
-    """Cost and the classification metrics (`metrics.binary_metrics`, on the host) of `params` on one split."""
+    """Cost and the classification metrics (`metrics.binary_metrics`, on the host) of one split."""
     cost_value, proba_N = _cost_and_proba(params, x_ND, y_N)
-    return {"cost": float(cost_value), **metrics.binary_metrics(np.asarray(y_N), np.asarray(proba_N), threshold)}
+    scores = metrics.binary_metrics(np.asarray(y_N), np.asarray(proba_N), threshold)
+    return {"cost": float(cost_value), **scores}
 
 
 def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
@@ -125,6 +126,8 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
             log.info("Cost after iteration %i: %f", i, c)
 
     evals = {name: evaluate(params, xs[name], ys[name], config.model.threshold) for name in xs}
+    log.info("train accuracy: %.2f %%", 100 * evals["train"]["accuracy"])
+    log.info("test accuracy: %.2f %%", 100 * evals["test"]["accuracy"])
     log.info("%s %i iterations\n%s", "converged after" if result.converged else "ran",
              int(result.state.step), metrics.format_table(evals))
     objective, grad_norm = _objective_and_grad_norm(params, xs["train"], ys["train"], weight_N, hparams["l2"])
@@ -138,13 +141,12 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
         "devices": [str(d) for d in jax.devices()], "config": config.to_dict(),
     }
     write_run(workdir, config, params, iterations, logged)
-    test_proba = jax.jit(model.predict_proba)(params, xs["test"])
-    figures.save_inspection(workdir, splits["test"].x_raw, splits["test"].y, test_proba, params["w"],
+    probas = {name: np.asarray(_cost_and_proba(params, xs[name], ys[name])[1]) for name in xs}
+    figures.save_inspection(workdir, splits["test"].x_raw, splits["test"].y, probas["test"], params["w"],
                             threshold=config.model.threshold, image_size=config.data.image_size,
                             classes=splits["test"].classes)
-    artifacts.plot_roc_curves(workdir / "roc_curve.png", {
-        name: metrics.roc_curve(np.asarray(ys[name]), np.asarray(_cost_and_proba(params, xs[name], ys[name])[1]))
-        for name in xs})
+    artifacts.plot_roc_curves(workdir / "roc_curve.png",
+                              {name: metrics.roc_curve(np.asarray(ys[name]), probas[name]) for name in xs})
     run_metrics["run_time_s"] = time.perf_counter() - t_start
     artifacts.save_json(workdir / "metrics.json", run_metrics)
     log.info("wrote %s", workdir)

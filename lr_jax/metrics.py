@@ -79,6 +79,6 @@ def format_table(metrics_by_split: dict[str, dict]) -> str:
     names = [k for k, v in next(iter(metrics_by_split.values())).items() if np.isscalar(v)]
     lines = [f"{'metric':<16}" + "".join(f"{s:>12}" for s in splits)]
     lines += [f"{n:<16}" + "".join(f"{metrics_by_split[s][n]:>12.4f}" for s in splits) for n in names]
-    counts = ["/".join(str(c) for row in metrics_by_split[s]["confusion_matrix"] for c in row) for s in splits]
+    counts = ["/".join(map(str, np.ravel(metrics_by_split[s]["confusion_matrix"]))) for s in splits]
     lines.append(f"{'tn/fp/fn/tp':<16}" + "".join(f"{c:>12}" for c in counts))
     return "\n".join(lines)

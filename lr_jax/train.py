@@ -140,7 +140,7 @@ def _minibatch_epoch(state, x_ND, y_N, weight_N, hparams, optim, batch_size):
 
 def train_step(state: TrainState, x_ND, y_N, hparams: HParams, optim: str | OptimSpec,
                weight_N=None, batch_size: int | None = None):
-    """One iteration: (new state, J before it, ‖∇J‖ before it); the state is returned as is once ‖∇J‖ < tol."""
+    """One iteration: (new state, J before it, ‖∇J‖ before it); the state is kept as is once ‖∇J‖ < tol."""
     value_fn = functools.partial(cost, x_ND=x_ND, y_N=y_N, weight_N=weight_N, l2=hparams["l2"])
     if as_spec(optim).name == "lbfgs":  # reuses the value and gradient the line search computed
         value, grads = optax.value_and_grad_from_state(value_fn)(state.params, state=state.opt_state)
@@ -185,7 +185,7 @@ class FitResult(NamedTuple):
     costs: jax.Array  # f[iterations run], J before each iteration
     compile_s: float  # seconds spent compiling (once per distinct chunk length)
     run_s: float  # seconds spent running the compiled chunks, callbacks excluded
-    converged: bool = False  # stopped early because ‖∇J‖ < tol (state.step is then scikit-learn's n_iter_)
+    converged: bool = False  # stopped early because ‖∇J‖ < tol; state.step is scikit-learn's n_iter_
 
 
 def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim: str | OptimSpec = "sgd",

@@ -56,7 +56,8 @@ def _sklearn(C):
 def _process_time(code: str, repeats: int, blas_threads: int | None = None) -> float:
     env = dict(os.environ)
     if blas_threads is not None:
-        env.update({v: str(blas_threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+        env.update({v: str(blas_threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                   "MKL_NUM_THREADS")})
     return _median_time(lambda: subprocess.run([sys.executable, "-c", code], check=True, env=env), repeats)
 
 
@@ -108,7 +109,8 @@ def _measure(args, x_ND, y_N, C, x_jax) -> dict:
         clf = _sklearn(C).fit(x_ND, y_N)
         sk_s = _median_time(lambda: _sklearn(C).fit(x_ND, y_N), args.repeats)
     lr = LrJax(x_jax, y_N, C)
-    sk_params = {"w": jnp.asarray(clf.coef_[0], lr.x_ND.dtype), "b": jnp.asarray(clf.intercept_[0], lr.x_ND.dtype)}
+    dtype = lr.x_ND.dtype
+    sk_params = {"w": jnp.asarray(clf.coef_[0], dtype), "b": jnp.asarray(clf.intercept_[0], dtype)}
     target = float(loss.cost(sk_params, lr.x_ND, lr.y_N, None, lr.l2))
     _, costs_T = lr.run(args.max_steps)
     reached = np.flatnonzero(np.asarray(costs_T) <= target)
@@ -139,7 +141,8 @@ def run(args) -> None:
     jax.config.update("jax_enable_x64", args.precision == "float64")
     split = data.load(DataConfig(dir=args.data_dir))["train"]
     x_ND, x_jax = split.features(np.float64), split.features(getattr(np, args.precision))
-    print(f"course data: {x_ND.shape[0]} x {x_ND.shape[1]}; lr_jax {args.precision} on {jax.default_backend()};"
+    print(f"course data: {x_ND.shape[0]} x {x_ND.shape[1]}; lr_jax {args.precision} on "
+          f"{jax.default_backend()};"
           f" scikit-learn BLAS threads: {args.blas_threads or 'default'}; medians of {args.repeats}")
     print(f"{'setting':<8}{'J target':>11}{'sk iter':>8}{'jax iter':>9}   {'timing':<9}{'sk s':>7}{'jax s':>10}"
           f"{'ratio':>7}")
