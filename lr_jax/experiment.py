@@ -104,20 +104,8 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     ys = {name: jax.device_put(s.y.astype(np.int32)) for name, s in splits.items()}
     weight_N = sample_weights(config.model.class_weight, splits["train"].y, dtype)
 
-    state, hparams = initial_state(config, xs["train"].shape[1], dtype)
-    t = config.train
-    state, past_costs = checkpoint.starting_point(workdir, state, config.to_dict(), resume=t.resume,
-                                                  num_steps=t.iteration_limit)
-    if t.resume:
-        log.info("resuming at iteration %i", int(state.step))
-    # Every check on the input is done: only now does the run write anything.
-    workdir.mkdir(parents=True, exist_ok=True)
-    checkpointer = checkpoint.Checkpointer(workdir / checkpoint.FOLDER, config.to_dict(), every=t.checkpoint_every,
-                                           keep=t.keep_checkpoints, num_steps=t.iteration_limit, costs=past_costs)
-    result = train.fit(state, xs["train"], ys["train"], hparams, num_steps=t.iteration_limit,
-                       optim=optim_spec(config), chunk_size=t.checkpoint_every or None, on_chunk=[checkpointer],
-                       weight_N=weight_N, batch_size=t.batch_size)
-    params, costs_T = result.state.params, np.concatenate(checkpointer.costs)
+    result, hparams, costs_T = _fit(config, workdir, xs["train"], ys["train"], weight_N, dtype)
+    params = result.state.params
     every = config.train.log_every
     iterations = np.arange(0, costs_T.shape[0], every)
     logged = np.asarray(costs_T)[::every]
@@ -151,6 +139,24 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     artifacts.save_json(workdir / "metrics.json", run_metrics)
     log.info("wrote %s", workdir)
     return run_metrics
+
+
+def _fit(config: Config, workdir: Path, x_ND, y_N, weight_N, dtype):
+    """Train from the init or the newest checkpoint: (FitResult, hparams, every cost since iteration 0)."""
+    state, hparams = initial_state(config, x_ND.shape[1], dtype)
+    t = config.train
+    state, past_costs = checkpoint.starting_point(workdir, state, config.to_dict(), resume=t.resume,
+                                                  num_steps=t.iteration_limit)
+    if t.resume:
+        log.info("resuming at iteration %i", int(state.step))
+    # Every check on the input is done: only now does the run write anything.
+    workdir.mkdir(parents=True, exist_ok=True)
+    checkpointer = checkpoint.Checkpointer(workdir / checkpoint.FOLDER, config.to_dict(), every=t.checkpoint_every,
+                                           keep=t.keep_checkpoints, num_steps=t.iteration_limit, costs=past_costs)
+    result = train.fit(state, x_ND, y_N, hparams, num_steps=t.iteration_limit, optim=optim_spec(config),
+                       chunk_size=t.checkpoint_every or None, on_chunk=[checkpointer], weight_N=weight_N,
+                       batch_size=t.batch_size)
+    return result, hparams, np.concatenate(checkpointer.costs)
 
 
 def write_run(workdir: Path, config: Config, params, iterations, costs) -> None:
