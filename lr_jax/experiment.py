@@ -15,6 +15,7 @@ import optax
 
 from lr_jax import artifacts, checkpoint, data, figures, metrics, model, train
 from lr_jax.config import Config
+from lr_jax.errors import ConfigError
 from lr_jax.loss import cost
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     xs = {name: jax.device_put(s.features(dtype, config.data.scale)) for name, s in splits.items()}
     ys = {name: jax.device_put(s.y.astype(np.int32)) for name, s in splits.items()}
     weight_N = sample_weights(config.model.class_weight, splits["train"].y, dtype)
+    _check_batch_size(config.train.batch_size, splits["train"].y.shape[0], config.data.val_fraction)
 
     result, hparams, costs_T = _fit(config, workdir, xs["train"], ys["train"], weight_N, dtype)
     params = result.state.params
@@ -139,6 +141,13 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     artifacts.save_json(workdir / "metrics.json", run_metrics)
     log.info("wrote %s", workdir)
     return run_metrics
+
+
+def _check_batch_size(batch_size: int | None, m: int, val_fraction: float) -> None:
+    if batch_size is not None and batch_size > m:
+        after = f" (after data.val_fraction={val_fraction})" if val_fraction else ""
+        raise ConfigError(f"train.batch_size={batch_size} is larger than the {m} training examples{after}. "
+                          f"Use at most {m}, or null for full-batch training.")
 
 
 def _fit(config: Config, workdir: Path, x_ND, y_N, weight_N, dtype):

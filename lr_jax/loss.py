@@ -52,7 +52,8 @@ def cost(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | 
         data_cost = jnp.sum(weight_N * loss_N) / jnp.sum(weight_N)
     if isinstance(l2, (int, float)) and l2 == 0:  # the course's J, with no extra operation
         return data_cost
-    return data_cost + 0.5 * l2 * jnp.sum(jnp.square(params["w"]))
+    # where, not 0·‖w‖²: a traced λ = 0 must not turn an overflowing ‖w‖² (a diverging run) into NaN.
+    return data_cost + jnp.where(l2 == 0, 0.0, 0.5 * l2 * jnp.sum(jnp.square(params["w"])))
 
 
 def course_gradients(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | None = None,

@@ -139,8 +139,9 @@ CASES = [
                 ("train.num_iterations='many'", "expected an integer")),
     pytest.param(config_case("batch-size-zero", ["train.batch_size=0"], ("train.batch_size=0", "out of range")),
                  marks=needs_batch_size),
-    pytest.param(config_case("batch-size-larger-than-data", ["train.batch_size=100000"],
-                             ("train.batch_size", "100000")), marks=needs_batch_size),
+    pytest.param(Case("batch-size-larger-than-data", "train",  # found once the data is read: give real data
+                      lambda p: [f"data.dir={p['real_data']}", "data.download=false", "train.batch_size=100000"],
+                      2, ("train.batch_size=100000", "209 training examples")), marks=needs_batch_size),
     config_case("optimizer-unknown", ["optim.name=adamw"], ("optim.name='adamw'", "out of range", "one of")),
     config_case("data-set-unknown", ["data.name=mnist"], ("data.name='mnist'", "out of range", "one of")),
     config_case("image-size-zero", ["data.image_size=0"], ("data.image_size=0", "an integer >= 1")),
