@@ -49,6 +49,13 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
     resume: bool = False
+    compilation_cache_dir: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepConfig:
+    learning_rates: tuple[float, ...] = (0.01, 0.001, 0.0001)
+    seeds: tuple[int, ...] = (0,)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +64,7 @@ class Config:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    sweep: SweepConfig = dataclasses.field(default_factory=SweepConfig)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Config":
@@ -73,7 +81,8 @@ class Config:
         return dataclasses.asdict(self)
 
 
-_SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainConfig}
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainConfig,
+             "sweep": SweepConfig}
 _KNOWN_EXTRA_KEYS = frozenset({"experiment"})  # Hydra-only keys the library ignores.
 
 
@@ -102,6 +111,10 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{key}={value!r}: expected a string or null.")
         return value
+    if isinstance(default, tuple):  # a list of the type of the default's items, e.g. sweep.seeds
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ConfigError(f"{key}={value!r}: expected a non-empty list, e.g. {list(default)}.")
+        return tuple(_coerce(f"{key}[{i}]", v, default[0]) for i, v in enumerate(value))
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{key}={value!r}: expected true or false.")
@@ -140,6 +153,9 @@ def validate(config: Config) -> None:
     _check(c.train.checkpoint_every >= 0, "train.checkpoint_every", c.train.checkpoint_every,
            "an integer >= 0 (0 = no checkpoints)")
     _check(c.train.keep_checkpoints >= 1, "train.keep_checkpoints", c.train.keep_checkpoints, "an integer >= 1")
+    _check(all(lr > 0 for lr in c.sweep.learning_rates), "sweep.learning_rates", list(c.sweep.learning_rates),
+           "numbers > 0")
+    _check(len(set(c.sweep.seeds)) == len(c.sweep.seeds), "sweep.seeds", list(c.sweep.seeds), "distinct seeds")
 
 
 DATASETS = frozenset({"catvnoncat"})

@@ -6,7 +6,7 @@ import functools
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -23,6 +23,17 @@ def precision_scope(precision: str):
     """A context in which JAX's 64-bit mode is on exactly when `precision == "float64"`."""
     enable_x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64  # JAX < 0.6
     return enable_x64(precision == "float64")
+
+
+def use_compilation_cache(path: str | None) -> None:
+    """Store and reuse compiled programs in `path` (JAX's persistent cache; None leaves JAX's setting).
+
+    Process-wide; it takes effect only before the process's first compilation (as in the CLI), so that
+    jobs of a sweep with the same shapes compile once between them.
+    """
+    if path is not None:
+        jax.config.update("jax_compilation_cache_dir", str(Path(path).expanduser()))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # cache even fast compiles
 
 
 @functools.partial(jax.jit, static_argnames=("config", "n_features", "dtype"))
@@ -62,19 +73,16 @@ def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
     Returns:
       The metrics also written to `workdir/metrics.json`.
     """
+    use_compilation_cache(config.train.compilation_cache_dir)
     with precision_scope(config.train.precision):  # before any array of the run exists
         return _train_and_evaluate(config, Path(workdir))
 
 
 def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     t_start = time.perf_counter()
-    dtype = jnp.float64 if config.train.precision == "float64" else jnp.float32
-    splits = data.load(config.data)
-    # device_put moves host arrays as they are: no conversion to compile.
-    xs = {name: jax.device_put(s.features(dtype, config.data.scale)) for name, s in splits.items()}
-    ys = {name: jax.device_put(s.y.astype(np.int32)) for name, s in splits.items()}
-
-    state, hparams = initial_state(config, xs["train"].shape[1], dtype)
+    run_data = load_run_data(config)
+    xs, ys = run_data.xs, run_data.ys
+    state, hparams = initial_state(config, xs["train"].shape[1], xs["train"].dtype)
     t = config.train
     state, past_costs = checkpoint.starting_point(workdir, state, config.to_dict(), resume=t.resume,
                                                   num_steps=t.num_iterations)
@@ -86,7 +94,34 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
                                            keep=t.keep_checkpoints, num_steps=t.num_iterations, costs=past_costs)
     result = train.fit(state, xs["train"], ys["train"], hparams, num_steps=t.num_iterations,
                        optim=config.optim.name, chunk_size=t.checkpoint_every or None, on_chunk=[checkpointer])
-    params, costs_T = result.state.params, np.concatenate(checkpointer.costs)
+    timing = {"compile_time_s": result.compile_s, "train_time_s": result.run_s}
+    return record_run(config, workdir, result.state.params, np.concatenate(checkpointer.costs), run_data, timing,
+                      t_start)
+
+
+class RunData(NamedTuple):
+    """Both splits as read, and as the run's arrays: features in its precision and scale, int32 labels."""
+
+    splits: dict[str, data.Split]
+    xs: dict[str, jax.Array]  # {"train": f[m, n], "test": ...}
+    ys: dict[str, jax.Array]
+
+
+def load_run_data(config: Config) -> RunData:
+    """Read (or download) both splits and put them on the device."""
+    dtype = jnp.float64 if config.train.precision == "float64" else jnp.float32
+    splits = data.load(config.data)
+    # device_put moves host arrays as they are: no conversion to compile.
+    xs = {name: jax.device_put(s.features(dtype, config.data.scale)) for name, s in splits.items()}
+    ys = {name: jax.device_put(s.y.astype(np.int32)) for name, s in splits.items()}
+    return RunData(splits, xs, ys)
+
+
+def record_run(config: Config, workdir: Path, params, costs_T, run_data: RunData, timing: dict[str, float],
+               t_start: float) -> dict[str, Any]:
+    """Log the costs, evaluate on both splits, write the run's files and figures (metrics.json last)."""
+    splits, xs, ys = run_data
+    workdir.mkdir(parents=True, exist_ok=True)
     every = config.train.log_every
     iterations = np.arange(0, config.train.num_iterations, every)
     logged = np.asarray(costs_T)[::every]
@@ -101,7 +136,7 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
         "train_accuracy": evals["train"]["accuracy"], "test_accuracy": evals["test"]["accuracy"],
         "train_cost": evals["train"]["cost"], "test_cost": evals["test"]["cost"],
         "cost_iterations": iterations.tolist(), "costs": [float(c) for c in logged],
-        "compile_time_s": result.compile_s, "train_time_s": result.run_s,
+        **timing,
         "jax_version": jax.__version__, "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()], "config": config.to_dict(),
     }

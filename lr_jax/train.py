@@ -15,6 +15,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from lr_jax.loss import cost
@@ -72,20 +73,23 @@ class FitResult(NamedTuple):
 
 
 def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim: str = "sgd",
-        chunk_size: int | None = None, on_chunk: Sequence[Callable] = ()) -> FitResult:
+        chunk_size: int | None = None, on_chunk: Sequence[Callable] = (), run: Callable = run_steps
+        ) -> FitResult:
     """Advance `state` to step `num_steps` in compiled chunks (one chunk, one call, by default).
 
     Between chunks, each `on_chunk(state, costs_of_chunk)` runs on the host (progress, checkpoints);
-    a state that is already part-way (a resumed run) continues from its `step`.
+    a state that is already part-way (a resumed run) continues from its `step`. `run` is `run_steps`
+    or a jitted function of the same signature, e.g. `sweep.run_steps_batched` for a grid of states
+    (whose costs then have the steps on the last axis).
     """
     chunk = chunk_size or max(num_steps, 1)
     compiled, costs, compile_s, run_s = {}, [], 0.0, 0.0
-    done = int(state.step)
+    done = int(np.max(state.step))  # a grid's states share one step
     while done < num_steps:
         n = min(chunk, num_steps - done)
         if n not in compiled:
             t0 = time.perf_counter()
-            compiled[n] = run_steps.lower(state, x_ND, y_N, hparams, num_steps=n, optim=optim).compile()
+            compiled[n] = run.lower(state, x_ND, y_N, hparams, num_steps=n, optim=optim).compile()
             compile_s += time.perf_counter() - t0
         t0 = time.perf_counter()
         state, costs_n = jax.block_until_ready(compiled[n](state, x_ND, y_N, hparams))
@@ -97,5 +101,6 @@ def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim
     if len(costs) == 1:  # the common single-call case: no concatenation to compile
         all_costs = costs[0]
     else:
-        all_costs = jnp.concatenate(costs) if costs else jnp.zeros((0,), x_ND.dtype)
+        all_costs = (jnp.concatenate(costs, axis=-1) if costs
+                     else jnp.zeros(state.step.shape + (0,), x_ND.dtype))
     return FitResult(state, all_costs, compile_s, run_s)
