@@ -83,7 +83,7 @@ MAX_LEGEND_ENTRIES = 12  # more curves than this are drawn without a legend
 
 
 def plot_learning_curves(path: str | os.PathLike, curves: Mapping[str | None, tuple], title: str) -> None:
-    """Several runs' costs against iterations in one figure, `{label: (iterations, costs)}`, legend by label."""
+    """Several runs' costs against iterations in one figure: `curves` maps a label to (iterations, costs)."""
     fig = Figure(figsize=(6, 4))  # no pyplot: no global backend or figure registry is touched
     ax = fig.subplots()
     for label, (iterations, costs) in curves.items():

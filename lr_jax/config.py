@@ -155,7 +155,8 @@ def validate(config: Config) -> None:
     _check(c.train.keep_checkpoints >= 1, "train.keep_checkpoints", c.train.keep_checkpoints, "an integer >= 1")
     _check(all(lr > 0 for lr in c.sweep.learning_rates), "sweep.learning_rates", list(c.sweep.learning_rates),
            "numbers > 0")
-    _check(len(set(c.sweep.seeds)) == len(c.sweep.seeds), "sweep.seeds", list(c.sweep.seeds), "distinct seeds")
+    seeds = list(c.sweep.seeds)
+    _check(len(set(seeds)) == len(seeds), "sweep.seeds", seeds, "distinct seeds")
 
 
 DATASETS = frozenset({"catvnoncat"})

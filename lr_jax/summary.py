@@ -10,6 +10,7 @@ the lower test cost (the course's data has no validation split; choose on it onl
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -18,6 +19,8 @@ from lr_jax.errors import LrJaxError
 
 METRIC_COLUMNS = ("train_accuracy", "test_accuracy", "train_cost", "test_cost")
 SUMMARY_FILES = ("summary.csv", "summary.json", "learning_curves.png")
+
+log = logging.getLogger(__name__)
 
 
 def read_runs(sweep_dir: str | Path) -> dict[str, dict[str, Any]]:
@@ -94,7 +97,7 @@ def summarize(sweep_dir: str | Path) -> dict[str, Any]:
     artifacts.save_table_csv(sweep_dir / "summary.csv", rows)
     artifacts.save_json(sweep_dir / "summary.json", {"rows": rows, "best": best})
     curves = {describe(row): (runs[row["run"]]["cost_iterations"], runs[row["run"]]["costs"]) for row in rows}
-    artifacts.plot_learning_curves(sweep_dir / "learning_curves.png", curves, f"Learning curves, {len(rows)} runs")
+    artifacts.plot_learning_curves(sweep_dir / "learning_curves.png", curves, f"{len(rows)} runs")
     return {"rows": rows, "best": best}
 
 
@@ -102,4 +105,24 @@ def report(summary: Mapping[str, Any]) -> str:
     """The table and a line naming the best run, as printed by the CLI."""
     best = summary["best"]
     return (f"{format_table(summary['rows'])}\nbest: run {best['run']} ({describe(best)}): "
-            f"test accuracy {100 * best['test_accuracy']:.2f} %, train accuracy {100 * best['train_accuracy']:.2f} %")
+            f"test accuracy {100 * best['test_accuracy']:.2f} %, "
+            f"train accuracy {100 * best['train_accuracy']:.2f} %")
+
+
+class SummarizeCallback:
+    """Hydra callback (`hydra.callbacks` in conf/config.yaml): summarize the sweep when a multirun ends.
+
+    It has the methods of Hydra's `Callback` without importing Hydra, and lives in the installed package so
+    that launchers which unpickle it in other processes (joblib, submitit) can import it.
+    """
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        try:
+            log.info("%s", report(summarize(config.hydra.sweep.dir)))
+        except LrJaxError as e:  # e.g. every job failed: say so, and leave the jobs' own errors visible
+            log.warning("no sweep summary: %s", e)
+
+    def on_run_start(self, config, **kwargs) -> None:
+        """Hydra calls every hook of every callback; only the end of a multirun has work to do."""
+
+    on_run_end = on_multirun_start = on_job_start = on_job_end = on_run_start

@@ -54,7 +54,7 @@ def run_steps_batched(states: train.TrainState, x_ND, y_N, hparams: train.HParam
 
 
 def train_grid(configs: Sequence[Config], x_ND, y_N) -> train.FitResult:
-    """Train every config from its own initial state in one compiled call (they differ in lr and seed only)."""
+    """Train every config from its own initial state in one compiled call (they differ in lr, seed only)."""
     states, hparams = zip(*(experiment.initial_state(c, x_ND.shape[1], x_ND.dtype) for c in configs))
     first = configs[0]
     return train.fit(stack(states), x_ND, y_N, stack(hparams), num_steps=first.train.num_iterations,
