@@ -1,7 +1,7 @@
 """One-process sweeps: every (learning rate, seed) of `config.sweep` trained by one jitted, vmapped call.
 
 Config i of the grid starts exactly where a single run with its learning rate and seed starts
-(`experiment.initial_state`); the C initial states and `hparams` are stacked along a new leading axis and
+(`experiment.initial_state`, `train.make_hparams`); the C initial states and `hparams` are stacked along a new leading axis and
 `run_steps_batched` maps `train.run_steps` over it with `jax.vmap`. The whole grid is one XLA program,
 compiled once, in which the C matrix-vector products of each step become one matrix product.
 Each config is then written like a multirun job (`workdir/<i>/`) and the folder is summarized like a
@@ -53,11 +53,25 @@ def run_steps_batched(states: train.TrainState, x_ND, y_N, hparams: train.HParam
     return jax.vmap(run, in_axes=(0, None, None, 0))(states, x_ND, y_N, hparams)
 
 
+def initial_states(configs: Sequence[Config], n_features: int, dtype) -> tuple[train.TrainState, train.HParams]:
+    """The configs' initial states and hyperparameters, stacked along a leading axis.
+
+    One `experiment.initial_state` per distinct seed: a state depends on the seed, while the learning rate
+    enters only the hparams (optax's `init` reads the parameters, never the hyperparameter values).
+    """
+    by_seed = {}
+    for c in configs:
+        if c.train.seed not in by_seed:
+            by_seed[c.train.seed] = experiment.initial_state(c, n_features, dtype)[0]
+    hparams = [train.make_hparams(c.optim.learning_rate, dtype) for c in configs]
+    return stack([by_seed[c.train.seed] for c in configs]), stack(hparams)
+
+
 def train_grid(configs: Sequence[Config], x_ND, y_N) -> train.FitResult:
     """Train every config from its own initial state in one compiled call (they differ in lr, seed only)."""
-    states, hparams = zip(*(experiment.initial_state(c, x_ND.shape[1], x_ND.dtype) for c in configs))
+    states, hparams = initial_states(configs, x_ND.shape[1], x_ND.dtype)
     first = configs[0]
-    return train.fit(stack(states), x_ND, y_N, stack(hparams), num_steps=first.train.num_iterations,
+    return train.fit(states, x_ND, y_N, hparams, num_steps=first.train.num_iterations,
                      optim=first.optim.name, run=run_steps_batched)
 
 

@@ -17,8 +17,7 @@ import numpy as np
 import pytest
 
 from lr_jax import summary
-
-from conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT
 
 EXPERIMENTS = sorted(p.stem for p in (REPO_ROOT / "conf" / "experiment").glob("*.yaml"))
 RUN_FILES = ("metrics.json", "params.npz", "costs.csv", "learning_curve.png")
