@@ -1,9 +1,10 @@
 """One-process sweeps: every (learning rate, seed) of `config.sweep` trained by one jitted, vmapped call.
 
 Config i of the grid starts exactly where a single run with its learning rate and seed starts
-(`experiment.initial_state`, `train.make_hparams`); the C initial states and `hparams` are stacked along a new leading axis and
-`run_steps_batched` maps `train.run_steps` over it with `jax.vmap`. The whole grid is one XLA program,
-compiled once, in which the C matrix-vector products of each step become one matrix product.
+(`experiment.initial_state`, `train.make_hparams`); the C initial states and `hparams` are stacked along
+a new leading axis and `run_steps_batched` maps `train.run_steps` over it with `jax.vmap`. The whole grid
+is one XLA program, compiled once, in which the C matrix-vector products of a step become one matrix
+product.
 Each config is then written like a multirun job (`workdir/<i>/`) and the folder is summarized like a
 multirun sweep (`summary.summarize`), so both ways of sweeping leave the same files.
 """
@@ -53,7 +54,8 @@ def run_steps_batched(states: train.TrainState, x_ND, y_N, hparams: train.HParam
     return jax.vmap(run, in_axes=(0, None, None, 0))(states, x_ND, y_N, hparams)
 
 
-def initial_states(configs: Sequence[Config], n_features: int, dtype) -> tuple[train.TrainState, train.HParams]:
+def initial_states(configs: Sequence[Config], n_features: int,
+                   dtype) -> tuple[train.TrainState, train.HParams]:
     """The configs' initial states and hyperparameters, stacked along a leading axis.
 
     One `experiment.initial_state` per distinct seed: a state depends on the seed, while the learning rate

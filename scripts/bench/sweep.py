@@ -68,11 +68,13 @@ def run(args) -> None:
         lambda: jax.block_until_ready(sweep.train_grid(configs, x_ND, y_N).costs), args.repeats),
         f"median of {args.repeats}")}
     rows["(a) the same, first call (compilation included)"] = (first, "1 call")
-    rows[f"(b) {n} sequential train.fit runs, one process"] = (sequential(configs, x_ND, y_N), "all runs, once")
+    b_name = f"(b) {n} sequential train.fit runs, one process"
+    rows[b_name] = (sequential(configs, x_ND, y_N), "all runs, once")
     rows[f"(c) Hydra multirun, basic launcher, {n} jobs"] = hydra_multirun(args, lrs)
     rows[f"(d) NumPy course loop (float64), {n} runs"] = numpy_loop(args, lrs)
     print_table(args, rows, x_ND.shape)
-    print_bound(args, rows["(a) vmapped sweep, one compiled call"][0], np.asarray(x_ND), n, steps)
+    print_bound(args, rows["(a) vmapped sweep, one compiled call"][0], rows[b_name][0], np.asarray(x_ND), n,
+                steps)
 
 
 def sequential(configs, x_ND, y_N) -> float:
@@ -94,7 +96,8 @@ def hydra_multirun(args, lrs) -> tuple[float, str]:
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [sys.executable, str(REPO / "scripts" / "train.py"), "-m",
                    "optim.learning_rate=" + ",".join(map(str, lrs[:k])), f"train.num_iterations={args.steps}",
-                   "train.print_cost=false", f"data.dir={Path(args.data_dir).resolve()}", f"hydra.sweep.dir={tmp}"]
+                   "train.print_cost=false", f"data.dir={Path(args.data_dir).resolve()}",
+                   f"hydra.sweep.dir={tmp}"]
             t0 = time.perf_counter()
             subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "MPLBACKEND": "Agg"})
             return time.perf_counter() - t0
@@ -137,8 +140,8 @@ def print_table(args, rows, shape) -> None:
     print()
 
 
-def print_bound(args, a_s: float, x_ND: np.ndarray, n: int, steps: int) -> None:
-    """(a)'s FLOP rate against NumPy's products of the same shapes: X W (m x c) and dZᵀ X (c x n) per step."""
+def print_bound(args, a_s: float, b_s: float, x_ND: np.ndarray, n: int, steps: int) -> None:
+    """(a)'s FLOP rate against NumPy's products of its shapes, X Wᵀ (m x c) and dZᵀ X (c x n) per step."""
     w_CD = np.full((n, x_ND.shape[1]), 1e-3, x_ND.dtype)
     dz_NC = np.full((x_ND.shape[0], n), 1e-3, x_ND.dtype)
     pair = lambda: (x_ND @ w_CD.T, dz_NC.T @ x_ND)  # noqa: E731
@@ -151,6 +154,11 @@ def print_bound(args, a_s: float, x_ND: np.ndarray, n: int, steps: int) -> None:
     print(f"- (a) runs {a_rate:.1f} GFLOP/s ({flops_step / 1e6:.0f} MFLOP per step for {n} configs); "
           f"NumPy's two products of the same shapes ({x_ND.shape} x {w_CD.T.shape}, {dz_NC.T.shape} x "
           f"{x_ND.shape}) run {np_rate:.1f} GFLOP/s here: (a) reaches {100 * a_rate / np_rate:.0f} % of it.")
-    print(f"- Per step (a) reads X twice, {x_reads:.1f} GB/s, at {flops_step / (2 * x_ND.nbytes):.0f} FLOP per "
-          f"byte of X: with {n} configs the step is a matrix product, bound by arithmetic (the BLAS-class "
-          "product), where one run's matrix-vector product is bound by memory bandwidth.")
+    b_rate, b_reads = flops_step * steps / b_s / 1e9, 2 * x_ND.nbytes * n * steps / b_s / 1e9
+    verdict = ("at the rate of the matrix products themselves: (a) is bound by arithmetic"
+               if a_rate >= 0.5 * np_rate else "well below the matrix products' rate: the rest of the step "
+               "(elementwise work, loop overhead) dominates at this grid size")
+    print(f"- Per step (a) reads X twice for all {n} configs ({x_reads:.1f} GB/s, "
+          f"{flops_step / (2 * x_ND.nbytes):.1f} FLOP per byte of X), {verdict}. "
+          f"(b) reads X twice per config ({b_reads:.1f} GB/s, 0.5 FLOP per byte) at {b_rate:.1f} GFLOP/s: "
+          "matrix-vector products, bound by memory bandwidth.")
