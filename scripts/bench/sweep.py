@@ -155,9 +155,9 @@ def print_bound(args, a_s: float, b_s: float, x_ND: np.ndarray, n: int, steps: i
           f"NumPy's two products of the same shapes ({x_ND.shape} x {w_CD.T.shape}, {dz_NC.T.shape} x "
           f"{x_ND.shape}) run {np_rate:.1f} GFLOP/s here: (a) reaches {100 * a_rate / np_rate:.0f} % of it.")
     b_rate, b_reads = flops_step * steps / b_s / 1e9, 2 * x_ND.nbytes * n * steps / b_s / 1e9
-    verdict = ("at the rate of the matrix products themselves: (a) is bound by arithmetic"
-               if a_rate >= 0.5 * np_rate else "well below the matrix products' rate: the rest of the step "
-               "(elementwise work, loop overhead) dominates at this grid size")
+    verdict = ("at half NumPy's rate for the same products or more: (a) is bound by those products' "
+               "arithmetic" if a_rate >= 0.5 * np_rate else "under half NumPy's rate for the same products: "
+               "the rest of the step (elementwise work, loop overhead) weighs at this grid size")
     print(f"- Per step (a) reads X twice for all {n} configs ({x_reads:.1f} GB/s, "
           f"{flops_step / (2 * x_ND.nbytes):.1f} FLOP per byte of X), {verdict}. "
           f"(b) reads X twice per config ({b_reads:.1f} GB/s, 0.5 FLOP per byte) at {b_rate:.1f} GFLOP/s: "
