@@ -78,7 +78,9 @@ class Config:
         return config
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Nested plain dicts, tuples as lists (as they come back from JSON, e.g. a checkpoint's config)."""
+        return {name: {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
+                for name, section in dataclasses.asdict(self).items()}
 
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainConfig,

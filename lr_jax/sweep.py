@@ -23,6 +23,7 @@ import jax.numpy as jnp
 
 from lr_jax import experiment, summary, train
 from lr_jax.config import Config
+from lr_jax.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -82,12 +83,15 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
 
     Args:
       config: the validated configuration; `sweep.learning_rates` x `sweep.seeds` replace
-        `optim.learning_rate` and `train.seed`.
+        `optim.learning_rate` and `train.seed`; the grid trains in one call, without checkpoints.
       workdir: the sweep folder (Hydra's output dir from the CLI); config i is written to `workdir/<i>/`.
 
     Returns:
       {"rows": one row per config, "best": the best row}, also in `workdir/summary.json`.
     """
+    if config.train.resume:
+        raise ConfigError("train.resume=true: the vmapped sweep writes no checkpoints to resume from. Run it "
+                          "again without train.resume, or resume a single run (scripts/train.py).")
     experiment.use_compilation_cache(config.train.compilation_cache_dir)
     with experiment.precision_scope(config.train.precision):
         return _sweep_and_evaluate(config, Path(workdir))

@@ -26,6 +26,12 @@ def test_grid_configs_cover_every_pair_learning_rates_outermost():
     assert pairs == [(0.1, 3), (0.1, 4), (0.01, 3), (0.01, 4)]
 
 
+def test_config_dict_survives_json_unchanged():
+    """Checkpoints compare the saved config (from JSON) with `to_dict()`: the grid's lists must match."""
+    config = make_config(sweep={"learning_rates": [0.1, 0.01], "seeds": [1, 2]})
+    assert json.loads(json.dumps(config.to_dict())) == config.to_dict()
+
+
 @pytest.mark.parametrize("sweep_section, message", [
     ({"learning_rates": []}, "sweep.learning_rates=[]: expected a non-empty list"),
     ({"learning_rates": 0.1}, "sweep.learning_rates=0.1: expected a non-empty list"),
@@ -37,6 +43,11 @@ def test_grid_configs_cover_every_pair_learning_rates_outermost():
 def test_bad_sweep_values_are_named(sweep_section, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         make_config(sweep=sweep_section)
+
+
+def test_resume_is_refused_with_a_reason(tmp_path):
+    with pytest.raises(ConfigError, match="train.resume=true: the vmapped sweep writes no checkpoints"):
+        sweep.sweep_and_evaluate(make_config(train={"resume": True}), tmp_path)
 
 
 def separate_run(config: Config, x_ND, y_N) -> train.FitResult:
@@ -61,7 +72,8 @@ def test_vmapped_sweep_equals_separate_runs(data_dir, precision, init, learning_
                          sweep={"learning_rates": learning_rates, "seeds": seeds},
                          train={"num_iterations": 200, "precision": precision, "print_cost": False})
     with experiment.precision_scope(precision):
-        xs, ys = experiment.load_arrays(config)
+        run_data = experiment.load_run_data(config)
+        xs, ys = run_data.xs, run_data.ys
         configs = sweep.grid_configs(config)
         grid = sweep.train_grid(configs, xs["train"], ys["train"])
         assert grid.costs.shape == (len(configs), 200)

@@ -56,7 +56,8 @@ def run(args) -> None:
     base = Config.from_dict({"data": {"dir": args.data_dir, "download": False},
                              "train": {"num_iterations": args.steps, "print_cost": False},
                              "sweep": {"learning_rates": lrs}})
-    xs, ys = experiment.load_arrays(base)
+    run_data = experiment.load_run_data(base)
+    xs, ys = run_data.xs, run_data.ys
     x_ND, y_N = xs["train"], ys["train"]
     configs = sweep.grid_configs(base)
     n, steps = len(configs), args.steps
