@@ -66,13 +66,32 @@ def save_costs_csv(path: str | os.PathLike, iterations: Sequence[int], costs: Se
         writer.writerows((int(i), repr(float(c))) for i, c in zip(iterations, costs))
 
 
+def save_table_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, object]]) -> None:
+    """A table as CSV: one header row (the keys of the first row), then one row per mapping."""
+    with atomic_open(path) as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def plot_learning_curve(path: str | os.PathLike, iterations, costs, title: str) -> None:
     """The course's figure: cost against iterations."""
+    plot_learning_curves(path, {None: (iterations, costs)}, title)
+
+
+MAX_LEGEND_ENTRIES = 12  # more curves than this are drawn without a legend
+
+
+def plot_learning_curves(path: str | os.PathLike, curves: Mapping[str | None, tuple], title: str) -> None:
+    """Several runs' costs against iterations in one figure: `curves` maps a label to (iterations, costs)."""
     fig = Figure(figsize=(6, 4))  # no pyplot: no global backend or figure registry is touched
     ax = fig.subplots()
-    ax.plot(iterations, costs)
+    for label, (iterations, costs) in curves.items():
+        ax.plot(iterations, costs, label=label)
     ax.set(xlabel="iterations", ylabel="cost", title=title)
     ax.grid(alpha=0.3)
+    if any(label is not None for label in curves) and len(curves) <= MAX_LEGEND_ENTRIES:
+        ax.legend(loc="upper right", shadow=True)
     save_figure(path, fig, dpi=100, bbox_inches="tight")
 
 

@@ -27,6 +27,7 @@ _NAME = re.compile(r"step_(\d+)\.npz")
 RESUMABLE_CHANGES = frozenset({
     "data.dir", "data.download", "data.base_url", "data.verify", "train.num_iterations", "train.log_every",
     "train.print_cost", "train.checkpoint_every", "train.keep_checkpoints", "train.resume",
+    "train.compilation_cache_dir", "sweep.learning_rates", "sweep.seeds",  # the sweep's grid: not this run's
 })
 
 

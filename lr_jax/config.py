@@ -65,6 +65,7 @@ class TrainConfig:
     batch_size: int | None = None
     tol: float = 0.0
     max_iterations: int | None = None
+    compilation_cache_dir: str | None = None
 
     @property
     def iteration_limit(self) -> int:
@@ -73,11 +74,18 @@ class TrainConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class SweepConfig:
+    learning_rates: tuple[float, ...] = (0.01, 0.001, 0.0001)
+    seeds: tuple[int, ...] = (0,)
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    sweep: SweepConfig = dataclasses.field(default_factory=SweepConfig)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Config":
@@ -91,10 +99,13 @@ class Config:
         return config
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Nested plain dicts, tuples as lists (as they come back from JSON, e.g. a checkpoint's config)."""
+        return {name: {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
+                for name, section in dataclasses.asdict(self).items()}
 
 
-_SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainConfig}
+_SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainConfig,
+             "sweep": SweepConfig}
 _KNOWN_EXTRA_KEYS = frozenset({"experiment"})  # Hydra-only keys the library ignores.
 
 
@@ -124,6 +135,10 @@ def _coerce(key: str, value: Any, default: Any, annotation: str = "str | None") 
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{key}={value!r}: expected a string or null.")
         return value
+    if isinstance(default, tuple):  # a list of the type of the default's items, e.g. sweep.seeds
+        if not isinstance(value, (list, tuple)) or not value:
+            raise ConfigError(f"{key}={value!r}: expected a non-empty list, e.g. {list(default)}.")
+        return tuple(_coerce(f"{key}[{i}]", v, default[0]) for i, v in enumerate(value))
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{key}={value!r}: expected true or false.")
@@ -162,6 +177,10 @@ def validate(config: Config) -> None:
     _check(c.train.checkpoint_every >= 0, "train.checkpoint_every", c.train.checkpoint_every,
            "an integer >= 0 (0 = no checkpoints)")
     _check(c.train.keep_checkpoints >= 1, "train.keep_checkpoints", c.train.keep_checkpoints, "an integer >= 1")
+    _check(all(lr > 0 for lr in c.sweep.learning_rates), "sweep.learning_rates", list(c.sweep.learning_rates),
+           "numbers > 0")
+    seeds = list(c.sweep.seeds)
+    _check(len(set(seeds)) == len(seeds), "sweep.seeds", seeds, "distinct seeds")
     _validate_solver(c)
 
 

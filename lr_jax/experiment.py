@@ -6,7 +6,7 @@ import functools
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -27,21 +27,38 @@ def precision_scope(precision: str):
     return enable_x64(precision == "float64")
 
 
-@functools.partial(jax.jit, static_argnames=("config", "n_features", "dtype"))
-def initial_state(config: Config, n_features: int, dtype) -> tuple[train.TrainState, train.HParams]:
-    """The configured init and hyperparameters, every random key derived from `train.seed`.
+def use_compilation_cache(path: str | None) -> None:
+    """Store and reuse compiled programs in `path` (JAX's persistent cache; None leaves JAX's setting).
 
-    Jitted (the config is static and hashable), so the whole init is one small compile instead of
-    one per eager operation.
+    Process-wide; it takes effect only before the process's first compilation (as in the CLI), so that
+    jobs of a sweep with the same shapes compile once between them.
     """
-    c = config
-    key_init, key_train = jax.random.split(jax.random.key(c.train.seed))
-    params = model.init_params(n_features, init=c.model.init, key=key_init, scale=c.model.init_scale,
-                               dtype=dtype)
-    o = c.optim
-    hparams = train.make_hparams(o.learning_rate, dtype, momentum=o.momentum, b1=o.b1, b2=o.b2,
-                                 l2=c.model.l2, tol=c.train.tol)
-    return train.init_state(params, hparams, key_train, optim=optim_spec(config)), hparams
+    if path is not None:
+        jax.config.update("jax_compilation_cache_dir", str(Path(path).expanduser()))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # cache even fast compiles
+
+
+def initial_state(config: Config, n_features: int, dtype) -> tuple[train.TrainState, train.HParams]:
+    """The configured init and hyperparameters, every random key derived from `train.seed`."""
+    hparams = config_hparams(config, dtype)
+    state = _init_state(config.train.seed, config.model.init_scale, hparams, init=config.model.init,
+                        optim=optim_spec(config), n_features=n_features, dtype=dtype)
+    return state, hparams
+
+
+def config_hparams(config: Config, dtype) -> train.HParams:
+    """The traced hyperparameters of `config` (values that may change without a recompile)."""
+    o = config.optim
+    return train.make_hparams(o.learning_rate, dtype, momentum=o.momentum, b1=o.b1, b2=o.b2,
+                              l2=config.model.l2, tol=config.train.tol)
+
+
+@functools.partial(jax.jit, static_argnames=("init", "optim", "n_features", "dtype"))
+def _init_state(seed, init_scale, hparams, *, init, optim, n_features, dtype) -> train.TrainState:
+    """One small compiled init (instead of one compile per eager operation); seed and scale are traced."""
+    key_init, key_train = jax.random.split(jax.random.key(seed))
+    params = model.init_params(n_features, init=init, key=key_init, scale=init_scale, dtype=dtype)
+    return train.init_state(params, hparams, key_train, optim=optim)
 
 
 def optim_spec(config: Config) -> train.OptimSpec:
@@ -71,11 +88,11 @@ def _objective_and_grad_norm(params, x_ND, y_N, weight_N, l2):
     return value, optax.tree.norm(grads)
 
 
-def evaluate(params, x_ND, y_N, threshold: float) -> dict[str, Any]:
-    """Cost and the classification metrics (`metrics.binary_metrics`, on the host) of one split."""
+def evaluate(params, x_ND, y_N, threshold: float) -> tuple[dict[str, Any], np.ndarray]:
+    """Cost and the classification metrics (`metrics.binary_metrics`, on the host) of one split, and ŷ."""
     cost_value, proba_N = _cost_and_proba(params, x_ND, y_N)
-    scores = metrics.binary_metrics(np.asarray(y_N), np.asarray(proba_N), threshold)
-    return {"cost": float(cost_value), **scores}
+    proba_N = np.asarray(proba_N)
+    return {"cost": float(cost_value), **metrics.binary_metrics(np.asarray(y_N), proba_N, threshold)}, proba_N
 
 
 def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
@@ -88,26 +105,52 @@ def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
     Returns:
       The metrics also written to `workdir/metrics.json`.
     """
+    use_compilation_cache(config.train.compilation_cache_dir)
     with precision_scope(config.train.precision):  # before any array of the run exists
         return _train_and_evaluate(config, Path(workdir))
 
 
 def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
     t_start = time.perf_counter()
+    run_data = load_run_data(config)
+    result, costs_T = _fit(config, workdir, run_data)
+    info = {"n_iter": int(result.state.step), "converged": result.converged,
+            "compile_time_s": result.compile_s, "train_time_s": result.run_s}
+    return record_run(config, workdir, result.state.params, costs_T, run_data, info, t_start)
+
+
+class RunData(NamedTuple):
+    """The splits as read, and as the run's arrays: features in its precision and scale, int32 labels."""
+
+    splits: dict[str, data.Split]  # "train", "test", and "val" when data.val_fraction > 0
+    xs: dict[str, jax.Array]  # {"train": f[m, n], ...}
+    ys: dict[str, jax.Array]
+    weight_N: jax.Array | None  # the training examples' weights (model.class_weight), None = all 1
+
+
+def load_run_data(config: Config) -> RunData:
+    """Read (or download) the data, carve the validation split, put the arrays on the device."""
     dtype = jnp.float64 if config.train.precision == "float64" else jnp.float32
     splits = data.load(config.data)
     splits["train"], val = data.split_validation(splits["train"], config.data.val_fraction,
                                                  config.data.split_seed)
     if val is not None:
         splits["val"] = val
+    _check_batch_size(config.train.batch_size, splits["train"].y.shape[0], config.data.val_fraction)
     # device_put moves host arrays as they are: no conversion to compile.
     xs = {name: jax.device_put(s.features(dtype, config.data.scale)) for name, s in splits.items()}
     ys = {name: jax.device_put(s.y.astype(np.int32)) for name, s in splits.items()}
-    weight_N = sample_weights(config.model.class_weight, splits["train"].y, dtype)
-    _check_batch_size(config.train.batch_size, splits["train"].y.shape[0], config.data.val_fraction)
+    return RunData(splits, xs, ys, sample_weights(config.model.class_weight, splits["train"].y, dtype))
 
-    result, hparams, costs_T = _fit(config, workdir, xs["train"], ys["train"], weight_N, dtype)
-    params = result.state.params
+
+def record_run(config: Config, workdir: Path, params, costs_T, run_data: RunData, info: dict[str, Any],
+               t_start: float) -> dict[str, Any]:
+    """Log the costs, evaluate every split, write the run's files and figures (metrics.json last).
+
+    `info` holds what only the trainer knows (n_iter, converged, timings) and goes into the metrics.
+    """
+    splits, xs, ys, weight_N = run_data
+    workdir.mkdir(parents=True, exist_ok=True)
     every = config.train.log_every
     iterations = np.arange(0, costs_T.shape[0], every)
     logged = np.asarray(costs_T)[::every]
@@ -115,23 +158,22 @@ def _train_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
         for i, c in zip(iterations, logged):
             log.info("Cost after iteration %i: %f", i, c)
 
-    evals = {name: evaluate(params, xs[name], ys[name], config.model.threshold) for name in xs}
+    scored = {name: evaluate(params, xs[name], ys[name], config.model.threshold) for name in xs}
+    evals, probas = {n: e for n, (e, _) in scored.items()}, {n: p for n, (_, p) in scored.items()}
     log.info("train accuracy: %.2f %%", 100 * evals["train"]["accuracy"])
     log.info("test accuracy: %.2f %%", 100 * evals["test"]["accuracy"])
-    log.info("%s %i iterations\n%s", "converged after" if result.converged else "ran",
-             int(result.state.step), metrics.format_table(evals))
-    objective, grad_norm = _objective_and_grad_norm(params, xs["train"], ys["train"], weight_N, hparams["l2"])
+    log.info("%s %i iterations\n%s", "converged after" if info["converged"] else "ran", info["n_iter"],
+             metrics.format_table(evals))
+    objective, grad_norm = _objective_and_grad_norm(params, xs["train"], ys["train"], weight_N, config.model.l2)
     run_metrics = {
         **{f"{split}_{name}": value for split, ev in evals.items() for name, value in ev.items()},
         "train_objective": float(objective), "grad_norm": float(grad_norm),
-        "n_iter": int(result.state.step), "converged": result.converged,
         "cost_iterations": iterations.tolist(), "costs": [float(c) for c in logged],
-        "compile_time_s": result.compile_s, "train_time_s": result.run_s,
+        **info,
         "jax_version": jax.__version__, "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()], "config": config.to_dict(),
     }
     write_run(workdir, config, params, iterations, logged)
-    probas = {name: np.asarray(_cost_and_proba(params, xs[name], ys[name])[1]) for name in xs}
     figures.save_inspection(workdir, splits["test"].x_raw, splits["test"].y, probas["test"], params["w"],
                             threshold=config.model.threshold, image_size=config.data.image_size,
                             classes=splits["test"].classes)
@@ -150,9 +192,10 @@ def _check_batch_size(batch_size: int | None, m: int, val_fraction: float) -> No
                           f"Use at most {m}, or null for full-batch training.")
 
 
-def _fit(config: Config, workdir: Path, x_ND, y_N, weight_N, dtype):
-    """Train from the init or the newest checkpoint: (FitResult, hparams, every cost since iteration 0)."""
-    state, hparams = initial_state(config, x_ND.shape[1], dtype)
+def _fit(config: Config, workdir: Path, run_data: RunData) -> tuple[train.FitResult, np.ndarray]:
+    """Train from the init or the newest checkpoint: (FitResult, every cost since iteration 0)."""
+    x_ND, y_N = run_data.xs["train"], run_data.ys["train"]
+    state, hparams = initial_state(config, x_ND.shape[1], x_ND.dtype)
     t = config.train
     state, past_costs = checkpoint.starting_point(workdir, state, config.to_dict(), resume=t.resume,
                                                   num_steps=t.iteration_limit)
@@ -163,9 +206,9 @@ def _fit(config: Config, workdir: Path, x_ND, y_N, weight_N, dtype):
     checkpointer = checkpoint.Checkpointer(workdir / checkpoint.FOLDER, config.to_dict(), every=t.checkpoint_every,
                                            keep=t.keep_checkpoints, num_steps=t.iteration_limit, costs=past_costs)
     result = train.fit(state, x_ND, y_N, hparams, num_steps=t.iteration_limit, optim=optim_spec(config),
-                       chunk_size=t.checkpoint_every or None, on_chunk=[checkpointer], weight_N=weight_N,
+                       chunk_size=t.checkpoint_every or None, on_chunk=[checkpointer], weight_N=run_data.weight_N,
                        batch_size=t.batch_size)
-    return result, hparams, np.concatenate(checkpointer.costs)
+    return result, np.concatenate(checkpointer.costs)
 
 
 def write_run(workdir: Path, config: Config, params, iterations, costs) -> None:

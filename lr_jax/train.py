@@ -22,6 +22,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from lr_jax.loss import cost
@@ -190,33 +191,36 @@ class FitResult(NamedTuple):
 
 def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim: str | OptimSpec = "sgd",
         chunk_size: int | None = None, on_chunk: Sequence[Callable] = (), weight_N=None,
-        batch_size: int | None = None) -> FitResult:
+        batch_size: int | None = None, run: Callable = run_steps) -> FitResult:
     """Advance `state` to step `num_steps` (or until ‖∇J‖ < tol) in compiled chunks (one by default).
 
     Between chunks, each `on_chunk(state, costs_of_chunk)` runs on the host (progress, checkpoints);
-    a state that is already part-way (a resumed run) continues from its `step`.
+    a state that is already part-way (a resumed run) continues from its `step`. `run` is `run_steps`
+    or a jitted function of the same signature, e.g. `sweep.run_steps_batched` for a grid of states
+    (whose costs then have the steps on the last axis; the grid stops once every member has).
     """
     chunk = chunk_size or max(num_steps, 1)
     compiled, costs, compile_s, run_s = {}, [], 0.0, 0.0
-    done, converged = int(state.step), False
+    done, converged = int(np.max(state.step)), False  # a grid's states share one step
     args, kwargs = (x_ND, y_N, hparams), {"weight_N": weight_N}
     while done < num_steps and not converged:
         n = min(chunk, num_steps - done)
         if n not in compiled:
             t0 = time.perf_counter()
-            compiled[n] = run_steps.lower(state, *args, **kwargs, num_steps=n, optim=optim,
-                                          batch_size=batch_size).compile()
+            compiled[n] = run.lower(state, *args, **kwargs, num_steps=n, optim=optim,
+                                    batch_size=batch_size).compile()
             compile_s += time.perf_counter() - t0
         t0 = time.perf_counter()
         state, costs_n = jax.block_until_ready(compiled[n](state, *args, **kwargs))
         run_s += time.perf_counter() - t0
-        ran = int(state.step) - done
+        ran = int(np.max(state.step)) - done
         converged, done = ran < n, done + ran
-        costs.append(costs_n[:ran])
+        costs.append(costs_n[..., :ran])
         for callback in on_chunk:
             callback(state, costs[-1])
     if len(costs) == 1:  # the common single-call case: no concatenation to compile
         all_costs = costs[0]
     else:
-        all_costs = jnp.concatenate(costs) if costs else jnp.zeros((0,), x_ND.dtype)
+        all_costs = (jnp.concatenate(costs, axis=-1) if costs
+                     else jnp.zeros(np.shape(state.step) + (0,), x_ND.dtype))
     return FitResult(state, all_costs, compile_s, run_s, converged)

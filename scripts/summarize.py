@@ -1,0 +1,28 @@
+"""Summarize a finished sweep: `python scripts/summarize.py SWEEP_DIR` (e.g. multirun/2026-11-28/07-00-00).
+
+Writes SWEEP_DIR/summary.csv, summary.json and learning_curves.png (one curve per run) and prints the
+table. A `scripts/train.py -m` sweep does the same when it ends (`lr_jax.summary.SummarizeCallback`,
+hydra.callbacks in conf/config.yaml), and `scripts/sweep.py` writes the same files itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lr_jax import LrJaxError, summary
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("sweep_dir", help="a multirun folder or a scripts/sweep.py run folder")
+    args = parser.parse_args(argv)
+    try:
+        print(summary.report(summary.summarize(args.sweep_dir)))
+    except LrJaxError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Every experiment file through the real CLI both ways (Hydra multirun, vmapped sweep); the launchers.
+
+Each CLI run is a fresh process; they share one persistent compilation cache (train.compilation_cache_dir),
+so programs with the same shapes compile once for the whole module.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lr_jax import summary
+from tests.conftest import REPO_ROOT
+
+EXPERIMENTS = sorted(p.stem for p in (REPO_ROOT / "conf" / "experiment").glob("*.yaml"))
+RUN_FILES = ("metrics.json", "params.npz", "costs.csv", "learning_curve.png")
+
+
+def run_cli(script: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / script), *args], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{script} {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("xla_cache")
+
+
+@pytest.fixture(scope="module")
+def experiment_run(tmp_path_factory, data_dir, cache_dir):
+    """`experiment_run(name, how)`: the folder of experiment `name` run as "multirun" or "sweep" (once each)."""
+    folders = {}
+
+    def get(name: str, how: str):
+        if (name, how) not in folders:
+            out = tmp_path_factory.mktemp(f"{name}-{how}")
+            common = [f"experiment={name}", f"data.dir={data_dir}", "data.download=false",
+                      f"train.compilation_cache_dir={cache_dir}"]
+            if how == "multirun":
+                run_cli("train.py", "-m", *common, f"hydra.sweep.dir={out}")
+            else:
+                run_cli("sweep.py", *common, f"hydra.run.dir={out}")
+            folders[name, how] = out
+        return folders[name, how]
+
+    return get
+
+
+def test_the_course_study_is_an_experiment():
+    assert "lr_compare" in EXPERIMENTS
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["multirun", "sweep"])
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_runs_both_ways(experiment_run, name, how):
+    folder = experiment_run(name, how)
+    runs = summary.read_runs(folder)
+    for run in runs:
+        assert all((folder / run / f).is_file() for f in RUN_FILES), list((folder / run).iterdir())
+    assert all((folder / f).is_file() for f in summary.SUMMARY_FILES)
+
+
+@pytest.mark.slow
+def test_multirun_writes_one_folder_per_job_and_a_summary_of_their_numbers(experiment_run):
+    folder = experiment_run("lr_compare", "multirun")
+    jobs = {p.name: json.loads((p / "metrics.json").read_text())
+            for p in folder.iterdir() if p.name.isdigit()}
+    assert sorted(jobs) == ["0", "1", "2"]
+    assert [jobs[j]["config"]["optim"]["learning_rate"] for j in "012"] == [0.01, 0.001, 0.0001]
+    assert all(m["config"]["train"]["num_iterations"] == 1500 for m in jobs.values())
+    with open(folder / "summary.csv") as f:
+        table = list(csv.DictReader(f))
+    assert [row["run"] for row in table] == ["0", "1", "2"]
+    for row in table:
+        assert float(row["optim.learning_rate"]) == jobs[row["run"]]["config"]["optim"]["learning_rate"]
+        for column in summary.METRIC_COLUMNS:
+            assert float(row[column]) == jobs[row["run"]][column]  # the same numbers, not re-computed ones
+    best = json.loads((folder / "summary.json").read_text())["best"]
+    assert best["run"] == max(jobs, key=lambda j: (jobs[j]["test_accuracy"], -jobs[j]["test_cost"]))
+
+
+@pytest.mark.slow
+def test_vmapped_sweep_reproduces_the_multirun(experiment_run):
+    """The course's study both ways: same accuracies; same costs within 1e-6 where α <= 0.001.
+
+    At α = 0.01 float32 rounding differences grow during the early oscillation (see test_sweep.py), so there
+    only the final costs are compared, within 1e-4.
+    """
+    multirun, vmapped = experiment_run("lr_compare", "multirun"), experiment_run("lr_compare", "sweep")
+    for job in "012":
+        a, b = (json.loads((folder / job / "metrics.json").read_text()) for folder in (multirun, vmapped))
+        assert a["config"] == b["config"]
+        assert (a["train_accuracy"], a["test_accuracy"]) == (b["train_accuracy"], b["test_accuracy"])
+        if a["config"]["optim"]["learning_rate"] <= 0.001:
+            np.testing.assert_allclose(a["costs"], b["costs"], rtol=0, atol=1e-6)
+        np.testing.assert_allclose([a["train_cost"], a["test_cost"]], [b["train_cost"], b["test_cost"]],
+                                   rtol=0, atol=1e-4)
+    # The course's figures for this study (train / test accuracy per α).
+    rows = json.loads((vmapped / "summary.json").read_text())["rows"]
+    assert [(r["train_accuracy"], r["test_accuracy"]) for r in rows] == [
+        (208 / 209, 0.68), (186 / 209, 0.64), (143 / 209, 0.36)]
+
+
+@pytest.mark.slow
+def test_summarize_script_prints_the_table_and_names_the_best_run(experiment_run):
+    folder = experiment_run("lr_compare", "multirun")
+    before = (folder / "summary.csv").read_text()
+    out = run_cli("summarize.py", str(folder)).stdout
+    assert "best: run 0 (learning_rate=0.01): test accuracy 68.00 %" in out
+    assert (folder / "summary.csv").read_text() == before  # the callback had written the same table
+
+
+def test_summarize_script_explains_an_empty_folder(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("summarize_script", REPO_ROOT / "scripts" / "summarize.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    with pytest.raises(SystemExit) as exit_info:
+        script.main([str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "no run folder with a metrics.json" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher, extra", [
+    ("parallel", "joblib"),           # conf/hydra/launcher/parallel.yaml
+    ("submitit_local", "submitit"),   # the launcher of hydra/launcher=slurm, with submitit's local executor
+])
+def test_launchers_run_the_jobs_and_share_the_compilation_cache(tmp_path, data_dir, launcher, extra):
+    pytest.importorskip(f"hydra_plugins.hydra_{extra}_launcher", reason=f"pip install -e '.[{extra}]'")
+    cache = tmp_path / "xla_cache"
+    run_cli("train.py", "-m", f"hydra/launcher={launcher}", "optim.learning_rate=0.01,0.001",
+            "train.num_iterations=20", f"data.dir={data_dir}", f"train.compilation_cache_dir={cache}",
+            f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    rows = json.loads((tmp_path / "sweep" / "summary.json").read_text())["rows"]
+    assert [r["optim.learning_rate"] for r in rows] == [0.01, 0.001]
+    assert any(p.name.startswith("jit_run_steps") for p in cache.iterdir())
