@@ -26,6 +26,16 @@ class DataConfig:
     scale: bool = True
     val_fraction: float = 0.0
     split_seed: int = 0
+    # image_folder (lr_jax/image_folder.py)
+    classes: tuple = ("non-cat", "cat")
+    skip_bad_images: bool = False
+    test_fraction: float = 0.2
+    cache_dir: str | None = None
+    # synthetic (lr_jax/synthetic.py)
+    num_examples: int = 1000
+    num_test: int = 200
+    num_features: int = 12288
+    seed: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +76,7 @@ class TrainConfig:
     tol: float = 0.0
     max_iterations: int | None = None
     compilation_cache_dir: str | None = None
+    progress: bool = True
 
     @property
     def iteration_limit(self) -> int:
@@ -80,12 +91,22 @@ class SweepConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ParallelConfig:
+    data_parallel: bool = True
+    distributed: bool = False
+    coordinator_address: str | None = None
+    num_processes: int = 0
+    process_id: int = -1
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     sweep: SweepConfig = dataclasses.field(default_factory=SweepConfig)
+    parallel: ParallelConfig = dataclasses.field(default_factory=ParallelConfig)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Config":
@@ -105,7 +126,7 @@ class Config:
 
 
 _SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainConfig,
-             "sweep": SweepConfig}
+             "sweep": SweepConfig, "parallel": ParallelConfig}
 _KNOWN_EXTRA_KEYS = frozenset({"experiment"})  # Hydra-only keys the library ignores.
 
 
@@ -165,7 +186,13 @@ def validate(config: Config) -> None:
     """Raise ConfigError naming the first value that is out of range."""
     c = config
     _check(c.data.name in DATASETS, "data.name", c.data.name, f"one of {sorted(DATASETS)}")
+    _check(len(c.data.classes) == 2 and len(set(c.data.classes)) == 2, "data.classes", list(c.data.classes),
+           "two distinct folder names, class 0 then class 1")
     _check(c.data.image_size >= 1, "data.image_size", c.data.image_size, "an integer >= 1")
+    _check(0 < c.data.test_fraction < 1, "data.test_fraction", c.data.test_fraction, "0 < fraction < 1")
+    _check(c.data.num_examples >= 1, "data.num_examples", c.data.num_examples, "an integer >= 1")
+    _check(c.data.num_test >= 1, "data.num_test", c.data.num_test, "an integer >= 1")
+    _check(c.data.num_features >= 1, "data.num_features", c.data.num_features, "an integer >= 1")
     _check(c.model.init in INITS, "model.init", c.model.init, f"one of {sorted(INITS)}")
     _check(c.model.init_scale >= 0, "model.init_scale", c.model.init_scale, "a number >= 0")
     _check(0 < c.model.threshold < 1, "model.threshold", c.model.threshold, "0 < threshold < 1")
@@ -177,10 +204,6 @@ def validate(config: Config) -> None:
     _check(c.train.checkpoint_every >= 0, "train.checkpoint_every", c.train.checkpoint_every,
            "an integer >= 0 (0 = no checkpoints)")
     _check(c.train.keep_checkpoints >= 1, "train.keep_checkpoints", c.train.keep_checkpoints, "an integer >= 1")
-    _check(all(lr > 0 for lr in c.sweep.learning_rates), "sweep.learning_rates", list(c.sweep.learning_rates),
-           "numbers > 0")
-    seeds = list(c.sweep.seeds)
-    _check(len(set(seeds)) == len(seeds), "sweep.seeds", seeds, "distinct seeds")
     _validate_solver(c)
 
 
@@ -208,7 +231,7 @@ def _validate_solver(c: Config) -> None:
            "null (= train.num_iterations) or an integer >= 0")
 
 
-DATASETS = frozenset({"catvnoncat"})
+DATASETS = frozenset({"catvnoncat", "image_folder", "synthetic"})
 INITS = frozenset({"zeros", "normal"})
 OPTIMIZERS = frozenset({"sgd", "adam", "lbfgs"})
 SCHEDULES = frozenset({"constant", "exponential", "cosine"})

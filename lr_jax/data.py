@@ -32,7 +32,7 @@ DEFAULT_CLASSES = ("non-cat", "cat")
 class Split(NamedTuple):
     """One split of the data: raw pixels, flat labels and class names."""
 
-    x_raw: np.ndarray  # uint8[m, H, W, 3], as stored
+    x_raw: np.ndarray  # uint8[m, H, W, 3] images as stored (uint8[m, n] for synthetic features)
     y: np.ndarray  # int64[m], 0 = classes[0], 1 = classes[1]
     classes: tuple[str, ...]
 
@@ -122,7 +122,13 @@ def _verify_content(path, arrays: dict[str, np.ndarray]) -> None:
             )
 
 
-def load(cfg: DataConfig) -> dict[str, Split]:
+def shard_rows(m: int, index: int, count: int) -> slice:
+    """The contiguous block of rows [index * ceil(m/count), ...) that process `index` of `count` trains on."""
+    block = -(-m // count)
+    return slice(min(m, index * block), min(m, (index + 1) * block))
+
+
+def load_course(cfg: DataConfig) -> dict[str, Split]:
     """Locate (downloading if allowed), read, check and verify both splits: {"train": Split, "test": Split}."""
     folder = download.locate(cfg.dir, cfg.base_url, download=cfg.download)
     paths = {split: folder / name for split, name in download.FILES.items()}
@@ -167,3 +173,26 @@ def split_validation(split: Split, fraction: float, seed: int) -> tuple[Split, S
     is_val[np.random.default_rng(seed).permutation(m)[:n_val]] = True
     part = lambda keep: Split(split.x_raw[keep], split.y[keep], split.classes)
     return part(~is_val), part(is_val)
+
+
+def load(cfg: DataConfig, shard: tuple[int, int] = (0, 1)) -> dict[str, Split]:
+    """{"train": Split, "test": Split} of the data set `cfg.name`.
+
+    `shard=(index, count)` keeps only process `index`'s block of the training rows (`shard_rows`); the
+    test split is always whole.
+    """
+    if cfg.name == "synthetic":
+        from lr_jax import synthetic
+
+        return synthetic.load(cfg, shard_rows(cfg.num_examples, *shard))
+    if cfg.name == "image_folder":
+        from lr_jax import image_folder
+
+        splits = image_folder.load(cfg)
+    else:
+        splits = load_course(cfg)
+    if shard != (0, 1):
+        train = splits["train"]
+        rows = shard_rows(len(train.y), *shard)
+        splits["train"] = Split(train.x_raw[rows], train.y[rows], train.classes)
+    return splits

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -13,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lr_jax import artifacts, checkpoint, data, figures, metrics, model, train
+from lr_jax import artifacts, checkpoint, data, figures, metrics, model, parallel, progress, train
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError
 from lr_jax.loss import cost
@@ -106,6 +107,7 @@ def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
       The metrics also written to `workdir/metrics.json`.
     """
     use_compilation_cache(config.train.compilation_cache_dir)
+    parallel.initialize(config.parallel)  # joins the other processes when parallel.distributed=true
     with precision_scope(config.train.precision):  # before any array of the run exists
         return _train_and_evaluate(config, Path(workdir))
 
@@ -123,24 +125,51 @@ class RunData(NamedTuple):
     """The splits as read, and as the run's arrays: features in its precision and scale, int32 labels."""
 
     splits: dict[str, data.Split]  # "train", "test", and "val" when data.val_fraction > 0
-    xs: dict[str, jax.Array]  # {"train": f[m, n], ...}
+    xs: dict[str, jax.Array]  # {"train": u8[m, n] pixels (f[m, n] if not data.scale), ...}
     ys: dict[str, jax.Array]
     weight_N: jax.Array | None  # the training examples' weights (model.class_weight), None = all 1
 
 
 def load_run_data(config: Config) -> RunData:
     """Read (or download) the data, carve the validation split, put the arrays on the device."""
-    dtype = jnp.float64 if config.train.precision == "float64" else jnp.float32
-    splits = data.load(config.data)
+    dtype = run_dtype(config)
+    devices = parallel.describe_devices()
+    log.info("backend %s, %d device(s): %s", devices["backend"], len(devices["devices"]), devices["devices"])
+    splits = data.load(config.data, shard=(jax.process_index(), jax.process_count()))  # this process's rows
     splits["train"], val = data.split_validation(splits["train"], config.data.val_fraction,
                                                  config.data.split_seed)
     if val is not None:
         splits["val"] = val
     _check_batch_size(config.train.batch_size, splits["train"].y.shape[0], config.data.val_fraction)
     # device_put moves host arrays as they are: no conversion to compile.
-    xs = {name: jax.device_put(s.features(dtype, config.data.scale)) for name, s in splits.items()}
+    xs = {name: jax.device_put(features(s, config, dtype)) for name, s in splits.items()}
     ys = {name: jax.device_put(s.y.astype(np.int32)) for name, s in splits.items()}
     return RunData(splits, xs, ys, sample_weights(config.model.class_weight, splits["train"].y, dtype))
+
+
+def run_dtype(config: Config):
+    return jnp.float64 if config.train.precision == "float64" else jnp.float32
+
+
+def features(split: data.Split, config: Config, dtype) -> np.ndarray:
+    """(m, n) uint8 pixels as stored (scaled by 1/255 inside the step), or raw 0-255 floats if not data.scale."""
+    if config.data.scale:
+        return split.x_raw.reshape(len(split.y), -1)  # 1 byte per value on host and device
+    return split.features(dtype, scale=False)
+
+
+def place_training_data(config: Config, x_ND, y_N, weight_N, state, hparams):
+    """(mesh or None, x, y, weight, state, hparams) on the run's devices.
+
+    With several devices (or processes) the batch is sharded over a mesh (padding rows weigh 0) and the
+    state replicated; otherwise everything stays where it is.
+    """
+    if not parallel.use_mesh(config.parallel):
+        return None, x_ND, y_N, weight_N, state, hparams
+    mesh = parallel.make_mesh()
+    x, y, weight = parallel.shard_batch(mesh, np.asarray(x_ND), np.asarray(y_N),
+                                        None if weight_N is None else np.asarray(weight_N))
+    return (mesh, x, y, weight, *parallel.replicate(mesh, (state, hparams)))
 
 
 def record_run(config: Config, workdir: Path, params, costs_T, run_data: RunData, info: dict[str, Any],
@@ -170,13 +199,15 @@ def record_run(config: Config, workdir: Path, params, costs_T, run_data: RunData
         "train_objective": float(objective), "grad_norm": float(grad_norm),
         "cost_iterations": iterations.tolist(), "costs": [float(c) for c in logged],
         **info,
-        "jax_version": jax.__version__, "backend": jax.default_backend(),
-        "devices": [str(d) for d in jax.devices()], "config": config.to_dict(),
+        "jax_version": jax.__version__, **parallel.describe_devices(), "config": config.to_dict(),
     }
+    if jax.process_index() != 0:  # one process writes the run's files
+        return run_metrics
     write_run(workdir, config, params, iterations, logged)
-    figures.save_inspection(workdir, splits["test"].x_raw, splits["test"].y, probas["test"], params["w"],
-                            threshold=config.model.threshold, image_size=config.data.image_size,
-                            classes=splits["test"].classes)
+    if splits["test"].x_raw.ndim == 4:  # images (synthetic features have no picture to show)
+        figures.save_inspection(workdir, splits["test"].x_raw, splits["test"].y, probas["test"], params["w"],
+                                threshold=config.model.threshold, image_size=config.data.image_size,
+                                classes=splits["test"].classes)
     artifacts.plot_roc_curves(workdir / "roc_curve.png",
                               {name: metrics.roc_curve(np.asarray(ys[name]), probas[name]) for name in xs})
     run_metrics["run_time_s"] = time.perf_counter() - t_start
@@ -195,7 +226,7 @@ def _check_batch_size(batch_size: int | None, m: int, val_fraction: float) -> No
 def _fit(config: Config, workdir: Path, run_data: RunData) -> tuple[train.FitResult, np.ndarray]:
     """Train from the init or the newest checkpoint: (FitResult, every cost since iteration 0)."""
     x_ND, y_N = run_data.xs["train"], run_data.ys["train"]
-    state, hparams = initial_state(config, x_ND.shape[1], x_ND.dtype)
+    state, hparams = initial_state(config, x_ND.shape[1], run_dtype(config))
     t = config.train
     state, past_costs = checkpoint.starting_point(workdir, state, config.to_dict(), resume=t.resume,
                                                   num_steps=t.iteration_limit)
@@ -203,11 +234,21 @@ def _fit(config: Config, workdir: Path, run_data: RunData) -> tuple[train.FitRes
         log.info("resuming at iteration %i", int(state.step))
     # Every check on the input is done: only now does the run write anything.
     workdir.mkdir(parents=True, exist_ok=True)
-    checkpointer = checkpoint.Checkpointer(workdir / checkpoint.FOLDER, config.to_dict(), every=t.checkpoint_every,
-                                           keep=t.keep_checkpoints, num_steps=t.iteration_limit, costs=past_costs)
-    result = train.fit(state, x_ND, y_N, hparams, num_steps=t.iteration_limit, optim=optim_spec(config),
-                       chunk_size=t.checkpoint_every or None, on_chunk=[checkpointer], weight_N=run_data.weight_N,
-                       batch_size=t.batch_size)
+    writer = jax.process_index() == 0  # one process writes checkpoints
+    checkpointer = checkpoint.Checkpointer(workdir / checkpoint.FOLDER, config.to_dict(),
+                                           every=t.checkpoint_every if writer else 0, keep=t.keep_checkpoints,
+                                           num_steps=t.iteration_limit, costs=past_costs)
+    mesh, x, y, weight, state, hparams = place_training_data(config, x_ND, y_N, run_data.weight_N, state, hparams)
+    bar = progress.ProgressBar(t.iteration_limit, len(y_N) * jax.process_count(), enabled=t.progress and writer)
+    chunk = t.checkpoint_every or None
+    if bar.visible:  # report every log_every iterations, still landing on every checkpoint
+        chunk = math.gcd(chunk or t.log_every, t.log_every)
+    with parallel.mesh_scope(mesh), bar:
+        result = train.fit(state, x, y, hparams, num_steps=t.iteration_limit, optim=optim_spec(config),
+                           chunk_size=chunk, on_chunk=[checkpointer, bar.update], weight_N=weight,
+                           batch_size=t.batch_size)
+    # Replicated over the mesh: the host copy serves the evaluation of the (local) splits.
+    result = result._replace(state=result.state._replace(params=jax.device_get(result.state.params)))
     return result, np.concatenate(checkpointer.costs)
 
 

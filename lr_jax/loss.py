@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from lr_jax import pixels
 from lr_jax.model import Params, batched_logit, logit
 
 
@@ -42,14 +43,21 @@ def cost(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | 
          l2: jax.Array | float = 0.0) -> jax.Array:
     """J(w, b): the mean cross-entropy over the batch (labels as 0/1 of any numeric dtype).
 
-    With `weight_N`, the weighted mean Σ sᵢLᵢ / Σ sᵢ; with `l2` = λ, plus λ/2·‖w‖².
+    With `weight_N`, the weighted mean Σ sᵢLᵢ / Σ sᵢ; with `l2` = λ, plus λ/2·‖w‖². Integer `x_ND` are
+    raw pixels, scaled by 1/255 in one chunked pass over X (`lr_jax.pixels`).
     """
-    loss_N = jax.vmap(example_loss, in_axes=(None, 0, 0))(params, x_ND, y_N.astype(x_ND.dtype))
-    if weight_N is None:
-        data_cost = jnp.mean(loss_N)
+    dtype = params["w"].dtype  # x may be uint8 pixels
+    if pixels.is_pixels(x_ND):
+        weight_N = None if weight_N is None else weight_N.astype(dtype)
+        total = pixels.loss_sum(example_loss, params, x_ND, y_N.astype(dtype), weight_N)
+        data_cost = total / (x_ND.shape[0] if weight_N is None else jnp.sum(weight_N))
     else:
-        weight_N = weight_N.astype(loss_N.dtype)
-        data_cost = jnp.sum(weight_N * loss_N) / jnp.sum(weight_N)
+        loss_N = jax.vmap(example_loss, in_axes=(None, 0, 0))(params, x_ND, y_N.astype(dtype))
+        if weight_N is None:
+            data_cost = jnp.mean(loss_N)
+        else:
+            weight_N = weight_N.astype(loss_N.dtype)
+            data_cost = jnp.sum(weight_N * loss_N) / jnp.sum(weight_N)
     if isinstance(l2, (int, float)) and l2 == 0:  # the course's J, with no extra operation
         return data_cost
     # where, not 0·‖w‖²: a traced λ = 0 must not turn an overflowing ‖w‖² (a diverging run) into NaN.
@@ -59,7 +67,8 @@ def cost(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | 
 def course_gradients(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | None = None,
                      l2: jax.Array | float = 0.0) -> Params:
     """The course's backward pass: dw = Xᵀ(A - Y)/m, db = mean(A - Y); weighted by s/S, plus λw."""
-    dz_N = jax.nn.sigmoid(batched_logit(params, x_ND)) - y_N.astype(x_ND.dtype)
+    dz_N = jax.nn.sigmoid(batched_logit(params, x_ND)) - y_N.astype(params["w"].dtype)
     if weight_N is not None:
         dz_N = weight_N * dz_N * (dz_N.shape[0] / jnp.sum(weight_N))  # s/S, as a mean over m
+    x_ND = x_ND.astype(dz_N.dtype) / 255 if pixels.is_pixels(x_ND) else x_ND
     return {"w": x_ND.T @ dz_N / x_ND.shape[0] + l2 * params["w"], "b": jnp.mean(dz_N)}

@@ -8,12 +8,17 @@ For one example x of n features (a flattened image, n = 64*64*3 = 12288):
 Parameters are a pytree `{"w": f[n], "b": f[]}`. Everything is written for a single example and batched
 with `jax.vmap`, which turns the per-example dot product into one matrix-vector product ("vectorization
 replaces the for-loops").
+
+Raw uint8 pixels (any integer dtype) are accepted as they are stored and scaled by 1/255 inside the
+compiled step: z = (xᵀw) / 255 + b (see `lr_jax.pixels`, which also chunks the batch for them).
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+
+from lr_jax import pixels
 
 Params = dict  # {"w": Array[n], "b": Array[]}
 
@@ -33,12 +38,17 @@ def init_params(n_features: int, *, init: str = "zeros", key: jax.Array | None =
 
 
 def logit(params: Params, x_D: jax.Array) -> jax.Array:
-    """z = wᵀx + b for one example."""
+    """z = wᵀx + b for one example (for integer pixels, z = (xᵀw) / 255 + b)."""
+    if pixels.is_pixels(x_D):
+        return jnp.dot(x_D.astype(params["w"].dtype), params["w"]) / pixels.PIXEL_MAX + params["b"]
     return jnp.dot(x_D, params["w"]) + params["b"]
 
 
-# The batched forward pass: params shared, examples along axis 0 of x_ND.
-batched_logit = jax.vmap(logit, in_axes=(None, 0))
+def batched_logit(params: Params, x_ND: jax.Array) -> jax.Array:
+    """The batched forward pass: params shared, examples along axis 0 of x_ND."""
+    if pixels.is_pixels(x_ND):
+        return pixels.batched_logit(logit, params, x_ND)
+    return jax.vmap(logit, in_axes=(None, 0))(params, x_ND)
 
 
 def predict_proba(params: Params, x_ND: jax.Array) -> jax.Array:

@@ -73,7 +73,7 @@ def initial_states(configs: Sequence[Config], n_features: int,
 
 def train_grid(configs: Sequence[Config], x_ND, y_N, weight_N=None) -> train.FitResult:
     """Train every config from its own initial state in one compiled call (they differ in lr, seed only)."""
-    states, hparams = initial_states(configs, x_ND.shape[1], x_ND.dtype)
+    states, hparams = initial_states(configs, x_ND.shape[1], experiment.run_dtype(configs[0]))  # x may be uint8
     first = configs[0]
     return train.fit(states, x_ND, y_N, hparams, num_steps=first.train.iteration_limit,
                      optim=experiment.optim_spec(first), weight_N=weight_N, batch_size=first.train.batch_size,

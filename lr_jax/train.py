@@ -124,13 +124,14 @@ def _minibatch_epoch(state, x_ND, y_N, weight_N, hparams, optim, batch_size):
     """ceil(m / B) updates over a fresh permutation; padding examples weigh 0."""
     key, perm_key = jax.random.split(state.key)
     idx_KB, mask_KB = epoch_batches(perm_key, x_ND.shape[0], batch_size)
-    weight_N = jnp.ones(y_N.shape, x_ND.dtype) if weight_N is None else weight_N
+    dtype = state.params["w"].dtype  # x may be uint8 pixels
+    weight_N = jnp.ones(y_N.shape, dtype) if weight_N is None else weight_N
     opt = make_optimizer(optim, hparams)
 
     def batch_update(carry, batch):
         params, opt_state = carry
         idx_B, mask_B = batch
-        w_B = weight_N[idx_B] * mask_B.astype(x_ND.dtype)
+        w_B = weight_N[idx_B] * mask_B.astype(dtype)
         grads = jax.grad(cost)(params, x_ND[idx_B], y_N[idx_B], w_B, hparams["l2"])
         updates, opt_state = opt.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), None
@@ -164,7 +165,7 @@ def run_steps(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int,
     Returns (final state, cost before each iteration f[num_steps], NaN for those not run).
     """
     start = state.step
-    costs_T = jnp.full((num_steps,), jnp.nan, x_ND.dtype)
+    costs_T = jnp.full((num_steps,), jnp.nan, state.params["w"].dtype)  # x may be uint8 pixels
 
     def keep_going(carry):
         state, _, grad_norm = carry
@@ -176,7 +177,7 @@ def run_steps(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int,
         value = jnp.where(new_state.step > state.step, value, jnp.nan)  # NaN: stopped, no iteration made
         return new_state, costs_T.at[state.step - start].set(value), grad_norm
 
-    inf = jnp.asarray(jnp.inf, x_ND.dtype)
+    inf = jnp.asarray(jnp.inf, state.params["w"].dtype)
     state, costs_T, _ = jax.lax.while_loop(keep_going, iteration, (state, costs_T, inf))
     return state, costs_T
 
@@ -197,7 +198,8 @@ def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim
     Between chunks, each `on_chunk(state, costs_of_chunk)` runs on the host (progress, checkpoints);
     a state that is already part-way (a resumed run) continues from its `step`. `run` is `run_steps`
     or a jitted function of the same signature, e.g. `sweep.run_steps_batched` for a grid of states
-    (whose costs then have the steps on the last axis; the grid stops once every member has).
+    (whose costs then have the steps on the last axis; the grid stops once every member has). `weight_N` weights
+    the examples' losses (0 for padding; None = plain mean).
     """
     chunk = chunk_size or max(num_steps, 1)
     compiled, costs, compile_s, run_s = {}, [], 0.0, 0.0
@@ -222,5 +224,5 @@ def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim
         all_costs = costs[0]
     else:
         all_costs = (jnp.concatenate(costs, axis=-1) if costs
-                     else jnp.zeros(np.shape(state.step) + (0,), x_ND.dtype))
+                     else jnp.zeros(np.shape(state.step) + (0,), state.params["w"].dtype))
     return FitResult(state, all_costs, compile_s, run_s, converged)

@@ -1,0 +1,77 @@
+"""Figures for scripts/gpu_check.sh, without Hydra: `python scripts/gpu_check.py course|sweep [--smoke]`.
+
+course: the course's run (2000 steps) on uint8 pixels, timed after compilation, in one compiled call and in
+        chunks of log_every (what the CLI does, for the progress bar).
+sweep:  1024 learning rates trained at once: `jax.vmap` over `train.run_steps`'s traced hyperparameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lr_jax import data, experiment, train
+from lr_jax.config import Config, DataConfig
+
+
+def _course_data(smoke: bool):
+    folder = os.environ.get("LR_JAX_DATA_DIR")
+    if folder and os.path.isdir(folder):
+        split = data.load(DataConfig(dir=folder, download=False))["train"]
+        return split.x_raw.reshape(len(split.y), -1), split.y.astype(np.int32), "catvnoncat"
+    from lr_jax import synthetic  # no course files here: the same shape, synthetic
+
+    x, y = synthetic.generate(0, 209, 12288, seed=0)
+    return x, y.astype(np.int32), "synthetic 209 x 12288 (LR_JAX_DATA_DIR not set)"
+
+
+def course(smoke: bool) -> None:
+    x_np, y_np, source = _course_data(smoke)
+    x, y = jnp.asarray(x_np), jnp.asarray(y_np)
+    state, hparams = experiment.initial_state(Config(), x.shape[1], jnp.float32)
+    for chunk in (None, 100):
+        first = train.fit(state, x, y, hparams, num_steps=2000, chunk_size=chunk)  # compiles
+        runs = [train.fit(state, x, y, hparams, num_steps=2000, chunk_size=chunk) for _ in range(3)]
+        run_s = float(np.median([r.run_s for r in runs]))
+        accuracy = float((np.asarray(experiment.model.predict(runs[0].state.params, x)) == y_np).mean())
+        print(f"course [{source}]: 2000 steps in {'one call' if chunk is None else 'chunks of 100'}: "
+              f"{run_s * 1e3:.1f} ms after compile (target < 100 ms); compile {first.compile_s:.2f} s; final cost {float(runs[0].costs[-1]):.6f}; train accuracy {100 * accuracy:.2f} %")
+
+
+def sweep(smoke: bool) -> None:
+    num_rates, steps = (8, 200) if smoke else (1024, 2000)
+    x_np, y_np, source = _course_data(smoke)
+    x, y = jnp.asarray(x_np), jnp.asarray(y_np)
+    state, _ = experiment.initial_state(Config(), x.shape[1], jnp.float32)
+    rates = jnp.logspace(-5, -1, num_rates, dtype=jnp.float32)
+
+    @jax.jit
+    def run_all(rates):
+        return jax.vmap(lambda lr: train.run_steps(state, x, y, train.make_hparams(lr), num_steps=steps))(rates)
+
+    t0 = time.perf_counter()
+    jax.block_until_ready(run_all(rates))
+    compile_and_run = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    final_state, costs = jax.block_until_ready(run_all(rates))
+    run_s = time.perf_counter() - t0
+    best = int(jnp.argmin(costs[:, -1]))
+    one = train.run_steps(state, x, y, train.make_hparams(rates[best]), num_steps=steps)[1]
+    print(f"sweep [{source}]: {num_rates} learning rates x {steps} steps in one vmapped call: "
+          f"{run_s:.3f} s after compile ({compile_and_run:.2f} s with compile), "
+          f"{num_rates * steps / run_s:,.0f} steps/s; lowest final cost {float(costs[best, -1]):.6f} at "
+          f"lr={float(rates[best]):.3g}; max |vmapped - single run| cost = "
+          f"{float(jnp.max(jnp.abs(costs[best] - one))):.2e}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("what", choices=("course", "sweep"))
+    parser.add_argument("--smoke", action="store_true", help="small sizes, for a CPU")
+    args = parser.parse_args()
+    {"course": course, "sweep": sweep}[args.what](args.smoke)

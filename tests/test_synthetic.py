@@ -1,0 +1,63 @@
+"""The synthetic data set: any row range on its own, labels from the known separator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lr_jax import data, synthetic
+from lr_jax.config import DataConfig
+
+
+@pytest.mark.parametrize("start, stop", [(0, 1), (5, 700), (511, 513), (1000, 1300)])
+def test_any_row_range_equals_the_same_rows_of_the_whole_stream(start, stop):
+    x_all, y_all = synthetic.generate(0, 1300, 40, seed=3)
+    x, y = synthetic.generate(start, stop, 40, seed=3)
+    np.testing.assert_array_equal(x, x_all[start:stop])
+    np.testing.assert_array_equal(y, y_all[start:stop])
+
+
+def test_labels_are_the_side_of_the_true_separator_and_seeds_differ():
+    x, y = synthetic.generate(0, 2000, 50, seed=0)
+    assert x.dtype == np.uint8 and x.shape == (2000, 50)
+    margin = (x / 255 - 0.5) @ synthetic.true_separator(50, seed=0)
+    np.testing.assert_array_equal(y, (margin > 0).astype(np.int64))
+    assert 0.4 < y.mean() < 0.6
+    assert not np.array_equal(synthetic.generate(0, 10, 50, seed=1)[0], x[:10])
+
+
+def test_load_shards_the_training_rows_and_keeps_the_test_split_whole():
+    cfg = DataConfig(name="synthetic", num_examples=301, num_test=20, num_features=8)
+    whole = data.load(cfg)
+    shards = [data.load(cfg, shard=(i, 2)) for i in range(2)]
+    np.testing.assert_array_equal(np.concatenate([s["train"].x_raw for s in shards]), whole["train"].x_raw)
+    np.testing.assert_array_equal(shards[1]["test"].y, whole["test"].y)
+    assert len(whole["test"].y) == 20
+
+
+@pytest.mark.slow
+def test_cli_trains_on_synthetic_data_and_records_the_devices(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    cmd = [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), "data=synthetic", "data.num_examples=3000",
+           "data.num_features=64", "train.num_iterations=300", "optim.learning_rate=1.0", "train.print_cost=false",
+           f"hydra.run.dir={tmp_path}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test_accuracy"] > 0.9  # separable data, a few hundred steps
+    assert metrics["backend"] == "cpu" and metrics["devices"] and metrics["process_count"] == 1
+    assert "backend cpu" in out.stderr + out.stdout
+
+
+def test_generated_pixels_are_aligned_so_the_cpu_device_shares_them():
+    import jax
+
+    x, _ = synthetic.generate(0, 100, 33, seed=0)
+    assert x.ctypes.data % 64 == 0
+    if jax.default_backend() == "cpu":
+        assert jax.device_put(x).unsafe_buffer_pointer() == x.ctypes.data  # no second copy
