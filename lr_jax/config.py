@@ -204,6 +204,14 @@ def validate(config: Config) -> None:
     _check(c.train.checkpoint_every >= 0, "train.checkpoint_every", c.train.checkpoint_every,
            "an integer >= 0 (0 = no checkpoints)")
     _check(c.train.keep_checkpoints >= 1, "train.keep_checkpoints", c.train.keep_checkpoints, "an integer >= 1")
+    _check(all(lr > 0 for lr in c.sweep.learning_rates), "sweep.learning_rates", list(c.sweep.learning_rates),
+           "numbers > 0")
+    seeds = list(c.sweep.seeds)
+    _check(len(set(seeds)) == len(seeds), "sweep.seeds", seeds, "distinct seeds")
+    _check(c.parallel.num_processes >= 0, "parallel.num_processes", c.parallel.num_processes,
+           "an integer >= 0 (0 = auto-detect)")
+    _check(c.parallel.process_id >= -1, "parallel.process_id", c.parallel.process_id,
+           "an integer >= 0, or -1 to auto-detect")
     _validate_solver(c)
 
 

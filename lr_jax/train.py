@@ -198,8 +198,8 @@ def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim
     Between chunks, each `on_chunk(state, costs_of_chunk)` runs on the host (progress, checkpoints);
     a state that is already part-way (a resumed run) continues from its `step`. `run` is `run_steps`
     or a jitted function of the same signature, e.g. `sweep.run_steps_batched` for a grid of states
-    (whose costs then have the steps on the last axis; the grid stops once every member has). `weight_N` weights
-    the examples' losses (0 for padding; None = plain mean).
+    (whose costs then have the steps on the last axis; the grid stops once every member has).
+    `weight_N` weights the examples' losses (0 for padding; None = plain mean).
     """
     chunk = chunk_size or max(num_steps, 1)
     compiled, costs, compile_s, run_s = {}, [], 0.0, 0.0
