@@ -47,7 +47,7 @@ def cost(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | 
     raw pixels, scaled by 1/255 in one chunked pass over X (`lr_jax.pixels`).
     """
     dtype = params["w"].dtype  # x may be uint8 pixels
-    if pixels.is_pixels(x_ND):
+    if pixels.is_pixels(x_ND) and pixels.is_large(x_ND):  # small pixel batches take the plain path below
         weight_N = None if weight_N is None else weight_N.astype(dtype)
         total = pixels.loss_sum(example_loss, params, x_ND, y_N.astype(dtype), weight_N)
         data_cost = total / (x_ND.shape[0] if weight_N is None else jnp.sum(weight_N))

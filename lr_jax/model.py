@@ -10,7 +10,7 @@ with `jax.vmap`, which turns the per-example dot product into one matrix-vector 
 replaces the for-loops").
 
 Raw uint8 pixels (any integer dtype) are accepted as they are stored and scaled by 1/255 inside the
-compiled step: z = (xᵀw) / 255 + b (see `lr_jax.pixels`, which also chunks the batch for them).
+compiled step: z = (x / 255)ᵀw + b (see `lr_jax.pixels`, which also chunks the batch for them).
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ def init_params(n_features: int, *, init: str = "zeros", key: jax.Array | None =
 
 
 def logit(params: Params, x_D: jax.Array) -> jax.Array:
-    """z = wᵀx + b for one example (for integer pixels, z = (xᵀw) / 255 + b)."""
+    """z = wᵀx + b for one example (integer pixels are divided by 255 first)."""
     if pixels.is_pixels(x_D):
-        return jnp.dot(x_D.astype(params["w"].dtype), params["w"]) / pixels.PIXEL_MAX + params["b"]
+        x_D = x_D.astype(params["w"].dtype) / pixels.PIXEL_MAX  # the course's features, to the last bit
     return jnp.dot(x_D, params["w"]) + params["b"]
 
 

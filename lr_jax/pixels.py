@@ -36,6 +36,11 @@ def is_pixels(x) -> bool:
     return jnp.issubdtype(x.dtype, jnp.integer)
 
 
+def is_large(x_ND) -> bool:
+    """Enough rows for the chunked pass; fewer go through plain autodiff (the same numbers, no loop)."""
+    return x_ND.shape[0] >= MIN_CHUNKS * chunk_rows()
+
+
 def chunk_rows() -> int:
     return CHUNK_ROWS.get(jax.default_backend(), DEFAULT_CHUNK_ROWS)
 

@@ -52,7 +52,7 @@ def test_resume_is_refused_with_a_reason(tmp_path):
 
 def separate_run(config: Config, x_ND, y_N) -> train.FitResult:
     """The single-run path of `experiment.train_and_evaluate`, for one config of the grid."""
-    state, hparams = experiment.initial_state(config, x_ND.shape[1], x_ND.dtype)
+    state, hparams = experiment.initial_state(config, x_ND.shape[1], experiment.run_dtype(config))  # x: uint8
     return train.fit(state, x_ND, y_N, hparams, num_steps=config.train.num_iterations,
                      optim=config.optim.name)
 

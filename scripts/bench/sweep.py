@@ -81,7 +81,7 @@ def run(args) -> None:
 def sequential(configs, x_ND, y_N) -> float:
     """Seconds for one `train.fit` per config, one after another (warmed up on the first config)."""
     def one(c):
-        state, hparams = experiment.initial_state(c, x_ND.shape[1], x_ND.dtype)
+        state, hparams = experiment.initial_state(c, x_ND.shape[1], experiment.run_dtype(c))
         return train.fit(state, x_ND, y_N, hparams, num_steps=c.train.num_iterations).costs
 
     jax.block_until_ready(one(configs[0]))
