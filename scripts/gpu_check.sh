@@ -10,7 +10,7 @@
 # machine; the pure-Python wheels the GPU image may lack are taken from ./.pydeps when it exists:
 #   pip install --target .pydeps --no-deps hydra-core omegaconf antlr4-python3-runtime==4.9.3 \
 #       pooch platformdirs requests idna urllib3 certifi charset-normalizer tqdm packaging
-# (build it here, then carry .pydeps along). The section time limits add up to 340 s.
+# (build it here, then carry .pydeps along). The section time limits add up to 440 s.
 # The course data come from $LR_JAX_DATA_DIR, else
 # ./shared/data/catvnoncat or ../shared/data/catvnoncat; without them the course run uses synthetic
 # data of the same shape and the tests that need the files skip.
@@ -46,7 +46,7 @@ if [[ "$smoke" == 1 ]]; then
   tests=(tests/test_pixels.py -q -x)
 else
   sizes=100000,1000000; features=12288; numpy_max=100000; flag=
-  tests=(-q -x)
+  tests=(-q -ra)
 fi
 
 section environment 30 bash -c 'nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>/dev/null || echo "no nvidia-smi";
@@ -57,5 +57,5 @@ section sweep 45 python scripts/gpu_check.py sweep $flag
 section scale 120 python scripts/benchmark.py --suite scale --sizes "$sizes" --features "$features" \
   --numpy-max "$numpy_max" --repeats 3
 # Full float32 matmul precision for the tests' tolerances (XLA may use TF32 on the GPU by default).
-section tests 100 env JAX_DEFAULT_MATMUL_PRECISION=highest python -m pytest -p no:cacheprovider "${tests[@]}"
+section tests 200 env JAX_DEFAULT_MATMUL_PRECISION=highest python -m pytest -p no:cacheprovider "${tests[@]}"
 echo "figures: $report" | tee -a "$report"
