@@ -41,11 +41,6 @@ def logit(params: Params, x_D: jax.Array) -> jax.Array:
     """z = wᵀx + b for one example (integer pixels are divided by 255 first)."""
     if pixels.is_pixels(x_D):
         x_D = x_D.astype(params["w"].dtype) / pixels.PIXEL_MAX  # the course's features, to the last bit
-        if jax.default_backend() != "cpu":
-            # Multiply-and-sum rather than a dot: on GPU/TPU, XLA fuses the uint8 conversion into one
-            # reduction kernel (forward and, transposed, backward) that reads X as bytes, where a dot
-            # would first write a float copy of X for the BLAS call. The same sum, in another order.
-            return jnp.sum(x_D * params["w"]) + params["b"]
     return jnp.dot(x_D, params["w"]) + params["b"]
 
 
