@@ -12,6 +12,7 @@ the read bandwidth of a NumPy reduction over the same array, and the FLOP rate; 
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import statistics
@@ -29,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from lr_jax import data, train  # noqa: E402
 from lr_jax.config import Config, DataConfig  # noqa: E402
-from lr_jax.experiment import initial_state  # noqa: E402
+from lr_jax.experiment import initial_state, load_run_data  # noqa: E402
 from tests import course_oracle  # noqa: E402
 
 STEPS = 2000
@@ -73,19 +74,23 @@ def vectorized_step(w, b, X, Y, lr):
 
 
 def run(args) -> None:
-    splits = data.load(DataConfig(dir=args.data_dir, download=False))
-    x32 = jnp.asarray(splits["train"].features(np.float32))
-    y = jnp.asarray(splits["train"].y)
+    config = Config(data=DataConfig(dir=args.data_dir, download=False))
+    run_data = load_run_data(config)  # exactly the run's arrays: uint8 pixels, scaled inside the step
+    splits, x_ND, y = run_data.splits, run_data.xs["train"], run_data.ys["train"]
+    x_f32 = jax.device_put(splits["train"].features(np.float32))  # the float32 features, for comparison
     # The course's layout: X = x.reshape(m, -1).T / 255, an (n, m) Fortran-ordered array.
     X64, Y64 = splits["train"].features(np.float64).T, splits["train"].y[None, :].astype(np.float64)
-    m, n = x32.shape
-    state, hp = initial_state(Config(), n, jnp.float32)
-    loop = lambda: jax.block_until_ready(train.run_steps(state, x32, y, hp, num_steps=STEPS))  # noqa: E731
+    m, n = x_ND.shape
+    state, hp = initial_state(config, n, jnp.float32)
+    loop = lambda: jax.block_until_ready(train.run_steps(state, x_ND, y, hp, num_steps=STEPS))  # noqa: E731
+    loop_f32 = lambda: jax.block_until_ready(train.run_steps(state, x_f32, y, hp, num_steps=STEPS))  # noqa: E731
 
     rows = {}
     rows["lr_jax scan, first call (compile + run)"] = median_time(loop, args.repeats, setup=jax.clear_caches)
     loop()
     rows["lr_jax scan, second call"] = median_time(loop, args.repeats)
+    loop_f32()
+    rows["lr_jax scan on float32 features, second call"] = median_time(loop_f32, args.repeats)
     rows["NumPy float64 course loop (oracle)"] = median_time(
         lambda: course_oracle.model(X64, Y64, STEPS), args.repeats)
     rows["NumPy float32 course loop"] = median_time(
@@ -96,21 +101,21 @@ def run(args) -> None:
     for name, t in rows.items():
         print(f"| {name} | {t:.3f} | {base / t:.1f}x |")
 
-    step_rows = per_step_times(args, state, x32, y, hp, X64, Y64, rows["lr_jax scan, second call"])
+    step_rows = per_step_times(args, state, x_ND, y, hp, X64, Y64, rows["lr_jax scan, second call"])
     loop_step = step_rows["two Python for-loops (course's starting point)"]
     print(f"\n## One gradient step, three ways (median; for-loops: {args.loop_steps} step(s))\n")
     print("| implementation | time per step (ms) | for-loop time / this |\n| --- | ---: | ---: |")
     for name, t in step_rows.items():
         print(f"| {name} | {1e3 * t:.3f} | {loop_step / t:,.0f}x |")
 
-    print_bound(x32, rows["lr_jax scan, second call"] / STEPS, args.repeats)
+    print_bound(x_ND, rows["lr_jax scan, second call"] / STEPS, args.repeats)
     print_processes(args)
 
 
-def per_step_times(args, state, x32, y, hp, X64, Y64, scan_time) -> dict[str, float]:
+def per_step_times(args, state, x_ND, y, hp, X64, Y64, scan_time) -> dict[str, float]:
     w0, b0 = np.zeros((X64.shape[0], 1)), 0.0
     step = jax.jit(train.train_step, static_argnames="optim")
-    one = lambda: jax.block_until_ready(step(state, x32, y, hp, optim="sgd"))  # noqa: E731
+    one = lambda: jax.block_until_ready(step(state, x_ND, y, hp, optim="sgd"))  # noqa: E731
     one()
     return {
         "two Python for-loops (course's starting point)": median_time(
@@ -122,31 +127,36 @@ def per_step_times(args, state, x32, y, hp, X64, Y64, scan_time) -> dict[str, fl
     }
 
 
-def print_bound(x32, step_s, repeats) -> None:
-    """Bytes of X read per step (two passes: Xw and Xᵀdz) vs a NumPy read of the same array."""
-    x_np = np.asarray(x32)
-    read_s = median_time(lambda: x_np.sum(dtype=np.float32), 20 * repeats)
-    big = np.ones(256 * 2**20 // 4, np.float32)  # 256 MiB: far beyond the caches
-    dram_s = median_time(lambda: big.sum(dtype=np.float32), repeats)
+def print_bound(x_ND, step_s, repeats) -> None:
+    """Bytes of X read per step (two passes: Xw and Xᵀdz) vs one multi-threaded read of X as float32."""
+    x_np = np.asarray(x_ND)
+    x_f32, v = x_np.astype(np.float32), np.ones(x_np.shape[1], np.float32)
+    read_s = median_time(lambda: x_f32 @ v, 20 * repeats)  # BLAS sgemv: reads X once, all cores
+    big = np.ones((2**14, 2**12), np.float32)  # 256 MiB: far beyond the caches
+    dram_s = median_time(lambda: big @ v[: big.shape[1]], repeats)
     flops = 4 * x_np.size  # two multiply-adds per element of X
     print("\n## What bounds the compiled loop\n")
-    print(f"- X is {x_np.nbytes / 2**20:.1f} MiB of float32; each step reads it twice: "
-          f"{2 * x_np.nbytes / step_s / 1e9:.1f} GB/s, {flops / step_s / 1e9:.1f} GFLOP/s.")
-    print(f"- A NumPy float32 sum over the same X reads {x_np.nbytes / read_s / 1e9:.1f} GB/s "
-          f"(cache-resident); over 256 MiB, {big.nbytes / dram_s / 1e9:.1f} GB/s (main memory).")
-    print(f"- At {2 * flops / (2 * x_np.nbytes):.1f} FLOP per byte the step is bandwidth-bound, not "
-          "FLOP-bound; per-step dispatch is gone (one call for all steps).")
+    print(f"- The run holds X as {x_np.dtype} ({x_np.nbytes / 2**20:.1f} MiB; as float32 "
+          f"{x_f32.nbytes / 2**20:.1f} MiB, which still fits the 32 MiB L3 cache). Each step reads it twice: "
+          f"{2 * x_np.nbytes / step_s / 1e9:.1f} GB/s of it, {flops / step_s / 1e9:.1f} GFLOP/s.")
+    print(f"- One NumPy float32 matrix-vector product reads X (float32) at {x_f32.nbytes / read_s / 1e9:.1f} GB/s "
+          f"from the cache; a 256 MiB matrix at {big.nbytes / dram_s / 1e9:.1f} GB/s (main memory).")
+    print("- Two multiply-adds per value read (plus a conversion for uint8): the step is bound by reading X "
+          "from the cache and converting it, not by FLOPs or main memory; per-step dispatch is gone "
+          "(one call for all steps).")
 
 
 def print_processes(args) -> None:
     env = {**os.environ, "LR_JAX_DATA_DIR": str(Path(args.data_dir).resolve())}
     with tempfile.TemporaryDirectory() as tmp:
+        runs = itertools.count()  # a fresh run folder each time: a run refuses a folder with checkpoints
         cmds = {
-            "python scripts/train.py": [sys.executable, str(REPO / "scripts/train.py"), f"hydra.run.dir={tmp}/j"],
-            "python scripts/bench/numpy_course_run.py": [
-                sys.executable, str(REPO / "scripts/bench/numpy_course_run.py"), args.data_dir, f"{tmp}/n"],
+            "python scripts/train.py": lambda: [sys.executable, str(REPO / "scripts/train.py"),
+                                                f"hydra.run.dir={tmp}/j{next(runs)}"],
+            "python scripts/bench/numpy_course_run.py": lambda: [
+                sys.executable, str(REPO / "scripts/bench/numpy_course_run.py"), args.data_dir, f"{tmp}/n{next(runs)}"],
         }
-        times = {name: median_time(lambda c=cmd: subprocess.run(c, env=env, check=True, capture_output=True),
+        times = {name: median_time(lambda c=cmd: subprocess.run(c(), env=env, check=True, capture_output=True),
                                    args.process_repeats) for name, cmd in cmds.items()}
     numpy_t = times["python scripts/bench/numpy_course_run.py"]
     print(f"\n## Whole process, load + train + write outputs (median of {args.process_repeats})\n")
