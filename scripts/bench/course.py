@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import math
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+from bench import median_time  # noqa: E402
 from lr_jax import data, train  # noqa: E402
 from lr_jax.config import Config, DataConfig  # noqa: E402
 from lr_jax.experiment import initial_state, load_run_data  # noqa: E402
@@ -41,16 +41,6 @@ def add_arguments(parser) -> None:
                         help="folder with the two HDF5 files (default: $LR_JAX_DATA_DIR)")
     parser.add_argument("--process-repeats", type=int, default=3, help="runs of each whole process")
     parser.add_argument("--loop-steps", type=int, default=1, help="steps of the Python for-loop version")
-
-
-def median_time(fn, repeats: int, setup=lambda: None) -> float:
-    times = []
-    for _ in range(repeats):
-        setup()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def for_loop_step(w, b, X, Y, lr):

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import json
 import resource
-import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench`, also in the --worker process
+from bench import median_time  # noqa: E402
 
 GB = 1e9
 
@@ -92,12 +95,7 @@ def _targets(rows: list[dict]) -> list[str]:
 
 def _time(fn, repeats: int) -> float:
     fn()  # warm-up (compilation, first touch of memory)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_time(fn, repeats)
 
 
 def _worker(job: dict) -> dict:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import median_time
+
 SETTINGS = {"none": None, "C=1": 1.0}  # scikit-learn's C (None = penalty=None)
 
 
@@ -38,15 +40,6 @@ def add_arguments(parser) -> None:
                              "machine its threads oversubscribe the cores and it runs many times slower)")
 
 
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def _sklearn(C):
     from sklearn.linear_model import LogisticRegression
 
@@ -58,7 +51,7 @@ def _process_time(code: str, repeats: int, blas_threads: int | None = None) -> f
     if blas_threads is not None:
         env.update({v: str(blas_threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                    "MKL_NUM_THREADS")})
-    return _median_time(lambda: subprocess.run([sys.executable, "-c", code], check=True, env=env), repeats)
+    return median_time(lambda: subprocess.run([sys.executable, "-c", code], check=True, env=env), repeats)
 
 
 def _process_code(args, C, k: int | None) -> str:
@@ -107,7 +100,7 @@ def _measure(args, x_ND, y_N, C, x_jax) -> dict:
 
     with threadpool_limits(args.blas_threads):
         clf = _sklearn(C).fit(x_ND, y_N)
-        sk_s = _median_time(lambda: _sklearn(C).fit(x_ND, y_N), args.repeats)
+        sk_s = median_time(lambda: _sklearn(C).fit(x_ND, y_N), args.repeats)
     lr = LrJax(x_jax, y_N, C)
     dtype = lr.x_ND.dtype
     sk_params = {"w": jnp.asarray(clf.coef_[0], dtype), "b": jnp.asarray(clf.intercept_[0], dtype)}
@@ -120,9 +113,9 @@ def _measure(args, x_ND, y_N, C, x_jax) -> dict:
     first = []
     for _ in range(args.repeats):
         jax.clear_caches()
-        first.append(_median_time(lambda: lr.run(k), 1))
+        first.append(median_time(lambda: lr.run(k), 1))
     row = {"C": C, "target": target, "k": k, "sk_iter": int(clf.n_iter_[0]), "sk_s": sk_s,
-           "first_s": statistics.median(first), "second_s": _median_time(lambda: lr.run(k), args.repeats)}
+           "first_s": statistics.median(first), "second_s": median_time(lambda: lr.run(k), args.repeats)}
     if not args.no_process:
         row["sk_proc_s"] = _process_time(_process_code(args, C, None), args.repeats, args.blas_threads)
         row["jax_proc_s"] = _process_time(_process_code(args, C, k), args.repeats)

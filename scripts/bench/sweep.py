@@ -29,7 +29,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from bench.course import median_time  # noqa: E402
+from bench import median_time  # noqa: E402
 from lr_jax import experiment, sweep, train  # noqa: E402
 from lr_jax.config import Config  # noqa: E402
 from tests import course_oracle  # noqa: E402
