@@ -70,5 +70,5 @@ def course_gradients(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: 
     dz_N = jax.nn.sigmoid(batched_logit(params, x_ND)) - y_N.astype(params["w"].dtype)
     if weight_N is not None:
         dz_N = weight_N * dz_N * (dz_N.shape[0] / jnp.sum(weight_N))  # s/S, as a mean over m
-    x_ND = x_ND.astype(dz_N.dtype) / 255 if pixels.is_pixels(x_ND) else x_ND
+    x_ND = x_ND.astype(dz_N.dtype) / pixels.PIXEL_MAX if pixels.is_pixels(x_ND) else x_ND
     return {"w": x_ND.T @ dz_N / x_ND.shape[0] + l2 * params["w"], "b": jnp.mean(dz_N)}

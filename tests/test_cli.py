@@ -25,7 +25,7 @@ def run_cli(*overrides, env_extra=None):
 
 
 @pytest.fixture(scope="module")
-def course_run(data_dir, tmp_path_factory):
+def cli_course_run(data_dir, tmp_path_factory):
     """The course experiment as a user runs it: `python scripts/train.py` (plus the run folder)."""
     run_dir = tmp_path_factory.mktemp("run")
     proc = run_cli(f"hydra.run.dir={run_dir}")
@@ -34,8 +34,8 @@ def course_run(data_dir, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_prints_the_course_costs_and_accuracies(course_run):
-    _, stdout = course_run
+def test_prints_the_course_costs_and_accuracies(cli_course_run):
+    _, stdout = cli_course_run
     lines = stdout.splitlines()
     cost_lines = [line for line in lines if line.startswith("Cost after iteration")]
     assert len(cost_lines) == 20
@@ -45,8 +45,8 @@ def test_prints_the_course_costs_and_accuracies(course_run):
 
 
 @pytest.mark.slow
-def test_writes_every_artifact(course_run):
-    run_dir, _ = course_run
+def test_writes_every_artifact(cli_course_run):
+    run_dir, _ = cli_course_run
     for name in ARTIFACTS:
         assert (run_dir / name).stat().st_size > 0, name
     assert not list(run_dir.glob(".*.tmp"))  # no temporary file of an atomic write is left
@@ -63,8 +63,8 @@ def test_writes_every_artifact(course_run):
 
 
 @pytest.mark.slow
-def test_params_reload_and_predict_the_same_accuracies(course_run, course_data):
-    run_dir, _ = course_run
+def test_params_reload_and_predict_the_same_accuracies(cli_course_run, course_data):
+    run_dir, _ = cli_course_run
     params = artifacts.load_params(run_dir / "params.npz")
     assert params["w"].shape == (12288,) and params["b"].shape == ()
     metrics = json.loads((run_dir / "metrics.json").read_text())

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 
-from lr_jax import experiment, loss, model
+from lr_jax import experiment, loss
 from tests import course_oracle
 
 REL_TOL = 1e-7
@@ -121,11 +121,6 @@ def test_rank_promotion_raises_for_column_labels(rng):
     x_ND, y_N, params = random_problem(rng, 4, 3)
     with pytest.raises(ValueError):
         loss.course_gradients(params, x_ND, y_N[:, None])
-
-
-def test_batched_logit_matches_model(rng):
-    x_ND, _, params = random_problem(rng, 4, 3)
-    np.testing.assert_allclose(model.batched_logit(params, x_ND), x_ND @ params["w"] + params["b"], rtol=1e-6)
 
 
 # --- Issue 4: sample weights and L2 ---
