@@ -6,13 +6,16 @@ import contextlib
 import csv
 import io
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Iterator, Mapping, Sequence
 
 import numpy as np
-from matplotlib.figure import Figure
+
+if TYPE_CHECKING:  # matplotlib is imported by the functions that draw, not by every `import lr_jax`
+    from matplotlib.figure import Figure
 
 
 def _file_mode() -> int:
@@ -27,7 +30,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file beside `path`; rename it onto `path` only if the block succeeds."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, _file_mode())  # mkstemp creates 0600; the result should read like any other output
+    os.chmod(tmp, _file_mode())  # mkstemp creates 0600; the result should read like any other output
     try:
         with os.fdopen(fd, mode) as f:
             yield f
@@ -52,9 +55,21 @@ def load_params(path: str | os.PathLike) -> dict[str, np.ndarray]:
         return {k: npz[k] for k in npz.files}
 
 
+def strict_json(obj):
+    """`obj` with every NaN or infinite float replaced by None: JSON that strict readers accept."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Mapping):
+        return {k: strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [strict_json(v) for v in obj]
+    return obj
+
+
 def save_json(path: str | os.PathLike, obj) -> None:
+    """`obj` as indented, key-sorted, strict JSON (a non-finite number is written as null)."""
     with atomic_open(path) as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
+        json.dump(strict_json(obj), f, indent=2, sort_keys=True, allow_nan=False)
         f.write("\n")
 
 
@@ -84,6 +99,8 @@ MAX_LEGEND_ENTRIES = 12  # more curves than this are drawn without a legend
 
 def plot_learning_curves(path: str | os.PathLike, curves: Mapping[str | None, tuple], title: str) -> None:
     """Several runs' costs against iterations in one figure: `curves` maps a label to (iterations, costs)."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(6, 4))  # no pyplot: no global backend or figure registry is touched
     ax = fig.subplots()
     for label, (iterations, costs) in curves.items():
@@ -105,6 +122,8 @@ def save_figure(path: str | os.PathLike, fig: Figure, **savefig_kwargs) -> None:
 
 def plot_roc_curves(path: str | os.PathLike, curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
     """One ROC curve (false positive rate, true positive rate) per split, with the chance diagonal."""
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(5, 5))
     ax = fig.subplots()
     for name, (fpr, tpr) in curves.items():

@@ -4,7 +4,7 @@
 pytree path (`state.params['w']`, ...), the PRNG key as its raw `jax.random.key_data`, the costs of
 iterations 0..N-1, and the run's config as JSON. Files are written atomically and only the newest
 `keep` are kept, so a run killed at any moment leaves complete checkpoints only. Restoring needs a
-template state of the same config (`experiment.initial_state`), which fixes the tree, shapes and dtypes.
+template state of the same config (`stages.initial_state`), which fixes the tree, shapes and dtypes.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import jax
 import numpy as np
 
 from lr_jax import artifacts
-from lr_jax.errors import ConfigError, DataError, DivergenceError
+from lr_jax.errors import ConfigError, DataError
 from lr_jax.train import TrainState
 
 FOLDER = "checkpoints"
@@ -126,34 +126,3 @@ def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     for k, v in d.items():
         out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, Mapping) else {f"{prefix}{k}": v})
     return out
-
-
-class Checkpointer:
-    """An `on_chunk` callback for `train.fit`: stops a diverged run, checkpoints a finite one.
-
-    Costs of all chunks are collected in `costs` (starting from those of a restored checkpoint). A
-    checkpoint is written whenever the step is a multiple of `every` or equals `num_steps`.
-    """
-
-    def __init__(self, folder: Path, config: Mapping[str, Any], *, every: int, keep: int, num_steps: int,
-                 costs=()):
-        self.folder, self.config, self.every, self.keep, self.num_steps = folder, config, every, keep, num_steps
-        self.costs = [np.asarray(costs)]
-
-    def __call__(self, state: TrainState, costs_n) -> None:
-        costs_n = np.asarray(costs_n)
-        step = int(state.step)
-        finite = np.isfinite(costs_n).all() and all(np.isfinite(leaf).all()
-                                                     for leaf in jax.tree.leaves(jax.device_get(state.params)))
-        if not finite:
-            raise DivergenceError(self._divergence_message(step - costs_n.size, step))
-        self.costs.append(costs_n)
-        if self.every and (step % self.every == 0 or step == self.num_steps):
-            save(self.folder, state, np.concatenate(self.costs), self.config, self.keep)
-
-    def _divergence_message(self, start: int, stop: int) -> str:
-        kept = list_checkpoints(self.folder)
-        where = f"the last finite checkpoint is {kept[-1]}" if kept else "no checkpoint was written"
-        return (f"training diverged: the parameters or the cost became NaN or infinite between iterations "
-                f"{start} and {stop}; the run stopped there and {where}. Lower optim.learning_rate "
-                "(or keep data.scale=true).")

@@ -40,6 +40,7 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
+    name: str = "logistic"
     init: str = "zeros"
     init_scale: float = 0.01
     threshold: float = 0.5
@@ -193,6 +194,7 @@ def validate(config: Config) -> None:
     _check(c.data.num_examples >= 1, "data.num_examples", c.data.num_examples, "an integer >= 1")
     _check(c.data.num_test >= 1, "data.num_test", c.data.num_test, "an integer >= 1")
     _check(c.data.num_features >= 1, "data.num_features", c.data.num_features, "an integer >= 1")
+    _check(c.model.name in MODELS, "model.name", c.model.name, f"one of {sorted(MODELS)}")
     _check(c.model.init in INITS, "model.init", c.model.init, f"one of {sorted(INITS)}")
     _check(c.model.init_scale >= 0, "model.init_scale", c.model.init_scale, "a number >= 0")
     _check(0 < c.model.threshold < 1, "model.threshold", c.model.threshold, "0 < threshold < 1")
@@ -240,6 +242,7 @@ def _validate_solver(c: Config) -> None:
 
 
 DATASETS = frozenset({"catvnoncat", "image_folder", "synthetic"})
+MODELS = frozenset({"logistic"})  # lr_jax/models.py builds each
 INITS = frozenset({"zeros", "normal"})
 OPTIMIZERS = frozenset({"sgd", "adam", "lbfgs"})
 SCHEDULES = frozenset({"constant", "exponential", "cosine"})

@@ -1,4 +1,5 @@
-"""What to look at after a run: `mistakes.png` (the misclassified test images) and `weights.png` (w).
+"""What to look at after a run: `mistakes.png` (the misclassified test images) and `weights.png` (w,
+or the input weights of each first-layer unit).
 
 Both are drawn on a matplotlib `Figure` (no pyplot: no global state) with a fixed pixel size, and
 written atomically through `artifacts.save_figure`.
@@ -20,6 +21,8 @@ CELL_INCHES = 1.8  # each image with its label; at DPI this is 180 pixels
 TITLE_INCHES = 0.4
 DPI = 100
 WEIGHT_ZOOM = 4  # weights.png shows each weight as a ZOOM x ZOOM block of pixels
+UNIT_COLUMNS = 8  # weights.png of a model with several first-layer units: this many images per row
+GAP = 2  # white pixels between two units' images
 
 
 def mistakes_figure(x_raw_MHWC: np.ndarray, y_M: np.ndarray, proba_M: np.ndarray, threshold: float,
@@ -51,18 +54,36 @@ def weights_image(w_D: np.ndarray, image_size: int) -> np.ndarray:
     return np.round(255 * shown).astype(np.uint8)
 
 
-def weights_figure(w_D: np.ndarray, image_size: int) -> Figure:
-    """`weights_image`, each pixel a WEIGHT_ZOOM-wide square, placed 1:1 on the canvas (no resampling)."""
-    rgb = weights_image(w_D, image_size).repeat(WEIGHT_ZOOM, axis=0).repeat(WEIGHT_ZOOM, axis=1)
+def units_image(units_KD: np.ndarray, image_size: int) -> np.ndarray:
+    """Each unit's input weights as a `weights_image`, tiled UNIT_COLUMNS wide with GAP white pixels between.
+
+    One unit (logistic regression's w) is exactly its `weights_image`.
+    """
+    tiles = [weights_image(w_D, image_size) for w_D in np.asarray(units_KD)]
+    if len(tiles) == 1:
+        return tiles[0]
+    cols = min(UNIT_COLUMNS, len(tiles))
+    rows = math.ceil(len(tiles) / cols)
+    step = image_size + GAP
+    grid = np.full((rows * step - GAP, cols * step - GAP, 3), 255, np.uint8)
+    for k, tile in enumerate(tiles):
+        r, c = divmod(k, cols)
+        grid[r * step:r * step + image_size, c * step:c * step + image_size] = tile
+    return grid
+
+
+def weights_figure(units_KD: np.ndarray, image_size: int) -> Figure:
+    """`units_image`, each pixel a WEIGHT_ZOOM-wide square, placed 1:1 on the canvas (no resampling)."""
+    rgb = units_image(units_KD, image_size).repeat(WEIGHT_ZOOM, axis=0).repeat(WEIGHT_ZOOM, axis=1)
     fig = Figure(figsize=(rgb.shape[1] / DPI, rgb.shape[0] / DPI), dpi=DPI)
     fig.figimage(rgb, origin="upper")
     return fig
 
 
-def save_inspection(workdir: str | os.PathLike, x_raw_MHWC, y_M, proba_M, w_D, *, threshold: float,
+def save_inspection(workdir: str | os.PathLike, x_raw_MHWC, y_M, proba_M, units_KD, *, threshold: float,
                     image_size: int, classes: Sequence[str]) -> None:
-    """Write `mistakes.png` and `weights.png` into the run folder."""
+    """Write `mistakes.png` and `weights.png` (the model's `unit_weights`, one image per unit)."""
     artifacts.save_figure(os.path.join(workdir, "mistakes.png"),
                           mistakes_figure(np.asarray(x_raw_MHWC), np.asarray(y_M), np.asarray(proba_M),
                                           threshold, classes), dpi=DPI)
-    artifacts.save_figure(os.path.join(workdir, "weights.png"), weights_figure(w_D, image_size), dpi=DPI)
+    artifacts.save_figure(os.path.join(workdir, "weights.png"), weights_figure(units_KD, image_size), dpi=DPI)

@@ -26,33 +26,36 @@ without weights and with `class_weight="balanced"` (whose weights m / (2·count(
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import optax
 
 from lr_jax import pixels
-from lr_jax.model import Params, batched_logit, logit
+from lr_jax.model import LOGISTIC, Model, Params, batched_logit, param_dtype
 
 
-def example_loss(params: Params, x_D: jax.Array, y: jax.Array) -> jax.Array:
+def example_loss(params: Params, x_D: jax.Array, y: jax.Array, model: Model = LOGISTIC) -> jax.Array:
     """L(ŷ, y) for one example, computed from the logit."""
-    return optax.sigmoid_binary_cross_entropy(logit(params, x_D), y)
+    return optax.sigmoid_binary_cross_entropy(model.apply(params, x_D), y)
 
 
 def cost(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | None = None,
-         l2: jax.Array | float = 0.0) -> jax.Array:
-    """J(w, b): the mean cross-entropy over the batch (labels as 0/1 of any numeric dtype).
+         l2: jax.Array | float = 0.0, model: Model = LOGISTIC) -> jax.Array:
+    """J: the mean cross-entropy over the batch (labels as 0/1 of any numeric dtype).
 
-    With `weight_N`, the weighted mean Σ sᵢLᵢ / Σ sᵢ; with `l2` = λ, plus λ/2·‖w‖². Integer `x_ND` are
-    raw pixels, scaled by 1/255 in one chunked pass over X (`lr_jax.pixels`).
+    With `weight_N`, the weighted mean Σ sᵢLᵢ / Σ sᵢ; with `l2` = λ, plus λ/2·‖model.penalized(params)‖².
+    Integer `x_ND` are raw pixels, scaled by 1/255 in one chunked pass over X (`lr_jax.pixels`).
     """
-    dtype = params["w"].dtype  # x may be uint8 pixels
+    dtype = param_dtype(params)  # x may be uint8 pixels
+    loss = functools.partial(example_loss, model=model)
     if pixels.is_pixels(x_ND) and pixels.is_large(x_ND):  # small pixel batches take the plain path below
         weight_N = None if weight_N is None else weight_N.astype(dtype)
-        total = pixels.loss_sum(example_loss, params, x_ND, y_N.astype(dtype), weight_N)
+        total = pixels.loss_sum(loss, params, x_ND, y_N.astype(dtype), weight_N)
         data_cost = total / (x_ND.shape[0] if weight_N is None else jnp.sum(weight_N))
     else:
-        loss_N = jax.vmap(example_loss, in_axes=(None, 0, 0))(params, x_ND, y_N.astype(dtype))
+        loss_N = jax.vmap(loss, in_axes=(None, 0, 0))(params, x_ND, y_N.astype(dtype))
         if weight_N is None:
             data_cost = jnp.mean(loss_N)
         else:
@@ -60,15 +63,17 @@ def cost(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | 
             data_cost = jnp.sum(weight_N * loss_N) / jnp.sum(weight_N)
     if isinstance(l2, (int, float)) and l2 == 0:  # the course's J, with no extra operation
         return data_cost
+    squares = jax.tree.reduce(jnp.add, jax.tree.map(lambda a: jnp.sum(jnp.square(a)), model.penalized(params)))
     # where, not 0·‖w‖²: a traced λ = 0 must not turn an overflowing ‖w‖² (a diverging run) into NaN.
-    return data_cost + jnp.where(l2 == 0, 0.0, 0.5 * l2 * jnp.sum(jnp.square(params["w"])))
+    return data_cost + jnp.where(l2 == 0, 0.0, 0.5 * l2 * squares)
 
 
 def course_gradients(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | None = None,
                      l2: jax.Array | float = 0.0) -> Params:
-    """The course's backward pass: dw = Xᵀ(A - Y)/m, db = mean(A - Y); weighted by s/S, plus λw."""
+    """The course's backward pass of logistic regression: dw = Xᵀ(A - Y)/m, db = mean(A - Y); weighted by
+    s/S, plus λw."""
     dz_N = jax.nn.sigmoid(batched_logit(params, x_ND)) - y_N.astype(params["w"].dtype)
     if weight_N is not None:
         dz_N = weight_N * dz_N * (dz_N.shape[0] / jnp.sum(weight_N))  # s/S, as a mean over m
-    x_ND = x_ND.astype(dz_N.dtype) / pixels.PIXEL_MAX if pixels.is_pixels(x_ND) else x_ND
+    x_ND = pixels.as_features(x_ND, dz_N.dtype)
     return {"w": x_ND.T @ dz_N / x_ND.shape[0] + l2 * params["w"], "b": jnp.mean(dz_N)}

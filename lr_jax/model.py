@@ -5,26 +5,70 @@ For one example x of n features (a flattened image, n = 64*64*3 = 12288):
     z = wᵀx + b            (the logit; forward pass, step 1)
     ŷ = a = σ(z) = 1 / (1 + e^{-z})   (the probability that x shows a cat; step 2)
 
-Parameters are a pytree `{"w": f[n], "b": f[]}`. Everything is written for a single example and batched
-with `jax.vmap`, which turns the per-example dot product into one matrix-vector product ("vectorization
-replaces the for-loops").
+A model is an interface: any hashable object with `init(key, n_features, dtype) -> params` and
+`apply(params, x_D) -> logit` for ONE example (plus `penalized(params)`, the leaves L2 acts on, and
+`unit_weights(params)`, the input weights of its first units as rows, for the figures). Everything
+above this module (loss, training, evaluation, figures) goes through it and never looks inside the
+params pytree. `LogisticRegression` is the course's model, with params `{"w": f[n], "b": f[]}`.
 
-Raw uint8 pixels (any integer dtype) are accepted as they are stored and scaled by 1/255 inside the
-compiled step: z = (x / 255)ᵀw + b (see `lr_jax.pixels`, which also chunks the batch for them).
+Everything is written for a single example and batched with `jax.vmap`, which turns the per-example dot
+product into one matrix-vector product ("vectorization replaces the for-loops"). Raw uint8 pixels (any
+integer dtype) are accepted as they are stored and scaled by 1/255 inside the compiled step:
+z = (x / 255)ᵀw + b (see `lr_jax.pixels`, which also chunks the batch for them).
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
 
 from lr_jax import pixels
 
-Params = dict  # {"w": Array[n], "b": Array[]}
+Params = Any  # a pytree of arrays; for LogisticRegression {"w": Array[n], "b": Array[]}
 
 
-def init_params(n_features: int, *, init: str = "zeros", key: jax.Array | None = None,
-                scale: float = 0.01, dtype=jnp.float32) -> Params:
+class Model(Protocol):
+    """What the rest of lr_jax needs from a model. Implementations are frozen dataclasses (static in jit)."""
+
+    def init(self, key: jax.Array, n_features: int, dtype) -> Params: ...
+
+    def apply(self, params: Params, x_D: jax.Array) -> jax.Array: ...
+
+    def penalized(self, params: Params) -> Params: ...
+
+    def unit_weights(self, params: Params) -> jax.Array: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class LogisticRegression:
+    """ŷ = σ(wᵀx + b); `init_method` "zeros" (the course) or "normal" (`init_scale` · N(0, 1))."""
+
+    init_method: str = "zeros"
+    init_scale: float = 0.01
+
+    def init(self, key: jax.Array | None, n_features: int, dtype=jnp.float32) -> Params:
+        return init_params(n_features, init=self.init_method, key=key, scale=self.init_scale, dtype=dtype)
+
+    def apply(self, params: Params, x_D: jax.Array) -> jax.Array:
+        return logit(params, x_D)
+
+    def penalized(self, params: Params) -> Params:
+        """The weights; the bias is not penalized."""
+        return params["w"]
+
+    def unit_weights(self, params: Params) -> jax.Array:
+        """w as one row: the single unit's weight per input value."""
+        return params["w"][None, :]
+
+
+LOGISTIC = LogisticRegression()
+
+
+def init_params(n_features: int, *, init: str = "zeros", key: jax.Array | None = None, scale: float = 0.01,
+                dtype=jnp.float32) -> Params:
     """Zeros (the course) or `scale * N(0, 1)` weights from an explicit PRNG key; the bias starts at 0."""
     if init == "zeros":
         w_D = jnp.zeros((n_features,), dtype)
@@ -39,24 +83,27 @@ def init_params(n_features: int, *, init: str = "zeros", key: jax.Array | None =
 
 def logit(params: Params, x_D: jax.Array) -> jax.Array:
     """z = wᵀx + b for one example (integer pixels are divided by 255 first)."""
-    if pixels.is_pixels(x_D):
-        x_D = x_D.astype(params["w"].dtype) / pixels.PIXEL_MAX  # the course's features, to the last bit
-    return jnp.dot(x_D, params["w"]) + params["b"]
+    w_D = params["w"]
+    return jnp.dot(pixels.as_features(x_D, w_D.dtype), w_D) + params["b"]
 
 
-def batched_logit(params: Params, x_ND: jax.Array) -> jax.Array:
+def param_dtype(params: Params):
+    """The floating dtype of a model's parameters (and of its costs; x may be uint8 pixels)."""
+    return jax.tree.leaves(params)[0].dtype
+
+
+def batched_logit(params: Params, x_ND: jax.Array, model: Model = LOGISTIC) -> jax.Array:
     """The batched forward pass: params shared, examples along axis 0 of x_ND."""
     if pixels.is_pixels(x_ND):
-        return pixels.batched_logit(logit, params, x_ND)
-    return jax.vmap(logit, in_axes=(None, 0))(params, x_ND)
+        return pixels.batched_logit(model.apply, params, x_ND)
+    return jax.vmap(model.apply, in_axes=(None, 0))(params, x_ND)
 
 
-def predict_proba(params: Params, x_ND: jax.Array) -> jax.Array:
-    """ŷ = σ(wᵀx + b) for each example."""
-    return jax.nn.sigmoid(batched_logit(params, x_ND))
+def predict_proba(params: Params, x_ND: jax.Array, model: Model = LOGISTIC) -> jax.Array:
+    """ŷ = σ(z) for each example."""
+    return jax.nn.sigmoid(batched_logit(params, x_ND, model))
 
 
-def predict(params: Params, x_ND: jax.Array, threshold: float = 0.5) -> jax.Array:
-    """1 (cat) where ŷ > threshold, else 0, as int32 - the course's rule."""
-    return (predict_proba(params, x_ND) > threshold).astype(jnp.int32)
-
+def predict(params: Params, x_ND: jax.Array, threshold: float = 0.5, model: Model = LOGISTIC) -> jax.Array:
+    """1 (class 1, "cat") where ŷ > threshold, else 0, as int32 - the course's rule."""
+    return (predict_proba(params, x_ND, model) > threshold).astype(jnp.int32)

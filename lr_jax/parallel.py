@@ -7,14 +7,13 @@ sharded along the batch. Under `jax.set_mesh(mesh)` the unchanged training step 
 program: each device computes the logits of its rows (`lr_jax.pixels`), XLA all-reduces the cost and
 the gradient, and every device applies the same update to its replica of the parameters.
 
-Several processes (hosts) are joined by `jax.distributed.initialize`, driven by `parallel.*` in the config;
+Several processes (hosts) are joined by `runtime.initialize_distributed`, driven by `parallel.*` in the config;
 on CPU their collectives go through gloo.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 
 import jax
 import numpy as np
@@ -24,34 +23,6 @@ from jax.sharding import PartitionSpec as P
 from lr_jax.config import ParallelConfig
 from lr_jax.errors import ConfigError
 from lr_jax.pixels import BATCH_AXIS
-
-log = logging.getLogger(__name__)
-
-
-def initialize(cfg: ParallelConfig) -> None:
-    """Join the processes of a multi-process run (before any JAX array exists); no-op unless distributed."""
-    if not cfg.distributed or getattr(jax.distributed, "is_initialized", lambda: False)():
-        return
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU collectives across processes
-    try:
-        jax.distributed.initialize(
-            coordinator_address=cfg.coordinator_address,
-            num_processes=cfg.num_processes or None,
-            process_id=None if cfg.process_id < 0 else cfg.process_id,
-        )
-    except (ValueError, RuntimeError) as e:
-        raise ConfigError(
-            f"parallel.distributed=true: jax.distributed.initialize failed ({e}). Set "
-            "parallel.coordinator_address=HOST:PORT, parallel.num_processes and parallel.process_id, "
-            "or run under SLURM (srun / the submitit launcher), where they are detected."
-        ) from e
-
-
-def describe_devices() -> dict:
-    """Backend, process and devices of this run, for the log and metrics.json."""
-    return {"backend": jax.default_backend(), "process_index": jax.process_index(),
-            "process_count": jax.process_count(), "devices": [str(d) for d in jax.devices()],
-            "local_device_count": jax.local_device_count()}
 
 
 def use_mesh(cfg: ParallelConfig) -> bool:

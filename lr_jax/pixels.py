@@ -36,6 +36,11 @@ def is_pixels(x) -> bool:
     return jnp.issubdtype(x.dtype, jnp.integer)
 
 
+def as_features(x, dtype):
+    """Integer pixels divided by 255 in `dtype` (the course's features, to the last bit); floats as they are."""
+    return x.astype(dtype) / PIXEL_MAX if is_pixels(x) else x
+
+
 def is_large(x_ND) -> bool:
     """Enough rows for the chunked pass; fewer go through plain autodiff (the same numbers, no loop)."""
     return x_ND.shape[0] >= MIN_CHUNKS * chunk_rows()

@@ -1,4 +1,7 @@
-"""Classify your own images with a trained run: its `params.npz`, its config, the training preprocessing.
+"""Classify your own images with a trained run: its `params.npz`, its `config.json`, the training preprocessing.
+
+The run's own class names (`config.json`'s `classes`, label 0 then label 1) and threshold name each
+prediction; the probability is that of the positive class, label 1.
 
 An image of any size and mode (RGBA, greyscale, 16-bit greyscale, palette, CMYK, ...) is turned upright
 from its EXIF orientation, converted to RGB, resized to the run's `data.image_size` with bicubic
@@ -11,58 +14,80 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import NamedTuple, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from lr_jax import artifacts, data, model
+from lr_jax import artifacts, data, models, report, runtime
+from lr_jax import model as model_lib
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError, DataError
-from lr_jax.experiment import precision_scope
+from lr_jax.model import Model
 
 
 class Prediction(NamedTuple):
     path: str
-    proba: float  # P(class 1), "cat"
-    label: int  # 1 where proba > the run's model.threshold
-    class_name: str
+    proba: float  # P(class 1): the probability of the run's positive class, `classes[1]`
+    label: int  # 1 where proba > the run's model.threshold, else 0
+    class_name: str  # the run's name of that label
+    positive_class: str  # the run's name of label 1, whose probability `proba` is
+    threshold: float  # the run's model.threshold
 
 
-def load_run(run_dir: str | os.PathLike) -> tuple[Config, dict[str, np.ndarray]]:
-    """The config and parameters of a finished run, checked against each other."""
+class TrainedRun(NamedTuple):
+    """What a finished run folder holds for prediction: its config, class names and parameters."""
+
+    config: Config
+    classes: tuple[str, str]  # label 0, label 1
+    params: Any
+    model: Model
+
+
+def load_run(run_dir: str | os.PathLike) -> TrainedRun:
+    """The config, class names and parameters of a finished run, checked against each other."""
     run_dir = Path(run_dir)
     params_path = run_dir / "params.npz"
     if not params_path.is_file():
         raise DataError(f"{run_dir}: no params.npz, so no trained model to predict with. Pass the folder of "
                         "a finished run (outputs/<date>/<time>), or finish this one with train.resume=true.")
-    config = _read_config(run_dir)
+    config, classes, n_features = _read_config(run_dir)
     try:
         params = artifacts.load_params(params_path)
     except (OSError, ValueError) as e:
         raise DataError(f"{params_path}: cannot be read ({e}). Train the run again.") from e
-    n = 3 * config.data.image_size ** 2
-    w, b = params.get("w"), params.get("b")
-    if w is None or b is None or w.shape != (n,) or b.shape != ():
-        found = {k: list(v.shape) for k, v in params.items()}
-        raise DataError(f"{params_path}: parameters of shape {found} do not fit the run's "
-                        f"{config.data.image_size}x{config.data.image_size} RGB images (w needs {n} values, b "
-                        "a scalar). The file belongs to another run: copy the matching params.npz back.")
-    return config, params
+    model = models.build(config.model)
+    expected = jax.eval_shape(lambda: model.init(jax.random.key(0), n_features, jnp.float32))
+    _check_params(params_path, params, expected, config)
+    return TrainedRun(config, classes, params, model)
 
 
-def _read_config(run_dir: Path) -> Config:
-    """The run's config, as recorded in its metrics.json."""
-    path = run_dir / "metrics.json"
+def _check_params(path: Path, params: dict, expected: dict, config: Config) -> None:
+    """The stored arrays must have the names and shapes of the run's model's parameters."""
+    shapes = {k: list(v.shape) for k, v in params.items()}
+    wanted = {k: list(v.shape) for k, v in expected.items()}
+    if shapes != wanted:
+        size = config.data.image_size
+        raise DataError(f"{path}: parameters of shape {shapes} do not fit the run's model on {size}x{size} RGB "
+                        f"images, which needs {wanted}. The file belongs to another run: copy the matching "
+                        "params.npz back.")
+
+
+def _read_config(run_dir: Path) -> tuple[Config, tuple[str, str], int]:
+    """The run's config, class names and number of inputs, from its config.json."""
+    path = run_dir / report.CONFIG_FILE
     try:
         with open(path) as f:
-            return Config.from_dict(json.load(f)["config"])
+            record = json.load(f)
+        config = Config.from_dict(record["config"])
+        classes, n_features = tuple(record["classes"]), int(record["n_features"])
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise DataError(f"{path}: cannot read the run's config from it ({type(e).__name__}: {e}), so the image "
-                        "size and scaling of the run are unknown. Pass a folder that scripts/train.py "
-                        "finished writing.") from e
+                        "size, scaling and classes of the run are unknown. Pass a folder that scripts/train.py "
+                        "wrote.") from e
+    return config, classes, n_features
 
 
 def load_image(path: str | os.PathLike, image_size: int) -> np.ndarray:
@@ -83,15 +108,17 @@ def load_image(path: str | os.PathLike, image_size: int) -> np.ndarray:
 
 
 def predict_images(run_dir: str | os.PathLike, paths: Sequence[str | os.PathLike]) -> list[Prediction]:
-    """P(cat) and the class of each image, with the run's parameters, preprocessing and threshold."""
+    """P(class 1) and the class of each image, with the run's parameters, preprocessing, classes and threshold."""
     if not paths:
         raise ConfigError("images=[]: no image to classify. Pass images=[a.jpg,b.png].")
-    config, params = load_run(run_dir)
+    run = load_run(run_dir)
+    config = run.config
     x_raw_MHWC = np.stack([load_image(p, config.data.image_size) for p in paths])
-    with precision_scope(config.train.precision):
-        dtype = jnp.float64 if config.train.precision == "float64" else jnp.float32
+    with runtime.precision_scope(config.train.precision):
+        dtype = runtime.run_dtype(config.train.precision)
         x_MD = jnp.asarray(data.flatten_and_scale(x_raw_MHWC, dtype, config.data.scale))
-        proba_M = np.asarray(jax.jit(model.predict_proba)({k: jnp.asarray(v, dtype) for k, v in params.items()}, x_MD))
+        params = jax.tree.map(lambda v: jnp.asarray(v, dtype), run.params)
+        proba_M = np.asarray(jax.jit(model_lib.predict_proba, static_argnames="model")(params, x_MD, model=run.model))
     labels = (proba_M > config.model.threshold).astype(int)
-    return [Prediction(str(p), float(q), int(k), data.DEFAULT_CLASSES[k])
+    return [Prediction(str(p), float(q), int(k), run.classes[k], run.classes[1], config.model.threshold)
             for p, q, k in zip(paths, proba_M, labels)]

@@ -14,6 +14,8 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
+
 from lr_jax import artifacts
 from lr_jax.errors import LrJaxError
 
@@ -60,25 +62,33 @@ def summary_rows(runs: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One row per run: its folder name, the varying config keys, and the METRIC_COLUMNS."""
     keys = varying_keys([m["config"] for m in runs.values()])
     return [
-        {"run": name, **{k: flatten(m["config"]).get(k) for k in keys}, **{c: m[c] for c in METRIC_COLUMNS}}
+        {"run": name, **{k: flatten(m["config"]).get(k) for k in keys}, **{c: m.get(c) for c in METRIC_COLUMNS},
+         "diverged": bool(m.get("diverged", False))}
         for name, m in runs.items()
     ]
 
 
-def best_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The row with the highest test accuracy; among equals, the lowest test cost, then the first."""
-    return max(rows, key=lambda r: (r["test_accuracy"], -r["test_cost"]))
+def best_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The row with the highest test accuracy; among equals, the lowest test cost, then the first.
+
+    Diverged runs (`diverged` true, or a metric that is null: NaN when written) are never the best; None
+    when every run diverged.
+    """
+    finished = [r for r in rows if not r.get("diverged") and all(r[c] is not None for c in METRIC_COLUMNS)]
+    return max(finished, key=lambda r: (r["test_accuracy"], -r["test_cost"])) if finished else None
 
 
 def describe(row: Mapping[str, Any]) -> str:
     """A row's parameters as `learning_rate=0.01, seed=1` (its run folder when nothing varies)."""
-    params = [f"{k.rsplit('.', 1)[-1]}={v}" for k, v in row.items() if k != "run" and k not in METRIC_COLUMNS]
+    params = [f"{k.rsplit('.', 1)[-1]}={v}" for k, v in row.items() if k not in ("run", "diverged", *METRIC_COLUMNS)]
     return ", ".join(params) or f"run {row['run']}"
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """The rows as an aligned text table, accuracies in percent."""
     def cell(key, value):
+        if value is None:
+            return "n/a"
         if key.endswith("accuracy"):
             return f"{100 * value:.2f} %"
         return f"{value:.6f}" if key.endswith("cost") else str(value)
@@ -96,7 +106,8 @@ def summarize(sweep_dir: str | Path) -> dict[str, Any]:
     best = best_row(rows)
     artifacts.save_table_csv(sweep_dir / "summary.csv", rows)
     artifacts.save_json(sweep_dir / "summary.json", {"rows": rows, "best": best})
-    curves = {describe(row): (runs[row["run"]]["cost_iterations"], runs[row["run"]]["costs"]) for row in rows}
+    curves = {describe(row): (runs[row["run"]]["cost_iterations"], np.asarray(runs[row["run"]]["costs"], float))
+              for row in rows}  # a diverged run's costs hold nulls: NaN, a gap in its curve
     artifacts.plot_learning_curves(sweep_dir / "learning_curves.png", curves, f"{len(rows)} runs")
     return {"rows": rows, "best": best}
 
@@ -104,6 +115,8 @@ def summarize(sweep_dir: str | Path) -> dict[str, Any]:
 def report(summary: Mapping[str, Any]) -> str:
     """The table and a line naming the best run, as printed by the CLI."""
     best = summary["best"]
+    if best is None:
+        return f"{format_table(summary['rows'])}\nbest: none (every run diverged)"
     return (f"{format_table(summary['rows'])}\nbest: run {best['run']} ({describe(best)}): "
             f"test accuracy {100 * best['test_accuracy']:.2f} %, "
             f"train accuracy {100 * best['train_accuracy']:.2f} %")

@@ -1,12 +1,14 @@
 """One-process sweeps: every (learning rate, seed) of `config.sweep` trained by one jitted, vmapped call.
 
-Config i of the grid starts exactly where a single run with its learning rate and seed starts
-(`experiment.initial_state`, `train.make_hparams`); the C initial states and `hparams` are stacked along
-a new leading axis and `run_steps_batched` maps `train.run_steps` over it with `jax.vmap`. The whole grid
-is one XLA program, compiled once, in which the C matrix-vector products of a step become one matrix
-product.
-Each config is then written like a multirun job (`workdir/<i>/`) and the folder is summarized like a
-multirun sweep (`summary.summarize`), so both ways of sweeping leave the same files.
+It runs the stages of a single run (`lr_jax.stages`) with a batched fit: grid point i starts exactly where a
+single run with its learning rate and seed starts (`stages.initial_state`); the C initial states and
+hyperparameters are stacked along a new leading axis and `run_steps_batched` maps `train.run_steps` over
+it with `jax.vmap`. The whole grid is one XLA program, compiled once, in which the C matrix-vector
+products of a step become one matrix product; it trains on one device, without checkpoints.
+Each point is then evaluated and reported like a single run (`workdir/<i>/`) and the folder is summarized
+like a multirun sweep (`summary.summarize`), so both ways of sweeping leave the same files. A point
+whose training diverged is reported as such (`diverged: true` in its metrics) and the summary's best
+run ignores it.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from typing import Any, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from lr_jax import experiment, summary, train
+from lr_jax import evaluate, models, optim, report, runtime, stages, summary, train
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError
+from lr_jax.model import LOGISTIC, Model
 
 log = logging.getLogger(__name__)
 
@@ -47,37 +51,35 @@ def unstack(tree: Any, i: int) -> Any:
     return jax.tree.map(lambda leaf: leaf[i], tree)
 
 
-@functools.partial(jax.jit, static_argnames=("num_steps", "optim", "batch_size"))
-def run_steps_batched(states: train.TrainState, x_ND, y_N, hparams: train.HParams, *, num_steps: int,
-                      optim: str | train.OptimSpec = "sgd", weight_N=None, batch_size: int | None = None):
+@functools.partial(jax.jit, static_argnames=("num_steps", "optim", "batch_size", "model"))
+def run_steps_batched(states: train.TrainState, x_ND, y_N, hparams: optim.HParams, *, num_steps: int,
+                      optim: str | optim.OptimSpec = "sgd", weight_N=None, batch_size: int | None = None,
+                      model: Model = LOGISTIC):
     """`train.run_steps` for C states and hparams stacked on axis 0: (final states, costs f[C, num_steps])."""
     run = functools.partial(train.run_steps, x_ND=x_ND, y_N=y_N, num_steps=num_steps, optim=optim,
-                            weight_N=weight_N, batch_size=batch_size)
+                            weight_N=weight_N, batch_size=batch_size, model=model)
     return jax.vmap(lambda state, hp: run(state, hparams=hp))(states, hparams)
 
 
-def initial_states(configs: Sequence[Config], n_features: int,
-                   dtype) -> tuple[train.TrainState, train.HParams]:
+def initial_states(configs: Sequence[Config], n_features: int) -> tuple[train.TrainState, optim.HParams]:
     """The configs' initial states and hyperparameters, stacked along a leading axis.
 
-    One `experiment.initial_state` per distinct seed: a state depends on the seed, while the learning rate
+    One `stages.initial_state` per distinct seed: a state depends on the seed, while the learning rate
     enters only the hparams (optax's `init` reads the parameters, never the hyperparameter values).
     """
     by_seed = {}
     for c in configs:
         if c.train.seed not in by_seed:
-            by_seed[c.train.seed] = experiment.initial_state(c, n_features, dtype)[0]
-    hparams = [experiment.config_hparams(c, dtype) for c in configs]
+            by_seed[c.train.seed] = stages.initial_state(c, n_features)[0]
+    hparams = [optim.config_hparams(c, runtime.run_dtype(c.train.precision)) for c in configs]
     return stack([by_seed[c.train.seed] for c in configs]), stack(hparams)
 
 
 def train_grid(configs: Sequence[Config], x_ND, y_N, weight_N=None) -> train.FitResult:
-    """Train every config from its own initial state in one compiled call (they differ in lr, seed only)."""
-    states, hparams = initial_states(configs, x_ND.shape[1], experiment.run_dtype(configs[0]))  # x may be uint8
-    first = configs[0]
-    return train.fit(states, x_ND, y_N, hparams, num_steps=first.train.iteration_limit,
-                     optim=experiment.optim_spec(first), weight_N=weight_N, batch_size=first.train.batch_size,
-                     run=run_steps_batched)
+    """Train every config from its own initial state in one compiled call, on one device (they differ in
+    learning rate and seed only)."""
+    states, hparams = initial_states(configs, x_ND.shape[1])  # x may be uint8
+    return stages.fit(configs[0], stages.Placed(None, x_ND, y_N, weight_N, states, hparams), run=run_steps_batched)
 
 
 def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
@@ -94,28 +96,27 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
     if config.train.resume:
         raise ConfigError("train.resume=true: the vmapped sweep writes no checkpoints to resume from. Run it "
                           "again without train.resume, or resume a single run (scripts/train.py).")
-    experiment.use_compilation_cache(config.train.compilation_cache_dir)
-    with experiment.precision_scope(config.train.precision):
-        return _sweep_and_evaluate(config, Path(workdir))
-
-
-def _sweep_and_evaluate(config: Config, workdir: Path) -> dict[str, Any]:
-    t_start = time.perf_counter()
-    run_data = experiment.load_run_data(config)
-    xs, ys = run_data.xs, run_data.ys
-    configs = grid_configs(config)
-    log.info("training %d configs (%d learning rates x %d seeds) in one compiled call", len(configs),
-             len(config.sweep.learning_rates), len(config.sweep.seeds))
-    result = train_grid(configs, xs["train"], ys["train"], run_data.weight_N)
-    # Shared by the whole grid: the time to compile and run the one program that trained every config.
-    timing = {"sweep_compile_time_s": result.compile_s, "sweep_train_time_s": result.run_s}
-    for i, c in enumerate(configs):
-        log.info("config %d: learning_rate=%s seed=%d", i, c.optim.learning_rate, c.train.seed)
-        n_iter = int(result.state.step[i])
-        info = {"n_iter": n_iter, "converged": n_iter < c.train.iteration_limit, **timing}
-        costs_T = result.costs[i][:n_iter]
-        experiment.record_run(c, workdir / str(i), unstack(result.state.params, i), costs_T, run_data, info,
-                              t_start)
+    workdir = Path(workdir)
+    with stages.runtime_scope(config):
+        inputs = stages.load_inputs(config)
+        configs = grid_configs(config)
+        log.info("training %d configs (%d learning rates x %d seeds) in one compiled call", len(configs),
+                 len(config.sweep.learning_rates), len(config.sweep.seeds))
+        result = train_grid(configs, inputs.xs["train"], inputs.ys["train"], inputs.weight_N)
+        # Shared by the whole grid: the time to compile and run the one program that trained every config.
+        timing = {"sweep_compile_time_s": result.compile_s, "sweep_train_time_s": result.run_s}
+        model = models.build(config.model)
+        for i, c in enumerate(configs):
+            started = time.perf_counter()
+            log.info("config %d: learning_rate=%s seed=%d", i, c.optim.learning_rate, c.train.seed)
+            n_iter = int(result.state.step[i])
+            params = unstack(result.state.params, i)
+            evaluation = evaluate.evaluate(model, params, inputs.xs, inputs.ys, threshold=c.model.threshold,
+                                           weight_N=inputs.weight_N, l2=c.model.l2)
+            info = {"n_iter": n_iter, "converged": bool(result.converged[i]), **timing}
+            report.write_config(workdir / str(i), c, inputs.classes, inputs.n_features)
+            report.report_run(workdir / str(i), c, model, params, np.asarray(result.costs[i][:n_iter]),
+                              inputs.splits["test"], evaluation, info, started=started)
     result_summary = summary.summarize(workdir)
     log.info("%s", summary.report(result_summary))
     return result_summary

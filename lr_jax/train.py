@@ -26,9 +26,9 @@ import numpy as np
 import optax
 
 from lr_jax.loss import cost
-from lr_jax.model import Params
+from lr_jax.model import LOGISTIC, Model, Params, param_dtype
+from lr_jax.optim import HParams, OptimSpec, as_spec, make_optimizer
 
-HParams = dict  # {"learning_rate", "momentum", "b1", "b2", "l2", "tol"}: Array[] each, one dtype
 
 
 class TrainState(NamedTuple):
@@ -36,56 +36,6 @@ class TrainState(NamedTuple):
     opt_state: Any
     step: jax.Array  # int32[], iterations done so far
     key: jax.Array  # PRNG key for anything random during training
-
-
-class OptimSpec(NamedTuple):
-    """The static part of the optimizer (changing it recompiles); the numbers in `hparams` do not."""
-
-    name: str = "sgd"  # sgd | adam | lbfgs
-    nesterov: bool = False  # sgd: Nesterov momentum
-    schedule: str = "constant"  # constant | exponential | cosine (multiplies the learning rate)
-    decay_steps: int = 1000  # exponential: updates per decay by decay_rate; cosine: updates to the end
-    decay_rate: float = 0.5  # exponential
-    final_fraction: float = 0.0  # cosine: the learning rate ends at final_fraction * learning_rate
-    memory_size: int = 10  # lbfgs: (s, y) pairs kept
-
-
-def as_spec(optim: str | OptimSpec) -> OptimSpec:
-    """`OptimSpec(name)` for a bare optimizer name."""
-    return OptimSpec(optim) if isinstance(optim, str) else optim
-
-
-def make_schedule(spec: OptimSpec, learning_rate: jax.Array) -> optax.ScalarOrSchedule:
-    """The learning rate, constant or times an optax schedule of the update count (built static)."""
-    if spec.schedule == "constant":
-        return learning_rate
-    if spec.schedule == "exponential":
-        unit = optax.schedules.exponential_decay(1.0, spec.decay_steps, spec.decay_rate)
-    elif spec.schedule == "cosine":
-        unit = optax.schedules.cosine_decay_schedule(1.0, spec.decay_steps, spec.final_fraction)
-    else:
-        raise ValueError(f"unknown schedule {spec.schedule!r}")
-    return lambda count: learning_rate * unit(count)
-
-
-def make_optimizer(optim: str | OptimSpec, hparams: HParams) -> optax.GradientTransformation:
-    """The optax transformation named in the config, built from (possibly traced) hyperparameters."""
-    spec = as_spec(optim)
-    if spec.name == "lbfgs":  # step size from optax's zoom line search; learning_rate is not used
-        return optax.lbfgs(memory_size=spec.memory_size)
-    learning_rate = make_schedule(spec, hparams["learning_rate"])
-    if spec.name == "sgd":
-        return optax.sgd(learning_rate, momentum=hparams["momentum"], nesterov=spec.nesterov)
-    if spec.name == "adam":
-        return optax.adam(learning_rate, b1=hparams["b1"], b2=hparams["b2"])
-    raise ValueError(f"unknown optimizer {spec.name!r}")
-
-
-def make_hparams(learning_rate: float, dtype=jnp.float32, *, momentum: float = 0.0, b1: float = 0.9,
-                 b2: float = 0.999, l2: float = 0.0, tol: float = 0.0) -> HParams:
-    """Hyperparameters as arrays of a fixed dtype, so that new values do not recompile."""
-    values = dict(learning_rate=learning_rate, momentum=momentum, b1=b1, b2=b2, l2=l2, tol=tol)
-    return {name: jnp.asarray(value, dtype) for name, value in values.items()}
 
 
 @functools.partial(jax.jit, static_argnames=("optim",))
@@ -120,11 +70,11 @@ def _full_batch_update(state, grads, value, value_fn, hparams, optim):
     return TrainState(optax.apply_updates(state.params, updates), opt_state, state.step + 1, state.key)
 
 
-def _minibatch_epoch(state, x_ND, y_N, weight_N, hparams, optim, batch_size):
+def _minibatch_epoch(state, x_ND, y_N, weight_N, hparams, optim, batch_size, model):
     """ceil(m / B) updates over a fresh permutation; padding examples weigh 0."""
     key, perm_key = jax.random.split(state.key)
     idx_KB, mask_KB = epoch_batches(perm_key, x_ND.shape[0], batch_size)
-    dtype = state.params["w"].dtype  # x may be uint8 pixels
+    dtype = param_dtype(state.params)  # x may be uint8 pixels
     weight_N = jnp.ones(y_N.shape, dtype) if weight_N is None else weight_N
     opt = make_optimizer(optim, hparams)
 
@@ -132,7 +82,7 @@ def _minibatch_epoch(state, x_ND, y_N, weight_N, hparams, optim, batch_size):
         params, opt_state = carry
         idx_B, mask_B = batch
         w_B = weight_N[idx_B] * mask_B.astype(dtype)
-        grads = jax.grad(cost)(params, x_ND[idx_B], y_N[idx_B], w_B, hparams["l2"])
+        grads = jax.grad(cost)(params, x_ND[idx_B], y_N[idx_B], w_B, hparams["l2"], model)
         updates, opt_state = opt.update(grads, opt_state, params)
         return (optax.apply_updates(params, updates), opt_state), None
 
@@ -141,9 +91,9 @@ def _minibatch_epoch(state, x_ND, y_N, weight_N, hparams, optim, batch_size):
 
 
 def train_step(state: TrainState, x_ND, y_N, hparams: HParams, optim: str | OptimSpec,
-               weight_N=None, batch_size: int | None = None):
+               weight_N=None, batch_size: int | None = None, model: Model = LOGISTIC):
     """One iteration: (new state, J before it, ‖∇J‖ before it); the state is kept as is once ‖∇J‖ < tol."""
-    value_fn = functools.partial(cost, x_ND=x_ND, y_N=y_N, weight_N=weight_N, l2=hparams["l2"])
+    value_fn = functools.partial(cost, x_ND=x_ND, y_N=y_N, weight_N=weight_N, l2=hparams["l2"], model=model)
     if as_spec(optim).name == "lbfgs":  # reuses the value and gradient the line search computed
         value, grads = optax.value_and_grad_from_state(value_fn)(state.params, state=state.opt_state)
     else:
@@ -152,20 +102,21 @@ def train_step(state: TrainState, x_ND, y_N, hparams: HParams, optim: str | Opti
     if batch_size is None:
         update = lambda: _full_batch_update(state, grads, value, value_fn, hparams, optim)
     else:
-        update = lambda: _minibatch_epoch(state, x_ND, y_N, weight_N, hparams, optim, batch_size)
+        update = lambda: _minibatch_epoch(state, x_ND, y_N, weight_N, hparams, optim, batch_size, model)
     new_state = jax.lax.cond(grad_norm < hparams["tol"], lambda: state, update)
     return new_state, value, grad_norm
 
 
-@functools.partial(jax.jit, static_argnames=("num_steps", "optim", "batch_size"))
+@functools.partial(jax.jit, static_argnames=("num_steps", "optim", "batch_size", "model"))
 def run_steps(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int,
-              optim: str | OptimSpec = "sgd", weight_N=None, batch_size: int | None = None):
+              optim: str | OptimSpec = "sgd", weight_N=None, batch_size: int | None = None,
+              model: Model = LOGISTIC):
     """Up to `num_steps` iterations in one `lax.while_loop`, stopping once ‖∇J‖ < tol.
 
     Returns (final state, cost before each iteration f[num_steps], NaN for those not run).
     """
     start = state.step
-    costs_T = jnp.full((num_steps,), jnp.nan, state.params["w"].dtype)  # x may be uint8 pixels
+    costs_T = jnp.full((num_steps,), jnp.nan, param_dtype(state.params))  # x may be uint8 pixels
 
     def keep_going(carry):
         state, _, grad_norm = carry
@@ -173,11 +124,11 @@ def run_steps(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int,
 
     def iteration(carry):
         state, costs_T, _ = carry
-        new_state, value, grad_norm = train_step(state, x_ND, y_N, hparams, optim, weight_N, batch_size)
+        new_state, value, grad_norm = train_step(state, x_ND, y_N, hparams, optim, weight_N, batch_size, model)
         value = jnp.where(new_state.step > state.step, value, jnp.nan)  # NaN: stopped, no iteration made
         return new_state, costs_T.at[state.step - start].set(value), grad_norm
 
-    inf = jnp.asarray(jnp.inf, state.params["w"].dtype)
+    inf = jnp.asarray(jnp.inf, param_dtype(state.params))
     state, costs_T, _ = jax.lax.while_loop(keep_going, iteration, (state, costs_T, inf))
     return state, costs_T
 
@@ -187,12 +138,12 @@ class FitResult(NamedTuple):
     costs: jax.Array  # f[iterations run], J before each iteration
     compile_s: float  # seconds spent compiling (once per distinct chunk length)
     run_s: float  # seconds spent running the compiled chunks, callbacks excluded
-    converged: bool = False  # stopped early because ‖∇J‖ < tol; state.step is scikit-learn's n_iter_
+    converged: bool | np.ndarray = False  # stopped early because ‖∇J‖ < tol (bool[C] for a grid of states)
 
 
 def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim: str | OptimSpec = "sgd",
         chunk_size: int | None = None, on_chunk: Sequence[Callable] = (), weight_N=None,
-        batch_size: int | None = None, run: Callable = run_steps) -> FitResult:
+        batch_size: int | None = None, model: Model = LOGISTIC, run: Callable = run_steps) -> FitResult:
     """Advance `state` to step `num_steps` (or until ‖∇J‖ < tol) in compiled chunks (one by default).
 
     Between chunks, each `on_chunk(state, costs_of_chunk)` runs on the host (progress, checkpoints);
@@ -210,7 +161,7 @@ def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim
         if n not in compiled:
             t0 = time.perf_counter()
             compiled[n] = run.lower(state, *args, **kwargs, num_steps=n, optim=optim,
-                                    batch_size=batch_size).compile()
+                                    batch_size=batch_size, model=model).compile()
             compile_s += time.perf_counter() - t0
         t0 = time.perf_counter()
         state, costs_n = jax.block_until_ready(compiled[n](state, *args, **kwargs))
@@ -224,5 +175,7 @@ def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim
         all_costs = costs[0]
     else:
         all_costs = (jnp.concatenate(costs, axis=-1) if costs
-                     else jnp.zeros(np.shape(state.step) + (0,), state.params["w"].dtype))
-    return FitResult(state, all_costs, compile_s, run_s, converged)
+                     else jnp.zeros(np.shape(state.step) + (0,), param_dtype(state.params)))
+    converged_per_state = np.asarray(state.step) < num_steps  # stopped by tol (one flag per grid member)
+    return FitResult(state, all_costs, compile_s, run_s,
+                     bool(converged_per_state) if converged_per_state.ndim == 0 else converged_per_state)

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import data, experiment, train
+from lr_jax import data, model, optim, stages, train
 from lr_jax.config import Config, DataConfig
 
 
@@ -33,12 +33,12 @@ def _course_data(smoke: bool):
 def course(smoke: bool) -> None:
     x_np, y_np, source = _course_data(smoke)
     x, y = jnp.asarray(x_np), jnp.asarray(y_np)
-    state, hparams = experiment.initial_state(Config(), x.shape[1], jnp.float32)
+    state, hparams = stages.initial_state(Config(), x.shape[1])
     for chunk in (None, 100):
         first = train.fit(state, x, y, hparams, num_steps=2000, chunk_size=chunk)  # compiles
         runs = [train.fit(state, x, y, hparams, num_steps=2000, chunk_size=chunk) for _ in range(3)]
         run_s = float(np.median([r.run_s for r in runs]))
-        accuracy = float((np.asarray(experiment.model.predict(runs[0].state.params, x)) == y_np).mean())
+        accuracy = float((np.asarray(model.predict(runs[0].state.params, x)) == y_np).mean())
         print(f"course [{source}]: 2000 steps in {'one call' if chunk is None else 'chunks of 100'}: "
               f"{run_s * 1e3:.1f} ms after compile (target < 100 ms); compile {first.compile_s:.2f} s; final cost {float(runs[0].costs[-1]):.6f}; train accuracy {100 * accuracy:.2f} %")
 
@@ -47,12 +47,12 @@ def sweep(smoke: bool) -> None:
     num_rates, steps = (8, 200) if smoke else (1024, 2000)
     x_np, y_np, source = _course_data(smoke)
     x, y = jnp.asarray(x_np), jnp.asarray(y_np)
-    state, _ = experiment.initial_state(Config(), x.shape[1], jnp.float32)
+    state, _ = stages.initial_state(Config(), x.shape[1])
     rates = jnp.logspace(-5, -1, num_rates, dtype=jnp.float32)
 
     @jax.jit
     def run_all(rates):
-        return jax.vmap(lambda lr: train.run_steps(state, x, y, train.make_hparams(lr), num_steps=steps))(rates)
+        return jax.vmap(lambda lr: train.run_steps(state, x, y, optim.make_hparams(lr), num_steps=steps))(rates)
 
     t0 = time.perf_counter()
     jax.block_until_ready(run_all(rates))
@@ -63,7 +63,7 @@ def sweep(smoke: bool) -> None:
     best = int(jnp.argmin(costs[:, -1]))
     # checked at the course's rate: above ~0.01 the cost oscillates and float32 rounding differences grow
     course = int(jnp.argmin(jnp.abs(rates - 0.005)))
-    one = train.run_steps(state, x, y, train.make_hparams(rates[course]), num_steps=steps)[1]
+    one = train.run_steps(state, x, y, optim.make_hparams(rates[course]), num_steps=steps)[1]
     print(f"sweep [{source}]: {num_rates} learning rates x {steps} steps in one vmapped call: "
           f"{run_s:.3f} s after compile ({compile_and_run:.2f} s with compile), "
           f"{num_rates * steps / run_s:,.0f} steps/s; lowest final cost {float(costs[best, -1]):.6f} at "

@@ -1,6 +1,7 @@
 """Classify your own images: `python scripts/predict.py run=<run folder> images=[a.jpg,b.png]`.
 
-Prints one line per image: its path, the probability that it shows a cat, and the predicted class.
+Prints one line per image: its path, the probability of the run's positive class (label 1: "cat" for the
+course's data) and the predicted class, with the run's own class names and threshold.
 """
 
 from __future__ import annotations
@@ -8,12 +9,11 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from lr_jax.errors import ConfigError, exit_on_error
-from lr_jax.predict import predict_images
-
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
 def main(cfg: DictConfig) -> None:
+    from lr_jax.errors import ConfigError, exit_on_error  # light; JAX is imported only to predict
+
     with exit_on_error():  # `error: <message>` and exit code 2; a traceback only with HYDRA_FULL_ERROR=1
         missing = [k for k in ("run", "images") if OmegaConf.is_missing(cfg, k)]
         if missing:
@@ -24,8 +24,10 @@ def main(cfg: DictConfig) -> None:
         if not isinstance(images, list) or not all(isinstance(p, str) for p in images):
             raise ConfigError(f"images={args['images']!r}: expected a path or a list of paths, "
                               "e.g. images=[a.jpg,b.png].")
+        from lr_jax.predict import predict_images
+
         for p in predict_images(args["run"], images):
-            print(f"{p.path}: P(cat) = {p.proba:.4f} -> {p.class_name}")
+            print(f"{p.path}: P({p.positive_class}) = {p.proba:.4f} -> {p.class_name}")
 
 
 if __name__ == "__main__":

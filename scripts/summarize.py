@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lr_jax import LrJaxError, summary
+from lr_jax import LrJaxError, summary  # neither imports JAX
 
 
 def main(argv=None) -> None:

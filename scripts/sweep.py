@@ -6,26 +6,23 @@ The grid is `sweep.learning_rates` x `sweep.seeds` (conf/sweep/grid.yaml), e.g.
 
 from __future__ import annotations
 
-import sys
-
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
-
-from lr_jax import Config, LrJaxError
-from lr_jax.sweep import sweep_and_evaluate
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
     """Returns the best config's test accuracy."""
-    try:
+    from lr_jax import Config  # light; JAX is imported only once the config is valid
+    from lr_jax.errors import exit_on_error
+
+    with exit_on_error():  # `error: <message>` and exit code 2; a traceback only with HYDRA_FULL_ERROR=1
         config = Config.from_dict(OmegaConf.to_container(cfg, resolve=True))
+        from lr_jax.sweep import sweep_and_evaluate
+
         result = sweep_and_evaluate(config, HydraConfig.get().runtime.output_dir)
-    except LrJaxError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    return result["best"]["test_accuracy"]
+    return float("nan") if result["best"] is None else result["best"]["test_accuracy"]
 
 
 if __name__ == "__main__":

@@ -6,15 +6,17 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from lr_jax import Config, train_and_evaluate
-from lr_jax.errors import exit_on_error
-
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
     """Returns the test accuracy (what a Hydra sweeper would optimize)."""
+    from lr_jax import Config  # light; JAX is imported only once the config is valid
+    from lr_jax.errors import exit_on_error
+
     with exit_on_error():  # `error: <message>` and exit code 2; a traceback only with HYDRA_FULL_ERROR=1
         config = Config.from_dict(OmegaConf.to_container(cfg, resolve=True))
+        from lr_jax.experiment import train_and_evaluate
+
         metrics = train_and_evaluate(config, HydraConfig.get().runtime.output_dir)
     return metrics["test_accuracy"]
 

@@ -16,7 +16,7 @@ import optax
 import pytest
 
 from tests.conftest import REPO_ROOT
-from lr_jax import artifacts, checkpoint, experiment, train
+from lr_jax import artifacts, checkpoint, stages, train
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError, DataError
 
@@ -70,7 +70,7 @@ def test_one_step_chunks_equal_one_call_bit_for_bit(course_data):
     real data give exactly the numbers of one 50-iteration scan (test_train.py covers uneven chunks)."""
     x_ND = jnp.asarray(course_data["train"].features())
     y_N = jnp.asarray(course_data["train"].y, jnp.int32)
-    state, hparams = experiment.initial_state(Config(), x_ND.shape[1], jnp.float32)
+    state, hparams = stages.initial_state(Config(), x_ND.shape[1])
     whole = train.fit(state, x_ND, y_N, hparams, num_steps=50)
     chunked = train.fit(state, x_ND, y_N, hparams, num_steps=50, chunk_size=1)
     np.testing.assert_array_equal(chunked.costs, whole.costs)
@@ -123,7 +123,7 @@ def test_diverging_run_stops_and_keeps_the_last_finite_checkpoint(tmp_path, data
     assert err == (f"error: training diverged: the parameters or the cost became NaN or infinite between "
                    f"iterations 2 and 3; the run stopped there and the last finite checkpoint is {kept}. Lower "
                    "optim.learning_rate (or keep data.scale=true).\n")
-    assert sorted(p.name for p in run.iterdir() if p.name not in (".hydra", "train.log")) == ["checkpoints"]
+    assert sorted(p.name for p in run.iterdir() if p.name not in (".hydra", "train.log")) == ["checkpoints", "config.json"]
     assert [p.name for p in checkpoint.list_checkpoints(run / "checkpoints")] == [
         "step_00000001.npz", "step_00000002.npz"]
     with np.load(kept) as npz:

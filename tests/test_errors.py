@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO_ROOT
-from lr_jax import data, experiment, train
+from lr_jax import data, optim, stages, train
 from lr_jax.config import Config, TrainConfig
 
 TRAIN, TEST = "train_catvnoncat.h5", "test_catvnoncat.h5"
@@ -170,7 +170,7 @@ CASES = [
     predict_case("run-without-params", lambda p: [f"run={p['tmp']}", f"images=[{p['tmp']}/x.png]"],
                  ("{tmp}: no params.npz", "Pass the folder of a finished run")),
     predict_case("params-of-another-size", other_size_params,
-                 ("{run}/params.npz", "{{'w': [100], 'b': []}}", "do not fit the run's 64x64 RGB images",
+                 ("{run}/params.npz", "{{'w': [100], 'b': []}}", "do not fit the run's model on 64x64 RGB images",
                   "copy the matching params.npz back")),
     predict_case("predict-without-run", lambda p: [f"images=[{p['tmp']}/x.png]"],
                  ("run not given", "run=<run folder>")),
@@ -239,8 +239,8 @@ def test_costs_stay_finite_under_abuse(course_data, scale, learning_rate):
     config = Config()
     x_ND = jnp.asarray(course_data["train"].features(np.float32, scale))
     y_N = jnp.asarray(course_data["train"].y, jnp.int32)
-    state, _ = experiment.initial_state(config, x_ND.shape[1], jnp.float32)
-    result = train.fit(state, x_ND, y_N, train.make_hparams(learning_rate), num_steps=2000)
+    state, _ = stages.initial_state(config, x_ND.shape[1])
+    result = train.fit(state, x_ND, y_N, optim.make_hparams(learning_rate), num_steps=2000)
     costs = np.asarray(result.costs)
     assert np.isfinite(costs).all(), f"non-finite costs at iterations {np.flatnonzero(~np.isfinite(costs))[:5]}"
     assert np.isfinite(np.asarray(result.state.params["w"])).all()

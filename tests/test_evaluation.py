@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from lr_jax import data, experiment
+from lr_jax import data, experiment, runtime, stages
 from lr_jax.config import Config
 
 METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "confusion_matrix", "cost")
@@ -46,8 +46,8 @@ def test_balanced_weights_are_sklearns(course_data, class_weight, expected):
     from sklearn.utils.class_weight import compute_sample_weight
 
     y = course_data["train"].y
-    with experiment.precision_scope("float64"):
-        got = experiment.sample_weights(class_weight, y, np.float64)
+    with runtime.precision_scope("float64"):
+        got = stages.sample_weights(class_weight, y, np.float64)
     if expected is None:
         assert got is None
     else:

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 
-from lr_jax import experiment, loss
-from tests import course_oracle
+from lr_jax import loss, reference, runtime, stages
 
 REL_TOL = 1e-7
 
@@ -48,7 +47,7 @@ def x64():
 
 def test_cost_equals_course_formula(rng, x64):
     x_ND, y_N, params = random_problem(rng, 50, 20)
-    _, course_cost = course_oracle.propagate(params["w"][:, None], params["b"], x_ND.T, y_N[None, :])
+    _, course_cost = reference.propagate(params["w"][:, None], params["b"], x_ND.T, y_N[None, :])
     assert float(loss.cost(params, x_ND, y_N)) == pytest.approx(course_cost, rel=1e-13)
 
 
@@ -58,7 +57,7 @@ def test_jax_grad_equals_course_backward_pass(rng, x64, m, n):
     g_jax = jax.grad(loss.cost)(params, x_ND, y_N)
     g_course = loss.course_gradients(params, x_ND, y_N)
     assert rel_error(flat_grad(g_jax), flat_grad(g_course)) < REL_TOL
-    grads, _ = course_oracle.propagate(params["w"][:, None], params["b"], x_ND.T, y_N[None, :])
+    grads, _ = reference.propagate(params["w"][:, None], params["b"], x_ND.T, y_N[None, :])
     assert rel_error(flat_grad(g_jax), np.append(grads["dw"].ravel(), grads["db"])) < REL_TOL
 
 
@@ -106,7 +105,7 @@ def test_cost_is_exact_at_extreme_logits(x64, dtype, z, y, expected):
     g = jax.grad(loss.cost)(params, x_ND, y_N)
     assert float(g["b"]) == float(z > 0) - y  # σ(z) - y, exactly 0 or ±1
     with np.errstate(all="ignore"):
-        _, course_cost = course_oracle.propagate(np.zeros((2, 1)), z, np.ones((2, 3)), np.full((1, 3), y))
+        _, course_cost = reference.propagate(np.zeros((2, 1)), z, np.ones((2, 3)), np.full((1, 3), y))
     assert not np.isfinite(course_cost)  # what the course's formula gives here
 
 
@@ -135,7 +134,7 @@ def weighted_problem(rng):
 
 WEIGHTS = {
     "none": lambda y: None,
-    "balanced": lambda y: experiment.sample_weights("balanced", y, jnp.float64),
+    "balanced": lambda y: stages.sample_weights("balanced", y, jnp.float64),
     "padding": lambda y: jnp.asarray(np.r_[np.ones(30), np.zeros(10)]),  # 0 = example not there
 }
 
@@ -143,7 +142,7 @@ WEIGHTS = {
 @pytest.mark.parametrize("weights", sorted(WEIGHTS))
 @pytest.mark.parametrize("l2", [0.0, 0.3])
 def test_grad_matches_course_gradients(weighted_problem, weights, l2):
-    with experiment.precision_scope("float64"):
+    with runtime.precision_scope("float64"):
         params, x_ND, y_N = jax.tree.map(jnp.asarray, weighted_problem)
         weight_N = WEIGHTS[weights](np.asarray(y_N))
         got = jax.grad(loss.cost)(params, x_ND, y_N, weight_N, l2)
@@ -154,7 +153,7 @@ def test_grad_matches_course_gradients(weighted_problem, weights, l2):
 
 
 def test_weighted_regularized_cost_formula(weighted_problem):
-    with experiment.precision_scope("float64"):
+    with runtime.precision_scope("float64"):
         params, x_ND, y_N = jax.tree.map(jnp.asarray, weighted_problem)
         s_N = jnp.linspace(0.5, 2.0, 40)
         z_N = x_ND @ params["w"] + params["b"]

@@ -7,9 +7,9 @@ import io
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import progress, train
+from lr_jax import hooks, train
 from lr_jax.config import Config
-from lr_jax.experiment import initial_state
+from lr_jax.stages import initial_state
 
 
 class _Terminal(io.StringIO):
@@ -20,11 +20,11 @@ class _Terminal(io.StringIO):
 def test_bar_counts_iterations_and_shows_cost_and_throughput(rng):
     x = jnp.asarray(rng.integers(0, 256, (40, 12), dtype=np.uint8))
     y = jnp.asarray(rng.integers(0, 2, 40))
-    state, hparams = initial_state(Config(), 12, jnp.float32)
+    state, hparams = initial_state(Config(), 12)
     whole = train.fit(state, x, y, hparams, num_steps=250)
     out = _Terminal()
-    with progress.ProgressBar(250, examples_per_step=40, file=out) as bar:
-        chunked = train.fit(state, x, y, hparams, num_steps=250, chunk_size=100, on_chunk=[bar.update])
+    with hooks.ProgressBar(250, examples_per_step=40, file=out) as bar:
+        chunked = train.fit(state, x, y, hparams, num_steps=250, chunk_size=100, on_chunk=[bar])
         assert bar.bar.n == 250
     np.testing.assert_array_equal(chunked.costs, whole.costs)
     assert "250/250" in out.getvalue() and f"cost={float(whole.costs[-1]):.6f}" in out.getvalue()
@@ -33,6 +33,6 @@ def test_bar_counts_iterations_and_shows_cost_and_throughput(rng):
 
 def test_disabled_bar_writes_nothing():
     out = _Terminal()
-    with progress.ProgressBar(10, examples_per_step=1, enabled=False, file=out) as bar:
-        bar.update(None, np.zeros(10))
+    with hooks.ProgressBar(10, examples_per_step=1, enabled=False, file=out) as bar:
+        bar(None, np.zeros(10))
     assert out.getvalue() == ""

@@ -17,7 +17,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from lr_jax import artifacts, experiment, loss, model, train
+from lr_jax import artifacts, experiment, loss, model, optim, runtime, stages, train
 from lr_jax.config import Config
 
 RTOL = 1e-4  # ‖θ - θ_sk‖ / ‖θ_sk‖, θ = (w, b)
@@ -45,9 +45,9 @@ def test_synthetic_matches_sklearn(class_weight, rng):
     x_ND = rng.normal(size=(m, d)) + 0.3
     y_N = (x_ND @ rng.normal(size=d) + rng.normal(size=m) > 2.0).astype(np.int64)  # imbalanced
     clf = sklearn_fit(x_ND, y_N, 1 / (lam * m), class_weight)
-    with experiment.precision_scope("float64"):
-        weight_N = experiment.sample_weights(class_weight, y_N, jnp.float64)
-        hparams = train.make_hparams(0.0, jnp.float64, l2=lam, tol=1e-10)
+    with runtime.precision_scope("float64"):
+        weight_N = stages.sample_weights(class_weight, y_N, jnp.float64)
+        hparams = optim.make_hparams(0.0, jnp.float64, l2=lam, tol=1e-10)
         state = train.init_state(model.init_params(d, dtype=jnp.float64), hparams, jax.random.key(0),
                                  optim="lbfgs")
         result = train.fit(state, jnp.asarray(x_ND), jnp.asarray(y_N), hparams, num_steps=1000,
@@ -74,7 +74,7 @@ def test_course_data_matches_sklearn(class_weight, course_data, data_dir, tmp_pa
     assert metrics["converged"] and metrics["grad_norm"] < 1e-9
     p = artifacts.load_params(tmp_path / "params.npz")
     clf = sklearn_fit(x["train"], y_train, C, class_weight)
-    with experiment.precision_scope("float64"):
-        weight_N = experiment.sample_weights(class_weight, y_train, jnp.float64)
+    with runtime.precision_scope("float64"):
+        weight_N = stages.sample_weights(class_weight, y_train, jnp.float64)
         objective = lambda q: loss.cost(q, jnp.asarray(x["train"]), jnp.asarray(y_train), weight_N, 1 / (C * m))
         assert_same_solution(p["w"], p["b"], clf, [x["train"], x["test"]], objective)

@@ -33,7 +33,7 @@ def sweep_dir(tmp_path):
 def test_summary_rows_are_the_jobs_metrics_with_the_varying_keys(sweep_dir):
     result = summary.summarize(sweep_dir)
     assert [r["run"] for r in result["rows"]] == ["0", "1", "2", "10"]
-    assert list(result["rows"][0]) == ["run", "optim.learning_rate", "train.seed", *summary.METRIC_COLUMNS]
+    assert list(result["rows"][0]) == ["run", "optim.learning_rate", "train.seed", *summary.METRIC_COLUMNS, "diverged"]
     with open(sweep_dir / "summary.csv") as f:
         table = list(csv.DictReader(f))
     for row in table:

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import Config, ConfigError, experiment, model, sweep, train
+from lr_jax import Config, ConfigError, model, runtime, stages, sweep, train
 
 
 def make_config(data_dir=None, **sections) -> Config:
@@ -52,7 +52,7 @@ def test_resume_is_refused_with_a_reason(tmp_path):
 
 def separate_run(config: Config, x_ND, y_N) -> train.FitResult:
     """The single-run path of `experiment.train_and_evaluate`, for one config of the grid."""
-    state, hparams = experiment.initial_state(config, x_ND.shape[1], experiment.run_dtype(config))  # x: uint8
+    state, hparams = stages.initial_state(config, x_ND.shape[1])  # x: uint8
     return train.fit(state, x_ND, y_N, hparams, num_steps=config.train.num_iterations,
                      optim=config.optim.name)
 
@@ -71,8 +71,8 @@ def test_vmapped_sweep_equals_separate_runs(data_dir, precision, init, learning_
     config = make_config(data_dir, model={"init": init},
                          sweep={"learning_rates": learning_rates, "seeds": seeds},
                          train={"num_iterations": 200, "precision": precision, "print_cost": False})
-    with experiment.precision_scope(precision):
-        run_data = experiment.load_run_data(config)
+    with runtime.precision_scope(precision):
+        run_data = stages.load_inputs(config)
         xs, ys = run_data.xs, run_data.ys
         configs = sweep.grid_configs(config)
         grid = sweep.train_grid(configs, xs["train"], ys["train"])

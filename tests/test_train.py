@@ -8,10 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import loss, model, train
+from lr_jax import loss, model, optim, reference, train
 from lr_jax.config import Config, TrainConfig
-from lr_jax.experiment import initial_state, precision_scope
-from tests import course_oracle
+from lr_jax.runtime import precision_scope
+from lr_jax.stages import initial_state
 
 COURSE = Config()  # zeros, learning rate 0.005, 2000 iterations
 
@@ -20,8 +20,8 @@ COURSE = Config()  # zeros, learning rate 0.005, 2000 iterations
 def oracle_run(course_data):
     """The course's NumPy float64 run on the real data (the oracle)."""
     x_train = course_data["train"].features(np.float64)
-    w, b, costs = course_oracle.model(x_train.T, course_data["train"].y[None, :])
-    preds = {s: course_oracle.predict(w, b, course_data[s].features(np.float64).T) for s in ("train", "test")}
+    w, b, costs = reference.model(x_train.T, course_data["train"].y[None, :])
+    preds = {s: reference.predict(w, b, course_data[s].features(np.float64).T) for s in ("train", "test")}
     return {"w": w.ravel(), "b": b, "costs": np.asarray(costs), "preds": preds}
 
 
@@ -30,7 +30,8 @@ def run_lr_jax(course_data, precision):
     with precision_scope(precision):
         dtype = jnp.float64 if precision == "float64" else jnp.float32
         x = {s: jnp.asarray(course_data[s].features(dtype)) for s in ("train", "test")}
-        state, hparams = initial_state(COURSE, x["train"].shape[1], dtype)
+        config = dataclasses.replace(COURSE, train=dataclasses.replace(COURSE.train, precision=precision))
+        state, hparams = initial_state(config, x["train"].shape[1])
         result = train.fit(state, x["train"], course_data["train"].y, hparams, num_steps=2000)
         preds = {s: np.asarray(model.predict(result.state.params, x[s])) for s in x}
         return jax.device_get(result.state.params), np.asarray(result.costs), preds
@@ -57,7 +58,7 @@ def problem(m=20, n=6, dtype=jnp.float32):
     rng = np.random.default_rng(3)
     x_ND = jnp.asarray(rng.uniform(size=(m, n)), dtype)
     y_N = jnp.asarray(rng.integers(0, 2, size=m))
-    state, hparams = initial_state(Config(), n, dtype)
+    state, hparams = initial_state(Config(), n)
     return state, x_ND, y_N, hparams
 
 
@@ -80,8 +81,8 @@ def test_new_learning_rate_does_not_recompile(caplog):
     state, x_ND, y_N, _ = problem(m=11)  # a shape no other test compiles
     caplog.set_level(logging.WARNING)
     with jax.log_compiles():
-        a, _ = train.run_steps(state, x_ND, y_N, train.make_hparams(0.1), num_steps=5)
-        b, _ = train.run_steps(state, x_ND, y_N, train.make_hparams(0.7), num_steps=5)
+        a, _ = train.run_steps(state, x_ND, y_N, optim.make_hparams(0.1), num_steps=5)
+        b, _ = train.run_steps(state, x_ND, y_N, optim.make_hparams(0.7), num_steps=5)
     assert compile_count(caplog) == 1
     assert not np.allclose(a.params["w"], b.params["w"])  # the new rate was used
 
@@ -115,9 +116,9 @@ def test_zero_iterations_returns_the_init():
 
 def test_initial_state_normal_init_is_seeded():
     cfg = dataclasses.replace(COURSE, model=dataclasses.replace(COURSE.model, init="normal"))
-    a, _ = initial_state(cfg, 8, jnp.float32)
-    b, _ = initial_state(cfg, 8, jnp.float32)
-    c, _ = initial_state(dataclasses.replace(cfg, train=TrainConfig(seed=1)), 8, jnp.float32)
+    a, _ = initial_state(cfg, 8)
+    b, _ = initial_state(cfg, 8)
+    c, _ = initial_state(dataclasses.replace(cfg, train=TrainConfig(seed=1)), 8)
     np.testing.assert_array_equal(a.params["w"], b.params["w"])
     assert not np.array_equal(a.params["w"], c.params["w"])
 
@@ -134,21 +135,21 @@ def synthetic(rng):
     return jnp.asarray(x_ND), jnp.asarray(y_N)
 
 
-def _fit(data, optim="sgd", num_steps=30, seed=0, **kwargs):
+def _fit(data, optimizer="sgd", num_steps=30, seed=0, **kwargs):
     x_ND, y_N = data
     hp = {k: kwargs.pop(k) for k in ("learning_rate", "momentum", "l2", "tol") if k in kwargs}
-    hparams = train.make_hparams(hp.pop("learning_rate", 0.1), **hp)
-    state = train.init_state(model.init_params(D), hparams, jax.random.key(seed), optim=optim)
-    return train.fit(state, x_ND, y_N, hparams, num_steps=num_steps, optim=optim, **kwargs)
+    hparams = optim.make_hparams(hp.pop("learning_rate", 0.1), **hp)
+    state = train.init_state(model.init_params(D), hparams, jax.random.key(seed), optim=optimizer)
+    return train.fit(state, x_ND, y_N, hparams, num_steps=num_steps, optim=optimizer, **kwargs)
 
 
-@pytest.mark.parametrize("optim", [
-    "sgd", train.OptimSpec("sgd", nesterov=True), "adam", "lbfgs",
-    train.OptimSpec("sgd", schedule="exponential", decay_steps=10),
-    train.OptimSpec("adam", schedule="cosine", decay_steps=30),
+@pytest.mark.parametrize("optimizer", [
+    "sgd", optim.spec(name="sgd", nesterov=True), "adam", "lbfgs",
+    optim.spec(name="sgd", schedule="exponential", decay_steps=10),
+    optim.spec(name="adam", schedule="cosine", decay_steps=30),
 ])
-def test_every_optimizer_lowers_the_cost(synthetic, optim):
-    result = _fit(synthetic, optim, momentum=0.9)
+def test_every_optimizer_lowers_the_cost(synthetic, optimizer):
+    result = _fit(synthetic, optimizer, momentum=0.9)
     assert result.costs.shape == (30,)
     assert float(result.costs[-1]) < 0.6 * float(result.costs[0])
 
@@ -156,8 +157,8 @@ def test_every_optimizer_lowers_the_cost(synthetic, optim):
 @pytest.mark.parametrize("schedule, at_20", [("constant", 0.1), ("exponential", 0.1 * 0.5 ** 2),
                                              ("cosine", 0.1 * 0.5 * (1 + np.cos(np.pi * 20 / 40)))])
 def test_schedules_scale_the_learning_rate(schedule, at_20):
-    spec = train.OptimSpec(schedule=schedule, decay_steps=10 if schedule == "exponential" else 40)
-    rate = train.make_schedule(spec, jnp.asarray(0.1))
+    spec = optim.spec(schedule=schedule, decay_steps=10 if schedule == "exponential" else 40)
+    rate = optim.make_schedule(spec, jnp.asarray(0.1))
     value = rate(jnp.asarray(20)) if callable(rate) else rate
     np.testing.assert_allclose(value, at_20, rtol=1e-6)
 
@@ -184,7 +185,7 @@ def test_minibatch_epoch_is_the_mean_of_its_batch_updates(synthetic):
     """One epoch of B=16 (last batch 2 examples) equals the hand-run sequence of batch updates."""
     x_ND, y_N = synthetic
     result = _fit(synthetic, num_steps=1, batch_size=16, seed=5)
-    state = train.init_state(model.init_params(D), train.make_hparams(0.1), jax.random.key(5))
+    state = train.init_state(model.init_params(D), optim.make_hparams(0.1), jax.random.key(5))
     idx_KB, mask_KB = train.epoch_batches(jax.random.split(state.key)[1], M, 16)
     params = model.init_params(D)
     for idx_B, mask_B in zip(np.asarray(idx_KB), np.asarray(mask_KB)):
@@ -208,7 +209,7 @@ def test_tol_stops_and_freezes_the_state(synthetic):
         [g.ravel() for g in jax.tree.leaves(jax.grad(loss.cost)(result.state.params, x_ND, y_N))])))
     assert result.converged and 1 < n_iter < 500 and grad_norm < 1e-4
     assert result.costs.shape == (n_iter,) and not np.isnan(result.costs).any()
-    hparams = train.make_hparams(0.1, tol=1e-4)
+    hparams = optim.make_hparams(0.1, tol=1e-4)
     again, costs = train.run_steps(result.state, x_ND, y_N, hparams, num_steps=5, optim="lbfgs")
     assert int(again.step) == n_iter and np.isnan(costs).all()  # already converged: nothing runs
 
@@ -220,9 +221,9 @@ def test_tol_zero_runs_the_fixed_count(synthetic):
 
 def test_new_hyperparameter_values_do_not_recompile(synthetic):
     x_ND, y_N = synthetic
-    state = train.init_state(model.init_params(D), train.make_hparams(0.1), jax.random.key(0))
+    state = train.init_state(model.init_params(D), optim.make_hparams(0.1), jax.random.key(0))
     before = None
     for lr, l2, tol in [(0.1, 0.0, 0.0), (0.2, 0.5, 1e-3), (0.05, 0.1, 0.0)]:
-        train.run_steps(state, x_ND, y_N, train.make_hparams(lr, l2=l2, tol=tol), num_steps=3, batch_size=16)
+        train.run_steps(state, x_ND, y_N, optim.make_hparams(lr, l2=l2, tol=tol), num_steps=3, batch_size=16)
         before = before or train.run_steps._cache_size()
     assert train.run_steps._cache_size() == before

@@ -28,10 +28,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from bench import median_time  # noqa: E402
-from lr_jax import data, train  # noqa: E402
+from lr_jax import data, reference, train  # noqa: E402
 from lr_jax.config import Config, DataConfig  # noqa: E402
-from lr_jax.experiment import initial_state, load_run_data  # noqa: E402
-from tests import course_oracle  # noqa: E402
+from lr_jax.stages import initial_state, load_inputs  # noqa: E402
 
 STEPS = 2000
 
@@ -59,19 +58,19 @@ def for_loop_step(w, b, X, Y, lr):
 
 
 def vectorized_step(w, b, X, Y, lr):
-    grads, _ = course_oracle.propagate(w, b, X, Y)
+    grads, _ = reference.propagate(w, b, X, Y)
     return w - lr * grads["dw"], b - lr * grads["db"]
 
 
 def run(args) -> None:
     config = Config(data=DataConfig(dir=args.data_dir, download=False))
-    run_data = load_run_data(config)  # exactly the run's arrays: uint8 pixels, scaled inside the step
+    run_data = load_inputs(config)  # exactly the run's arrays: uint8 pixels, scaled inside the step
     splits, x_ND, y = run_data.splits, run_data.xs["train"], run_data.ys["train"]
     x_f32 = jax.device_put(splits["train"].features(np.float32))  # the float32 features, for comparison
     # The course's layout: X = x.reshape(m, -1).T / 255, an (n, m) Fortran-ordered array.
     X64, Y64 = splits["train"].features(np.float64).T, splits["train"].y[None, :].astype(np.float64)
     m, n = x_ND.shape
-    state, hp = initial_state(config, n, jnp.float32)
+    state, hp = initial_state(config, n)
     loop = lambda: jax.block_until_ready(train.run_steps(state, x_ND, y, hp, num_steps=STEPS))  # noqa: E731
     loop_f32 = lambda: jax.block_until_ready(train.run_steps(state, x_f32, y, hp, num_steps=STEPS))  # noqa: E731
 
@@ -82,9 +81,9 @@ def run(args) -> None:
     loop_f32()
     rows["lr_jax scan on float32 features, second call"] = median_time(loop_f32, args.repeats)
     rows["NumPy float64 course loop (oracle)"] = median_time(
-        lambda: course_oracle.model(X64, Y64, STEPS), args.repeats)
+        lambda: reference.model(X64, Y64, STEPS), args.repeats)
     rows["NumPy float32 course loop"] = median_time(
-        lambda: course_oracle.model(X64, Y64, STEPS, dtype=np.float32), args.repeats)
+        lambda: reference.model(X64, Y64, STEPS, dtype=np.float32), args.repeats)
     base = rows["NumPy float64 course loop (oracle)"]
     print(f"\n## Training loop, {STEPS} iterations, m={m}, n={n} (median of {args.repeats})\n")
     print("| implementation | time (s) | NumPy f64 time / this |\n| --- | ---: | ---: |")

@@ -1,7 +1,7 @@
 """The course run as a plain NumPy float64 program, whole process: the baseline for `python scripts/train.py`.
 
 Does what the lr_jax run does: read both HDF5 files, 2000 full-batch gradient steps from zeros at
-learning rate 0.005 (the course's loop, tests/course_oracle.py), print the costs and accuracies, and write
+learning rate 0.005 (the course's loop, lr_jax/reference.py), print the costs and accuracies, and write
 metrics.json, costs.csv, learning_curve.png and params.npz into OUT_DIR.
 
     python scripts/bench/numpy_course_run.py DATA_DIR OUT_DIR
@@ -17,7 +17,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from tests import course_oracle  # noqa: E402
+from lr_jax import reference  # noqa: E402
 
 
 def load(path, split):
@@ -32,10 +32,10 @@ def main(data_dir, out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     x_train, y_train = load(data_dir / "train_catvnoncat.h5", "train")
     x_test, y_test = load(data_dir / "test_catvnoncat.h5", "test")
-    w, b, costs = course_oracle.model(x_train, y_train)
+    w, b, costs = reference.model(x_train, y_train)
     for i, c in enumerate(costs):
         print(f"Cost after iteration {i * 100}: {c:f}")
-    acc = {s: float(np.mean(course_oracle.predict(w, b, x) == y.ravel()))
+    acc = {s: float(np.mean(reference.predict(w, b, x) == y.ravel()))
            for s, x, y in (("train", x_train, y_train), ("test", x_test, y_test))}
     print(f"train accuracy: {100 * acc['train']:.2f} %\ntest accuracy: {100 * acc['test']:.2f} %")
     np.savez(out_dir / "params.npz", w=w.ravel(), b=np.float64(b))

@@ -143,14 +143,14 @@ def _jax_step(make_data, steps: int, repeats: int, chunk_rows: int | None, batch
 
     from lr_jax import pixels, train
     from lr_jax.config import Config
-    from lr_jax.experiment import initial_state
+    from lr_jax.stages import initial_state
 
     if chunk_rows:
         pixels.CHUNK_ROWS[jax.default_backend()] = chunk_rows
     x_u8, y = make_data()
     x, yd = jax.device_put(x_u8), jax.device_put(y.astype("int32"))
     del x_u8  # the only host reference: from here the device (on CPU, this RAM) holds X
-    state, hparams = initial_state(Config(), x.shape[1], jnp.float32)
+    state, hparams = initial_state(Config(), x.shape[1])
     compiled = train.run_steps.lower(state, x, yd, hparams, num_steps=steps).compile()
     step_s = _time(lambda: jax.block_until_ready(compiled(state, x, yd, hparams)), repeats) / steps
     epoch = train.run_steps.lower(state, x, yd, hparams, num_steps=1, batch_size=batch_size).compile()

@@ -73,12 +73,12 @@ class LrJax:
         import jax
         import jax.numpy as jnp
 
-        from lr_jax import model, train
+        from lr_jax import model, optim, train
 
         self.x_ND, self.y_N = jnp.asarray(x_ND), jnp.asarray(y_N)
         m, dtype = x_ND.shape[0], self.x_ND.dtype
         self.l2 = 0.0 if C is None else 1.0 / (C * m)
-        self.hparams = train.make_hparams(0.0, dtype, l2=self.l2)
+        self.hparams = optim.make_hparams(0.0, dtype, l2=self.l2)
         self.state = train.init_state(model.init_params(x_ND.shape[1], dtype=dtype), self.hparams,
                                       jax.random.key(0), optim="lbfgs")
 

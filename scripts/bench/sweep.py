@@ -10,7 +10,7 @@
 (c) `python scripts/train.py -m optim.learning_rate=...` with Hydra's basic launcher: one multirun of 1
     job and one of `--hydra-jobs` jobs are measured; all `--num-lrs` jobs are EXTRAPOLATED from them
     (process start-up + jobs x time per job);
-(d) the course's NumPy loop (tests/course_oracle.py, float64 as in the course): `--numpy-runs` runs
+(d) the course's NumPy loop (lr_jax/reference.py, float64 as in the course): `--numpy-runs` runs
     measured, EXTRAPOLATED linearly to `--num-lrs` runs.
 What bounds (a): its FLOP rate against NumPy matrix products of the same shapes, measured in the same run.
 """
@@ -30,9 +30,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from bench import median_time  # noqa: E402
-from lr_jax import experiment, sweep, train  # noqa: E402
+from lr_jax import reference, stages, sweep, train  # noqa: E402
 from lr_jax.config import Config  # noqa: E402
-from tests import course_oracle  # noqa: E402
 
 TARGETS = {"(b)": 3.0, "(c)": 20.0}  # the issue's targets for (a) on a 2-core CPU: at least this much faster
 
@@ -56,7 +55,7 @@ def run(args) -> None:
     base = Config.from_dict({"data": {"dir": args.data_dir, "download": False},
                              "train": {"num_iterations": args.steps, "print_cost": False},
                              "sweep": {"learning_rates": lrs}})
-    run_data = experiment.load_run_data(base)
+    run_data = stages.load_inputs(base)
     xs, ys = run_data.xs, run_data.ys
     x_ND, y_N = xs["train"], ys["train"]
     configs = sweep.grid_configs(base)
@@ -82,7 +81,7 @@ def run(args) -> None:
 def sequential(configs, x_ND, y_N) -> float:
     """Seconds for one `train.fit` per config, one after another (warmed up on the first config)."""
     def one(c):
-        state, hparams = experiment.initial_state(c, x_ND.shape[1], experiment.run_dtype(c))
+        state, hparams = stages.initial_state(c, x_ND.shape[1])
         return train.fit(state, x_ND, y_N, hparams, num_steps=c.train.num_iterations).costs
 
     jax.block_until_ready(one(configs[0]))
@@ -123,7 +122,7 @@ def numpy_loop(args, lrs) -> tuple[float, str]:
     k = min(args.numpy_runs, len(lrs))
     t0 = time.perf_counter()
     for lr in lrs[:k]:
-        course_oracle.model(X, Y, args.steps, learning_rate=lr)
+        reference.model(X, Y, args.steps, learning_rate=lr)
     tk = time.perf_counter() - t0
     return tk * len(lrs) / k, f"EXTRAPOLATED: {k} runs {tk:.1f} s, x {len(lrs)}/{k}"
 

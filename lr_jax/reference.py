@@ -1,4 +1,7 @@
-"""The course's own NumPy implementation (week 2), float64, as the oracle lr_jax is checked against.
+"""The course's own NumPy implementation (week 2), float64, as the reference lr_jax is checked against.
+
+Used by the tests (costs, gradients, predictions) and the benchmarks (the NumPy loop to beat); plain NumPy,
+no JAX, so that it is the course's code and not lr_jax's.
 
 Written as in the course notebook: X is (n_features, m), w is (n_features, 1), b a Python float;
 `propagate` is the forward and backward pass, `optimize` plain gradient descent recording the cost

@@ -1,0 +1,46 @@
+"""Evaluation of trained parameters on every split: one compiled call, then metrics on the host.
+
+The device computes, for each split, the cost J and the probabilities ŷ, and on the training split the
+objective actually minimized (weighted, with L2) and ‖∇J‖; `metrics.binary_metrics` turns ŷ into
+accuracy, precision, ... in NumPy (the splits are small next to the training).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+import optax
+
+from lr_jax import metrics
+from lr_jax.loss import cost
+from lr_jax.model import Model, predict_proba
+
+
+class Evaluation(NamedTuple):
+    metrics: dict[str, dict[str, Any]]  # {split: {"cost", "accuracy", ...}}
+    probas: dict[str, np.ndarray]  # {split: ŷ f[m]}
+    labels: dict[str, np.ndarray]  # {split: y int[m]}
+    train_objective: float  # J + λ/2·‖w‖², weighted as trained
+    grad_norm: float  # ‖∇(objective)‖₂ at the final parameters
+
+
+@functools.partial(jax.jit, static_argnames=("model",))
+def _score(params, xs, ys, weight_N, l2, *, model: Model):
+    per_split = {name: (cost(params, xs[name], ys[name], model=model), predict_proba(params, xs[name], model))
+                 for name in xs}
+    objective, grads = jax.value_and_grad(cost)(params, xs["train"], ys["train"], weight_N, l2, model)
+    return per_split, objective, optax.tree.norm(grads)
+
+
+def evaluate(model: Model, params, xs: dict, ys: dict, *, threshold: float, weight_N=None,
+             l2=0.0) -> Evaluation:
+    """Cost and classification metrics of every split (`xs` holds "train"), in one compiled call."""
+    per_split, objective, grad_norm = jax.device_get(_score(params, xs, ys, weight_N, l2, model=model))
+    probas = {name: np.asarray(proba) for name, (_, proba) in per_split.items()}
+    labels = {name: np.asarray(y) for name, y in ys.items()}
+    scores = {name: {"cost": float(c), **metrics.binary_metrics(labels[name], probas[name], threshold)}
+              for name, (c, _) in per_split.items()}
+    return Evaluation(scores, probas, labels, float(objective), float(grad_norm))

@@ -1,0 +1,87 @@
+"""Callbacks for `train.fit`'s `on_chunk`: each does one job between compiled chunks, on the host.
+
+`fit` calls every hook as `hook(state, costs_of_chunk)` after each chunk, in order; a hook that raises
+stops the run. The guard comes first, so a diverged state is never checkpointed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import jax
+import numpy as np
+
+from lr_jax import checkpoint
+from lr_jax.errors import DivergenceError
+
+
+class DivergenceGuard:
+    """Stops the run (DivergenceError) once a cost or a parameter is NaN or infinite."""
+
+    def __init__(self, checkpoint_folder: Path | None = None):
+        self.checkpoint_folder = checkpoint_folder  # named in the message: where the last finite state is
+
+    def __call__(self, state, costs_n) -> None:
+        costs_n = np.asarray(costs_n)
+        params = jax.device_get(state.params)
+        if np.isfinite(costs_n).all() and all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(params)):
+            return
+        stop = int(np.max(state.step))
+        kept = checkpoint.list_checkpoints(self.checkpoint_folder) if self.checkpoint_folder else []
+        where = f"the last finite checkpoint is {kept[-1]}" if kept else "no checkpoint was written"
+        raise DivergenceError(
+            f"training diverged: the parameters or the cost became NaN or infinite between iterations "
+            f"{stop - costs_n.shape[-1]} and {stop}; the run stopped there and {where}. Lower "
+            "optim.learning_rate (or keep data.scale=true).")
+
+
+class CheckpointWriter:
+    """Writes a checkpoint whenever the step is a multiple of `every` or equals `num_steps`.
+
+    A checkpoint holds every cost since iteration 0, so the writer keeps the costs of a restored
+    checkpoint (`past_costs`) and of each chunk since.
+    """
+
+    def __init__(self, folder: Path, config: Mapping[str, Any], *, every: int, keep: int, num_steps: int,
+                 past_costs=()):
+        self.folder, self.config, self.every, self.keep, self.num_steps = folder, config, every, keep, num_steps
+        self.costs = [np.asarray(past_costs)]
+
+    def __call__(self, state, costs_n) -> None:
+        self.costs.append(np.asarray(costs_n))
+        step = int(state.step)
+        if self.every and (step % self.every == 0 or step == self.num_steps):
+            checkpoint.save(self.folder, state, np.concatenate(self.costs), self.config, self.keep)
+
+
+class ProgressBar:
+    """A tqdm bar: iterations, the latest cost, examples/s. `with ProgressBar(...) as bar: fit(on_chunk=[bar])`.
+
+    Shown on a terminal only (tqdm's `disable=None`), so logs and CI output stay clean; silent when disabled.
+    """
+
+    def __init__(self, num_steps: int, examples_per_step: int, enabled: bool = True, file=None):
+        from tqdm.auto import tqdm  # imported by the runs that show a bar, not by every `import lr_jax`
+
+        self.examples_per_step = examples_per_step
+        self.bar = tqdm(total=num_steps, unit="it", desc="train", file=file, disable=None if enabled else True)
+
+    @property
+    def visible(self) -> bool:
+        return not self.bar.disable
+
+    def __call__(self, state, costs_n) -> None:
+        """Advance by one chunk; show the last cost of the chunk and the throughput so far."""
+        if self.bar.disable:
+            return
+        self.bar.update(len(costs_n))
+        rate = self.bar.format_dict.get("rate") or 0.0  # tqdm's smoothed iterations per second
+        self.bar.set_postfix(cost=f"{float(costs_n[-1]):.6f}",
+                             examples_per_s=f"{rate * self.examples_per_step:.3g}")
+
+    def __enter__(self) -> "ProgressBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()

@@ -1,0 +1,117 @@
+"""What a finished run leaves behind: the course's printed lines, the metrics and the run folder's files.
+
+Files are written in a fixed order: `config.json` first (before training, so that any other tool can tell
+what the folder is for), then `params.npz`, `costs.csv` and the figures, and `metrics.json` last: a folder
+with a `metrics.json` holds a finished run.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import jax
+import numpy as np
+
+from lr_jax import artifacts, figures, metrics, runtime
+from lr_jax.config import Config
+from lr_jax.data import Split
+from lr_jax.evaluate import Evaluation
+from lr_jax.model import Model
+
+log = logging.getLogger(__name__)
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+
+
+def write_config(workdir: Path, config: Config, classes: Sequence[str], n_features: int) -> None:
+    """`config.json`: the run's config, its class names (label 0, label 1) and its number of inputs."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    artifacts.save_json(workdir / CONFIG_FILE,
+                        {"config": config.to_dict(), "classes": list(classes), "n_features": int(n_features)})
+
+
+def logged_costs(costs_T, every: int) -> tuple[np.ndarray, np.ndarray]:
+    """(iterations 0, every, 2·every, ..., the cost before each) of a run's whole cost history."""
+    iterations = np.arange(0, np.shape(costs_T)[0], every)
+    return iterations, np.asarray(costs_T)[::every]
+
+
+def print_costs(iterations, costs) -> None:
+    """The course's lines: `Cost after iteration 100: 0.584508`."""
+    for i, c in zip(iterations, costs):
+        log.info("Cost after iteration %i: %f", i, c)
+
+
+def log_evaluation(evaluation: Evaluation, n_iter: int, converged: bool) -> None:
+    """The course's accuracy lines, then the metrics table of every split."""
+    log.info("train accuracy: %.2f %%", 100 * evaluation.metrics["train"]["accuracy"])
+    log.info("test accuracy: %.2f %%", 100 * evaluation.metrics["test"]["accuracy"])
+    log.info("%s %i iterations\n%s", "converged after" if converged else "ran", n_iter,
+             metrics.format_table(evaluation.metrics))
+
+
+def run_metrics(config: Config, evaluation: Evaluation, iterations, costs, info: dict[str, Any]) -> dict[str, Any]:
+    """metrics.json's content: `<split>_<metric>`, the logged costs, `info` from the trainer, the run's setup."""
+    return {
+        **{f"{split}_{name}": value for split, ev in evaluation.metrics.items() for name, value in ev.items()},
+        "train_objective": evaluation.train_objective, "grad_norm": evaluation.grad_norm,
+        "cost_iterations": np.asarray(iterations).tolist(), "costs": [float(c) for c in costs],
+        "diverged": not (np.isfinite(costs).all() and math.isfinite(evaluation.train_objective)),
+        **info,
+        "jax_version": jax.__version__, **runtime.describe_devices(), "config": config.to_dict(),
+    }
+
+
+def write_outputs(workdir: Path, config: Config, model: Model, params, iterations, costs, test: Split,
+                  evaluation: Evaluation, *, diverged: bool = False) -> None:
+    """params.npz, costs.csv and the figures (learning curve, ROC, mistakes and weights of image data).
+
+    A diverged run (a sweep's point; a single run stops before) writes its costs only: no parameters, no figures.
+    """
+    params = jax.device_get(params)
+    if diverged:
+        artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs)
+        return
+    artifacts.save_params(workdir / "params.npz", params)
+    artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs)
+    artifacts.plot_learning_curve(workdir / "learning_curve.png", iterations, costs,
+                                  f"Learning rate = {config.optim.learning_rate}")
+    if test.x_raw.ndim == 4:  # images (synthetic features have no picture to show)
+        figures.save_inspection(workdir, test.x_raw, test.y, evaluation.probas["test"],
+                                np.asarray(model.unit_weights(params)), threshold=config.model.threshold,
+                                image_size=config.data.image_size, classes=test.classes)
+    artifacts.plot_roc_curves(workdir / "roc_curve.png", {
+        name: metrics.roc_curve(evaluation.labels[name], evaluation.probas[name]) for name in evaluation.probas})
+
+
+def write_metrics(workdir: Path, run_metrics: dict[str, Any]) -> None:
+    """metrics.json, the last file of a run."""
+    artifacts.save_json(workdir / METRICS_FILE, run_metrics)
+    log.info("wrote %s", workdir)
+
+
+def report_run(workdir: Path, config: Config, model: Model, params, costs_T, test: Split, evaluation: Evaluation,
+               info: dict[str, Any], *, started: float) -> dict[str, Any]:
+    """Print the costs and the evaluation, write the run's files (metrics.json last); return the metrics.
+
+    `costs_T` is the whole cost history since iteration 0; `info` holds what only the trainer knows
+    (n_iter, converged, timings) and goes into the metrics as it is; `run_time_s` counts from `started`
+    (a `time.perf_counter()` value) to the writing of metrics.json, `files_time_s` the files alone.
+    """
+    iterations, costs = logged_costs(costs_T, config.train.log_every)
+    if config.train.print_cost:
+        print_costs(iterations, costs)
+    log_evaluation(evaluation, info["n_iter"], info["converged"])
+    result = run_metrics(config, evaluation, iterations, costs, info)
+    if runtime.is_writer():  # one process writes the run's files
+        t_files = time.perf_counter()
+        write_outputs(workdir, config, model, params, iterations, costs, test, evaluation, diverged=result["diverged"])
+        result["files_time_s"] = time.perf_counter() - t_files
+    result["run_time_s"] = time.perf_counter() - started
+    if runtime.is_writer():
+        write_metrics(workdir, result)
+    return result

@@ -1,0 +1,75 @@
+"""The process a run lives in: numeric precision, the compilation cache, other processes, the devices.
+
+Everything here is process-wide JAX state, set once by an entry point before the run's first array or
+compilation exists; the stages below it only read it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+
+from lr_jax.config import ParallelConfig
+from lr_jax.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def precision_scope(precision: str):
+    """A context in which JAX's 64-bit mode is on exactly when `precision == "float64"`."""
+    enable_x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64  # JAX < 0.6
+    return enable_x64(precision == "float64")
+
+
+def run_dtype(precision: str):
+    """The floating dtype of parameters, costs and features for `train.precision`."""
+    return jnp.float64 if precision == "float64" else jnp.float32
+
+
+def use_compilation_cache(path: str | None) -> None:
+    """Store and reuse compiled programs in `path` (JAX's persistent cache; None leaves JAX's setting).
+
+    Process-wide; it takes effect only before the process's first compilation (as in the CLI), so that
+    jobs of a sweep with the same shapes compile once between them.
+    """
+    if path is not None:
+        jax.config.update("jax_compilation_cache_dir", str(Path(path).expanduser()))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # cache even fast compiles
+
+
+def initialize_distributed(cfg: ParallelConfig) -> None:
+    """Join the processes of a multi-process run (before any JAX array exists); no-op unless distributed."""
+    if not cfg.distributed or getattr(jax.distributed, "is_initialized", lambda: False)():
+        return
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")  # CPU collectives across processes
+    try:
+        jax.distributed.initialize(
+            coordinator_address=cfg.coordinator_address,
+            num_processes=cfg.num_processes or None,
+            process_id=None if cfg.process_id < 0 else cfg.process_id,
+        )
+    except (ValueError, RuntimeError) as e:
+        raise ConfigError(
+            f"parallel.distributed=true: jax.distributed.initialize failed ({e}). Set "
+            "parallel.coordinator_address=HOST:PORT, parallel.num_processes and parallel.process_id, "
+            "or run under SLURM (srun / the submitit launcher), where they are detected."
+        ) from e
+
+
+def describe_devices() -> dict:
+    """Backend, process and devices of this run, for the log and metrics.json."""
+    return {
+        "backend": jax.default_backend(),
+        "process_index": jax.process_index(),
+        "process_count": jax.process_count(),
+        "devices": [str(d) for d in jax.devices()],
+        "local_device_count": jax.local_device_count(),
+    }
+
+
+def is_writer() -> bool:
+    """Whether this process writes the run's files (process 0 of a multi-process run; always alone)."""
+    return jax.process_index() == 0

@@ -1,0 +1,174 @@
+"""The stages of a run, each a plain function; `experiment` and `sweep` call them in this order:
+
+    runtime      the process: compilation cache, other processes, precision        `runtime_scope`
+    inputs       the data read, split and put on the device                          `load_inputs`
+    state        the model's init and the optimizer's, every key from train.seed     `initial_state`
+    resume       the newest checkpoint instead, with train.resume=true               `resume_point`
+    placement    the batch sharded over a device mesh when there are several         `place`
+    fit          the compiled loop, in chunks, with hooks between them                `fit`
+    evaluate     every split in one compiled call                                    `evaluate.evaluate`
+    report       the printed lines and the run folder's files                        `lr_jax.report`
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import math
+from pathlib import Path
+from typing import Callable, Iterator, NamedTuple
+
+import jax
+import numpy as np
+
+from lr_jax import checkpoint, data, hooks, models, optim, parallel, runtime, train
+from lr_jax.config import Config
+from lr_jax.errors import ConfigError
+from lr_jax.model import Model
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def runtime_scope(config: Config) -> Iterator[None]:
+    """The process set up for `config`: compilation cache, other processes joined, JAX's precision."""
+    runtime.use_compilation_cache(config.train.compilation_cache_dir)
+    runtime.initialize_distributed(config.parallel)  # before any array of the run exists
+    with runtime.precision_scope(config.train.precision):
+        yield
+
+
+class Inputs(NamedTuple):
+    """The splits as read, and as the run's arrays: features in its precision and scale, int32 labels."""
+
+    splits: dict[str, data.Split]  # "train", "test", and "val" when data.val_fraction > 0
+    xs: dict[str, jax.Array]  # {"train": u8[m, n] pixels (f[m, n] if not data.scale), ...}
+    ys: dict[str, jax.Array]
+    weight_N: jax.Array | None  # the training examples' weights (model.class_weight), None = all 1
+
+    @property
+    def n_features(self) -> int:
+        return self.xs["train"].shape[1]
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.splits["train"].classes
+
+
+def load_inputs(config: Config) -> Inputs:
+    """Read (or download) the data, carve the validation split, put the arrays on the device."""
+    dtype = runtime.run_dtype(config.train.precision)
+    devices = runtime.describe_devices()
+    log.info("backend %s, %d device(s): %s", devices["backend"], len(devices["devices"]), devices["devices"])
+    splits = data.load(config.data, shard=(jax.process_index(), jax.process_count()))  # this process's rows
+    splits["train"], val = data.split_validation(splits["train"], config.data.val_fraction, config.data.split_seed)
+    if val is not None:
+        splits["val"] = val
+    _check_batch_size(config.train.batch_size, splits["train"].y.shape[0], config.data.val_fraction)
+    # device_put moves host arrays as they are: no conversion to compile.
+    xs = {name: jax.device_put(features(s, config.data.scale, dtype)) for name, s in splits.items()}
+    ys = {name: jax.device_put(s.y.astype(np.int32)) for name, s in splits.items()}
+    return Inputs(splits, xs, ys, sample_weights(config.model.class_weight, splits["train"].y, dtype))
+
+
+def features(split: data.Split, scale: bool, dtype) -> np.ndarray:
+    """(m, n) uint8 pixels as stored (scaled by 1/255 inside the step), or raw 0-255 floats if not `scale`."""
+    if scale:
+        return split.x_raw.reshape(len(split.y), -1)  # 1 byte per value on host and device
+    return split.features(dtype, scale=False)
+
+
+def sample_weights(class_weight: str | None, y_N: np.ndarray, dtype) -> jax.Array | None:
+    """None (all 1), or scikit-learn's "balanced" weights m / (n_classes · count(yᵢ)) per example."""
+    if class_weight is None:
+        return None
+    counts = np.bincount(y_N, minlength=2)
+    per_class = np.where(counts > 0, len(y_N) / (2 * np.maximum(counts, 1)), 0.0)
+    return jax.device_put(per_class[y_N].astype(dtype))
+
+
+def _check_batch_size(batch_size: int | None, m: int, val_fraction: float) -> None:
+    if batch_size is not None and batch_size > m:
+        after = f" (after data.val_fraction={val_fraction})" if val_fraction else ""
+        raise ConfigError(f"train.batch_size={batch_size} is larger than the {m} training examples{after}. "
+                          f"Use at most {m}, or null for full-batch training.")
+
+
+def initial_state(config: Config, n_features: int) -> tuple[train.TrainState, optim.HParams]:
+    """The configured model's and optimizer's initial state and the hyperparameters, keys from `train.seed`."""
+    dtype = runtime.run_dtype(config.train.precision)
+    hparams = optim.config_hparams(config, dtype)
+    state = _init_state(config.train.seed, hparams, model=models.build(config.model), optim=optim.spec(config.optim),
+                        n_features=n_features, dtype=dtype)
+    return state, hparams
+
+
+@functools.partial(jax.jit, static_argnames=("model", "optim", "n_features", "dtype"))
+def _init_state(seed, hparams, *, model: Model, optim, n_features, dtype) -> train.TrainState:
+    """One small compiled init (instead of one compile per eager operation); the seed is traced."""
+    key_init, key_train = jax.random.split(jax.random.key(seed))
+    return train.init_state(model.init(key_init, n_features, dtype), hparams, key_train, optim=optim)
+
+
+def resume_point(config: Config, workdir: Path, state: train.TrainState) -> tuple[train.TrainState, np.ndarray]:
+    """(state, costs so far): the newest checkpoint with train.resume=true, else `state` and no costs."""
+    t = config.train
+    state, past_costs = checkpoint.starting_point(workdir, state, config.to_dict(), resume=t.resume,
+                                                  num_steps=t.iteration_limit)
+    if t.resume:
+        log.info("resuming at iteration %i", int(state.step))
+    return state, past_costs
+
+
+class Placed(NamedTuple):
+    """The training arrays and state on the run's devices; `mesh` is None on one device."""
+
+    mesh: jax.sharding.Mesh | None
+    x: jax.Array
+    y: jax.Array
+    weight: jax.Array | None
+    state: train.TrainState
+    hparams: optim.HParams
+
+
+def place(config: Config, inputs: Inputs, state, hparams) -> Placed:
+    """With several devices (or processes) the batch sharded over a mesh (padding rows weigh 0) and the
+    state replicated; otherwise everything stays where it is (so with `parallel.data_parallel=false`)."""
+    x, y, weight = inputs.xs["train"], inputs.ys["train"], inputs.weight_N
+    if not parallel.use_mesh(config.parallel):
+        return Placed(None, x, y, weight, state, hparams)
+    mesh = parallel.make_mesh()
+    x, y, weight = parallel.shard_batch(mesh, np.asarray(x), np.asarray(y),
+                                        None if weight is None else np.asarray(weight))
+    return Placed(mesh, x, y, weight, *parallel.replicate(mesh, (state, hparams)))
+
+
+def training_hooks(config: Config, workdir: Path, past_costs, examples: int) -> tuple[list[Callable], int | None]:
+    """(the hooks of a single run: divergence guard, checkpoint writer, progress bar; the chunk length)."""
+    t = config.train
+    writer = runtime.is_writer()  # one process writes checkpoints
+    folder = workdir / checkpoint.FOLDER
+    bar = hooks.ProgressBar(t.iteration_limit, examples, enabled=t.progress and writer)
+    chunk = t.checkpoint_every or None
+    if bar.visible:  # report every log_every iterations, still landing on every checkpoint
+        chunk = math.gcd(chunk or t.log_every, t.log_every)
+    save = hooks.CheckpointWriter(folder, config.to_dict(), every=t.checkpoint_every if writer else 0,
+                                  keep=t.keep_checkpoints, num_steps=t.iteration_limit, past_costs=past_costs)
+    return [hooks.DivergenceGuard(folder), save, bar], chunk
+
+
+def fit(config: Config, placed: Placed, *, on_chunk: list[Callable] = (), chunk_size: int | None = None,
+        run: Callable = train.run_steps) -> train.FitResult:
+    """The compiled training of `placed.state` up to the iteration limit (or ‖∇J‖ < tol); params on the host."""
+    t = config.train
+    with parallel.mesh_scope(placed.mesh), contextlib.ExitStack() as stack:
+        for hook in on_chunk:
+            if hasattr(hook, "__exit__"):  # the progress bar closes even when a hook stops the run
+                stack.enter_context(hook)
+        result = train.fit(placed.state, placed.x, placed.y, placed.hparams, num_steps=t.iteration_limit,
+                           optim=optim.spec(config.optim), chunk_size=chunk_size, on_chunk=on_chunk,
+                           weight_N=placed.weight, batch_size=t.batch_size, model=models.build(config.model),
+                           run=run)
+    # Replicated over the mesh: the host copy serves the evaluation of the (local) splits.
+    return result._replace(state=result.state._replace(params=jax.device_get(result.state.params)))
