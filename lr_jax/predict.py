@@ -1,9 +1,8 @@
 """Classify your own images with a trained run: its `params.npz`, its config, the training preprocessing.
 
-An image of any size and mode (RGBA, greyscale, 16-bit greyscale, palette, CMYK, ...) is turned upright
-from its EXIF orientation, converted to RGB, resized to the run's `data.image_size` with bicubic
-resampling (Pillow's default, as in the course's "test with your own image"), then flattened and scaled
-by `data.flatten_and_scale` exactly as the training set was.
+An image of any size and mode is decoded by `data.images.load_image` (upright, RGB, bicubic resize to the
+run's `data.image_size`), the decoder image folders use too, then flattened and scaled by
+`data.flatten_and_scale` exactly as the training set was.
 """
 
 from __future__ import annotations
@@ -16,10 +15,10 @@ from typing import NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lr_jax import artifacts, data, model
 from lr_jax.config import Config
+from lr_jax.data.images import load_image
 from lr_jax.errors import ConfigError, DataError
 from lr_jax.experiment import precision_scope
 
@@ -63,23 +62,6 @@ def _read_config(run_dir: Path) -> Config:
         raise DataError(f"{path}: cannot read the run's config from it ({type(e).__name__}: {e}), so the image "
                         "size and scaling of the run are unknown. Pass a folder that scripts/train.py "
                         "finished writing.") from e
-
-
-def load_image(path: str | os.PathLike, image_size: int) -> np.ndarray:
-    """uint8[image_size, image_size, 3]: upright, RGB, resized (bicubic)."""
-    try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            if image.mode.startswith("I"):  # 16-bit greyscale: scale to 8 bits (Pillow's convert would clip)
-                image = Image.fromarray(np.clip(np.round(np.asarray(image) / 257), 0, 255).astype(np.uint8))
-            image = image.convert("RGB")
-            return np.asarray(image.resize((image_size, image_size), Image.Resampling.BICUBIC))
-    except FileNotFoundError as e:
-        raise DataError(f"{path}: no such file. Check the path (relative paths start in the current "
-                        "directory).") from e
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise DataError(f"{path}: not an image Pillow can read ({type(e).__name__}: {e}). Give a JPEG or "
-                        "PNG file.") from e
 
 
 def predict_images(run_dir: str | os.PathLike, paths: Sequence[str | os.PathLike]) -> list[Prediction]:

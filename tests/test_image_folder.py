@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lr_jax import data, image_folder
-from lr_jax.config import DataConfig
+from lr_jax import data
+from lr_jax.config import Config, DataConfig
+from lr_jax.data import image_folder, images
 from lr_jax.errors import DataError
 
 # (file name, mode, size): every mode Pillow commonly opens, sizes other than 64.
@@ -53,7 +54,7 @@ def test_second_load_reads_the_cache_and_a_changed_file_is_read_again(folder, tm
     cfg = _cfg(folder, tmp_path)
     first = np.array(image_folder.read_folder(folder, cfg).x_raw)
     decoded = []
-    monkeypatch.setattr(image_folder, "decode", lambda p, s: decoded.append(p) or np.zeros((s, s, 3), np.uint8))
+    monkeypatch.setattr(images, "load_image", lambda p, s: decoded.append(p) or np.zeros((s, s, 3), np.uint8))
     np.testing.assert_array_equal(image_folder.read_folder(folder, cfg).x_raw, first)
     assert decoded == []
     (folder / "cat" / "a.jpg").touch()  # same bytes: still cached
