@@ -26,12 +26,12 @@ class DataConfig:
     scale: bool = True
     val_fraction: float = 0.0
     split_seed: int = 0
-    # image_folder (lr_jax/image_folder.py)
+    # image_folder (lr_jax/data/image_folder.py)
     classes: tuple = ("non-cat", "cat")
     skip_bad_images: bool = False
     test_fraction: float = 0.2
     cache_dir: str | None = None
-    # synthetic (lr_jax/synthetic.py)
+    # synthetic (lr_jax/data/synthetic.py)
     num_examples: int = 1000
     num_test: int = 200
     num_features: int = 12288

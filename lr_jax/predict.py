@@ -3,10 +3,9 @@
 The run's own class names (`config.json`'s `classes`, label 0 then label 1) and threshold name each
 prediction; the probability is that of the positive class, label 1.
 
-An image of any size and mode (RGBA, greyscale, 16-bit greyscale, palette, CMYK, ...) is turned upright
-from its EXIF orientation, converted to RGB, resized to the run's `data.image_size` with bicubic
-resampling (Pillow's default, as in the course's "test with your own image"), then flattened and scaled
-by `data.flatten_and_scale` exactly as the training set was.
+An image of any size and mode is decoded by `data.images.load_image` (upright, RGB, bicubic resize to the
+run's `data.image_size`), the decoder image folders use too, then flattened and scaled by
+`data.flatten_and_scale` exactly as the training set was.
 """
 
 from __future__ import annotations
@@ -19,11 +18,11 @@ from typing import Any, NamedTuple, Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lr_jax import artifacts, data, models, report, runtime
 from lr_jax import model as model_lib
 from lr_jax.config import Config
+from lr_jax.data.images import load_image
 from lr_jax.errors import ConfigError, DataError
 from lr_jax.model import Model
 
@@ -88,23 +87,6 @@ def _read_config(run_dir: Path) -> tuple[Config, tuple[str, str], int]:
                         "size, scaling and classes of the run are unknown. Pass a folder that scripts/train.py "
                         "wrote.") from e
     return config, classes, n_features
-
-
-def load_image(path: str | os.PathLike, image_size: int) -> np.ndarray:
-    """uint8[image_size, image_size, 3]: upright, RGB, resized (bicubic)."""
-    try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            if image.mode.startswith("I"):  # 16-bit greyscale: scale to 8 bits (Pillow's convert would clip)
-                image = Image.fromarray(np.clip(np.round(np.asarray(image) / 257), 0, 255).astype(np.uint8))
-            image = image.convert("RGB")
-            return np.asarray(image.resize((image_size, image_size), Image.Resampling.BICUBIC))
-    except FileNotFoundError as e:
-        raise DataError(f"{path}: no such file. Check the path (relative paths start in the current "
-                        "directory).") from e
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise DataError(f"{path}: not an image Pillow can read ({type(e).__name__}: {e}). Give a JPEG or "
-                        "PNG file.") from e
 
 
 def predict_images(run_dir: str | os.PathLike, paths: Sequence[str | os.PathLike]) -> list[Prediction]:

@@ -24,7 +24,7 @@ def _course_data(smoke: bool):
     if folder and os.path.isdir(folder):
         split = data.load(DataConfig(dir=folder, download=False))["train"]
         return split.x_raw.reshape(len(split.y), -1), split.y.astype(np.int32), "catvnoncat"
-    from lr_jax import synthetic  # no course files here: the same shape, synthetic
+    from lr_jax.data import synthetic  # no course files here: the same shape, synthetic
 
     x, y = synthetic.generate(0, 209, 12288, seed=0)
     return x, y.astype(np.int32), "synthetic 209 x 12288 (LR_JAX_DATA_DIR not set)"

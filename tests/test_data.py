@@ -1,22 +1,11 @@
 """The HDF5 loader: the course's layout and the variants that circulate, content verification, errors."""
 
-from pathlib import Path
-
-import h5py
 import numpy as np
 import pytest
 
 from lr_jax import data
 from lr_jax.errors import DataError
-
-
-def write_h5(path: Path, split: str, x, y, classes=(b"non-cat", b"cat")) -> Path:
-    with h5py.File(path, "w") as f:
-        f[f"{split}_set_x"] = x
-        f[f"{split}_set_y"] = y
-        if classes is not None:
-            f["list_classes"] = np.array(classes)
-    return path
+from tests.helpers import COURSE_CLASSES, write_course_h5
 
 
 def small_images(rng, m=6, size=4):
@@ -55,7 +44,7 @@ def test_real_data_in_every_layout_passes_verification(course_data, tmp_path, la
     """Relabelled layouts and a missing list_classes hold the same content: they verify."""
     split = course_data["test"]
     y = {"(m,)": split.y, "(m, 1)": split.y[:, None], "(1, m)": split.y[None, :]}[label_shape]
-    path = write_h5(tmp_path / "t.h5", "test", split.x_raw, y, None if not with_classes else (b"non-cat", b"cat"))
+    path = write_course_h5(tmp_path / "t.h5", "test", split.x_raw, y, COURSE_CLASSES if with_classes else None)
     loaded = data.read_split(path, "test", verify=True)
     np.testing.assert_array_equal(loaded.y, split.y)
     assert loaded.y.shape == (50,) and loaded.classes == ("non-cat", "cat")
@@ -69,7 +58,7 @@ def test_altered_copy_is_refused_naming_the_array(course_data, tmp_path, what, k
         x[3, 10, 10, 1] ^= 1
     else:
         y[7] = 1 - y[7]
-    path = write_h5(tmp_path / "t.h5", "test", x, y)
+    path = write_course_h5(tmp_path / "t.h5", "test", x, y)
     with pytest.raises(DataError, match=key) as e:
         data.read_split(path, "test", verify=True)
     assert "data.verify=false" in str(e.value)
@@ -78,20 +67,20 @@ def test_altered_copy_is_refused_naming_the_array(course_data, tmp_path, what, k
 
 def test_generated_file_loads_without_verification(rng, tmp_path):
     x = small_images(rng)
-    path = write_h5(tmp_path / "s.h5", "train", x, np.array([0, 1, 1, 0, 1, 0]), classes=None)
+    path = write_course_h5(tmp_path / "s.h5", "train", x, np.array([0, 1, 1, 0, 1, 0]), classes=None)
     split = data.read_split(path, "train", verify=False)
     np.testing.assert_array_equal(split.x_raw, x)
     assert split.features().shape == (6, 48) and split.classes == data.DEFAULT_CLASSES
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda p, x, y: write_h5(p, "train", x, y), "missing key"),  # saved under the wrong split name
-    (lambda p, x, y: write_h5(p, "test", x[..., 0], y), "expected (m, height, width, 3) uint8"),
-    (lambda p, x, y: write_h5(p, "test", x.astype(np.float32), y), "expected (m, height, width, 3) uint8"),
-    (lambda p, x, y: write_h5(p, "test", x, y[:-1]), "expected (6,), (6, 1) or (1, 6)"),
-    (lambda p, x, y: write_h5(p, "test", x, np.stack([y, y])), "expected (6,), (6, 1) or (1, 6)"),
-    (lambda p, x, y: write_h5(p, "test", x, y + 1), "outside {0, 1}"),
-    (lambda p, x, y: write_h5(p, "test", x[:0], y[:0]), "holds no images"),
+    (lambda p, x, y: write_course_h5(p, "train", x, y), "missing key"),  # saved under the wrong split name
+    (lambda p, x, y: write_course_h5(p, "test", x[..., 0], y), "expected (m, height, width, 3) uint8"),
+    (lambda p, x, y: write_course_h5(p, "test", x.astype(np.float32), y), "expected (m, height, width, 3) uint8"),
+    (lambda p, x, y: write_course_h5(p, "test", x, y[:-1]), "expected (6,), (6, 1) or (1, 6)"),
+    (lambda p, x, y: write_course_h5(p, "test", x, np.stack([y, y])), "expected (6,), (6, 1) or (1, 6)"),
+    (lambda p, x, y: write_course_h5(p, "test", x, y + 1), "outside {0, 1}"),
+    (lambda p, x, y: write_course_h5(p, "test", x[:0], y[:0]), "holds no images"),
     (lambda p, x, y: p.write_bytes(b"not an hdf5 file"), "cannot be read as HDF5"),
 ])
 def test_bad_files_raise_a_clear_error(rng, tmp_path, make, message):

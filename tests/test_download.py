@@ -10,8 +10,9 @@ import threading
 
 import pytest
 
-from lr_jax import data, download
+from lr_jax import data
 from lr_jax.config import DataConfig
+from lr_jax.data import download
 from lr_jax.errors import DataError
 
 NAMES = sorted(download.FILES.values())

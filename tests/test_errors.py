@@ -13,33 +13,25 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-import h5py
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from tests.conftest import REPO_ROOT
 from lr_jax import data, optim, stages, train
 from lr_jax.config import Config, TrainConfig
+from tests.conftest import REPO_ROOT
+from tests.helpers import write_course_h5
 
 TRAIN, TEST = "train_catvnoncat.h5", "test_catvnoncat.h5"
 SIZE = 4  # the tiny data sets below hold 4x4 RGB images
-
-
-def write_split(path: Path, split: str, x, y, keys=("x", "y")) -> None:
-    with h5py.File(path, "w") as f:
-        if "x" in keys:
-            f[f"{split}_set_x"] = x
-        if "y" in keys:
-            f[f"{split}_set_y"] = y
 
 
 def tiny_data(folder: Path) -> Path:
     """A valid pair of files: 6 train and 4 test images of SIZE x SIZE."""
     rng = np.random.default_rng(0)
     folder.mkdir()
-    write_split(folder / TRAIN, "train", rng.integers(0, 256, (6, SIZE, SIZE, 3), np.uint8), [0, 1] * 3)
-    write_split(folder / TEST, "test", rng.integers(0, 256, (4, SIZE, SIZE, 3), np.uint8), [0, 1, 1, 0])
+    write_course_h5(folder / TRAIN, "train", rng.integers(0, 256, (6, SIZE, SIZE, 3), np.uint8), [0, 1] * 3)
+    write_course_h5(folder / TEST, "test", rng.integers(0, 256, (4, SIZE, SIZE, 3), np.uint8), [0, 1, 1, 0])
     return folder
 
 
@@ -107,26 +99,26 @@ CASES = [
               ("{data}/" + TEST, "cannot be read as HDF5", "truncated", "provide the course's file again")),
     data_case("data-file-not-hdf5", lambda d: (d / TRAIN).write_text("not hdf5"),
               ("{data}/" + TRAIN, "cannot be read as HDF5", "provide the course's file again")),
-    data_case("data-key-missing", lambda d: write_split(d / TRAIN, "train", images(6), None, keys=("x",)),
+    data_case("data-key-missing", lambda d: write_course_h5(d / TRAIN, "train", images(6), None),
               ("{data}/" + TRAIN, "missing key(s) ['train_set_y']", "use the course's file")),
     data_case("images-other-size-than-config", lambda d: None,
               ("{data}/" + TRAIN, "images are 4x4, but data.image_size=8", "Set data.image_size"),
               extra=["data.image_size=8"]),
-    data_case("images-not-rgb", lambda d: write_split(d / TRAIN, "train", images(6)[..., 0], [0, 1] * 3),
+    data_case("images-not-rgb", lambda d: write_course_h5(d / TRAIN, "train", images(6)[..., 0], [0, 1] * 3),
               ("{data}/" + TRAIN, "'train_set_x' has shape (6, 4, 4)", "expected (m, height, width, 3)")),
-    data_case("labels-outside-0-1", lambda d: write_split(d / TRAIN, "train", images(6), [0, 1, 2, 0, 1, 0]),
+    data_case("labels-outside-0-1", lambda d: write_course_h5(d / TRAIN, "train", images(6), [0, 1, 2, 0, 1, 0]),
               ("{data}/" + TRAIN, "labels [2] outside {{0, 1}}", "use 0 or 1")),
-    data_case("labels-wrong-count", lambda d: write_split(d / TRAIN, "train", images(6), [0, 1]),
+    data_case("labels-wrong-count", lambda d: write_course_h5(d / TRAIN, "train", images(6), [0, 1]),
               ("{data}/" + TRAIN, "'train_set_y' has shape (2,) for 6 images", "expected (6,)")),
-    data_case("features-nan", lambda d: write_split(d / TRAIN, "train", images(6, dtype=np.float32, fill=np.nan),
+    data_case("features-nan", lambda d: write_course_h5(d / TRAIN, "train", images(6, dtype=np.float32, fill=np.nan),
                                                     [0, 1] * 3),
               ("{data}/" + TRAIN, "NaN or infinite", "first index 0", "Repair or drop")),
-    data_case("features-inf", lambda d: write_split(d / TEST, "test", images(4, dtype=np.float32, fill=np.inf),
+    data_case("features-inf", lambda d: write_course_h5(d / TEST, "test", images(4, dtype=np.float32, fill=np.inf),
                                                     [0, 1, 1, 0]),
               ("{data}/" + TEST, "NaN or infinite", "Repair or drop")),
-    data_case("data-set-empty", lambda d: write_split(d / TRAIN, "train", images(0), np.zeros(0, int)),
+    data_case("data-set-empty", lambda d: write_course_h5(d / TRAIN, "train", images(0), np.zeros(0, int)),
               ("{data}/" + TRAIN, "holds no images", "at least one image")),
-    data_case("train-test-sizes-differ", lambda d: write_split(d / TEST, "test", images(4, size=8), [0, 1, 1, 0]),
+    data_case("train-test-sizes-differ", lambda d: write_course_h5(d / TEST, "test", images(4, size=8), [0, 1, 1, 0]),
               ("{data}/" + TRAIN, "4x4", "{data}/" + TEST, "8x8", "must have the same size", "Resize")),
     # --- config values ---
     config_case("learning-rate-zero", ["optim.learning_rate=0"],

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lr_jax import data, image_folder
-from lr_jax.config import DataConfig
+from lr_jax import data
+from lr_jax.config import Config, DataConfig
+from lr_jax.data import image_folder, images
 from lr_jax.errors import DataError
 
 # (file name, mode, size): every mode Pillow commonly opens, sizes other than 64.
@@ -53,7 +54,7 @@ def test_second_load_reads_the_cache_and_a_changed_file_is_read_again(folder, tm
     cfg = _cfg(folder, tmp_path)
     first = np.array(image_folder.read_folder(folder, cfg).x_raw)
     decoded = []
-    monkeypatch.setattr(image_folder, "decode", lambda p, s: decoded.append(p) or np.zeros((s, s, 3), np.uint8))
+    monkeypatch.setattr(images, "load_image", lambda p, s: decoded.append(p) or np.zeros((s, s, 3), np.uint8))
     np.testing.assert_array_equal(image_folder.read_folder(folder, cfg).x_raw, first)
     assert decoded == []
     (folder / "cat" / "a.jpg").touch()  # same bytes: still cached
@@ -92,6 +93,30 @@ def test_train_and_test_subfolders_or_a_seeded_split(folder, tmp_path):
     _write_image(split_root / "test" / "non-cat" / "y.png", "RGB", (64, 64))
     splits = data.load(_cfg(split_root, tmp_path))
     assert (len(splits["train"].y), splits["test"].y.tolist()) == (8, [0, 1])
+
+
+def test_own_classes_image_size_and_raw_scale_load_as_configured(tmp_path):
+    """data=image_folder data.classes=[other,ferret] data.image_size=24 data.scale=false: no trace of the course."""
+    root = tmp_path / "ferrets"
+    for label, (name, count) in enumerate([("other", 3), ("ferret", 2)]):
+        (root / name).mkdir(parents=True)
+        for i in range(count):
+            _write_image(root / name / f"{i}.png", "RGB", (50, 40), seed=10 * label + i)
+    cfg = Config.from_dict({"data": {"name": "image_folder", "dir": str(root), "cache_dir": str(tmp_path / "cache"),
+                                     "classes": ["other", "ferret"], "image_size": 24, "scale": False,
+                                     "test_fraction": 0.4}}).data
+
+    splits = data.load(cfg)
+
+    assert [len(s.y) for s in splits.values()] == [3, 2]
+    assert sorted(np.concatenate([s.y for s in splits.values()]).tolist()) == [0, 0, 0, 1, 1]
+    for split in splits.values():
+        assert split.classes == ("other", "ferret") and split.x_raw.shape[1:] == (24, 24, 3)
+        x_MD = split.features(np.float32, scale=cfg.scale)  # raw 0-255 values, as the run feeds them
+        assert x_MD.shape == (len(split.y), 24 * 24 * 3) and x_MD.max() > 1
+        np.testing.assert_array_equal(x_MD, split.x_raw.reshape(len(split.y), -1))
+    whole = image_folder.read_folder(root, cfg)  # class 0's files first, each decoded at 24x24
+    np.testing.assert_array_equal(whole.x_raw[3], images.load_image(root / "ferret" / "0.png", 24))
 
 
 @pytest.mark.parametrize("setup, message", [

@@ -11,17 +11,8 @@ import pytest
 from PIL import Image
 
 from lr_jax import artifacts, model
-from lr_jax.predict import load_image, predict_images
-
-
-def random_image(size, mode: str) -> Image.Image:
-    """Smooth random content (so that JPEG and resizing keep it recognisable) in the given mode."""
-    rng = np.random.default_rng(sum(size) + len(mode))
-    small = rng.integers(0, 256, (8, 8, 4), np.uint8)
-    rgba = Image.fromarray(small, "RGBA").resize(size, Image.Resampling.BILINEAR)
-    if mode == "P":
-        return rgba.convert("RGB").quantize(colors=32)
-    return rgba if mode == "RGBA" else rgba.convert(mode)
+from lr_jax.predict import predict_images
+from tests.helpers import random_image
 
 
 def reference_proba(params, image: Image.Image) -> float:
@@ -48,21 +39,6 @@ def test_predict_agrees_with_the_same_image_in_memory(course_run, tmp_path, size
     assert prediction.proba == pytest.approx(reference_proba(params, in_memory), abs=1e-6)
     assert prediction.label == int(prediction.proba > 0.5)
     assert prediction.class_name == ("non-cat", "cat")[prediction.label]
-
-
-def test_16_bit_greyscale_is_scaled_not_clipped(tmp_path):
-    Image.fromarray(np.full((20, 30), 128 * 257, np.uint16)).save(tmp_path / "grey16.png")
-    np.testing.assert_array_equal(load_image(tmp_path / "grey16.png", 64), np.full((64, 64, 3), 128))
-
-
-def test_exif_orientation_is_applied(course_run, tmp_path):
-    image = random_image((64, 48), "RGB")
-    exif = Image.Exif()
-    exif[0x0112] = 3  # Orientation: rotated 180 degrees
-    image.save(tmp_path / "rotated.jpg", exif=exif.tobytes(), quality=100)
-    upright = np.asarray(Image.open(tmp_path / "rotated.jpg").rotate(180).resize((64, 64),
-                                                                              Image.Resampling.BICUBIC))
-    np.testing.assert_array_equal(load_image(tmp_path / "rotated.jpg", 64), upright)
 
 
 def test_course_test_images_get_the_training_pipelines_probabilities(course_run, course_data, tmp_path):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lr_jax import data, synthetic
+from lr_jax import data
 from lr_jax.config import DataConfig
+from lr_jax.data import synthetic
 
 
 @pytest.mark.parametrize("start, stop", [(0, 1), (5, 700), (511, 513), (1000, 1300)])

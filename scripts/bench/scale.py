@@ -99,7 +99,7 @@ def _time(fn, repeats: int) -> float:
 
 
 def _worker(job: dict) -> dict:
-    from lr_jax import synthetic
+    from lr_jax.data import synthetic
 
     m, n, steps, repeats = job["m"], job["n"], job["steps"], job["repeats"]
     if job["impl"] == "numpy":

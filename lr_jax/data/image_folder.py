@@ -6,9 +6,10 @@
 With `DIR/train/<class>/` and `DIR/test/<class>/` the two splits are taken as they are; otherwise a seeded
 `data.test_fraction` of DIR is held out for testing. Every image, of any size and mode (RGBA, greyscale,
 palette, 16-bit), is turned upright, converted to RGB and resized to `data.image_size` squared with
-Pillow's bicubic filter by `predict.load_image`, so training and prediction see the same pixels. The result is cached as `pixels.npy` (uint8[m, S, S, 3], memory-mapped when read back) and
-`labels.npy` beside `manifest.json`, which lists every file with its size, mtime and sha256: a file
-added, removed or changed (by content) makes the next load decode the folder again.
+Pillow's bicubic filter by `images.load_image`, the decoder predict uses too, so training and prediction
+see the same pixels. The result is cached as `pixels.npy` (uint8[m, S, S, 3], memory-mapped when read
+back) and `labels.npy` beside `manifest.json`, which lists every file with its size, mtime and sha256: a
+file added, removed or changed (by content) makes the next load decode the folder again.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from PIL import Image
 
 from lr_jax import artifacts
 from lr_jax.config import DataConfig
-from lr_jax.data import Split
-from lr_jax.download import default_cache_dir
+from lr_jax.data import images
+from lr_jax.data.download import default_cache_dir
+from lr_jax.data.split import Split
 from lr_jax.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -114,10 +116,10 @@ def _same_content(manifest: dict | None, entries: list[dict]) -> bool:
 
 def _build_cache(folder: Path, entries: list[dict], cache: Path, cfg: DataConfig) -> None:
     """Decode every image; list the unreadable ones in one DataError, or skip them with a count."""
-    size, images, bad = cfg.image_size, [], []
+    size, pixels, bad = cfg.image_size, [], []
     for entry in entries:
         try:
-            images.append(decode(folder / entry["path"], size))
+            pixels.append(images.load_image(folder / entry["path"], size))
         except DataError as e:  # names the file and what Pillow said
             entry["error"] = str(e)
         except (OSError, ValueError, Image.DecompressionBombError) as e:
@@ -125,17 +127,17 @@ def _build_cache(folder: Path, entries: list[dict], cache: Path, cfg: DataConfig
         if "error" in entry:
             bad.append(entry["error"])
     _report_bad(folder, bad, len(entries), cfg)
-    if not images:
+    if not pixels:
         raise DataError(f"{folder}: none of the {len(entries)} image files can be read; add readable images.")
     labels = np.array([e["label"] for e in entries if "error" not in e], np.int64)
     cache.mkdir(parents=True, exist_ok=True)
     with artifacts.atomic_open(cache / "pixels.npy", "wb") as f:
-        np.save(f, np.stack(images))
+        np.save(f, np.stack(pixels))
     with artifacts.atomic_open(cache / "labels.npy", "wb") as f:
         np.save(f, labels)
     artifacts.save_json(cache / "manifest.json", {"version": CACHE_VERSION, "folder": str(folder), "image_size": size,
                                                   "skipped": len(bad), "files": entries})
-    log.info("%s: decoded %d images into %s", folder, len(images), cache)
+    log.info("%s: decoded %d images into %s", folder, len(pixels), cache)
 
 
 def _report_bad(folder: Path, bad: list[str], total: int, cfg: DataConfig) -> None:
@@ -147,9 +149,3 @@ def _report_bad(folder: Path, bad: list[str], total: int, cfg: DataConfig) -> No
     if bad:
         log.warning("%s: skipped %d unreadable image(s) of %d (data.skip_bad_images=true)", folder, len(bad), total)
 
-
-def decode(path: Path, size: int) -> np.ndarray:
-    """One image file as uint8[size, size, 3], prepared exactly as `scripts/predict.py` prepares one."""
-    from lr_jax import predict  # EXIF upright, 16-bit to 8-bit, RGB, bicubic resize
-
-    return predict.load_image(path, size)

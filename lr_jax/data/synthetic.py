@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from lr_jax.config import DataConfig
-from lr_jax.data import Split
+from lr_jax.data.split import Split
 
 CHUNK_ROWS = 512
 CLASSES = ("negative", "positive")

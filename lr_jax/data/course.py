@@ -1,23 +1,22 @@
-"""The course's cat / non-cat data: locate (or download), read, verify and flatten the two HDF5 files.
+"""The course's cat / non-cat data: locate (or download), read, check and verify the two HDF5 files.
 
-Each image is flattened in the course's order, `x.reshape(m, -1)` (12288 values per 64x64 RGB image,
-R, G, B interleaved per pixel), and scaled by 1/255. Labels become a flat (m,) vector whatever layout
-the file stores ((m,), (m, 1) or (1, m)). Content is checked against the sha256 of the four arrays,
-which identifies the data set independently of how a copy's HDF5 bytes are laid out.
+Each file holds `{split}_set_x`, uint8[m, 64, 64, 3], `{split}_set_y` and optionally `list_classes`.
+Labels become a flat (m,) vector whatever layout the file stores ((m,), (m, 1) or (1, m)). Content is
+checked against the sha256 of the four arrays, which identifies the data set independently of how a
+copy's HDF5 bytes are laid out.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
-from typing import NamedTuple
 
 import h5py
 import numpy as np
 
-from lr_jax import download
 from lr_jax.config import DataConfig
+from lr_jax.data import download
+from lr_jax.data.split import DEFAULT_CLASSES, Split, content_sha256
 from lr_jax.errors import DataError
 
 CONTENT_SHA256 = {
@@ -26,30 +25,6 @@ CONTENT_SHA256 = {
     "test_set_x": "c23d288e4a7ad7ab5b8b8e69e1aaefc683de77cbd020598fd6b4acdccbebabf3",
     "test_set_y": "7bfaabd03cfd57ee3f50dc1569bf1b72c548f7877d2f7ed9611ec69e697b8909",
 }
-DEFAULT_CLASSES = ("non-cat", "cat")
-
-
-class Split(NamedTuple):
-    """One split of the data: raw pixels, flat labels and class names."""
-
-    x_raw: np.ndarray  # uint8[m, H, W, 3] images as stored (uint8[m, n] for synthetic features)
-    y: np.ndarray  # int64[m], 0 = classes[0], 1 = classes[1]
-    classes: tuple[str, ...]
-
-    def features(self, dtype=np.float32, scale: bool = True) -> np.ndarray:
-        """The course's design matrix, (m, H*W*3) scaled to [0, 1] (0-255 if not `scale`), rounded to `dtype`."""
-        return flatten_and_scale(self.x_raw, dtype, scale)
-
-
-def flatten_and_scale(x_raw: np.ndarray, dtype=np.float32, scale: bool = True) -> np.ndarray:
-    """`x.reshape(m, -1) / 255` (raw 0-255 values if not `scale`), in float64, rounded once to `dtype`."""
-    x_MD = x_raw.reshape(x_raw.shape[0], -1).astype(np.float64)
-    return (x_MD / 255.0 if scale else x_MD).astype(dtype)
-
-
-def content_sha256(array: np.ndarray) -> str:
-    """sha256 of an array's C-contiguous bytes (how the shared README identifies the data)."""
-    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
 def read_split(path: str | os.PathLike, split: str, verify: bool = True) -> Split:
@@ -122,12 +97,6 @@ def _verify_content(path, arrays: dict[str, np.ndarray]) -> None:
             )
 
 
-def shard_rows(m: int, index: int, count: int) -> slice:
-    """The contiguous block of rows [index * ceil(m/count), ...) that process `index` of `count` trains on."""
-    block = -(-m // count)
-    return slice(min(m, index * block), min(m, (index + 1) * block))
-
-
 def load_course(cfg: DataConfig) -> dict[str, Split]:
     """Locate (downloading if allowed), read, check and verify both splits: {"train": Split, "test": Split}."""
     folder = download.locate(cfg.dir, cfg.base_url, download=cfg.download)
@@ -156,43 +125,3 @@ def _check_image_sizes(paths, splits: dict[str, Split], image_size: int) -> None
 
 def _hw(size) -> str:
     return f"{size[0]}x{size[1]}"
-
-
-def split_validation(split: Split, fraction: float, seed: int) -> tuple[Split, Split | None]:
-    """(train, val): round(fraction * m) examples drawn for validation by a permutation seeded by `seed`.
-
-    Both parts keep the original order of their examples; `fraction = 0` returns (split, None).
-    """
-    m = split.y.shape[0]
-    n_val = int(round(fraction * m))
-    if n_val == 0:
-        return split, None
-    if n_val >= m:
-        raise DataError(f"data.val_fraction={fraction} leaves no training example out of {m}; use less.")
-    is_val = np.zeros(m, bool)
-    is_val[np.random.default_rng(seed).permutation(m)[:n_val]] = True
-    part = lambda keep: Split(split.x_raw[keep], split.y[keep], split.classes)
-    return part(~is_val), part(is_val)
-
-
-def load(cfg: DataConfig, shard: tuple[int, int] = (0, 1)) -> dict[str, Split]:
-    """{"train": Split, "test": Split} of the data set `cfg.name`.
-
-    `shard=(index, count)` keeps only process `index`'s block of the training rows (`shard_rows`); the
-    test split is always whole.
-    """
-    if cfg.name == "synthetic":
-        from lr_jax import synthetic
-
-        return synthetic.load(cfg, shard_rows(cfg.num_examples, *shard))
-    if cfg.name == "image_folder":
-        from lr_jax import image_folder
-
-        splits = image_folder.load(cfg)
-    else:
-        splits = load_course(cfg)
-    if shard != (0, 1):
-        train = splits["train"]
-        rows = shard_rows(len(train.y), *shard)
-        splits["train"] = Split(train.x_raw[rows], train.y[rows], train.classes)
-    return splits

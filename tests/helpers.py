@@ -1,0 +1,33 @@
+"""Builders the tests share: the course's HDF5 layout and smooth random images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+from PIL import Image
+
+COURSE_CLASSES = (b"non-cat", b"cat")  # `list_classes` as the course's files store it (dtype S7)
+
+
+def write_course_h5(path: Path, split: str, x=None, y=None, classes=COURSE_CLASSES) -> Path:
+    """One file in the course's layout: `{split}_set_x`, `{split}_set_y`, `list_classes` (each left out if None)."""
+    with h5py.File(path, "w") as f:
+        if x is not None:
+            f[f"{split}_set_x"] = x
+        if y is not None:
+            f[f"{split}_set_y"] = y
+        if classes is not None:
+            f["list_classes"] = np.array(classes)
+    return path
+
+
+def random_image(size, mode: str) -> Image.Image:
+    """Smooth random content (so that JPEG and resizing keep it recognisable) in the given mode."""
+    rng = np.random.default_rng(sum(size) + len(mode))
+    small = rng.integers(0, 256, (8, 8, 4), np.uint8)
+    rgba = Image.fromarray(small, "RGBA").resize(size, Image.Resampling.BILINEAR)
+    if mode == "P":
+        return rgba.convert("RGB").quantize(colors=32)
+    return rgba if mode == "RGBA" else rgba.convert(mode)
