@@ -41,6 +41,7 @@ def test_gradient_step_never_holds_a_float_copy_of_the_data(rng):
     assert temp_bytes < m * n, f"{temp_bytes} bytes of temporaries for {m * n} bytes of pixels"
 
 
+@pytest.mark.slow  # 2000 iterations, twice
 def test_course_run_on_uint8_matches_the_float32_run(course_data):
     """2000 steps on raw uint8 pixels end within 1e-5 of the same run on float32 features."""
     split = course_data["train"]

@@ -30,6 +30,7 @@ def reference_proba(params, image: Image.Image) -> float:
     return float(1 / (1 + np.exp(-(x @ params["w"].astype(np.float64) + params["b"]))))
 
 
+@pytest.mark.slow  # the finished 2000-iteration course run
 @pytest.mark.parametrize("size, mode, fmt", [
     ((64, 64), "RGB", "PNG"), ((100, 80), "RGBA", "PNG"), ((30, 50), "L", "JPEG"),
     ((640, 480), "RGB", "JPEG"), ((64, 64), "P", "PNG"), ((17, 200), "LA", "PNG"),
@@ -55,6 +56,7 @@ def test_16_bit_greyscale_is_scaled_not_clipped(tmp_path):
     np.testing.assert_array_equal(load_image(tmp_path / "grey16.png", 64), np.full((64, 64, 3), 128))
 
 
+@pytest.mark.slow  # the finished 2000-iteration course run
 def test_exif_orientation_is_applied(course_run, tmp_path):
     image = random_image((64, 48), "RGB")
     exif = Image.Exif()

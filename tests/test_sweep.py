@@ -10,7 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import Config, ConfigError, experiment, model, sweep, train
+from lr_jax import Config, ConfigError, artifacts, experiment, model, sweep, train
+from tests.conftest import assert_costs_csv_matches, curves_in_png
 
 
 def make_config(data_dir=None, **sections) -> Config:
@@ -168,12 +169,16 @@ def test_sweep_and_evaluate_writes_each_config_like_a_run(data_dir, tmp_path):
     config = make_config(data_dir, train={"num_iterations": 200, "log_every": 50, "print_cost": False},
                          sweep={"learning_rates": [0.005, 0.001], "seeds": [0]})
     result = sweep.sweep_and_evaluate(config, tmp_path)
+    run_data = experiment.load_run_data(config)
     for i, lr in enumerate([0.005, 0.001]):
         metrics = json.loads((tmp_path / str(i) / "metrics.json").read_text())
         assert metrics["config"]["optim"]["learning_rate"] == lr
         assert metrics["cost_iterations"] == [0, 50, 100, 150]
-        files = {f.name for f in (tmp_path / str(i)).iterdir()}
-        assert files >= {"params.npz", "costs.csv", "learning_curve.png"}
+        assert_costs_csv_matches(tmp_path / str(i), metrics)
+        assert curves_in_png(tmp_path / str(i) / "learning_curve.png") == 1
+        params = {k: jnp.asarray(v) for k, v in artifacts.load_params(tmp_path / str(i) / "params.npz").items()}
+        predicted = np.asarray(model.predict(params, run_data.xs["test"]))
+        assert np.mean(predicted == np.asarray(run_data.ys["test"])) == metrics["test_accuracy"]
         assert result["rows"][i]["test_accuracy"] == metrics["test_accuracy"]
     assert result["best"]["run"] in ("0", "1")
-    assert (tmp_path / "learning_curves.png").stat().st_size > 0
+    assert curves_in_png(tmp_path / "learning_curves.png") == 2  # one curve per config
