@@ -30,6 +30,7 @@ def adam_state(n: int, seed: int) -> train.TrainState:
     return train.TrainState(params, opt_state, jnp.asarray(7, jnp.int32), key_state)
 
 
+@pytest.mark.slow  # > 2 s on 2 cores
 def test_save_restore_round_trip_is_exact(tmp_path):
     state, costs = adam_state(5, seed=1), np.linspace(1.0, 0.5, 7, dtype=np.float32)
     path = checkpoint.save(tmp_path, state, costs, {"optim": {"learning_rate": 0.1}}, keep=2)

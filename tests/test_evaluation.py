@@ -26,6 +26,7 @@ def test_split_validation_is_seeded_and_disjoint(course_data):
     assert data.split_validation(train, 0.0, 0) == (train, None)
 
 
+@pytest.mark.slow  # > 2 s on 2 cores (a whole run with its figures)
 def test_run_reports_every_metric_on_every_split(data_dir, tmp_path):
     config = Config.from_dict({
         "data": {"dir": str(data_dir), "download": False, "val_fraction": 0.2},

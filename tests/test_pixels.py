@@ -17,6 +17,7 @@ def _params(rng, n):
     return {"w": jnp.asarray(rng.normal(size=n) * 0.01, jnp.float32), "b": jnp.asarray(0.1, jnp.float32)}
 
 
+@pytest.mark.slow  # > 2 s on 2 cores (compiles per chunk size)
 @pytest.mark.parametrize("m, chunk_rows", [(7, 256), (1000, 250), (1000, 100), (1000, 33)])
 def test_uint8_cost_and_gradient_match_float_features(rng, monkeypatch, m, chunk_rows):
     monkeypatch.setitem(pixels.CHUNK_ROWS, "cpu", chunk_rows)  # whole chunks only, and a tail

@@ -67,6 +67,7 @@ def test_exif_orientation_is_applied(course_run, tmp_path):
     np.testing.assert_array_equal(load_image(tmp_path / "rotated.jpg", 64), upright)
 
 
+@pytest.mark.slow  # the finished 2000-iteration course run
 def test_course_test_images_get_the_training_pipelines_probabilities(course_run, course_data, tmp_path):
     """Saved as PNG (lossless), test images come back with the probabilities of the run's evaluation."""
     test = course_data["test"]
@@ -84,6 +85,7 @@ def test_course_test_images_get_the_training_pipelines_probabilities(course_run,
     assert [p.label == y for p, y in zip(predictions, test.y[picks])] == [True, False, False, False, False]
 
 
+@pytest.mark.slow  # the finished 2000-iteration course run
 def test_predict_cli_prints_one_line_per_image(course_run, tmp_path, run_cli):
     paths = [tmp_path / "a.png", tmp_path / "b.jpg"]
     random_image((90, 90), "RGBA").save(paths[0])

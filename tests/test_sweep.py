@@ -104,6 +104,7 @@ REORDERINGS = 2  # row orders of the training set that measure how far rounding 
 MARGIN = 10  # the vmapped run may stray this many times farther than the farthest reordered run
 
 
+@pytest.mark.slow  # > 2 s on 2 cores (six float64 runs)
 def test_oscillating_rate_stays_within_what_summation_order_alone_moves_it(data_dir):
     """At α = 0.01 the course's cost oscillates for ~300 iterations and amplifies any rounding difference
     (float32: to 1.8 near iteration 200, 95 of 209 predictions flipped; float64: to ~6e-6, and how far

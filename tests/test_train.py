@@ -187,6 +187,7 @@ def test_minibatch_of_m_equals_full_batch_exactly(synthetic):
         np.testing.assert_array_equal(batch.state.params[k], full.state.params[k])
 
 
+@pytest.mark.slow  # > 2 s on 2 cores
 def test_minibatch_epoch_is_the_mean_of_its_batch_updates(synthetic):
     """One epoch of B=16 (last batch 2 examples) equals the hand-run sequence of batch updates."""
     x_ND, y_N = synthetic
@@ -207,6 +208,7 @@ def test_minibatch_seed_controls_the_run(synthetic):
     assert not np.allclose(runs[0], runs[2], rtol=1e-4)
 
 
+@pytest.mark.slow  # > 2 s on 2 cores
 def test_tol_stops_and_freezes_the_state(synthetic):
     result = _fit(synthetic, "lbfgs", num_steps=500, tol=1e-4, chunk_size=7)
     n_iter = int(result.state.step)
