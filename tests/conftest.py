@@ -105,3 +105,33 @@ def _snapshot(folder: Path, ignore=(".hydra", "train.log")) -> dict[str, str]:
 def snapshot():
     """`snapshot(folder)`: {relative path: sha256} of its files, Hydra's own `.hydra/` and `train.log` left out."""
     return _snapshot
+
+
+def curves_in_png(path: Path) -> int:
+    """How many of matplotlib's cycle colours (C0, C1, ... in order) a PNG figure draws: its curves.
+
+    Opening and converting the image also checks that the file is a whole, decodable PNG.
+    """
+    from matplotlib import colors, rcParams
+    from PIL import Image
+
+    with Image.open(path) as image:
+        assert image.format == "PNG", path
+        rgb_P3 = np.asarray(image.convert("RGB")).reshape(-1, 3)
+    count = 0
+    for hex_color in rcParams["axes.prop_cycle"].by_key()["color"]:
+        rgb = np.round(np.asarray(colors.to_rgb(hex_color)) * 255).astype(np.uint8)
+        if np.sum(np.all(rgb_P3 == rgb, axis=1)) < 50:  # a drawn curve covers hundreds of pixels
+            break
+        count += 1
+    return count
+
+
+def assert_costs_csv_matches(run: Path, metrics: dict) -> None:
+    """`costs.csv` holds exactly the iterations and costs of the run's metrics.json."""
+    import csv
+
+    with open(run / "costs.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["iteration"]) for r in rows] == metrics["cost_iterations"]
+    assert [float(r["cost"]) for r in rows] == metrics["costs"]

@@ -85,15 +85,9 @@ def test_overrides_and_float64(data_dir, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("override, message", [
-    ("optim.learning_rate=-1", "optim.learning_rate=-1.0 is out of range"),
-    ("data.dir=/nonexistent", None),  # found through LR_JAX_DATA_DIR instead: runs
-])
-def test_bad_values_exit_nonzero_with_a_message(data_dir, tmp_path, override, message):
-    proc = run_cli(f"hydra.run.dir={tmp_path}", override, "train.num_iterations=5")
-    if message is None:
-        assert proc.returncode == 0, proc.stderr
-        return
-    assert proc.returncode == 2
-    assert message in proc.stderr and "Traceback" not in proc.stderr
-    assert not any((tmp_path / name).exists() for name in ARTIFACTS)
+def test_a_missing_data_dir_falls_back_to_lr_jax_data_dir(data_dir, tmp_path):
+    """data.dir names no folder, LR_JAX_DATA_DIR does: the run takes the data from there. (Values the config
+    refuses: test_config.py's table; how the CLI reports them: test_errors.py.)"""
+    proc = run_cli(f"hydra.run.dir={tmp_path}", "data.dir=/nonexistent", "train.num_iterations=5")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "metrics.json").read_text())["n_iter"] == 5

@@ -1,7 +1,5 @@
 """Every config file composes with Hydra and converts to the library's Config; bad values are refused."""
 
-from pathlib import Path
-
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf

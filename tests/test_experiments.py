@@ -16,11 +16,10 @@ import sys
 import numpy as np
 import pytest
 
-from lr_jax import summary
-from tests.conftest import REPO_ROOT
+from lr_jax import artifacts, summary
+from tests.conftest import REPO_ROOT, assert_costs_csv_matches, curves_in_png
 
 EXPERIMENTS = sorted(p.stem for p in (REPO_ROOT / "conf" / "experiment").glob("*.yaml"))
-RUN_FILES = ("metrics.json", "params.npz", "costs.csv", "learning_curve.png")
 
 
 def run_cli(script: str, *args: str) -> subprocess.CompletedProcess:
@@ -66,9 +65,15 @@ def test_the_course_study_is_an_experiment():
 def test_every_experiment_runs_both_ways(experiment_run, name, how):
     folder = experiment_run(name, how)
     runs = summary.read_runs(folder)
-    for run in runs:
-        assert all((folder / run / f).is_file() for f in RUN_FILES), list((folder / run).iterdir())
-    assert all((folder / f).is_file() for f in summary.SUMMARY_FILES)
+    assert runs, f"{folder} holds no run"
+    for run, metrics in runs.items():
+        assert_costs_csv_matches(folder / run, metrics)
+        assert curves_in_png(folder / run / "learning_curve.png") == 1
+        assert artifacts.load_params(folder / run / "params.npz")["w"].shape == (64 * 64 * 3,)
+    with open(folder / "summary.csv") as f:
+        assert [row["run"] for row in csv.DictReader(f)] == list(runs)
+    assert [r["run"] for r in json.loads((folder / "summary.json").read_text())["rows"]] == list(runs)
+    assert curves_in_png(folder / "learning_curves.png") == min(len(runs), 10)  # one per run (10 colours)
 
 
 @pytest.mark.slow

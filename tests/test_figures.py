@@ -9,6 +9,7 @@ from PIL import Image
 from lr_jax import artifacts, figures
 
 
+@pytest.mark.slow  # the finished 2000-iteration course run
 def test_run_writes_mistakes_grid_of_its_15_misclassified_test_images(course_run):
     # The course run gets 35 of 50 test images right: 15 mistakes, 5 columns x 3 rows of 180-pixel
     # cells under a 40-pixel title.
@@ -16,6 +17,7 @@ def test_run_writes_mistakes_grid_of_its_15_misclassified_test_images(course_run
         assert image.size == (5 * 180, 3 * 180 + 40)
 
 
+@pytest.mark.slow  # the finished 2000-iteration course run
 def test_run_writes_weights_as_a_64x64x3_image_zoomed_4x(course_run):
     w = artifacts.load_params(course_run / "params.npz")["w"]
     with Image.open(course_run / "weights.png") as image:

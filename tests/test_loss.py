@@ -70,6 +70,7 @@ def test_jax_grad_equals_finite_differences_every_coordinate(rng, x64, m, n):
     assert rel_error(g, fd) < REL_TOL
 
 
+@pytest.mark.slow  # > 2 s on 2 cores
 def test_gradients_on_real_data_shapes(course_data, rng, x64):
     """209 x 12288 real images at random params: jax.grad vs course formula vs 8 random directions."""
     x_ND = course_data["train"].features(np.float64)
@@ -84,6 +85,7 @@ def test_gradients_on_real_data_shapes(course_data, rng, x64):
         assert rel_error(analytic, central_difference_directional(params, x_ND, y_N, d)) < REL_TOL
 
 
+@pytest.mark.slow  # > 2 s on 2 cores
 def test_check_grads_to_second_order(rng, x64):
     x_ND, y_N, params = random_problem(rng, 12, 6, scale=2.0)
     check_grads(lambda p: loss.cost(p, x_ND, y_N), (params,), order=2, modes=("fwd", "rev"),
@@ -139,6 +141,7 @@ WEIGHTS = {
 }
 
 
+@pytest.mark.slow  # > 2 s on 2 cores
 @pytest.mark.parametrize("weights", sorted(WEIGHTS))
 @pytest.mark.parametrize("l2", [0.0, 0.3])
 def test_grad_matches_course_gradients(weighted_problem, weights, l2):

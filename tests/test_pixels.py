@@ -17,6 +17,7 @@ def _params(rng, n):
     return {"w": jnp.asarray(rng.normal(size=n) * 0.01, jnp.float32), "b": jnp.asarray(0.1, jnp.float32)}
 
 
+@pytest.mark.slow  # > 2 s on 2 cores (compiles per chunk size)
 @pytest.mark.parametrize("m, chunk_rows", [(7, 256), (1000, 250), (1000, 100), (1000, 33)])
 def test_uint8_cost_and_gradient_match_float_features(rng, monkeypatch, m, chunk_rows):
     monkeypatch.setitem(pixels.CHUNK_ROWS, "cpu", chunk_rows)  # whole chunks only, and a tail
@@ -41,6 +42,7 @@ def test_gradient_step_never_holds_a_float_copy_of_the_data(rng):
     assert temp_bytes < m * n, f"{temp_bytes} bytes of temporaries for {m * n} bytes of pixels"
 
 
+@pytest.mark.slow  # 2000 iterations, twice
 def test_course_run_on_uint8_matches_the_float32_run(course_data):
     """2000 steps on raw uint8 pixels end within 1e-5 of the same run on float32 features."""
     split = course_data["train"]

@@ -21,6 +21,7 @@ def reference_proba(params, image: Image.Image) -> float:
     return float(1 / (1 + np.exp(-(x @ params["w"].astype(np.float64) + params["b"]))))
 
 
+@pytest.mark.slow  # the finished 2000-iteration course run
 @pytest.mark.parametrize("size, mode, fmt", [
     ((64, 64), "RGB", "PNG"), ((100, 80), "RGBA", "PNG"), ((30, 50), "L", "JPEG"),
     ((640, 480), "RGB", "JPEG"), ((64, 64), "P", "PNG"), ((17, 200), "LA", "PNG"),
@@ -41,6 +42,7 @@ def test_predict_agrees_with_the_same_image_in_memory(course_run, tmp_path, size
     assert prediction.class_name == ("non-cat", "cat")[prediction.label]
 
 
+@pytest.mark.slow  # the finished 2000-iteration course run
 def test_course_test_images_get_the_training_pipelines_probabilities(course_run, course_data, tmp_path):
     """Saved as PNG (lossless), test images come back with the probabilities of the run's evaluation."""
     test = course_data["test"]
@@ -58,6 +60,7 @@ def test_course_test_images_get_the_training_pipelines_probabilities(course_run,
     assert [p.label == y for p, y in zip(predictions, test.y[picks])] == [True, False, False, False, False]
 
 
+@pytest.mark.slow  # the finished 2000-iteration course run
 def test_predict_cli_prints_one_line_per_image(course_run, tmp_path, run_cli):
     paths = [tmp_path / "a.png", tmp_path / "b.jpg"]
     random_image((90, 90), "RGBA").save(paths[0])

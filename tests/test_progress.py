@@ -1,4 +1,4 @@
-"""The progress bar advances between fit's compiled chunks and leaves the run's numbers unchanged."""
+"""The progress bar advances between fit's compiled chunks and shows the cost and the throughput."""
 
 from __future__ import annotations
 
@@ -21,13 +21,12 @@ def test_bar_counts_iterations_and_shows_cost_and_throughput(rng):
     x = jnp.asarray(rng.integers(0, 256, (40, 12), dtype=np.uint8))
     y = jnp.asarray(rng.integers(0, 2, 40))
     state, hparams = initial_state(Config(), 12)
-    whole = train.fit(state, x, y, hparams, num_steps=250)
     out = _Terminal()
     with hooks.ProgressBar(250, examples_per_step=40, file=out) as bar:
         chunked = train.fit(state, x, y, hparams, num_steps=250, chunk_size=100, on_chunk=[bar])
         assert bar.bar.n == 250
-    np.testing.assert_array_equal(chunked.costs, whole.costs)
-    assert "250/250" in out.getvalue() and f"cost={float(whole.costs[-1]):.6f}" in out.getvalue()
+    # chunked == one call is test_train.py's; here: the bar shows the run's last cost.
+    assert "250/250" in out.getvalue() and f"cost={float(chunked.costs[-1]):.6f}" in out.getvalue()
     assert "examples_per_s=" in out.getvalue()
 
 

@@ -39,6 +39,7 @@ def assert_same_solution(w_D, b, clf, x_NDs, objective):
         np.testing.assert_array_equal(np.asarray(model.predict(params, jnp.asarray(x_ND))), clf.predict(x_ND))
 
 
+@pytest.mark.slow  # > 2 s on 2 cores
 @pytest.mark.parametrize("class_weight", [None, "balanced"])
 def test_synthetic_matches_sklearn(class_weight, rng):
     m, d, lam = 300, 15, 0.05
