@@ -9,8 +9,9 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Iterator, Mapping, Sequence
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jax
 import numpy as np
@@ -24,18 +25,29 @@ from lr_jax.train import TrainState
 FOLDER = "checkpoints"
 _NAME = re.compile(r"step_(\d+)\.npz")
 # Keys that may change between a run and its resumption: they do not change the trajectory.
-RESUMABLE_CHANGES = frozenset({
-    "data.dir", "data.download", "data.base_url", "data.verify", "train.num_iterations", "train.log_every",
-    "train.print_cost", "train.checkpoint_every", "train.keep_checkpoints", "train.resume",
-    "train.compilation_cache_dir", "sweep.learning_rates", "sweep.seeds",  # the sweep's grid: not this run's
-})
+RESUMABLE_CHANGES = frozenset(
+    {
+        "data.dir",
+        "data.download",
+        "data.base_url",
+        "data.verify",
+        "train.num_iterations",
+        "train.log_every",
+        "train.print_cost",
+        "train.checkpoint_every",
+        "train.keep_checkpoints",
+        "train.resume",
+        "train.compilation_cache_dir",
+        "sweep.learning_rates",
+        "sweep.seeds",  # the sweep's grid: not this run's
+    }
+)
 
 
 def _named_leaves(state: TrainState) -> dict[str, Any]:
     """{pytree path: leaf} of `state`, with the typed PRNG key replaced by its raw uint32 data."""
     state = state._replace(key=jax.random.key_data(state.key))
-    return {"state" + jax.tree_util.keystr(path): leaf
-            for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]}
+    return {"state" + jax.tree_util.keystr(path): leaf for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]}
 
 
 def save(folder: Path, state: TrainState, costs, config: Mapping[str, Any], keep: int) -> Path:
@@ -67,8 +79,10 @@ def restore(path: Path, template: TrainState, config: Mapping[str, Any]) -> tupl
         with np.load(path) as npz:
             stored = {k: npz[k] for k in npz.files}
     except (OSError, ValueError) as e:
-        raise DataError(f"{path}: cannot be read as a checkpoint ({e}). Delete it to resume from an "
-                        "older one, or start a new run folder.") from e
+        raise DataError(
+            f"{path}: cannot be read as a checkpoint ({e}). Delete it to resume from an "
+            "older one, or start a new run folder."
+        ) from e
     _check_config(path, json.loads(str(stored.get("config", "{}"))), config)
     expected = _named_leaves(template)
     leaves = [_checked_leaf(path, name, stored.get(name), leaf) for name, leaf in expected.items()]
@@ -78,8 +92,9 @@ def restore(path: Path, template: TrainState, config: Mapping[str, Any]) -> tupl
     return state._replace(key=key), stored["costs"]
 
 
-def starting_point(workdir: Path, template: TrainState, config: Mapping[str, Any], *, resume: bool,
-                   num_steps: int) -> tuple[TrainState, np.ndarray]:
+def starting_point(
+    workdir: Path, template: TrainState, config: Mapping[str, Any], *, resume: bool, num_steps: int
+) -> tuple[TrainState, np.ndarray]:
     """(state, costs so far): the newest checkpoint of `workdir` if `resume`, else `template` and no costs.
 
     A fresh run refuses a folder that already holds checkpoints, rather than mixing its own with them.
@@ -87,17 +102,23 @@ def starting_point(workdir: Path, template: TrainState, config: Mapping[str, Any
     found = list_checkpoints(workdir / FOLDER)
     if not resume:
         if found:
-            raise ConfigError(f"{workdir / FOLDER} already holds checkpoints of an earlier run (newest: "
-                              f"{found[-1].name}). Pass train.resume=true to continue that run, or choose a new "
-                              "run folder.")
+            raise ConfigError(
+                f"{workdir / FOLDER} already holds checkpoints of an earlier run (newest: "
+                f"{found[-1].name}). Pass train.resume=true to continue that run, or choose a new "
+                "run folder."
+            )
         return template, np.zeros((0,), jax.tree.leaves(template.params)[0].dtype)
     if not found:
-        raise ConfigError(f"train.resume=true, but {workdir / FOLDER} holds no checkpoint. Pass the folder "
-                          "of the run to continue (hydra.run.dir=<run folder>), or drop train.resume=true.")
+        raise ConfigError(
+            f"train.resume=true, but {workdir / FOLDER} holds no checkpoint. Pass the folder "
+            "of the run to continue (hydra.run.dir=<run folder>), or drop train.resume=true."
+        )
     state, costs = restore(found[-1], template, config)
     if int(state.step) > num_steps:
-        raise ConfigError(f"{found[-1]} is at iteration {int(state.step)}, past train.num_iterations="
-                          f"{num_steps}. Set train.num_iterations to {int(state.step)} or more.")
+        raise ConfigError(
+            f"{found[-1]} is at iteration {int(state.step)}, past train.num_iterations="
+            f"{num_steps}. Set train.num_iterations to {int(state.step)} or more."
+        )
     return state, costs
 
 
@@ -105,20 +126,27 @@ def _checked_leaf(path, name, value, like) -> np.ndarray:
     like = np.asarray(like)
     if value is None or value.shape != like.shape or value.dtype != like.dtype:
         found = "nothing" if value is None else f"{value.dtype}{list(value.shape)}"
-        raise DataError(f"{path}: {name} holds {found}, this run needs {like.dtype}{list(like.shape)}. "
-                        "The checkpoint belongs to another kind of run: resume it with its own config, "
-                        "or start a new run folder.")
+        raise DataError(
+            f"{path}: {name} holds {found}, this run needs {like.dtype}{list(like.shape)}. "
+            "The checkpoint belongs to another kind of run: resume it with its own config, "
+            "or start a new run folder."
+        )
     return value
 
 
 def _check_config(path, saved: Mapping[str, Any], current: Mapping[str, Any]) -> None:
     flat_saved, flat_now = _flatten(saved), _flatten(current)
-    differ = sorted(k for k in flat_saved.keys() | flat_now.keys()
-                    if k not in RESUMABLE_CHANGES and flat_saved.get(k) != flat_now.get(k))
+    differ = sorted(
+        k
+        for k in flat_saved.keys() | flat_now.keys()
+        if k not in RESUMABLE_CHANGES and flat_saved.get(k) != flat_now.get(k)
+    )
     if differ:
         changes = ", ".join(f"{k}: {flat_saved.get(k)!r} -> {flat_now.get(k)!r}" for k in differ)
-        raise ConfigError(f"{path} was written with another config ({changes}). Resume with the run's "
-                          "own values for these keys, or start a new run folder.")
+        raise ConfigError(
+            f"{path} was written with another config ({changes}). Resume with the run's "
+            "own values for these keys, or start a new run folder."
+        )
 
 
 def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -7,7 +7,8 @@ The library never imports Hydra. `scripts/*.py` turn the composed config into a 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from lr_jax.errors import ConfigError
 
@@ -110,24 +111,31 @@ class Config:
     parallel: ParallelConfig = dataclasses.field(default_factory=ParallelConfig)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Config":
+    def from_dict(cls, d: Mapping[str, Any]) -> Config:
         """Build and validate a Config from a nested mapping (e.g. `OmegaConf.to_container(cfg)`)."""
         _reject_unknown("config", d, _SECTIONS)
-        config = cls(**{
-            name: _build_section(name, section_cls, d.get(name) or {})
-            for name, section_cls in _SECTIONS.items()
-        })
+        config = cls(
+            **{name: _build_section(name, section_cls, d.get(name) or {}) for name, section_cls in _SECTIONS.items()}
+        )
         validate(config)
         return config
 
     def to_dict(self) -> dict[str, Any]:
         """Nested plain dicts, tuples as lists (as they come back from JSON, e.g. a checkpoint's config)."""
-        return {name: {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
-                for name, section in dataclasses.asdict(self).items()}
+        return {
+            name: {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
+            for name, section in dataclasses.asdict(self).items()
+        }
 
 
-_SECTIONS = {"data": DataConfig, "model": ModelConfig, "optim": OptimConfig, "train": TrainConfig,
-             "sweep": SweepConfig, "parallel": ParallelConfig}
+_SECTIONS = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "optim": OptimConfig,
+    "train": TrainConfig,
+    "sweep": SweepConfig,
+    "parallel": ParallelConfig,
+}
 _KNOWN_EXTRA_KEYS = frozenset({"experiment"})  # Hydra-only keys the library ignores.
 
 
@@ -187,8 +195,12 @@ def validate(config: Config) -> None:
     """Raise ConfigError naming the first value that is out of range."""
     c = config
     _check(c.data.name in DATASETS, "data.name", c.data.name, f"one of {sorted(DATASETS)}")
-    _check(len(c.data.classes) == 2 and len(set(c.data.classes)) == 2, "data.classes", list(c.data.classes),
-           "two distinct folder names, class 0 then class 1")
+    _check(
+        len(c.data.classes) == 2 and len(set(c.data.classes)) == 2,
+        "data.classes",
+        list(c.data.classes),
+        "two distinct folder names, class 0 then class 1",
+    )
     _check(c.data.image_size >= 1, "data.image_size", c.data.image_size, "an integer >= 1")
     _check(0 < c.data.test_fraction < 1, "data.test_fraction", c.data.test_fraction, "0 < fraction < 1")
     _check(c.data.num_examples >= 1, "data.num_examples", c.data.num_examples, "an integer >= 1")
@@ -203,17 +215,33 @@ def validate(config: Config) -> None:
     _check(c.train.num_iterations >= 0, "train.num_iterations", c.train.num_iterations, "an integer >= 0")
     _check(c.train.log_every >= 1, "train.log_every", c.train.log_every, "an integer >= 1")
     _check(c.train.precision in PRECISIONS, "train.precision", c.train.precision, f"one of {PRECISIONS}")
-    _check(c.train.checkpoint_every >= 0, "train.checkpoint_every", c.train.checkpoint_every,
-           "an integer >= 0 (0 = no checkpoints)")
+    _check(
+        c.train.checkpoint_every >= 0,
+        "train.checkpoint_every",
+        c.train.checkpoint_every,
+        "an integer >= 0 (0 = no checkpoints)",
+    )
     _check(c.train.keep_checkpoints >= 1, "train.keep_checkpoints", c.train.keep_checkpoints, "an integer >= 1")
-    _check(all(lr > 0 for lr in c.sweep.learning_rates), "sweep.learning_rates", list(c.sweep.learning_rates),
-           "numbers > 0")
+    _check(
+        all(lr > 0 for lr in c.sweep.learning_rates),
+        "sweep.learning_rates",
+        list(c.sweep.learning_rates),
+        "numbers > 0",
+    )
     seeds = list(c.sweep.seeds)
     _check(len(set(seeds)) == len(seeds), "sweep.seeds", seeds, "distinct seeds")
-    _check(c.parallel.num_processes >= 0, "parallel.num_processes", c.parallel.num_processes,
-           "an integer >= 0 (0 = auto-detect)")
-    _check(c.parallel.process_id >= -1, "parallel.process_id", c.parallel.process_id,
-           "an integer >= 0, or -1 to auto-detect")
+    _check(
+        c.parallel.num_processes >= 0,
+        "parallel.num_processes",
+        c.parallel.num_processes,
+        "an integer >= 0 (0 = auto-detect)",
+    )
+    _check(
+        c.parallel.process_id >= -1,
+        "parallel.process_id",
+        c.parallel.process_id,
+        "an integer >= 0, or -1 to auto-detect",
+    )
     _validate_solver(c)
 
 
@@ -222,8 +250,7 @@ def _validate_solver(c: Config) -> None:
     o, t = c.optim, c.train
     _check(0 <= c.data.val_fraction < 1, "data.val_fraction", c.data.val_fraction, "0 <= val_fraction < 1")
     _check(c.model.l2 >= 0, "model.l2", c.model.l2, "a number >= 0 (λ in J + λ/2·‖w‖²)")
-    _check(c.model.class_weight in CLASS_WEIGHTS, "model.class_weight", c.model.class_weight,
-           "null or 'balanced'")
+    _check(c.model.class_weight in CLASS_WEIGHTS, "model.class_weight", c.model.class_weight, "null or 'balanced'")
     _check(0 <= o.momentum < 1, "optim.momentum", o.momentum, "0 <= momentum < 1")
     _check(0 <= o.b1 < 1, "optim.b1", o.b1, "0 <= b1 < 1")
     _check(0 <= o.b2 < 1, "optim.b2", o.b2, "0 <= b2 < 1")
@@ -232,13 +259,25 @@ def _validate_solver(c: Config) -> None:
     _check(0 < o.decay_rate <= 1, "optim.decay_rate", o.decay_rate, "0 < decay_rate <= 1")
     _check(0 <= o.final_fraction <= 1, "optim.final_fraction", o.final_fraction, "0 <= final_fraction <= 1")
     _check(o.memory_size >= 1, "optim.memory_size", o.memory_size, "an integer >= 1")
-    _check(t.batch_size is None or t.batch_size >= 1, "train.batch_size", t.batch_size,
-           "null (full batch) or an integer >= 1")
-    _check(o.name != "lbfgs" or t.batch_size is None, "train.batch_size", t.batch_size,
-           "null with optim=lbfgs (L-BFGS and its line search are full-batch)")
+    _check(
+        t.batch_size is None or t.batch_size >= 1,
+        "train.batch_size",
+        t.batch_size,
+        "null (full batch) or an integer >= 1",
+    )
+    _check(
+        o.name != "lbfgs" or t.batch_size is None,
+        "train.batch_size",
+        t.batch_size,
+        "null with optim=lbfgs (L-BFGS and its line search are full-batch)",
+    )
     _check(t.tol >= 0, "train.tol", t.tol, "a number >= 0 (0 = never stop early)")
-    _check(t.max_iterations is None or t.max_iterations >= 0, "train.max_iterations", t.max_iterations,
-           "null (= train.num_iterations) or an integer >= 0")
+    _check(
+        t.max_iterations is None or t.max_iterations >= 0,
+        "train.max_iterations",
+        t.max_iterations,
+        "null (= train.num_iterations) or an integer >= 0",
+    )
 
 
 DATASETS = frozenset({"catvnoncat", "image_folder", "synthetic"})

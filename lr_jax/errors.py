@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
 EXIT_CODE = 2  # what the CLI returns for an LrJaxError (Hydra's own errors exit with 1)
 

@@ -29,18 +29,20 @@ class Evaluation(NamedTuple):
 
 @functools.partial(jax.jit, static_argnames=("model",))
 def _score(params, xs, ys, weight_N, l2, *, model: Model):
-    per_split = {name: (cost(params, xs[name], ys[name], model=model), predict_proba(params, xs[name], model))
-                 for name in xs}
+    per_split = {
+        name: (cost(params, xs[name], ys[name], model=model), predict_proba(params, xs[name], model)) for name in xs
+    }
     objective, grads = jax.value_and_grad(cost)(params, xs["train"], ys["train"], weight_N, l2, model)
     return per_split, objective, optax.tree.norm(grads)
 
 
-def evaluate(model: Model, params, xs: dict, ys: dict, *, threshold: float, weight_N=None,
-             l2=0.0) -> Evaluation:
+def evaluate(model: Model, params, xs: dict, ys: dict, *, threshold: float, weight_N=None, l2=0.0) -> Evaluation:
     """Cost and classification metrics of every split (`xs` holds "train"), in one compiled call."""
     per_split, objective, grad_norm = jax.device_get(_score(params, xs, ys, weight_N, l2, model=model))
     probas = {name: np.asarray(proba) for name, (_, proba) in per_split.items()}
     labels = {name: np.asarray(y) for name, y in ys.items()}
-    scores = {name: {"cost": float(c), **metrics.binary_metrics(labels[name], probas[name], threshold)}
-              for name, (c, _) in per_split.items()}
+    scores = {
+        name: {"cost": float(c), **metrics.binary_metrics(labels[name], probas[name], threshold)}
+        for name, (c, _) in per_split.items()
+    }
     return Evaluation(scores, probas, labels, float(objective), float(grad_norm))

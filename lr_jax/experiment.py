@@ -35,17 +35,38 @@ def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
         if runtime.is_writer():  # every check on the input is done: only now does the run write anything
             report.write_config(workdir, config, inputs.classes, inputs.n_features)
         placed = stages.place(config, inputs, state, hparams)
-        on_chunk, chunk = stages.training_hooks(config, workdir, past_costs,
-                                                examples=len(inputs.splits["train"].y) * jax.process_count())
+        on_chunk, chunk = stages.training_hooks(
+            config, workdir, past_costs, examples=len(inputs.splits["train"].y) * jax.process_count()
+        )
         result = stages.fit(config, placed, on_chunk=on_chunk, chunk_size=chunk)
         t_evaluate = time.perf_counter()
         model = models.build(config.model)
-        evaluation = evaluate.evaluate(model, result.state.params, inputs.xs, inputs.ys,
-                                       threshold=config.model.threshold, weight_N=inputs.weight_N, l2=config.model.l2)
-        info = {"n_iter": int(result.state.step), "converged": result.converged,
-                "compile_time_s": result.compile_s, "train_time_s": result.run_s,
-                "evaluate_time_s": time.perf_counter() - t_evaluate}
+        evaluation = evaluate.evaluate(
+            model,
+            result.state.params,
+            inputs.xs,
+            inputs.ys,
+            threshold=config.model.threshold,
+            weight_N=inputs.weight_N,
+            l2=config.model.l2,
+        )
+        info = {
+            "n_iter": int(result.state.step),
+            "converged": result.converged,
+            "compile_time_s": result.compile_s,
+            "train_time_s": result.run_s,
+            "evaluate_time_s": time.perf_counter() - t_evaluate,
+        }
         costs_T = np.concatenate([past_costs, np.asarray(result.costs)])
-        metrics = report.report_run(workdir, config, model, result.state.params, costs_T, inputs.splits["test"],
-                                    evaluation, info, started=t_start)
+        metrics = report.report_run(
+            workdir,
+            config,
+            model,
+            result.state.params,
+            costs_T,
+            inputs.splits["test"],
+            evaluation,
+            info,
+            started=t_start,
+        )
     return metrics

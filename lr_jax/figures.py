@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -25,15 +25,15 @@ UNIT_COLUMNS = 8  # weights.png of a model with several first-layer units: this 
 GAP = 2  # white pixels between two units' images
 
 
-def mistakes_figure(x_raw_MHWC: np.ndarray, y_M: np.ndarray, proba_M: np.ndarray, threshold: float,
-                    classes: Sequence[str]) -> Figure:
+def mistakes_figure(
+    x_raw_MHWC: np.ndarray, y_M: np.ndarray, proba_M: np.ndarray, threshold: float, classes: Sequence[str]
+) -> Figure:
     """A grid of the misclassified images, each titled with its true and predicted class and P(cat)."""
     pred_M = (proba_M > threshold).astype(np.int64)
     wrong = np.flatnonzero(pred_M != y_M)
     cols = min(MISTAKE_COLUMNS, max(wrong.size, 1))
     rows = max(math.ceil(wrong.size / cols), 1)
-    fig = Figure(figsize=(cols * CELL_INCHES, rows * CELL_INCHES + TITLE_INCHES), dpi=DPI,
-                 layout="constrained")
+    fig = Figure(figsize=(cols * CELL_INCHES, rows * CELL_INCHES + TITLE_INCHES), dpi=DPI, layout="constrained")
     fig.suptitle(f"{wrong.size} of {y_M.size} images misclassified (#index, p = P({classes[1]}))", fontsize=9)
     axes = fig.subplots(rows, cols, squeeze=False)
     for ax in axes.flat:
@@ -68,7 +68,7 @@ def units_image(units_KD: np.ndarray, image_size: int) -> np.ndarray:
     grid = np.full((rows * step - GAP, cols * step - GAP, 3), 255, np.uint8)
     for k, tile in enumerate(tiles):
         r, c = divmod(k, cols)
-        grid[r * step:r * step + image_size, c * step:c * step + image_size] = tile
+        grid[r * step : r * step + image_size, c * step : c * step + image_size] = tile
     return grid
 
 
@@ -80,10 +80,21 @@ def weights_figure(units_KD: np.ndarray, image_size: int) -> Figure:
     return fig
 
 
-def save_inspection(workdir: str | os.PathLike, x_raw_MHWC, y_M, proba_M, units_KD, *, threshold: float,
-                    image_size: int, classes: Sequence[str]) -> None:
+def save_inspection(
+    workdir: str | os.PathLike,
+    x_raw_MHWC,
+    y_M,
+    proba_M,
+    units_KD,
+    *,
+    threshold: float,
+    image_size: int,
+    classes: Sequence[str],
+) -> None:
     """Write `mistakes.png` and `weights.png` (the model's `unit_weights`, one image per unit)."""
-    artifacts.save_figure(os.path.join(workdir, "mistakes.png"),
-                          mistakes_figure(np.asarray(x_raw_MHWC), np.asarray(y_M), np.asarray(proba_M),
-                                          threshold, classes), dpi=DPI)
+    artifacts.save_figure(
+        os.path.join(workdir, "mistakes.png"),
+        mistakes_figure(np.asarray(x_raw_MHWC), np.asarray(y_M), np.asarray(proba_M), threshold, classes),
+        dpi=DPI,
+    )
     artifacts.save_figure(os.path.join(workdir, "weights.png"), weights_figure(units_KD, image_size), dpi=DPI)

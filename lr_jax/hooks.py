@@ -6,8 +6,9 @@ stops the run. The guard comes first, so a diverged state is never checkpointed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jax
 import numpy as np
@@ -33,7 +34,8 @@ class DivergenceGuard:
         raise DivergenceError(
             f"training diverged: the parameters or the cost became NaN or infinite between iterations "
             f"{stop - costs_n.shape[-1]} and {stop}; the run stopped there and {where}. Lower "
-            "optim.learning_rate (or keep data.scale=true).")
+            "optim.learning_rate (or keep data.scale=true)."
+        )
 
 
 class CheckpointWriter:
@@ -43,8 +45,9 @@ class CheckpointWriter:
     checkpoint (`past_costs`) and of each chunk since.
     """
 
-    def __init__(self, folder: Path, config: Mapping[str, Any], *, every: int, keep: int, num_steps: int,
-                 past_costs=()):
+    def __init__(
+        self, folder: Path, config: Mapping[str, Any], *, every: int, keep: int, num_steps: int, past_costs=()
+    ):
         self.folder, self.config, self.every, self.keep, self.num_steps = folder, config, every, keep, num_steps
         self.costs = [np.asarray(past_costs)]
 
@@ -77,10 +80,9 @@ class ProgressBar:
             return
         self.bar.update(len(costs_n))
         rate = self.bar.format_dict.get("rate") or 0.0  # tqdm's smoothed iterations per second
-        self.bar.set_postfix(cost=f"{float(costs_n[-1]):.6f}",
-                             examples_per_s=f"{rate * self.examples_per_step:.3g}")
+        self.bar.set_postfix(cost=f"{float(costs_n[-1]):.6f}", examples_per_s=f"{rate * self.examples_per_step:.3g}")
 
-    def __enter__(self) -> "ProgressBar":
+    def __enter__(self) -> ProgressBar:
         return self
 
     def __exit__(self, *exc) -> None:

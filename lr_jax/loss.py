@@ -41,8 +41,14 @@ def example_loss(params: Params, x_D: jax.Array, y: jax.Array, model: Model = LO
     return optax.sigmoid_binary_cross_entropy(model.apply(params, x_D), y)
 
 
-def cost(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | None = None,
-         l2: jax.Array | float = 0.0, model: Model = LOGISTIC) -> jax.Array:
+def cost(
+    params: Params,
+    x_ND: jax.Array,
+    y_N: jax.Array,
+    weight_N: jax.Array | None = None,
+    l2: jax.Array | float = 0.0,
+    model: Model = LOGISTIC,
+) -> jax.Array:
     """J: the mean cross-entropy over the batch (labels as 0/1 of any numeric dtype).
 
     With `weight_N`, the weighted mean Σ sᵢLᵢ / Σ sᵢ; with `l2` = λ, plus λ/2·‖model.penalized(params)‖².
@@ -68,8 +74,9 @@ def cost(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | 
     return data_cost + jnp.where(l2 == 0, 0.0, 0.5 * l2 * squares)
 
 
-def course_gradients(params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | None = None,
-                     l2: jax.Array | float = 0.0) -> Params:
+def course_gradients(
+    params: Params, x_ND: jax.Array, y_N: jax.Array, weight_N: jax.Array | None = None, l2: jax.Array | float = 0.0
+) -> Params:
     """The course's backward pass of logistic regression: dw = Xᵀ(A - Y)/m, db = mean(A - Y); weighted by
     s/S, plus λw."""
     dz_N = jax.nn.sigmoid(batched_logit(params, x_ND)) - y_N.astype(params["w"].dtype)

@@ -67,8 +67,9 @@ class LogisticRegression:
 LOGISTIC = LogisticRegression()
 
 
-def init_params(n_features: int, *, init: str = "zeros", key: jax.Array | None = None, scale: float = 0.01,
-                dtype=jnp.float32) -> Params:
+def init_params(
+    n_features: int, *, init: str = "zeros", key: jax.Array | None = None, scale: float = 0.01, dtype=jnp.float32
+) -> Params:
     """Zeros (the course) or `scale * N(0, 1)` weights from an explicit PRNG key; the bias starts at 0."""
     if init == "zeros":
         w_D = jnp.zeros((n_features,), dtype)

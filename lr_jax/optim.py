@@ -44,9 +44,16 @@ def as_spec(optim: str | OptimSpec) -> OptimSpec:
     return spec(name=optim) if isinstance(optim, str) else optim
 
 
-def make_hparams(learning_rate: float = _DEFAULTS.learning_rate, dtype=jnp.float32, *,
-                 momentum: float = _DEFAULTS.momentum, b1: float = _DEFAULTS.b1, b2: float = _DEFAULTS.b2,
-                 l2: float = 0.0, tol: float = 0.0) -> HParams:
+def make_hparams(
+    learning_rate: float = _DEFAULTS.learning_rate,
+    dtype=jnp.float32,
+    *,
+    momentum: float = _DEFAULTS.momentum,
+    b1: float = _DEFAULTS.b1,
+    b2: float = _DEFAULTS.b2,
+    l2: float = 0.0,
+    tol: float = 0.0,
+) -> HParams:
     """Hyperparameters as arrays of a fixed dtype, so that new values do not recompile."""
     values = dict(learning_rate=learning_rate, momentum=momentum, b1=b1, b2=b2, l2=l2, tol=tol)
     return {name: jnp.asarray(value, dtype) for name, value in values.items()}
@@ -55,8 +62,9 @@ def make_hparams(learning_rate: float = _DEFAULTS.learning_rate, dtype=jnp.float
 def config_hparams(config: Config, dtype) -> HParams:
     """The traced hyperparameters of `config` (values that may change without a recompile)."""
     o = config.optim
-    return make_hparams(o.learning_rate, dtype, momentum=o.momentum, b1=o.b1, b2=o.b2, l2=config.model.l2,
-                        tol=config.train.tol)
+    return make_hparams(
+        o.learning_rate, dtype, momentum=o.momentum, b1=o.b1, b2=o.b2, l2=config.model.l2, tol=config.train.tol
+    )
 
 
 def make_schedule(spec: OptimSpec, learning_rate: jax.Array) -> optax.ScalarOrSchedule:

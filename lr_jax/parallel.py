@@ -67,9 +67,11 @@ def mesh_scope(mesh: Mesh | None):
     if mesh is None:
         return contextlib.nullcontext()
     if not hasattr(jax, "set_mesh") or not hasattr(jax, "shard_map"):
-        raise ConfigError(f"sharding the batch over {jax.device_count()} devices needs jax.set_mesh and "
-                          f"jax.shard_map, which JAX {jax.__version__} lacks: upgrade JAX (pip install -U jax), "
-                          "or set parallel.data_parallel=false to train on one device.")
+        raise ConfigError(
+            f"sharding the batch over {jax.device_count()} devices needs jax.set_mesh and "
+            f"jax.shard_map, which JAX {jax.__version__} lacks: upgrade JAX (pip install -U jax), "
+            "or set parallel.data_parallel=false to train on one device."
+        )
     return jax.set_mesh(mesh)
 
 

@@ -79,7 +79,7 @@ def _scan_chunks(fn, x_ND, *rest):
     """Σ over row chunks of `fn(x_chunk, *rest_chunks)` (a pytree), the tail chunk included."""
     m, rows = x_ND.shape[0], chunk_rows()
     num_chunks, tail = divmod(m, rows)
-    take = lambda a, start, size: None if a is None else jax.lax.dynamic_slice_in_dim(a, start, size)  # noqa: E731
+    take = lambda a, start, size: None if a is None else jax.lax.dynamic_slice_in_dim(a, start, size)
     if num_chunks < MIN_CHUNKS:
         return fn(x_ND, *rest)
 
@@ -103,7 +103,7 @@ def batched_logit(logit_fn, params, x_ND: jax.Array) -> jax.Array:
         if x.shape[0] < MIN_CHUNKS * rows:
             return vlogit(p, x)
         head = x.shape[0] // rows * rows
-        chunk = lambda i: vlogit(p, jax.lax.dynamic_slice_in_dim(x, i * rows, rows))  # noqa: E731
+        chunk = lambda i: vlogit(p, jax.lax.dynamic_slice_in_dim(x, i * rows, rows))
         z = jax.lax.map(jax.checkpoint(chunk), jnp.arange(x.shape[0] // rows)).reshape(-1)
         return jnp.concatenate([z, vlogit(p, x[head:])]) if head < x.shape[0] else z
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -50,8 +51,10 @@ def load_run(run_dir: str | os.PathLike) -> TrainedRun:
     run_dir = Path(run_dir)
     params_path = run_dir / "params.npz"
     if not params_path.is_file():
-        raise DataError(f"{run_dir}: no params.npz, so no trained model to predict with. Pass the folder of "
-                        "a finished run (outputs/<date>/<time>), or finish this one with train.resume=true.")
+        raise DataError(
+            f"{run_dir}: no params.npz, so no trained model to predict with. Pass the folder of "
+            "a finished run (outputs/<date>/<time>), or finish this one with train.resume=true."
+        )
     config, classes, n_features = _read_config(run_dir)
     try:
         params = artifacts.load_params(params_path)
@@ -69,9 +72,11 @@ def _check_params(path: Path, params: dict, expected: dict, config: Config) -> N
     wanted = {k: list(v.shape) for k, v in expected.items()}
     if shapes != wanted:
         size = config.data.image_size
-        raise DataError(f"{path}: parameters of shape {shapes} do not fit the run's model on {size}x{size} RGB "
-                        f"images, which needs {wanted}. The file belongs to another run: copy the matching "
-                        "params.npz back.")
+        raise DataError(
+            f"{path}: parameters of shape {shapes} do not fit the run's model on {size}x{size} RGB "
+            f"images, which needs {wanted}. The file belongs to another run: copy the matching "
+            "params.npz back."
+        )
 
 
 def _read_config(run_dir: Path) -> tuple[Config, tuple[str, str], int]:
@@ -83,9 +88,11 @@ def _read_config(run_dir: Path) -> tuple[Config, tuple[str, str], int]:
         config = Config.from_dict(record["config"])
         classes, n_features = tuple(record["classes"]), int(record["n_features"])
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise DataError(f"{path}: cannot read the run's config from it ({type(e).__name__}: {e}), so the image "
-                        "size, scaling and classes of the run are unknown. Pass a folder that scripts/train.py "
-                        "wrote.") from e
+        raise DataError(
+            f"{path}: cannot read the run's config from it ({type(e).__name__}: {e}), so the image "
+            "size, scaling and classes of the run are unknown. Pass a folder that scripts/train.py "
+            "wrote."
+        ) from e
     return config, classes, n_features
 
 
@@ -102,5 +109,7 @@ def predict_images(run_dir: str | os.PathLike, paths: Sequence[str | os.PathLike
         params = jax.tree.map(lambda v: jnp.asarray(v, dtype), run.params)
         proba_M = np.asarray(jax.jit(model_lib.predict_proba, static_argnames="model")(params, x_MD, model=run.model))
     labels = (proba_M > config.model.threshold).astype(int)
-    return [Prediction(str(p), float(q), int(k), run.classes[k], run.classes[1], config.model.threshold)
-            for p, q, k in zip(paths, proba_M, labels)]
+    return [
+        Prediction(str(p), float(q), int(k), run.classes[k], run.classes[1], config.model.threshold)
+        for p, q, k in zip(paths, proba_M, labels)
+    ]

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -30,8 +31,9 @@ METRICS_FILE = "metrics.json"
 def write_config(workdir: Path, config: Config, classes: Sequence[str], n_features: int) -> None:
     """`config.json`: the run's config, its class names (label 0, label 1) and its number of inputs."""
     workdir.mkdir(parents=True, exist_ok=True)
-    artifacts.save_json(workdir / CONFIG_FILE,
-                        {"config": config.to_dict(), "classes": list(classes), "n_features": int(n_features)})
+    artifacts.save_json(
+        workdir / CONFIG_FILE, {"config": config.to_dict(), "classes": list(classes), "n_features": int(n_features)}
+    )
 
 
 def logged_costs(costs_T, every: int) -> tuple[np.ndarray, np.ndarray]:
@@ -50,24 +52,42 @@ def log_evaluation(evaluation: Evaluation, n_iter: int, converged: bool) -> None
     """The course's accuracy lines, then the metrics table of every split."""
     log.info("train accuracy: %.2f %%", 100 * evaluation.metrics["train"]["accuracy"])
     log.info("test accuracy: %.2f %%", 100 * evaluation.metrics["test"]["accuracy"])
-    log.info("%s %i iterations\n%s", "converged after" if converged else "ran", n_iter,
-             metrics.format_table(evaluation.metrics))
+    log.info(
+        "%s %i iterations\n%s",
+        "converged after" if converged else "ran",
+        n_iter,
+        metrics.format_table(evaluation.metrics),
+    )
 
 
 def run_metrics(config: Config, evaluation: Evaluation, iterations, costs, info: dict[str, Any]) -> dict[str, Any]:
     """metrics.json's content: `<split>_<metric>`, the logged costs, `info` from the trainer, the run's setup."""
     return {
         **{f"{split}_{name}": value for split, ev in evaluation.metrics.items() for name, value in ev.items()},
-        "train_objective": evaluation.train_objective, "grad_norm": evaluation.grad_norm,
-        "cost_iterations": np.asarray(iterations).tolist(), "costs": [float(c) for c in costs],
+        "train_objective": evaluation.train_objective,
+        "grad_norm": evaluation.grad_norm,
+        "cost_iterations": np.asarray(iterations).tolist(),
+        "costs": [float(c) for c in costs],
         "diverged": not (np.isfinite(costs).all() and math.isfinite(evaluation.train_objective)),
         **info,
-        "jax_version": jax.__version__, **runtime.describe_devices(), "config": config.to_dict(),
+        "jax_version": jax.__version__,
+        **runtime.describe_devices(),
+        "config": config.to_dict(),
     }
 
 
-def write_outputs(workdir: Path, config: Config, model: Model, params, iterations, costs, test: Split,
-                  evaluation: Evaluation, *, diverged: bool = False) -> None:
+def write_outputs(
+    workdir: Path,
+    config: Config,
+    model: Model,
+    params,
+    iterations,
+    costs,
+    test: Split,
+    evaluation: Evaluation,
+    *,
+    diverged: bool = False,
+) -> None:
     """params.npz, costs.csv and the figures (learning curve, ROC, mistakes and weights of image data).
 
     A diverged run (a sweep's point; a single run stops before) writes its costs only: no parameters, no figures.
@@ -78,14 +98,24 @@ def write_outputs(workdir: Path, config: Config, model: Model, params, iteration
         return
     artifacts.save_params(workdir / "params.npz", params)
     artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs)
-    artifacts.plot_learning_curve(workdir / "learning_curve.png", iterations, costs,
-                                  f"Learning rate = {config.optim.learning_rate}")
+    artifacts.plot_learning_curve(
+        workdir / "learning_curve.png", iterations, costs, f"Learning rate = {config.optim.learning_rate}"
+    )
     if test.x_raw.ndim == 4:  # images (synthetic features have no picture to show)
-        figures.save_inspection(workdir, test.x_raw, test.y, evaluation.probas["test"],
-                                np.asarray(model.unit_weights(params)), threshold=config.model.threshold,
-                                image_size=config.data.image_size, classes=test.classes)
-    artifacts.plot_roc_curves(workdir / "roc_curve.png", {
-        name: metrics.roc_curve(evaluation.labels[name], evaluation.probas[name]) for name in evaluation.probas})
+        figures.save_inspection(
+            workdir,
+            test.x_raw,
+            test.y,
+            evaluation.probas["test"],
+            np.asarray(model.unit_weights(params)),
+            threshold=config.model.threshold,
+            image_size=config.data.image_size,
+            classes=test.classes,
+        )
+    artifacts.plot_roc_curves(
+        workdir / "roc_curve.png",
+        {name: metrics.roc_curve(evaluation.labels[name], evaluation.probas[name]) for name in evaluation.probas},
+    )
 
 
 def write_metrics(workdir: Path, run_metrics: dict[str, Any]) -> None:
@@ -94,8 +124,18 @@ def write_metrics(workdir: Path, run_metrics: dict[str, Any]) -> None:
     log.info("wrote %s", workdir)
 
 
-def report_run(workdir: Path, config: Config, model: Model, params, costs_T, test: Split, evaluation: Evaluation,
-               info: dict[str, Any], *, started: float) -> dict[str, Any]:
+def report_run(
+    workdir: Path,
+    config: Config,
+    model: Model,
+    params,
+    costs_T,
+    test: Split,
+    evaluation: Evaluation,
+    info: dict[str, Any],
+    *,
+    started: float,
+) -> dict[str, Any]:
     """Print the costs and the evaluation, write the run's files (metrics.json last); return the metrics.
 
     `costs_T` is the whole cost history since iteration 0; `info` holds what only the trainer knows

@@ -1,13 +1,13 @@
 """The stages of a run, each a plain function; `experiment` and `sweep` call them in this order:
 
-    runtime      the process: compilation cache, other processes, precision        `runtime_scope`
-    inputs       the data read, split and put on the device                          `load_inputs`
-    state        the model's init and the optimizer's, every key from train.seed     `initial_state`
-    resume       the newest checkpoint instead, with train.resume=true               `resume_point`
-    placement    the batch sharded over a device mesh when there are several         `place`
-    fit          the compiled loop, in chunks, with hooks between them                `fit`
-    evaluate     every split in one compiled call                                    `evaluate.evaluate`
-    report       the printed lines and the run folder's files                        `lr_jax.report`
+runtime      the process: compilation cache, other processes, precision        `runtime_scope`
+inputs       the data read, split and put on the device                          `load_inputs`
+state        the model's init and the optimizer's, every key from train.seed     `initial_state`
+resume       the newest checkpoint instead, with train.resume=true               `resume_point`
+placement    the batch sharded over a device mesh when there are several         `place`
+fit          the compiled loop, in chunks, with hooks between them                `fit`
+evaluate     every split in one compiled call                                    `evaluate.evaluate`
+report       the printed lines and the run folder's files                        `lr_jax.report`
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import contextlib
 import functools
 import logging
 import math
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -91,16 +92,24 @@ def sample_weights(class_weight: str | None, y_N: np.ndarray, dtype) -> jax.Arra
 def _check_batch_size(batch_size: int | None, m: int, val_fraction: float) -> None:
     if batch_size is not None and batch_size > m:
         after = f" (after data.val_fraction={val_fraction})" if val_fraction else ""
-        raise ConfigError(f"train.batch_size={batch_size} is larger than the {m} training examples{after}. "
-                          f"Use at most {m}, or null for full-batch training.")
+        raise ConfigError(
+            f"train.batch_size={batch_size} is larger than the {m} training examples{after}. "
+            f"Use at most {m}, or null for full-batch training."
+        )
 
 
 def initial_state(config: Config, n_features: int) -> tuple[train.TrainState, optim.HParams]:
     """The configured model's and optimizer's initial state and the hyperparameters, keys from `train.seed`."""
     dtype = runtime.run_dtype(config.train.precision)
     hparams = optim.config_hparams(config, dtype)
-    state = _init_state(config.train.seed, hparams, model=models.build(config.model), optim=optim.spec(config.optim),
-                        n_features=n_features, dtype=dtype)
+    state = _init_state(
+        config.train.seed,
+        hparams,
+        model=models.build(config.model),
+        optim=optim.spec(config.optim),
+        n_features=n_features,
+        dtype=dtype,
+    )
     return state, hparams
 
 
@@ -114,8 +123,9 @@ def _init_state(seed, hparams, *, model: Model, optim, n_features, dtype) -> tra
 def resume_point(config: Config, workdir: Path, state: train.TrainState) -> tuple[train.TrainState, np.ndarray]:
     """(state, costs so far): the newest checkpoint with train.resume=true, else `state` and no costs."""
     t = config.train
-    state, past_costs = checkpoint.starting_point(workdir, state, config.to_dict(), resume=t.resume,
-                                                  num_steps=t.iteration_limit)
+    state, past_costs = checkpoint.starting_point(
+        workdir, state, config.to_dict(), resume=t.resume, num_steps=t.iteration_limit
+    )
     if t.resume:
         log.info("resuming at iteration %i", int(state.step))
     return state, past_costs
@@ -139,8 +149,9 @@ def place(config: Config, inputs: Inputs, state, hparams) -> Placed:
     if not parallel.use_mesh(config.parallel):
         return Placed(None, x, y, weight, state, hparams)
     mesh = parallel.make_mesh()
-    x, y, weight = parallel.shard_batch(mesh, np.asarray(x), np.asarray(y),
-                                        None if weight is None else np.asarray(weight))
+    x, y, weight = parallel.shard_batch(
+        mesh, np.asarray(x), np.asarray(y), None if weight is None else np.asarray(weight)
+    )
     return Placed(mesh, x, y, weight, *parallel.replicate(mesh, (state, hparams)))
 
 
@@ -153,22 +164,44 @@ def training_hooks(config: Config, workdir: Path, past_costs, examples: int) -> 
     chunk = t.checkpoint_every or None
     if bar.visible:  # report every log_every iterations, still landing on every checkpoint
         chunk = math.gcd(chunk or t.log_every, t.log_every)
-    save = hooks.CheckpointWriter(folder, config.to_dict(), every=t.checkpoint_every if writer else 0,
-                                  keep=t.keep_checkpoints, num_steps=t.iteration_limit, past_costs=past_costs)
+    save = hooks.CheckpointWriter(
+        folder,
+        config.to_dict(),
+        every=t.checkpoint_every if writer else 0,
+        keep=t.keep_checkpoints,
+        num_steps=t.iteration_limit,
+        past_costs=past_costs,
+    )
     return [hooks.DivergenceGuard(folder), save, bar], chunk
 
 
-def fit(config: Config, placed: Placed, *, on_chunk: list[Callable] = (), chunk_size: int | None = None,
-        run: Callable = train.run_steps) -> train.FitResult:
+def fit(
+    config: Config,
+    placed: Placed,
+    *,
+    on_chunk: list[Callable] = (),
+    chunk_size: int | None = None,
+    run: Callable = train.run_steps,
+) -> train.FitResult:
     """The compiled training of `placed.state` up to the iteration limit (or ‖∇J‖ < tol); params on the host."""
     t = config.train
     with parallel.mesh_scope(placed.mesh), contextlib.ExitStack() as stack:
         for hook in on_chunk:
             if hasattr(hook, "__exit__"):  # the progress bar closes even when a hook stops the run
                 stack.enter_context(hook)
-        result = train.fit(placed.state, placed.x, placed.y, placed.hparams, num_steps=t.iteration_limit,
-                           optim=optim.spec(config.optim), chunk_size=chunk_size, on_chunk=on_chunk,
-                           weight_N=placed.weight, batch_size=t.batch_size, model=models.build(config.model),
-                           run=run)
+        result = train.fit(
+            placed.state,
+            placed.x,
+            placed.y,
+            placed.hparams,
+            num_steps=t.iteration_limit,
+            optim=optim.spec(config.optim),
+            chunk_size=chunk_size,
+            on_chunk=on_chunk,
+            weight_N=placed.weight,
+            batch_size=t.batch_size,
+            model=models.build(config.model),
+            run=run,
+        )
     # Replicated over the mesh: the host copy serves the evaluation of the (local) splits.
     return result._replace(state=result.state._replace(params=jax.device_get(result.state.params)))

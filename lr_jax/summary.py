@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -62,8 +63,12 @@ def summary_rows(runs: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One row per run: its folder name, the varying config keys, and the METRIC_COLUMNS."""
     keys = varying_keys([m["config"] for m in runs.values()])
     return [
-        {"run": name, **{k: flatten(m["config"]).get(k) for k in keys}, **{c: m.get(c) for c in METRIC_COLUMNS},
-         "diverged": bool(m.get("diverged", False))}
+        {
+            "run": name,
+            **{k: flatten(m["config"]).get(k) for k in keys},
+            **{c: m.get(c) for c in METRIC_COLUMNS},
+            "diverged": bool(m.get("diverged", False)),
+        }
         for name, m in runs.items()
     ]
 
@@ -86,6 +91,7 @@ def describe(row: Mapping[str, Any]) -> str:
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """The rows as an aligned text table, accuracies in percent."""
+
     def cell(key, value):
         if value is None:
             return "n/a"
@@ -106,8 +112,10 @@ def summarize(sweep_dir: str | Path) -> dict[str, Any]:
     best = best_row(rows)
     artifacts.save_table_csv(sweep_dir / "summary.csv", rows)
     artifacts.save_json(sweep_dir / "summary.json", {"rows": rows, "best": best})
-    curves = {describe(row): (runs[row["run"]]["cost_iterations"], np.asarray(runs[row["run"]]["costs"], float))
-              for row in rows}  # a diverged run's costs hold nulls: NaN, a gap in its curve
+    curves = {
+        describe(row): (runs[row["run"]]["cost_iterations"], np.asarray(runs[row["run"]]["costs"], float))
+        for row in rows
+    }  # a diverged run's costs hold nulls: NaN, a gap in its curve
     artifacts.plot_learning_curves(sweep_dir / "learning_curves.png", curves, f"{len(rows)} runs")
     return {"rows": rows, "best": best}
 
@@ -117,9 +125,11 @@ def report(summary: Mapping[str, Any]) -> str:
     best = summary["best"]
     if best is None:
         return f"{format_table(summary['rows'])}\nbest: none (every run diverged)"
-    return (f"{format_table(summary['rows'])}\nbest: run {best['run']} ({describe(best)}): "
-            f"test accuracy {100 * best['test_accuracy']:.2f} %, "
-            f"train accuracy {100 * best['train_accuracy']:.2f} %")
+    return (
+        f"{format_table(summary['rows'])}\nbest: run {best['run']} ({describe(best)}): "
+        f"test accuracy {100 * best['test_accuracy']:.2f} %, "
+        f"train accuracy {100 * best['train_accuracy']:.2f} %"
+    )
 
 
 class SummarizeCallback:

@@ -17,8 +17,9 @@ import dataclasses
 import functools
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -35,9 +36,13 @@ log = logging.getLogger(__name__)
 def grid_configs(config: Config) -> list[Config]:
     """One Config per (learning rate, seed) of `config.sweep`, learning rates outermost."""
     return [
-        dataclasses.replace(config, optim=dataclasses.replace(config.optim, learning_rate=lr),
-                            train=dataclasses.replace(config.train, seed=seed))
-        for lr in config.sweep.learning_rates for seed in config.sweep.seeds
+        dataclasses.replace(
+            config,
+            optim=dataclasses.replace(config.optim, learning_rate=lr),
+            train=dataclasses.replace(config.train, seed=seed),
+        )
+        for lr in config.sweep.learning_rates
+        for seed in config.sweep.seeds
     ]
 
 
@@ -52,12 +57,29 @@ def unstack(tree: Any, i: int) -> Any:
 
 
 @functools.partial(jax.jit, static_argnames=("num_steps", "optim", "batch_size", "model"))
-def run_steps_batched(states: train.TrainState, x_ND, y_N, hparams: optim.HParams, *, num_steps: int,
-                      optim: str | optim.OptimSpec = "sgd", weight_N=None, batch_size: int | None = None,
-                      model: Model = LOGISTIC):
+def run_steps_batched(
+    states: train.TrainState,
+    x_ND,
+    y_N,
+    hparams: optim.HParams,
+    *,
+    num_steps: int,
+    optim: str | optim.OptimSpec = "sgd",
+    weight_N=None,
+    batch_size: int | None = None,
+    model: Model = LOGISTIC,
+):
     """`train.run_steps` for C states and hparams stacked on axis 0: (final states, costs f[C, num_steps])."""
-    run = functools.partial(train.run_steps, x_ND=x_ND, y_N=y_N, num_steps=num_steps, optim=optim,
-                            weight_N=weight_N, batch_size=batch_size, model=model)
+    run = functools.partial(
+        train.run_steps,
+        x_ND=x_ND,
+        y_N=y_N,
+        num_steps=num_steps,
+        optim=optim,
+        weight_N=weight_N,
+        batch_size=batch_size,
+        model=model,
+    )
     return jax.vmap(lambda state, hp: run(state, hparams=hp))(states, hparams)
 
 
@@ -94,14 +116,20 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
       {"rows": one row per config, "best": the best row}, also in `workdir/summary.json`.
     """
     if config.train.resume:
-        raise ConfigError("train.resume=true: the vmapped sweep writes no checkpoints to resume from. Run it "
-                          "again without train.resume, or resume a single run (scripts/train.py).")
+        raise ConfigError(
+            "train.resume=true: the vmapped sweep writes no checkpoints to resume from. Run it "
+            "again without train.resume, or resume a single run (scripts/train.py)."
+        )
     workdir = Path(workdir)
     with stages.runtime_scope(config):
         inputs = stages.load_inputs(config)
         configs = grid_configs(config)
-        log.info("training %d configs (%d learning rates x %d seeds) in one compiled call", len(configs),
-                 len(config.sweep.learning_rates), len(config.sweep.seeds))
+        log.info(
+            "training %d configs (%d learning rates x %d seeds) in one compiled call",
+            len(configs),
+            len(config.sweep.learning_rates),
+            len(config.sweep.seeds),
+        )
         result = train_grid(configs, inputs.xs["train"], inputs.ys["train"], inputs.weight_N)
         # Shared by the whole grid: the time to compile and run the one program that trained every config.
         timing = {"sweep_compile_time_s": result.compile_s, "sweep_train_time_s": result.run_s}
@@ -111,12 +139,28 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             log.info("config %d: learning_rate=%s seed=%d", i, c.optim.learning_rate, c.train.seed)
             n_iter = int(result.state.step[i])
             params = unstack(result.state.params, i)
-            evaluation = evaluate.evaluate(model, params, inputs.xs, inputs.ys, threshold=c.model.threshold,
-                                           weight_N=inputs.weight_N, l2=c.model.l2)
+            evaluation = evaluate.evaluate(
+                model,
+                params,
+                inputs.xs,
+                inputs.ys,
+                threshold=c.model.threshold,
+                weight_N=inputs.weight_N,
+                l2=c.model.l2,
+            )
             info = {"n_iter": n_iter, "converged": bool(result.converged[i]), **timing}
             report.write_config(workdir / str(i), c, inputs.classes, inputs.n_features)
-            report.report_run(workdir / str(i), c, model, params, np.asarray(result.costs[i][:n_iter]),
-                              inputs.splits["test"], evaluation, info, started=started)
+            report.report_run(
+                workdir / str(i),
+                c,
+                model,
+                params,
+                np.asarray(result.costs[i][:n_iter]),
+                inputs.splits["test"],
+                evaluation,
+                info,
+                started=started,
+            )
     result_summary = summary.summarize(workdir)
     log.info("%s", summary.report(result_summary))
     return result_summary

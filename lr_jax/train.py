@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Any, Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -30,7 +31,6 @@ from lr_jax.model import LOGISTIC, Model, Params, param_dtype
 from lr_jax.optim import HParams, OptimSpec, as_spec, make_optimizer
 
 
-
 class TrainState(NamedTuple):
     params: Params
     opt_state: Any
@@ -39,8 +39,7 @@ class TrainState(NamedTuple):
 
 
 @functools.partial(jax.jit, static_argnames=("optim",))
-def init_state(params: Params, hparams: HParams, key: jax.Array, *, optim: str | OptimSpec = "sgd"
-               ) -> TrainState:
+def init_state(params: Params, hparams: HParams, key: jax.Array, *, optim: str | OptimSpec = "sgd") -> TrainState:
     """Optimizer state for `params`, with the step counter at 0."""
     opt_state = make_optimizer(optim, hparams).init(params)
     return TrainState(params, opt_state, jnp.zeros((), jnp.int32), key)
@@ -63,8 +62,9 @@ def epoch_batches(key: jax.Array, m: int, batch_size: int) -> tuple[jax.Array, j
 def _full_batch_update(state, grads, value, value_fn, hparams, optim):
     opt = make_optimizer(optim, hparams)
     if as_spec(optim).name == "lbfgs":
-        updates, opt_state = opt.update(grads, state.opt_state, state.params, value=value, grad=grads,
-                                        value_fn=value_fn)
+        updates, opt_state = opt.update(
+            grads, state.opt_state, state.params, value=value, grad=grads, value_fn=value_fn
+        )
     else:
         updates, opt_state = opt.update(grads, state.opt_state, state.params)
     return TrainState(optax.apply_updates(state.params, updates), opt_state, state.step + 1, state.key)
@@ -90,8 +90,16 @@ def _minibatch_epoch(state, x_ND, y_N, weight_N, hparams, optim, batch_size, mod
     return TrainState(params, opt_state, state.step + 1, key)
 
 
-def train_step(state: TrainState, x_ND, y_N, hparams: HParams, optim: str | OptimSpec,
-               weight_N=None, batch_size: int | None = None, model: Model = LOGISTIC):
+def train_step(
+    state: TrainState,
+    x_ND,
+    y_N,
+    hparams: HParams,
+    optim: str | OptimSpec,
+    weight_N=None,
+    batch_size: int | None = None,
+    model: Model = LOGISTIC,
+):
     """One iteration: (new state, J before it, ‖∇J‖ before it); the state is kept as is once ‖∇J‖ < tol."""
     value_fn = functools.partial(cost, x_ND=x_ND, y_N=y_N, weight_N=weight_N, l2=hparams["l2"], model=model)
     if as_spec(optim).name == "lbfgs":  # reuses the value and gradient the line search computed
@@ -108,9 +116,18 @@ def train_step(state: TrainState, x_ND, y_N, hparams: HParams, optim: str | Opti
 
 
 @functools.partial(jax.jit, static_argnames=("num_steps", "optim", "batch_size", "model"))
-def run_steps(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int,
-              optim: str | OptimSpec = "sgd", weight_N=None, batch_size: int | None = None,
-              model: Model = LOGISTIC):
+def run_steps(
+    state: TrainState,
+    x_ND,
+    y_N,
+    hparams: HParams,
+    *,
+    num_steps: int,
+    optim: str | OptimSpec = "sgd",
+    weight_N=None,
+    batch_size: int | None = None,
+    model: Model = LOGISTIC,
+):
     """Up to `num_steps` iterations in one `lax.while_loop`, stopping once ‖∇J‖ < tol.
 
     Returns (final state, cost before each iteration f[num_steps], NaN for those not run).
@@ -141,9 +158,21 @@ class FitResult(NamedTuple):
     converged: bool | np.ndarray = False  # stopped early because ‖∇J‖ < tol (bool[C] for a grid of states)
 
 
-def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim: str | OptimSpec = "sgd",
-        chunk_size: int | None = None, on_chunk: Sequence[Callable] = (), weight_N=None,
-        batch_size: int | None = None, model: Model = LOGISTIC, run: Callable = run_steps) -> FitResult:
+def fit(
+    state: TrainState,
+    x_ND,
+    y_N,
+    hparams: HParams,
+    *,
+    num_steps: int,
+    optim: str | OptimSpec = "sgd",
+    chunk_size: int | None = None,
+    on_chunk: Sequence[Callable] = (),
+    weight_N=None,
+    batch_size: int | None = None,
+    model: Model = LOGISTIC,
+    run: Callable = run_steps,
+) -> FitResult:
     """Advance `state` to step `num_steps` (or until ‖∇J‖ < tol) in compiled chunks (one by default).
 
     Between chunks, each `on_chunk(state, costs_of_chunk)` runs on the host (progress, checkpoints);
@@ -160,8 +189,9 @@ def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim
         n = min(chunk, num_steps - done)
         if n not in compiled:
             t0 = time.perf_counter()
-            compiled[n] = run.lower(state, *args, **kwargs, num_steps=n, optim=optim,
-                                    batch_size=batch_size, model=model).compile()
+            compiled[n] = run.lower(
+                state, *args, **kwargs, num_steps=n, optim=optim, batch_size=batch_size, model=model
+            ).compile()
             compile_s += time.perf_counter() - t0
         t0 = time.perf_counter()
         state, costs_n = jax.block_until_ready(compiled[n](state, *args, **kwargs))
@@ -174,8 +204,16 @@ def fit(state: TrainState, x_ND, y_N, hparams: HParams, *, num_steps: int, optim
     if len(costs) == 1:  # the common single-call case: no concatenation to compile
         all_costs = costs[0]
     else:
-        all_costs = (jnp.concatenate(costs, axis=-1) if costs
-                     else jnp.zeros(np.shape(state.step) + (0,), param_dtype(state.params)))
+        all_costs = (
+            jnp.concatenate(costs, axis=-1)
+            if costs
+            else jnp.zeros(np.shape(state.step) + (0,), param_dtype(state.params))
+        )
     converged_per_state = np.asarray(state.step) < num_steps  # stopped by tol (one flag per grid member)
-    return FitResult(state, all_costs, compile_s, run_s,
-                     bool(converged_per_state) if converged_per_state.ndim == 0 else converged_per_state)
+    return FitResult(
+        state,
+        all_costs,
+        compile_s,
+        run_s,
+        bool(converged_per_state) if converged_per_state.ndim == 0 else converged_per_state,
+    )

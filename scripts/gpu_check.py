@@ -39,8 +39,11 @@ def course(smoke: bool) -> None:
         runs = [train.fit(state, x, y, hparams, num_steps=2000, chunk_size=chunk) for _ in range(3)]
         run_s = float(np.median([r.run_s for r in runs]))
         accuracy = float((np.asarray(model.predict(runs[0].state.params, x)) == y_np).mean())
-        print(f"course [{source}]: 2000 steps in {'one call' if chunk is None else 'chunks of 100'}: "
-              f"{run_s * 1e3:.1f} ms after compile (target < 100 ms); compile {first.compile_s:.2f} s; final cost {float(runs[0].costs[-1]):.6f}; train accuracy {100 * accuracy:.2f} %")
+        print(
+            f"course [{source}]: 2000 steps in {'one call' if chunk is None else 'chunks of 100'}: "
+            f"{run_s * 1e3:.1f} ms after compile (target < 100 ms); compile {first.compile_s:.2f} s; "
+            f"final cost {float(runs[0].costs[-1]):.6f}; train accuracy {100 * accuracy:.2f} %"
+        )
 
 
 def sweep(smoke: bool) -> None:
@@ -64,11 +67,13 @@ def sweep(smoke: bool) -> None:
     # checked at the course's rate: above ~0.01 the cost oscillates and float32 rounding differences grow
     course = int(jnp.argmin(jnp.abs(rates - 0.005)))
     one = train.run_steps(state, x, y, optim.make_hparams(rates[course]), num_steps=steps)[1]
-    print(f"sweep [{source}]: {num_rates} learning rates x {steps} steps in one vmapped call: "
-          f"{run_s:.3f} s after compile ({compile_and_run:.2f} s with compile), "
-          f"{num_rates * steps / run_s:,.0f} steps/s; lowest final cost {float(costs[best, -1]):.6f} at "
-          f"lr={float(rates[best]):.3g}; at lr={float(rates[course]):.3g} max |vmapped - single run| cost = "
-          f"{float(jnp.max(jnp.abs(costs[course] - one))):.2e}")
+    print(
+        f"sweep [{source}]: {num_rates} learning rates x {steps} steps in one vmapped call: "
+        f"{run_s:.3f} s after compile ({compile_and_run:.2f} s with compile), "
+        f"{num_rates * steps / run_s:,.0f} steps/s; lowest final cost {float(costs[best, -1]):.6f} at "
+        f"lr={float(rates[best]):.3g}; at lr={float(rates[course]):.3g} max |vmapped - single run| cost = "
+        f"{float(jnp.max(jnp.abs(costs[course] - one))):.2e}"
+    )
 
 
 if __name__ == "__main__":

@@ -17,13 +17,16 @@ def main(cfg: DictConfig) -> None:
     with exit_on_error():  # `error: <message>` and exit code 2; a traceback only with HYDRA_FULL_ERROR=1
         missing = [k for k in ("run", "images") if OmegaConf.is_missing(cfg, k)]
         if missing:
-            raise ConfigError(f"{' and '.join(missing)} not given. Pass both: "
-                              "python scripts/predict.py run=<run folder> images=[a.jpg,b.png].")
+            raise ConfigError(
+                f"{' and '.join(missing)} not given. Pass both: "
+                "python scripts/predict.py run=<run folder> images=[a.jpg,b.png]."
+            )
         args = OmegaConf.to_container(cfg, resolve=True)
         images = [args["images"]] if isinstance(args["images"], str) else args["images"]
         if not isinstance(images, list) or not all(isinstance(p, str) for p in images):
-            raise ConfigError(f"images={args['images']!r}: expected a path or a list of paths, "
-                              "e.g. images=[a.jpg,b.png].")
+            raise ConfigError(
+                f"images={args['images']!r}: expected a path or a list of paths, e.g. images=[a.jpg,b.png]."
+            )
         from lr_jax.predict import predict_images
 
         for p in predict_images(args["run"], images):

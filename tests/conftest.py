@@ -58,8 +58,7 @@ def course_run(data_dir, tmp_path_factory) -> Path:
     from lr_jax import Config, train_and_evaluate
 
     workdir = tmp_path_factory.mktemp("course_run")
-    config = Config.from_dict({"data": {"dir": str(data_dir), "download": False},
-                               "train": {"print_cost": False}})
+    config = Config.from_dict({"data": {"dir": str(data_dir), "download": False}, "train": {"print_cost": False}})
     train_and_evaluate(config, workdir)
     return workdir
 

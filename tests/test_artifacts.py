@@ -17,10 +17,9 @@ def test_atomic_open_writes_and_leaves_no_temporary(tmp_path):
 
 def test_failed_write_keeps_the_old_file_and_no_temporary(tmp_path):
     (tmp_path / "a.txt").write_text("old")
-    with pytest.raises(RuntimeError):
-        with artifacts.atomic_open(tmp_path / "a.txt") as f:
-            f.write("half")
-            raise RuntimeError("interrupted")
+    with pytest.raises(RuntimeError), artifacts.atomic_open(tmp_path / "a.txt") as f:
+        f.write("half")
+        raise RuntimeError("interrupted")
     assert (tmp_path / "a.txt").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
 

@@ -20,8 +20,14 @@ ARTIFACTS = ("metrics.json", "costs.csv", "learning_curve.png", "params.npz")
 
 def run_cli(*overrides, env_extra=None):
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *overrides],
-                          capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *overrides],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +81,13 @@ def test_params_reload_and_predict_the_same_accuracies(cli_course_run, course_da
 
 @pytest.mark.slow
 def test_overrides_and_float64(data_dir, tmp_path):
-    proc = run_cli(f"hydra.run.dir={tmp_path}", "optim.learning_rate=0.01", "train.num_iterations=150",
-                   "train.precision=float64", "train.log_every=50")
+    proc = run_cli(
+        f"hydra.run.dir={tmp_path}",
+        "optim.learning_rate=0.01",
+        "train.num_iterations=150",
+        "train.precision=float64",
+        "train.log_every=50",
+    )
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["cost_iterations"] == [0, 50, 100]

@@ -11,7 +11,8 @@ from tests.conftest import REPO_ROOT
 CONF = REPO_ROOT / "conf"
 GROUP_OPTIONS = sorted(
     (group.name, option.stem)
-    for group in CONF.iterdir() if group.is_dir() and group.name != "hydra"
+    for group in CONF.iterdir()
+    if group.is_dir() and group.name != "hydra"
     for option in group.glob("*.yaml")
 )
 
@@ -46,17 +47,20 @@ def test_command_line_overrides_reach_the_config():
     assert (config.optim.learning_rate, config.train.num_iterations) == (0.01, 1500)
 
 
-@pytest.mark.parametrize("override, message", [
-    ("optim.learning_rate=0", "optim.learning_rate=0.0 is out of range"),
-    ("optim.learning_rate=-1", "expected a number > 0"),
-    ("train.num_iterations=-5", "train.num_iterations=-5 is out of range"),
-    ("train.log_every=0", "train.log_every=0 is out of range"),
-    ("train.precision=float16", "one of ('float32', 'float64')"),
-    ("model.init=ones", "model.init='ones' is out of range"),
-    ("optim.name=adagrad", "optim.name='adagrad' is out of range"),
-    ("train.num_iterations=ten", "expected an integer"),
-    ("data.verify=maybe", "expected true or false"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("optim.learning_rate=0", "optim.learning_rate=0.0 is out of range"),
+        ("optim.learning_rate=-1", "expected a number > 0"),
+        ("train.num_iterations=-5", "train.num_iterations=-5 is out of range"),
+        ("train.log_every=0", "train.log_every=0 is out of range"),
+        ("train.precision=float16", "one of ('float32', 'float64')"),
+        ("model.init=ones", "model.init='ones' is out of range"),
+        ("optim.name=adagrad", "optim.name='adagrad' is out of range"),
+        ("train.num_iterations=ten", "expected an integer"),
+        ("data.verify=maybe", "expected true or false"),
+    ],
+)
 def test_out_of_range_values_are_refused(override, message):
     with pytest.raises(ConfigError) as e:
         compose_config([override])

@@ -27,8 +27,8 @@ def test_features_follow_the_course_flattening(course_data):
     x_ND = split.features()
     assert x_ND.shape == (209, 12288) and x_ND.dtype == np.float32
     np.testing.assert_array_equal(x_ND[5, :6], split.x_raw[5, 0, :2, :].ravel() / np.float32(255))
-    np.testing.assert_array_equal(x_ND[5, 64 * 3: 64 * 3 + 3], split.x_raw[5, 1, 0, :] / np.float32(255))
-    assert 0.0 <= x_ND.min() and x_ND.max() <= 1.0
+    np.testing.assert_array_equal(x_ND[5, 64 * 3 : 64 * 3 + 3], split.x_raw[5, 1, 0, :] / np.float32(255))
+    assert x_ND.min() >= 0.0 and x_ND.max() <= 1.0
 
 
 def test_features_rounded_once_from_float64(rng):
@@ -73,16 +73,19 @@ def test_generated_file_loads_without_verification(rng, tmp_path):
     assert split.features().shape == (6, 48) and split.classes == data.DEFAULT_CLASSES
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p, x, y: write_course_h5(p, "train", x, y), "missing key"),  # saved under the wrong split name
-    (lambda p, x, y: write_course_h5(p, "test", x[..., 0], y), "expected (m, height, width, 3) uint8"),
-    (lambda p, x, y: write_course_h5(p, "test", x.astype(np.float32), y), "expected (m, height, width, 3) uint8"),
-    (lambda p, x, y: write_course_h5(p, "test", x, y[:-1]), "expected (6,), (6, 1) or (1, 6)"),
-    (lambda p, x, y: write_course_h5(p, "test", x, np.stack([y, y])), "expected (6,), (6, 1) or (1, 6)"),
-    (lambda p, x, y: write_course_h5(p, "test", x, y + 1), "outside {0, 1}"),
-    (lambda p, x, y: write_course_h5(p, "test", x[:0], y[:0]), "holds no images"),
-    (lambda p, x, y: p.write_bytes(b"not an hdf5 file"), "cannot be read as HDF5"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p, x, y: write_course_h5(p, "train", x, y), "missing key"),  # saved under the wrong split name
+        (lambda p, x, y: write_course_h5(p, "test", x[..., 0], y), "expected (m, height, width, 3) uint8"),
+        (lambda p, x, y: write_course_h5(p, "test", x.astype(np.float32), y), "expected (m, height, width, 3) uint8"),
+        (lambda p, x, y: write_course_h5(p, "test", x, y[:-1]), "expected (6,), (6, 1) or (1, 6)"),
+        (lambda p, x, y: write_course_h5(p, "test", x, np.stack([y, y])), "expected (6,), (6, 1) or (1, 6)"),
+        (lambda p, x, y: write_course_h5(p, "test", x, y + 1), "outside {0, 1}"),
+        (lambda p, x, y: write_course_h5(p, "test", x[:0], y[:0]), "holds no images"),
+        (lambda p, x, y: p.write_bytes(b"not an hdf5 file"), "cannot be read as HDF5"),
+    ],
+)
 def test_bad_files_raise_a_clear_error(rng, tmp_path, make, message):
     path = tmp_path / "bad.h5"
     make(path, small_images(rng), np.array([0, 1, 1, 0, 1, 0]))

@@ -82,8 +82,15 @@ def test_unreachable_server_gives_one_clear_message(serve, cache, tmp_path):
     with pytest.raises(DataError) as e:
         data.load(DataConfig(dir=str(tmp_path / "nowhere"), base_url=serve(empty)))
     message = str(e.value)
-    for expected in ("train_catvnoncat.h5", "nowhere", "LR_JAX_DATA_DIR: (unset)", str(cache),
-                     "failed", "data.dir=/that/folder", "data.download=true"):
+    for expected in (
+        "train_catvnoncat.h5",
+        "nowhere",
+        "LR_JAX_DATA_DIR: (unset)",
+        str(cache),
+        "failed",
+        "data.dir=/that/folder",
+        "data.download=true",
+    ):
         assert expected in message
     assert not any(cache.iterdir())
 

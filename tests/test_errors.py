@@ -10,8 +10,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import jax.numpy as jnp
 import numpy as np
@@ -60,8 +60,15 @@ class Case:
 def data_case(id, mutate, says, extra=()):
     def args(p):
         mutate(p["data"])
-        return [f"data.dir={p['data']}", "data.download=false", "data.verify=false", f"data.image_size={SIZE}",
-                "train.num_iterations=5", *extra]
+        return [
+            f"data.dir={p['data']}",
+            "data.download=false",
+            "data.verify=false",
+            f"data.image_size={SIZE}",
+            "train.num_iterations=5",
+            *extra,
+        ]
+
     return Case(id, "train", args, 2, says)
 
 
@@ -70,8 +77,14 @@ def config_case(id, overrides, says, code=2, needs_run=False):
 
 
 def resume_case(id, overrides, says, needs_run=True):
-    return Case(id, "train", lambda p: [f"data.dir={p['real_data']}", "data.download=false", "train.resume=true",
-                                        *overrides], 2, says, needs_run)
+    return Case(
+        id,
+        "train",
+        lambda p: [f"data.dir={p['real_data']}", "data.download=false", "train.resume=true", *overrides],
+        2,
+        says,
+        needs_run,
+    )
 
 
 def predict_case(id, args, says, needs_run=True):
@@ -80,6 +93,7 @@ def predict_case(id, args, says, needs_run=True):
 
 def png_bytes_truncated(p):
     from PIL import Image
+
     Image.new("RGB", (40, 30), "red").save(p["tmp"] / "cut.png")
     truncate(p["tmp"] / "cut.png")
     return [f"run={p['run']}", f"images=[{p['tmp'] / 'cut.png'}]"]
@@ -92,77 +106,162 @@ def other_size_params(p):
 
 CASES = [
     # --- data files ---
-    data_case("data-file-missing", lambda d: (d / TEST).unlink(),
-              ("{data}", "were not found", "data.download=false", "data.dir=/that/folder")),
-    data_case("data-file-truncated", lambda d: truncate(d / TEST),
-              ("{data}/" + TEST, "cannot be read as HDF5", "truncated", "provide the course's file again")),
-    data_case("data-file-not-hdf5", lambda d: (d / TRAIN).write_text("not hdf5"),
-              ("{data}/" + TRAIN, "cannot be read as HDF5", "provide the course's file again")),
-    data_case("data-key-missing", lambda d: write_course_h5(d / TRAIN, "train", images(6), None),
-              ("{data}/" + TRAIN, "missing key(s) ['train_set_y']", "use the course's file")),
-    data_case("images-other-size-than-config", lambda d: None,
-              ("{data}/" + TRAIN, "images are 4x4, but data.image_size=8", "Set data.image_size"),
-              extra=["data.image_size=8"]),
-    data_case("images-not-rgb", lambda d: write_course_h5(d / TRAIN, "train", images(6)[..., 0], [0, 1] * 3),
-              ("{data}/" + TRAIN, "'train_set_x' has shape (6, 4, 4)", "expected (m, height, width, 3)")),
-    data_case("labels-outside-0-1", lambda d: write_course_h5(d / TRAIN, "train", images(6), [0, 1, 2, 0, 1, 0]),
-              ("{data}/" + TRAIN, "labels [2] outside {{0, 1}}", "use 0 or 1")),
-    data_case("labels-wrong-count", lambda d: write_course_h5(d / TRAIN, "train", images(6), [0, 1]),
-              ("{data}/" + TRAIN, "'train_set_y' has shape (2,) for 6 images", "expected (6,)")),
-    data_case("features-nan", lambda d: write_course_h5(d / TRAIN, "train", images(6, dtype=np.float32, fill=np.nan),
-                                                    [0, 1] * 3),
-              ("{data}/" + TRAIN, "NaN or infinite", "first index 0", "Repair or drop")),
-    data_case("features-inf", lambda d: write_course_h5(d / TEST, "test", images(4, dtype=np.float32, fill=np.inf),
-                                                    [0, 1, 1, 0]),
-              ("{data}/" + TEST, "NaN or infinite", "Repair or drop")),
-    data_case("data-set-empty", lambda d: write_course_h5(d / TRAIN, "train", images(0), np.zeros(0, int)),
-              ("{data}/" + TRAIN, "holds no images", "at least one image")),
-    data_case("train-test-sizes-differ", lambda d: write_course_h5(d / TEST, "test", images(4, size=8), [0, 1, 1, 0]),
-              ("{data}/" + TRAIN, "4x4", "{data}/" + TEST, "8x8", "must have the same size", "Resize")),
+    data_case(
+        "data-file-missing",
+        lambda d: (d / TEST).unlink(),
+        ("{data}", "were not found", "data.download=false", "data.dir=/that/folder"),
+    ),
+    data_case(
+        "data-file-truncated",
+        lambda d: truncate(d / TEST),
+        ("{data}/" + TEST, "cannot be read as HDF5", "truncated", "provide the course's file again"),
+    ),
+    data_case(
+        "data-file-not-hdf5",
+        lambda d: (d / TRAIN).write_text("not hdf5"),
+        ("{data}/" + TRAIN, "cannot be read as HDF5", "provide the course's file again"),
+    ),
+    data_case(
+        "data-key-missing",
+        lambda d: write_course_h5(d / TRAIN, "train", images(6), None),
+        ("{data}/" + TRAIN, "missing key(s) ['train_set_y']", "use the course's file"),
+    ),
+    data_case(
+        "images-other-size-than-config",
+        lambda d: None,
+        ("{data}/" + TRAIN, "images are 4x4, but data.image_size=8", "Set data.image_size"),
+        extra=["data.image_size=8"],
+    ),
+    data_case(
+        "images-not-rgb",
+        lambda d: write_course_h5(d / TRAIN, "train", images(6)[..., 0], [0, 1] * 3),
+        ("{data}/" + TRAIN, "'train_set_x' has shape (6, 4, 4)", "expected (m, height, width, 3)"),
+    ),
+    data_case(
+        "labels-outside-0-1",
+        lambda d: write_course_h5(d / TRAIN, "train", images(6), [0, 1, 2, 0, 1, 0]),
+        ("{data}/" + TRAIN, "labels [2] outside {{0, 1}}", "use 0 or 1"),
+    ),
+    data_case(
+        "labels-wrong-count",
+        lambda d: write_course_h5(d / TRAIN, "train", images(6), [0, 1]),
+        ("{data}/" + TRAIN, "'train_set_y' has shape (2,) for 6 images", "expected (6,)"),
+    ),
+    data_case(
+        "features-nan",
+        lambda d: write_course_h5(d / TRAIN, "train", images(6, dtype=np.float32, fill=np.nan), [0, 1] * 3),
+        ("{data}/" + TRAIN, "NaN or infinite", "first index 0", "Repair or drop"),
+    ),
+    data_case(
+        "features-inf",
+        lambda d: write_course_h5(d / TEST, "test", images(4, dtype=np.float32, fill=np.inf), [0, 1, 1, 0]),
+        ("{data}/" + TEST, "NaN or infinite", "Repair or drop"),
+    ),
+    data_case(
+        "data-set-empty",
+        lambda d: write_course_h5(d / TRAIN, "train", images(0), np.zeros(0, int)),
+        ("{data}/" + TRAIN, "holds no images", "at least one image"),
+    ),
+    data_case(
+        "train-test-sizes-differ",
+        lambda d: write_course_h5(d / TEST, "test", images(4, size=8), [0, 1, 1, 0]),
+        ("{data}/" + TRAIN, "4x4", "{data}/" + TEST, "8x8", "must have the same size", "Resize"),
+    ),
     # --- config values ---
     # (optim.learning_rate <= 0: test_config.py's table; the CLI path is the same for every config value)
-    config_case("iterations-negative", ["train.num_iterations=-1"],
-                ("train.num_iterations=-1", "out of range", "an integer >= 0")),
-    config_case("iterations-not-a-number", ["train.num_iterations=many"],
-                ("train.num_iterations='many'", "expected an integer")),
+    config_case(
+        "iterations-negative",
+        ["train.num_iterations=-1"],
+        ("train.num_iterations=-1", "out of range", "an integer >= 0"),
+    ),
+    config_case(
+        "iterations-not-a-number", ["train.num_iterations=many"], ("train.num_iterations='many'", "expected an integer")
+    ),
     config_case("batch-size-zero", ["train.batch_size=0"], ("train.batch_size=0", "out of range")),
-    Case("batch-size-larger-than-data", "train",  # found once the data is read: give real data
-         lambda p: [f"data.dir={p['real_data']}", "data.download=false", "train.batch_size=100000"],
-         2, ("train.batch_size=100000", "209 training examples")),
+    Case(
+        "batch-size-larger-than-data",
+        "train",  # found once the data is read: give real data
+        lambda p: [f"data.dir={p['real_data']}", "data.download=false", "train.batch_size=100000"],
+        2,
+        ("train.batch_size=100000", "209 training examples"),
+    ),
     config_case("optimizer-unknown", ["optim.name=adamw"], ("optim.name='adamw'", "out of range", "one of")),
     config_case("data-set-unknown", ["data.name=mnist"], ("data.name='mnist'", "out of range", "one of")),
     config_case("image-size-zero", ["data.image_size=0"], ("data.image_size=0", "an integer >= 1")),
-    config_case("checkpoint-every-negative", ["train.checkpoint_every=-5"],
-                ("train.checkpoint_every=-5", "an integer >= 0")),
+    config_case(
+        "checkpoint-every-negative", ["train.checkpoint_every=-5"], ("train.checkpoint_every=-5", "an integer >= 0")
+    ),
     config_case("keep-checkpoints-zero", ["train.keep_checkpoints=0"], ("train.keep_checkpoints=0", ">= 1")),
-    config_case("key-misspelled", ["optim.learning_rat=0.1"],  # Hydra's strict mode, Hydra's exit code
-                ("optim.learning_rat", "not in struct", "+optim.learning_rat=0.1"), code=1),
+    config_case(
+        "key-misspelled",
+        ["optim.learning_rat=0.1"],  # Hydra's strict mode, Hydra's exit code
+        ("optim.learning_rat", "not in struct", "+optim.learning_rat=0.1"),
+        code=1,
+    ),
     # --- resuming (the run folder holds a finished run whose files must stay untouched) ---
-    resume_case("resume-without-checkpoint", ["hydra.run.dir={new_run}"],
-                ("train.resume=true", "{new_run}/checkpoints holds no checkpoint", "hydra.run.dir="),
-                needs_run=False),
-    resume_case("resume-other-config", ["hydra.run.dir={run}", "optim.learning_rate=0.01"],
-                ("{run}/checkpoints/step_00002000.npz", "optim.learning_rate: 0.005 -> 0.01",
-                 "Resume with the run's own values")),
-    resume_case("resume-past-the-end", ["hydra.run.dir={run}", "train.num_iterations=1000"],
-                ("step_00002000.npz is at iteration 2000, past train.num_iterations=1000",
-                 "Set train.num_iterations to 2000 or more")),
-    config_case("fresh-run-over-checkpoints", ["hydra.run.dir={run}", "data.dir={real_data}"],
-                ("{run}/checkpoints already holds checkpoints", "step_00002000.npz", "Pass train.resume=true"),
-                needs_run=True),
+    resume_case(
+        "resume-without-checkpoint",
+        ["hydra.run.dir={new_run}"],
+        ("train.resume=true", "{new_run}/checkpoints holds no checkpoint", "hydra.run.dir="),
+        needs_run=False,
+    ),
+    resume_case(
+        "resume-other-config",
+        ["hydra.run.dir={run}", "optim.learning_rate=0.01"],
+        (
+            "{run}/checkpoints/step_00002000.npz",
+            "optim.learning_rate: 0.005 -> 0.01",
+            "Resume with the run's own values",
+        ),
+    ),
+    resume_case(
+        "resume-past-the-end",
+        ["hydra.run.dir={run}", "train.num_iterations=1000"],
+        (
+            "step_00002000.npz is at iteration 2000, past train.num_iterations=1000",
+            "Set train.num_iterations to 2000 or more",
+        ),
+    ),
+    config_case(
+        "fresh-run-over-checkpoints",
+        ["hydra.run.dir={run}", "data.dir={real_data}"],
+        ("{run}/checkpoints already holds checkpoints", "step_00002000.npz", "Pass train.resume=true"),
+        needs_run=True,
+    ),
     # --- prediction ---
-    predict_case("image-missing", lambda p: [f"run={p['run']}", f"images=[{p['tmp']}/nope.jpg]"],
-                 ("{tmp}/nope.jpg", "no such file", "Check the path")),
-    predict_case("image-not-an-image", lambda p: [f"run={p['run']}", f"images=[{p['tmp']}/notes.txt]"],
-                 ("{tmp}/notes.txt", "not an image Pillow can read", "Give a JPEG or PNG")),
+    predict_case(
+        "image-missing",
+        lambda p: [f"run={p['run']}", f"images=[{p['tmp']}/nope.jpg]"],
+        ("{tmp}/nope.jpg", "no such file", "Check the path"),
+    ),
+    predict_case(
+        "image-not-an-image",
+        lambda p: [f"run={p['run']}", f"images=[{p['tmp']}/notes.txt]"],
+        ("{tmp}/notes.txt", "not an image Pillow can read", "Give a JPEG or PNG"),
+    ),
     predict_case("image-truncated", png_bytes_truncated, ("{tmp}/cut.png", "not an image Pillow can read")),
-    predict_case("run-without-params", lambda p: [f"run={p['tmp']}", f"images=[{p['tmp']}/x.png]"],
-                 ("{tmp}: no params.npz", "Pass the folder of a finished run"), needs_run=False),
-    predict_case("params-of-another-size", other_size_params,
-                 ("{run}/params.npz", "{{'w': [100], 'b': []}}", "do not fit the run's model on 64x64 RGB images",
-                  "copy the matching params.npz back")),
-    predict_case("predict-without-run", lambda p: [f"images=[{p['tmp']}/x.png]"],
-                 ("run not given", "run=<run folder>"), needs_run=False),
+    predict_case(
+        "run-without-params",
+        lambda p: [f"run={p['tmp']}", f"images=[{p['tmp']}/x.png]"],
+        ("{tmp}: no params.npz", "Pass the folder of a finished run"),
+        needs_run=False,
+    ),
+    predict_case(
+        "params-of-another-size",
+        other_size_params,
+        (
+            "{run}/params.npz",
+            "{{'w': [100], 'b': []}}",
+            "do not fit the run's model on 64x64 RGB images",
+            "copy the matching params.npz back",
+        ),
+    ),
+    predict_case(
+        "predict-without-run",
+        lambda p: [f"images=[{p['tmp']}/x.png]"],
+        ("run not given", "run=<run folder>"),
+        needs_run=False,
+    ),
 ]
 # A case about a finished run trains the course's 2000 iterations once per process: the slow lane.
 PARAMS = [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.needs_run else []) for c in CASES]
@@ -185,8 +284,13 @@ def paths(request, tmp_path, data_dir, monkeypatch):
     (tmp_path / "scratch").mkdir()
     Image.new("RGB", (64, 64), "gray").save(tmp_path / "scratch" / "x.png")
     (tmp_path / "scratch" / "notes.txt").write_text("a cat, honestly")
-    return {"data": tiny_data(tmp_path / "data"), "run": run, "tmp": tmp_path / "scratch",
-            "real_data": data_dir, "new_run": tmp_path / "new_run"}
+    return {
+        "data": tiny_data(tmp_path / "data"),
+        "run": run,
+        "tmp": tmp_path / "scratch",
+        "real_data": data_dir,
+        "new_run": tmp_path / "new_run",
+    }
 
 
 @pytest.mark.parametrize("case", PARAMS)
@@ -215,9 +319,18 @@ def test_cli_exit_code_and_traceback_only_with_hydra_full_error(full_error, tmp_
     env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     if full_error:
         env["HYDRA_FULL_ERROR"] = "1"
-    proc = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "train.py"), "optim.learning_rate=-1",
-                           f"hydra.run.dir={tmp_path / 'run'}"], env=env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "train.py"),
+            "optim.learning_rate=-1",
+            f"hydra.run.dir={tmp_path / 'run'}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     with pytest.raises(ConfigError) as refused:  # the rule is test_config.py's; here: how the CLI reports it
         Config.from_dict({"optim": {"learning_rate": -1}})
     message = str(refused.value)
@@ -245,5 +358,8 @@ def test_costs_stay_finite_under_abuse(course_data, scale, learning_rate):
 
 def test_raw_pixels_are_the_scaled_ones_times_255(course_data):
     x_raw = course_data["train"].x_raw[:3]
-    np.testing.assert_allclose(data.flatten_and_scale(x_raw, np.float64, scale=False),
-                               255 * data.flatten_and_scale(x_raw, np.float64), rtol=1e-15)
+    np.testing.assert_allclose(
+        data.flatten_and_scale(x_raw, np.float64, scale=False),
+        255 * data.flatten_and_scale(x_raw, np.float64),
+        rtol=1e-15,
+    )

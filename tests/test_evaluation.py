@@ -28,11 +28,13 @@ def test_split_validation_is_seeded_and_disjoint(course_data):
 
 @pytest.mark.slow  # > 2 s on 2 cores (a whole run with its figures)
 def test_run_reports_every_metric_on_every_split(data_dir, tmp_path):
-    config = Config.from_dict({
-        "data": {"dir": str(data_dir), "download": False, "val_fraction": 0.2},
-        "model": {"class_weight": "balanced", "l2": 0.01},
-        "train": {"num_iterations": 3, "batch_size": 64, "print_cost": False},
-    })
+    config = Config.from_dict(
+        {
+            "data": {"dir": str(data_dir), "download": False, "val_fraction": 0.2},
+            "model": {"class_weight": "balanced", "l2": 0.01},
+            "train": {"num_iterations": 3, "batch_size": 64, "print_cost": False},
+        }
+    )
     metrics = experiment.train_and_evaluate(config, tmp_path)
     assert json.loads((tmp_path / "metrics.json").read_text())["n_iter"] == metrics["n_iter"] == 3
     for split, m in (("train", 167), ("val", 42), ("test", 50)):

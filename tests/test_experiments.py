@@ -24,8 +24,14 @@ EXPERIMENTS = sorted(p.stem for p in (REPO_ROOT / "conf" / "experiment").glob("*
 
 def run_cli(script: str, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    proc = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / script), *args], cwd=REPO_ROOT,
-                          env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / script), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, f"{script} {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc
 
@@ -43,8 +49,12 @@ def experiment_run(tmp_path_factory, data_dir, cache_dir):
     def get(name: str, how: str):
         if (name, how) not in folders:
             out = tmp_path_factory.mktemp(f"{name}-{how}")
-            common = [f"experiment={name}", f"data.dir={data_dir}", "data.download=false",
-                      f"train.compilation_cache_dir={cache_dir}"]
+            common = [
+                f"experiment={name}",
+                f"data.dir={data_dir}",
+                "data.download=false",
+                f"train.compilation_cache_dir={cache_dir}",
+            ]
             if how == "multirun":
                 run_cli("train.py", "-m", *common, f"hydra.sweep.dir={out}")
             else:
@@ -79,8 +89,7 @@ def test_every_experiment_runs_both_ways(experiment_run, name, how):
 @pytest.mark.slow
 def test_multirun_writes_one_folder_per_job_and_a_summary_of_their_numbers(experiment_run):
     folder = experiment_run("lr_compare", "multirun")
-    jobs = {p.name: json.loads((p / "metrics.json").read_text())
-            for p in folder.iterdir() if p.name.isdigit()}
+    jobs = {p.name: json.loads((p / "metrics.json").read_text()) for p in folder.iterdir() if p.name.isdigit()}
     assert sorted(jobs) == ["0", "1", "2"]
     assert [jobs[j]["config"]["optim"]["learning_rate"] for j in "012"] == [0.01, 0.001, 0.0001]
     assert all(m["config"]["train"]["num_iterations"] == 1500 for m in jobs.values())
@@ -109,12 +118,16 @@ def test_vmapped_sweep_reproduces_the_multirun(experiment_run):
         assert (a["train_accuracy"], a["test_accuracy"]) == (b["train_accuracy"], b["test_accuracy"])
         if a["config"]["optim"]["learning_rate"] <= 0.001:
             np.testing.assert_allclose(a["costs"], b["costs"], rtol=0, atol=1e-6)
-        np.testing.assert_allclose([a["train_cost"], a["test_cost"]], [b["train_cost"], b["test_cost"]],
-                                   rtol=0, atol=1e-4)
+        np.testing.assert_allclose(
+            [a["train_cost"], a["test_cost"]], [b["train_cost"], b["test_cost"]], rtol=0, atol=1e-4
+        )
     # The course's figures for this study (train / test accuracy per α).
     rows = json.loads((vmapped / "summary.json").read_text())["rows"]
     assert [(r["train_accuracy"], r["test_accuracy"]) for r in rows] == [
-        (208 / 209, 0.68), (186 / 209, 0.64), (143 / 209, 0.36)]
+        (208 / 209, 0.68),
+        (186 / 209, 0.64),
+        (143 / 209, 0.36),
+    ]
 
 
 @pytest.mark.slow
@@ -137,16 +150,26 @@ def test_summarize_script_explains_an_empty_folder(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("launcher, extra", [
-    ("parallel", "joblib"),           # conf/hydra/launcher/parallel.yaml
-    ("submitit_local", "submitit"),   # the launcher of hydra/launcher=slurm, with submitit's local executor
-])
+@pytest.mark.parametrize(
+    "launcher, extra",
+    [
+        ("parallel", "joblib"),  # conf/hydra/launcher/parallel.yaml
+        ("submitit_local", "submitit"),  # the launcher of hydra/launcher=slurm, with submitit's local executor
+    ],
+)
 def test_launchers_run_the_jobs_and_share_the_compilation_cache(tmp_path, data_dir, launcher, extra):
     pytest.importorskip(f"hydra_plugins.hydra_{extra}_launcher", reason=f"pip install -e '.[{extra}]'")
     cache = tmp_path / "xla_cache"
-    run_cli("train.py", "-m", f"hydra/launcher={launcher}", "optim.learning_rate=0.01,0.001",
-            "train.num_iterations=20", f"data.dir={data_dir}", f"train.compilation_cache_dir={cache}",
-            f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    run_cli(
+        "train.py",
+        "-m",
+        f"hydra/launcher={launcher}",
+        "optim.learning_rate=0.01,0.001",
+        "train.num_iterations=20",
+        f"data.dir={data_dir}",
+        f"train.compilation_cache_dir={cache}",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    )
     rows = json.loads((tmp_path / "sweep" / "summary.json").read_text())["rows"]
     assert [r["optim.learning_rate"] for r in rows] == [0.01, 0.001]
     assert any(p.name.startswith("jit_run_steps") for p in cache.iterdir())

@@ -40,7 +40,8 @@ def test_mistakes_figure_size_follows_the_number_of_mistakes(tmp_path, n_wrong, 
     y = np.zeros(10, np.int64)
     proba = np.where(np.arange(10) < n_wrong, 0.9, 0.1)
     x_raw = np.zeros((10, 8, 8, 3), np.uint8)
-    artifacts.save_figure(tmp_path / "m.png", figures.mistakes_figure(x_raw, y, proba, 0.5, ("non-cat", "cat")),
-                          dpi=figures.DPI)
+    artifacts.save_figure(
+        tmp_path / "m.png", figures.mistakes_figure(x_raw, y, proba, 0.5, ("non-cat", "cat")), dpi=figures.DPI
+    )
     with Image.open(tmp_path / "m.png") as image:
         assert image.size == size

@@ -15,8 +15,13 @@ from lr_jax.errors import DataError
 
 # (file name, mode, size): every mode Pillow commonly opens, sizes other than 64.
 IMAGES = {
-    "cat": [("a.jpg", "RGB", (80, 60)), ("b.png", "RGBA", (30, 30)), ("c.PNG", "L", (64, 64)),
-            ("d.jpeg", "CMYK", (100, 120)), ("e.png", "P", (17, 9))],
+    "cat": [
+        ("a.jpg", "RGB", (80, 60)),
+        ("b.png", "RGBA", (30, 30)),
+        ("c.PNG", "L", (64, 64)),
+        ("d.jpeg", "CMYK", (100, 120)),
+        ("e.png", "P", (17, 9)),
+    ],
     "non-cat": [("f.jpg", "RGB", (64, 64)), ("g.png", "I;16", (40, 50)), ("h.png", "LA", (64, 32))],
 }
 
@@ -102,9 +107,19 @@ def test_own_classes_image_size_and_raw_scale_load_as_configured(tmp_path):
         (root / name).mkdir(parents=True)
         for i in range(count):
             _write_image(root / name / f"{i}.png", "RGB", (50, 40), seed=10 * label + i)
-    cfg = Config.from_dict({"data": {"name": "image_folder", "dir": str(root), "cache_dir": str(tmp_path / "cache"),
-                                     "classes": ["other", "ferret"], "image_size": 24, "scale": False,
-                                     "test_fraction": 0.4}}).data
+    cfg = Config.from_dict(
+        {
+            "data": {
+                "name": "image_folder",
+                "dir": str(root),
+                "cache_dir": str(tmp_path / "cache"),
+                "classes": ["other", "ferret"],
+                "image_size": 24,
+                "scale": False,
+                "test_fraction": 0.4,
+            }
+        }
+    ).data
 
     splits = data.load(cfg)
 
@@ -119,11 +134,17 @@ def test_own_classes_image_size_and_raw_scale_load_as_configured(tmp_path):
     np.testing.assert_array_equal(whole.x_raw[3], images.load_image(root / "ferret" / "0.png", 24))
 
 
-@pytest.mark.parametrize("setup, message", [
-    (lambda root: None, "is not a folder"),
-    (lambda root: (root / "dogs").mkdir(parents=True), r"no sub-folder\(s\) \['non-cat', 'cat'\].*found \['dogs'\]"),
-    (lambda root: [(root / c).mkdir(parents=True) for c in ("cat", "non-cat")], "no .jpg/.jpeg/.png images"),
-])
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda root: None, "is not a folder"),
+        (
+            lambda root: (root / "dogs").mkdir(parents=True),
+            r"no sub-folder\(s\) \['non-cat', 'cat'\].*found \['dogs'\]",
+        ),
+        (lambda root: [(root / c).mkdir(parents=True) for c in ("cat", "non-cat")], "no .jpg/.jpeg/.png images"),
+    ],
+)
 def test_unusable_folders_name_the_problem(tmp_path, setup, message):
     root = tmp_path / "photos"
     setup(root)

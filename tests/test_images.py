@@ -21,16 +21,18 @@ def test_exif_orientation_is_applied(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 3  # Orientation: rotated 180 degrees
     image.save(tmp_path / "rotated.jpg", exif=exif.tobytes(), quality=100)
-    upright = np.asarray(Image.open(tmp_path / "rotated.jpg").rotate(180).resize((64, 64),
-                                                                              Image.Resampling.BICUBIC))
+    upright = np.asarray(Image.open(tmp_path / "rotated.jpg").rotate(180).resize((64, 64), Image.Resampling.BICUBIC))
     np.testing.assert_array_equal(load_image(tmp_path / "rotated.jpg", 64), upright)
 
 
-@pytest.mark.parametrize("write, says", [
-    (None, ("no such file", "Check the path")),
-    (lambda p: p.write_text("a cat, honestly"), ("not an image Pillow can read", "Give a JPEG or PNG file")),
-    (lambda p: p.write_bytes(b""), ("not an image Pillow can read", "Give a JPEG or PNG file")),
-])
+@pytest.mark.parametrize(
+    "write, says",
+    [
+        (None, ("no such file", "Check the path")),
+        (lambda p: p.write_text("a cat, honestly"), ("not an image Pillow can read", "Give a JPEG or PNG file")),
+        (lambda p: p.write_bytes(b""), ("not an image Pillow can read", "Give a JPEG or PNG file")),
+    ],
+)
 def test_unreadable_files_raise_a_data_error_naming_them(tmp_path, write, says):
     path = tmp_path / "x.png"
     if write is not None:

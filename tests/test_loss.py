@@ -35,7 +35,7 @@ def random_problem(rng, m, n, scale=1.0):
 
 def central_difference_directional(params, x_ND, y_N, direction, h=1e-6):
     """(J(θ + h d) - J(θ - h d)) / 2h: the derivative of J along d."""
-    shift = lambda s: {k: params[k] + s * direction[k] for k in params}  # noqa: E731
+    shift = lambda s: {k: params[k] + s * direction[k] for k in params}
     return (float(loss.cost(shift(h), x_ND, y_N)) - float(loss.cost(shift(-h), x_ND, y_N))) / (2 * h)
 
 
@@ -88,15 +88,23 @@ def test_gradients_on_real_data_shapes(course_data, rng, x64):
 @pytest.mark.slow  # > 2 s on 2 cores
 def test_check_grads_to_second_order(rng, x64):
     x_ND, y_N, params = random_problem(rng, 12, 6, scale=2.0)
-    check_grads(lambda p: loss.cost(p, x_ND, y_N), (params,), order=2, modes=("fwd", "rev"),
-                eps=1e-4, atol=1e-7, rtol=1e-7)
+    check_grads(
+        lambda p: loss.cost(p, x_ND, y_N), (params,), order=2, modes=("fwd", "rev"), eps=1e-4, atol=1e-7, rtol=1e-7
+    )
 
 
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
-@pytest.mark.parametrize("z, y, expected", [
-    (1e4, 1, 0.0), (-1e4, 1, 1e4), (1e4, 0, 1e4), (-1e4, 0, 0.0),
-    (1e9, 0, 1e9), (-1e9, 1, 1e9),
-])
+@pytest.mark.parametrize(
+    "z, y, expected",
+    [
+        (1e4, 1, 0.0),
+        (-1e4, 1, 1e4),
+        (1e4, 0, 1e4),
+        (-1e4, 0, 0.0),
+        (1e9, 0, 1e9),
+        (-1e9, 1, 1e9),
+    ],
+)
 def test_cost_is_exact_at_extreme_logits(x64, dtype, z, y, expected):
     """L = softplus(z) - y z: finite and exact where the course's log(A) form is inf or nan."""
     params = {"w": jnp.zeros(2, dtype), "b": jnp.asarray(z, dtype)}
@@ -125,6 +133,7 @@ def test_rank_promotion_raises_for_column_labels(rng):
 
 
 # --- Issue 4: sample weights and L2 ---
+
 
 @pytest.fixture
 def weighted_problem(rng):

@@ -38,13 +38,16 @@ def test_batched_logit_is_the_matrix_product(rng):
     np.testing.assert_allclose(z_N[2], model.logit(params, x_ND[2]), rtol=1e-6)
 
 
-@pytest.mark.parametrize("b, expected_class, expected_proba", [
-    (0.0, 0, 0.5),            # exactly 0.5 is not "> 0.5": the course predicts non-cat
-    (1e-3, 1, 0.50025),
-    (-1e-3, 0, 0.49975),
-    (40.0, 1, 1.0),
-    (-40.0, 0, 0.0),
-])
+@pytest.mark.parametrize(
+    "b, expected_class, expected_proba",
+    [
+        (0.0, 0, 0.5),  # exactly 0.5 is not "> 0.5": the course predicts non-cat
+        (1e-3, 1, 0.50025),
+        (-1e-3, 0, 0.49975),
+        (40.0, 1, 1.0),
+        (-40.0, 0, 0.0),
+    ],
+)
 def test_predict_thresholds_probability(b, expected_class, expected_proba):
     params = {"w": jnp.zeros(3), "b": jnp.asarray(b, jnp.float32)}
     x_ND = jnp.ones((2, 3))

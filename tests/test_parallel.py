@@ -9,10 +9,9 @@ import subprocess
 import sys
 import textwrap
 
+import jax
 import numpy as np
 import pytest
-
-import jax
 
 from lr_jax import artifacts, data, parallel
 from lr_jax.errors import ConfigError
@@ -23,14 +22,22 @@ CPU = {**os.environ, "JAX_PLATFORMS": "cpu"}  # host devices and gloo, also on a
 
 
 def _course_config(data_dir) -> dict:
-    return {"data": {"dir": str(data_dir), "download": False},
-            "train": {"num_iterations": NUM_ITERATIONS, "print_cost": False, "progress": False}}
+    return {
+        "data": {"dir": str(data_dir), "download": False},
+        "train": {"num_iterations": NUM_ITERATIONS, "print_cost": False, "progress": False},
+    }
 
 
 def _cli(data_dir, workdir, *overrides) -> list[str]:
-    return [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), f"data.dir={data_dir}",
-            f"train.num_iterations={NUM_ITERATIONS}", "train.print_cost=false", f"hydra.run.dir={workdir}",
-            *overrides]
+    return [
+        sys.executable,
+        str(REPO_ROOT / "scripts" / "train.py"),
+        f"data.dir={data_dir}",
+        f"train.num_iterations={NUM_ITERATIONS}",
+        "train.print_cost=false",
+        f"hydra.run.dir={workdir}",
+        *overrides,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -91,10 +98,24 @@ def test_two_processes_equal_one_process(data_dir, tmp_path, single_device_run):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    procs = [subprocess.Popen(
-        _cli(data_dir, tmp_path / f"p{i}", "parallel=distributed", f"parallel.coordinator_address=127.0.0.1:{port}",
-             "parallel.num_processes=2", f"parallel.process_id={i}"),
-        env=CPU, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            _cli(
+                data_dir,
+                tmp_path / f"p{i}",
+                "parallel=distributed",
+                f"parallel.coordinator_address=127.0.0.1:{port}",
+                "parallel.num_processes=2",
+                f"parallel.process_id={i}",
+            ),
+            env=CPU,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for i in range(2)
+    ]
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
     assert not (tmp_path / "p1" / "params.npz").exists()  # one process writes the run's files

@@ -9,8 +9,8 @@ import pytest
 
 from lr_jax import data, model, pixels, train
 from lr_jax.config import Config
-from lr_jax.stages import initial_state
 from lr_jax.loss import cost
+from lr_jax.stages import initial_state
 
 
 def _params(rng, n):
@@ -32,8 +32,9 @@ def test_uint8_cost_and_gradient_match_float_features(rng, monkeypatch, m, chunk
     np.testing.assert_allclose(g_u8["b"], g_f["b"], rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.skipif(jax.default_backend() != "cpu",
-                    reason="sized for the CPU's 64-row chunks; accelerators chunk from 4 x 32768 rows")
+@pytest.mark.skipif(
+    jax.default_backend() != "cpu", reason="sized for the CPU's 64-row chunks; accelerators chunk from 4 x 32768 rows"
+)
 def test_gradient_step_never_holds_a_float_copy_of_the_data(rng):
     m, n = 4096, 3072  # 12.6 MB of uint8; a float32 copy would be 50 MB
     x = jnp.asarray(rng.integers(0, 256, (m, n), dtype=np.uint8))
@@ -48,8 +49,10 @@ def test_course_run_on_uint8_matches_the_float32_run(course_data):
     split = course_data["train"]
     y = jnp.asarray(split.y, jnp.int32)
     state, hparams = initial_state(Config(), 12288)
-    runs = [train.fit(state, jnp.asarray(x), y, hparams, num_steps=2000)
-            for x in (split.features(np.float32), split.x_raw.reshape(len(y), -1))]
+    runs = [
+        train.fit(state, jnp.asarray(x), y, hparams, num_steps=2000)
+        for x in (split.features(np.float32), split.x_raw.reshape(len(y), -1))
+    ]
     np.testing.assert_allclose(runs[1].costs, runs[0].costs, atol=1e-5)
     for k in ("w", "b"):
         np.testing.assert_allclose(runs[1].state.params[k], runs[0].state.params[k], atol=1e-5)
@@ -59,5 +62,8 @@ def test_course_run_on_uint8_matches_the_float32_run(course_data):
 def test_predict_on_uint8_matches_float(rng):
     x_u8 = rng.integers(0, 256, (50, 30), dtype=np.uint8)
     params = _params(rng, 30)
-    np.testing.assert_allclose(model.predict_proba(params, jnp.asarray(x_u8)),
-                               model.predict_proba(params, jnp.asarray(data.flatten_and_scale(x_u8))), rtol=1e-6)
+    np.testing.assert_allclose(
+        model.predict_proba(params, jnp.asarray(x_u8)),
+        model.predict_proba(params, jnp.asarray(data.flatten_and_scale(x_u8))),
+        rtol=1e-6,
+    )

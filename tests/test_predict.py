@@ -22,10 +22,17 @@ def reference_proba(params, image: Image.Image) -> float:
 
 
 @pytest.mark.slow  # the finished 2000-iteration course run
-@pytest.mark.parametrize("size, mode, fmt", [
-    ((64, 64), "RGB", "PNG"), ((100, 80), "RGBA", "PNG"), ((30, 50), "L", "JPEG"),
-    ((640, 480), "RGB", "JPEG"), ((64, 64), "P", "PNG"), ((17, 200), "LA", "PNG"),
-])
+@pytest.mark.parametrize(
+    "size, mode, fmt",
+    [
+        ((64, 64), "RGB", "PNG"),
+        ((100, 80), "RGBA", "PNG"),
+        ((30, 50), "L", "JPEG"),
+        ((640, 480), "RGB", "JPEG"),
+        ((64, 64), "P", "PNG"),
+        ((17, 200), "LA", "PNG"),
+    ],
+)
 def test_predict_agrees_with_the_same_image_in_memory(course_run, tmp_path, size, mode, fmt):
     image = random_image(size, mode)
     buf = io.BytesIO()

@@ -49,10 +49,10 @@ def test_synthetic_matches_sklearn(class_weight, rng):
     with runtime.precision_scope("float64"):
         weight_N = stages.sample_weights(class_weight, y_N, jnp.float64)
         hparams = optim.make_hparams(0.0, jnp.float64, l2=lam, tol=1e-10)
-        state = train.init_state(model.init_params(d, dtype=jnp.float64), hparams, jax.random.key(0),
-                                 optim="lbfgs")
-        result = train.fit(state, jnp.asarray(x_ND), jnp.asarray(y_N), hparams, num_steps=1000,
-                           optim="lbfgs", weight_N=weight_N)
+        state = train.init_state(model.init_params(d, dtype=jnp.float64), hparams, jax.random.key(0), optim="lbfgs")
+        result = train.fit(
+            state, jnp.asarray(x_ND), jnp.asarray(y_N), hparams, num_steps=1000, optim="lbfgs", weight_N=weight_N
+        )
         assert result.converged
         p = jax.device_get(result.state.params)
         objective = lambda q: loss.cost(q, jnp.asarray(x_ND), jnp.asarray(y_N), weight_N, lam)
@@ -65,12 +65,14 @@ def test_course_data_matches_sklearn(class_weight, course_data, data_dir, tmp_pa
     x = {s: course_data[s].features(np.float64) for s in ("train", "test")}
     y_train, m = course_data["train"].y, course_data["train"].y.shape[0]
     C = 1.0
-    config = Config.from_dict({
-        "data": {"dir": str(data_dir), "download": False},
-        "model": {"l2": 1 / (C * m), "class_weight": class_weight},
-        "optim": {"name": "lbfgs"},
-        "train": {"precision": "float64", "tol": 1e-9, "max_iterations": 2000, "print_cost": False},
-    })
+    config = Config.from_dict(
+        {
+            "data": {"dir": str(data_dir), "download": False},
+            "model": {"l2": 1 / (C * m), "class_weight": class_weight},
+            "optim": {"name": "lbfgs"},
+            "train": {"precision": "float64", "tol": 1e-9, "max_iterations": 2000, "print_cost": False},
+        }
+    )
     metrics = experiment.train_and_evaluate(config, tmp_path)
     assert metrics["converged"] and metrics["grad_norm"] < 1e-9
     p = artifacts.load_params(tmp_path / "params.npz")

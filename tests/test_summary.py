@@ -14,17 +14,29 @@ from lr_jax.config import Config
 def write_job(folder, learning_rate, seed, test_accuracy, test_cost):
     config = Config.from_dict({"optim": {"learning_rate": learning_rate}, "train": {"seed": seed}}).to_dict()
     folder.mkdir(parents=True)
-    artifacts.save_json(folder / "metrics.json", {
-        "config": config, "train_accuracy": 0.9, "test_accuracy": test_accuracy, "train_cost": 0.1,
-        "test_cost": test_cost, "cost_iterations": [0, 100], "costs": [0.69, 0.5 * learning_rate],
-    })
+    artifacts.save_json(
+        folder / "metrics.json",
+        {
+            "config": config,
+            "train_accuracy": 0.9,
+            "test_accuracy": test_accuracy,
+            "train_cost": 0.1,
+            "test_cost": test_cost,
+            "cost_iterations": [0, 100],
+            "costs": [0.69, 0.5 * learning_rate],
+        },
+    )
 
 
 @pytest.fixture
 def sweep_dir(tmp_path):
     # Jobs 0 and 2 tie on test accuracy; 2 has the lower test cost. Folder 10 sorts after 2 (job order).
-    for job, lr, seed, acc, test_cost in [(0, 0.01, 0, 0.7, 0.9), (1, 0.001, 0, 0.64, 0.6),
-                                          (2, 0.01, 1, 0.7, 0.8), (10, 0.001, 1, 0.5, 0.7)]:
+    for job, lr, seed, acc, test_cost in [
+        (0, 0.01, 0, 0.7, 0.9),
+        (1, 0.001, 0, 0.64, 0.6),
+        (2, 0.01, 1, 0.7, 0.8),
+        (10, 0.001, 1, 0.5, 0.7),
+    ]:
         write_job(tmp_path / str(job), lr, seed, acc, test_cost)
     (tmp_path / ".hydra").mkdir()  # not a run: ignored
     return tmp_path
@@ -49,15 +61,19 @@ def test_best_run_is_highest_test_accuracy_then_lowest_test_cost(sweep_dir):
     best = summary.summarize(sweep_dir)["best"]
     assert (best["run"], summary.describe(best)) == ("2", "learning_rate=0.01, seed=1")
     assert "best: run 2 (learning_rate=0.01, seed=1): test accuracy 70.00 %" in summary.report(
-        summary.summarize(sweep_dir))
+        summary.summarize(sweep_dir)
+    )
 
 
-@pytest.mark.parametrize("configs, expected", [
-    ([{"a": {"x": 1, "y": 2}}, {"a": {"x": 1, "y": 3}}], ["a.y"]),
-    ([{"a": {"x": 1}}, {"a": {"x": 1}}], []),
-    ([{"a": {"x": [1, 2]}}, {"a": {"x": [1, 3]}}, {"a": {"x": [1, 2]}}], ["a.x"]),
-    ([{"a": {"x": 1}}, {"a": {"x": 1}, "b": {"z": 0}}], ["b.z"]),
-])
+@pytest.mark.parametrize(
+    "configs, expected",
+    [
+        ([{"a": {"x": 1, "y": 2}}, {"a": {"x": 1, "y": 3}}], ["a.y"]),
+        ([{"a": {"x": 1}}, {"a": {"x": 1}}], []),
+        ([{"a": {"x": [1, 2]}}, {"a": {"x": [1, 3]}}, {"a": {"x": [1, 2]}}], ["a.x"]),
+        ([{"a": {"x": 1}}, {"a": {"x": 1}, "b": {"z": 0}}], ["b.z"]),
+    ],
+)
 def test_varying_keys(configs, expected):
     assert summary.varying_keys(configs) == expected
 

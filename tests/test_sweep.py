@@ -33,14 +33,17 @@ def test_config_dict_survives_json_unchanged():
     assert json.loads(json.dumps(config.to_dict())) == config.to_dict()
 
 
-@pytest.mark.parametrize("sweep_section, message", [
-    ({"learning_rates": []}, "sweep.learning_rates=[]: expected a non-empty list"),
-    ({"learning_rates": 0.1}, "sweep.learning_rates=0.1: expected a non-empty list"),
-    ({"learning_rates": [0.1, -1]}, "sweep.learning_rates=[0.1, -1.0] is out of range: expected numbers > 0"),
-    ({"learning_rates": [0.1, "fast"]}, "sweep.learning_rates[1]='fast': expected a number"),
-    ({"seeds": [0.5]}, "sweep.seeds[0]=0.5: expected an integer"),
-    ({"seeds": [1, 1]}, "sweep.seeds=[1, 1] is out of range: expected distinct seeds"),
-])
+@pytest.mark.parametrize(
+    "sweep_section, message",
+    [
+        ({"learning_rates": []}, "sweep.learning_rates=[]: expected a non-empty list"),
+        ({"learning_rates": 0.1}, "sweep.learning_rates=0.1: expected a non-empty list"),
+        ({"learning_rates": [0.1, -1]}, "sweep.learning_rates=[0.1, -1.0] is out of range: expected numbers > 0"),
+        ({"learning_rates": [0.1, "fast"]}, "sweep.learning_rates[1]='fast': expected a number"),
+        ({"seeds": [0.5]}, "sweep.seeds[0]=0.5: expected an integer"),
+        ({"seeds": [1, 1]}, "sweep.seeds=[1, 1] is out of range: expected distinct seeds"),
+    ],
+)
 def test_bad_sweep_values_are_named(sweep_section, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
         make_config(sweep=sweep_section)
@@ -54,8 +57,7 @@ def test_resume_is_refused_with_a_reason(tmp_path):
 def separate_run(config: Config, x_ND, y_N) -> train.FitResult:
     """The single-run path of `experiment.train_and_evaluate`, for one config of the grid."""
     state, hparams = stages.initial_state(config, x_ND.shape[1])  # x: uint8
-    return train.fit(state, x_ND, y_N, hparams, num_steps=config.train.num_iterations,
-                     optim=config.optim.name)
+    return train.fit(state, x_ND, y_N, hparams, num_steps=config.train.num_iterations, optim=config.optim.name)
 
 
 def logits(params, xs) -> np.ndarray:
@@ -77,14 +79,20 @@ def assert_same_predictions(logit_got, logit_want, tol, what):
 # grow: measured here, the costs differ by 1-2 float32 ulps (<= 2.4e-7) and the logits by <= 1.5e-6. Costs
 # within 1e-6 (~16 ulps of a cost near 0.69) and logits within 1e-5 hold on any machine whose float32 sums
 # are correctly rounded per operation; a larger gap means the grid did not train the config it claims.
-@pytest.mark.parametrize("init, learning_rates, seeds", [
-    pytest.param("zeros", [0.005, 0.001, 0.0001], [0], id="course"),
-    pytest.param("normal", [0.005, 0.001], [0, 1], id="seeds"),
-])
+@pytest.mark.parametrize(
+    "init, learning_rates, seeds",
+    [
+        pytest.param("zeros", [0.005, 0.001, 0.0001], [0], id="course"),
+        pytest.param("normal", [0.005, 0.001], [0, 1], id="seeds"),
+    ],
+)
 def test_vmapped_sweep_equals_separate_runs(data_dir, init, learning_rates, seeds):
-    config = make_config(data_dir, model={"init": init},
-                         sweep={"learning_rates": learning_rates, "seeds": seeds},
-                         train={"num_iterations": 200, "print_cost": False})
+    config = make_config(
+        data_dir,
+        model={"init": init},
+        sweep={"learning_rates": learning_rates, "seeds": seeds},
+        train={"num_iterations": 200, "print_cost": False},
+    )
     with runtime.precision_scope("float32"):
         run_data = stages.load_inputs(config)
         xs, ys = run_data.xs, run_data.ys
@@ -94,8 +102,9 @@ def test_vmapped_sweep_equals_separate_runs(data_dir, init, learning_rates, seed
     assert grid.costs.shape == (len(configs), 200)
     for i, single in enumerate(singles):
         np.testing.assert_allclose(grid.costs[i], single.costs, rtol=0, atol=1e-6, err_msg=f"config {i}")
-        assert_same_predictions(logits(sweep.unstack(grid.state.params, i), xs), logits(single.state.params, xs),
-                                1e-5, f"config {i}")
+        assert_same_predictions(
+            logits(sweep.unstack(grid.state.params, i), xs), logits(single.state.params, xs), 1e-5, f"config {i}"
+        )
     if init == "normal":  # the seeds gave the configs different starting points
         assert not np.allclose(grid.costs[0, 1:], grid.costs[1, 1:])
 
@@ -117,8 +126,11 @@ def test_oscillating_rate_stays_within_what_summation_order_alone_moves_it(data_
     envelope is a few float64 ulps. A bug moves the costs by far more: α off by a relative 1e-9 moves them
     by 1.6.
     """
-    config = make_config(data_dir, sweep={"learning_rates": [0.01, 0.0001], "seeds": [0]},
-                         train={"num_iterations": 200, "precision": "float64", "print_cost": False})
+    config = make_config(
+        data_dir,
+        sweep={"learning_rates": [0.01, 0.0001], "seeds": [0]},
+        train={"num_iterations": 200, "precision": "float64", "print_cost": False},
+    )
     with runtime.precision_scope("float64"):
         run_data = stages.load_inputs(config)
         xs, ys = run_data.xs, run_data.ys
@@ -132,16 +144,19 @@ def test_oscillating_rate_stays_within_what_summation_order_alone_moves_it(data_
                 reordered.append(separate_run(c, xs["train"][rows], ys["train"][rows]))
             cost_envelope = max(float(np.max(np.abs(r.costs - single.costs))) for r in reordered)
             single_logits = logits(single.state.params, xs)
-            logit_envelope = max(float(np.max(np.abs(logits(r.state.params, xs) - single_logits)))
-                                 for r in reordered)
+            logit_envelope = max(float(np.max(np.abs(logits(r.state.params, xs) - single_logits))) for r in reordered)
             # Float64 pins the trajectory (reordering moves it ~1e-5 here): the bound below stays far under the
             # O(1) gap of a bug. 1e-2 leaves 1000x for hardware that rounds differently.
             assert cost_envelope < 1e-2 and logit_envelope < 1e-2, (cost_envelope, logit_envelope)
             floor = 1e-12  # a few thousand float64 ulps of the cost, for a machine on which reordering changes nothing
             gap = float(np.max(np.abs(grid.costs[i] - single.costs)))
             assert gap <= MARGIN * cost_envelope + floor, f"config {i}: {gap} vs reordering {cost_envelope}"
-            assert_same_predictions(logits(sweep.unstack(grid.state.params, i), xs), single_logits,
-                                    MARGIN * logit_envelope + floor, f"config {i}")
+            assert_same_predictions(
+                logits(sweep.unstack(grid.state.params, i), xs),
+                single_logits,
+                MARGIN * logit_envelope + floor,
+                f"config {i}",
+            )
 
 
 def test_grid_compiles_once(caplog, rng):
@@ -150,10 +165,8 @@ def test_grid_compiles_once(caplog, rng):
     grid = dict(learning_rates=[0.3, 0.2, 0.1], seeds=[0, 1])
     other = dict(learning_rates=[0.03, 0.02, 0.01], seeds=[5, 6])  # same size, new values
     with jax.log_compiles(), caplog.at_level(logging.WARNING):
-        first = sweep.train_grid(sweep.grid_configs(make_config(train={"num_iterations": 11}, sweep=grid)),
-                                 x_ND, y_N)
-        second = sweep.train_grid(sweep.grid_configs(make_config(train={"num_iterations": 11}, sweep=other)),
-                                  x_ND, y_N)
+        first = sweep.train_grid(sweep.grid_configs(make_config(train={"num_iterations": 11}, sweep=grid)), x_ND, y_N)
+        second = sweep.train_grid(sweep.grid_configs(make_config(train={"num_iterations": 11}, sweep=other)), x_ND, y_N)
     messages = [r.getMessage() for r in caplog.records]
     compiled = [m.split(" with ")[0] for m in messages if m.startswith("Compiling")]
     training = [name for name in compiled if "run_steps" in name]
@@ -167,8 +180,11 @@ def test_grid_compiles_once(caplog, rng):
 
 @pytest.mark.slow
 def test_sweep_and_evaluate_writes_each_config_like_a_run(data_dir, tmp_path):
-    config = make_config(data_dir, train={"num_iterations": 200, "log_every": 50, "print_cost": False},
-                         sweep={"learning_rates": [0.005, 0.001], "seeds": [0]})
+    config = make_config(
+        data_dir,
+        train={"num_iterations": 200, "log_every": 50, "print_cost": False},
+        sweep={"learning_rates": [0.005, 0.001], "seeds": [0]},
+    )
     result = sweep.sweep_and_evaluate(config, tmp_path)
     run_data = stages.load_inputs(config)
     for i, lr in enumerate([0.005, 0.001]):

@@ -46,9 +46,17 @@ def test_cli_trains_on_synthetic_data_and_records_the_devices(tmp_path):
 
     from tests.conftest import REPO_ROOT
 
-    cmd = [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), "data=synthetic", "data.num_examples=3000",
-           "data.num_features=64", "train.num_iterations=300", "optim.learning_rate=1.0", "train.print_cost=false",
-           f"hydra.run.dir={tmp_path}"]
+    cmd = [
+        sys.executable,
+        str(REPO_ROOT / "scripts" / "train.py"),
+        "data=synthetic",
+        "data.num_examples=3000",
+        "data.num_features=64",
+        "train.num_iterations=300",
+        "optim.learning_rate=1.0",
+        "train.print_cost=false",
+        f"hydra.run.dir={tmp_path}",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())

@@ -73,8 +73,7 @@ def test_one_step_is_sgd_on_the_course_gradient():
 
 
 def compile_count(caplog, fn_name="run_steps") -> int:
-    return sum(f"jit({fn_name})" in r.getMessage() and r.getMessage().startswith("Compiling")
-               for r in caplog.records)
+    return sum(f"jit({fn_name})" in r.getMessage() and r.getMessage().startswith("Compiling") for r in caplog.records)
 
 
 def test_new_learning_rate_does_not_recompile(caplog):
@@ -87,18 +86,28 @@ def test_new_learning_rate_does_not_recompile(caplog):
     assert not np.allclose(a.params["w"], b.params["w"])  # the new rate was used
 
 
-@pytest.mark.parametrize("chunk_size, chunks", [
-    (15, [(15, 15), (30, 15), (45, 15), (50, 5)]),  # uneven: a shorter last chunk
-    (1, [(i, 1) for i in range(1, 51)]),  # the extreme of checkpoint_every: one-iteration scans, which XLA
-])                                        # could simplify differently from one 50-iteration scan
+@pytest.mark.parametrize(
+    "chunk_size, chunks",
+    [
+        (15, [(15, 15), (30, 15), (45, 15), (50, 5)]),  # uneven: a shorter last chunk
+        (1, [(i, 1) for i in range(1, 51)]),  # the extreme of checkpoint_every: one-iteration scans, which XLA
+    ],
+)  # could simplify differently from one 50-iteration scan
 def test_chunked_fit_is_bit_identical_to_one_call(chunk_size, chunks):
     """The one test of chunked == whole (checkpoints and the progress bar rely on it): every cost and every
     leaf of the final state (params, optimizer state, step, key), bit for bit."""
     state, x_ND, y_N, hparams = problem()
     seen = []
     whole = train.fit(state, x_ND, y_N, hparams, num_steps=50)
-    chunked = train.fit(state, x_ND, y_N, hparams, num_steps=50, chunk_size=chunk_size,
-                        on_chunk=[lambda s, c: seen.append((int(s.step), c.shape[0]))])
+    chunked = train.fit(
+        state,
+        x_ND,
+        y_N,
+        hparams,
+        num_steps=50,
+        chunk_size=chunk_size,
+        on_chunk=[lambda s, c: seen.append((int(s.step), c.shape[0]))],
+    )
     assert seen == chunks
     np.testing.assert_array_equal(chunked.costs, whole.costs)
     a, b = (r.state._replace(key=jax.random.key_data(r.state.key)) for r in (whole, chunked))  # typed keys
@@ -150,19 +159,27 @@ def _fit(data, optimizer="sgd", num_steps=30, seed=0, **kwargs):
     return train.fit(state, x_ND, y_N, hparams, num_steps=num_steps, optim=optimizer, **kwargs)
 
 
-@pytest.mark.parametrize("optimizer", [
-    "sgd", optim.spec(name="sgd", nesterov=True), "adam", "lbfgs",
-    optim.spec(name="sgd", schedule="exponential", decay_steps=10),
-    optim.spec(name="adam", schedule="cosine", decay_steps=30),
-])
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        "sgd",
+        optim.spec(name="sgd", nesterov=True),
+        "adam",
+        "lbfgs",
+        optim.spec(name="sgd", schedule="exponential", decay_steps=10),
+        optim.spec(name="adam", schedule="cosine", decay_steps=30),
+    ],
+)
 def test_every_optimizer_lowers_the_cost(synthetic, optimizer):
     result = _fit(synthetic, optimizer, momentum=0.9)
     assert result.costs.shape == (30,)
     assert float(result.costs[-1]) < 0.6 * float(result.costs[0])
 
 
-@pytest.mark.parametrize("schedule, at_20", [("constant", 0.1), ("exponential", 0.1 * 0.5 ** 2),
-                                             ("cosine", 0.1 * 0.5 * (1 + np.cos(np.pi * 20 / 40)))])
+@pytest.mark.parametrize(
+    "schedule, at_20",
+    [("constant", 0.1), ("exponential", 0.1 * 0.5**2), ("cosine", 0.1 * 0.5 * (1 + np.cos(np.pi * 20 / 40)))],
+)
 def test_schedules_scale_the_learning_rate(schedule, at_20):
     spec = optim.spec(schedule=schedule, decay_steps=10 if schedule == "exponential" else 40)
     rate = optim.make_schedule(spec, jnp.asarray(0.1))
@@ -214,8 +231,11 @@ def test_tol_stops_and_freezes_the_state(synthetic):
     result = _fit(synthetic, "lbfgs", num_steps=500, tol=1e-4, chunk_size=7)
     n_iter = int(result.state.step)
     x_ND, y_N = synthetic
-    grad_norm = float(jnp.linalg.norm(jnp.concatenate(
-        [g.ravel() for g in jax.tree.leaves(jax.grad(loss.cost)(result.state.params, x_ND, y_N))])))
+    grad_norm = float(
+        jnp.linalg.norm(
+            jnp.concatenate([g.ravel() for g in jax.tree.leaves(jax.grad(loss.cost)(result.state.params, x_ND, y_N))])
+        )
+    )
     assert result.converged and 1 < n_iter < 500 and grad_norm < 1e-4
     assert result.costs.shape == (n_iter,) and not np.isnan(result.costs).any()
     hparams = optim.make_hparams(0.1, tol=1e-4)

@@ -72,12 +72,13 @@ def _check_arrays(path, x_key, y_key, x_raw, y_stored):
         )
     m = x_raw.shape[0]
     if m == 0:
-        raise DataError(f"{path}: '{x_key}' holds no images; an empty data set cannot be trained on. "
-                        "Provide a file with at least one image per split.")
+        raise DataError(
+            f"{path}: '{x_key}' holds no images; an empty data set cannot be trained on. "
+            "Provide a file with at least one image per split."
+        )
     if y_stored.size != m or y_stored.ndim > 2 or (y_stored.ndim == 2 and 1 not in y_stored.shape):
         raise DataError(
-            f"{path}: '{y_key}' has shape {y_stored.shape} for {m} images; expected ({m},), ({m}, 1) "
-            f"or (1, {m})."
+            f"{path}: '{y_key}' has shape {y_stored.shape} for {m} images; expected ({m},), ({m}, 1) or (1, {m})."
         )
     y = y_stored.ravel()
     if not np.isin(y, (0, 1)).all():

@@ -47,8 +47,13 @@ def locate(data_dir: str | None, base_url: str, download: bool = True) -> Path:
     for source, folder in candidates:
         if folder is not None and all((folder / name).is_file() for name in FILES.values()):
             if source != "data.dir" and data_dir:
-                log.warning("data.dir=%s does not hold %s; using %s (%s) instead.", data_dir,
-                            sorted(FILES.values()), folder, source)
+                log.warning(
+                    "data.dir=%s does not hold %s; using %s (%s) instead.",
+                    data_dir,
+                    sorted(FILES.values()),
+                    folder,
+                    source,
+                )
             return folder
     cache = candidates[-1][1]
     if not download:
@@ -71,7 +76,7 @@ def fetch(base_url: str, cache_dir: Path) -> None:
             pooch.retrieve(url, known_hash=f"sha256:{FILE_SHA256[name]}", fname=name, path=cache_dir)
         except ValueError as e:  # pooch's checksum mismatch; its temporary file is already removed
             raise DataError(f"the download of {url} did not match its sha256 checksum ({e})") from e
-        except Exception as e:  # noqa: BLE001 - network errors come from requests, urllib3, socket...
+        except Exception as e:
             raise DataError(f"the download of {url} failed ({type(e).__name__}: {e})") from e
 
 

@@ -37,8 +37,10 @@ CACHE_VERSION = 2
 def load(cfg: DataConfig) -> dict[str, Split]:
     """{"train": Split, "test": Split} from `cfg.dir`."""
     if not cfg.dir or not Path(cfg.dir).expanduser().is_dir():
-        raise DataError(f"data.dir={cfg.dir!r} is not a folder. data=image_folder needs data.dir=/path/to/folder "
-                        f"holding one sub-folder per class, {list(cfg.classes)}.")
+        raise DataError(
+            f"data.dir={cfg.dir!r} is not a folder. data=image_folder needs data.dir=/path/to/folder "
+            f"holding one sub-folder per class, {list(cfg.classes)}."
+        )
     root = Path(cfg.dir).expanduser().resolve()
     if all((root / s).is_dir() for s in ("train", "test")):
         return {s: read_folder(root / s, cfg) for s in ("train", "test")}
@@ -46,8 +48,10 @@ def load(cfg: DataConfig) -> dict[str, Split]:
     order = np.random.default_rng([cfg.seed, 2]).permutation(len(whole.y))
     num_test = max(1, round(cfg.test_fraction * len(order)))
     if num_test >= len(order):
-        raise DataError(f"{root}: {len(order)} image(s) cannot be split into train and test "
-                        f"(data.test_fraction={cfg.test_fraction}); add images.")
+        raise DataError(
+            f"{root}: {len(order)} image(s) cannot be split into train and test "
+            f"(data.test_fraction={cfg.test_fraction}); add images."
+        )
     pick = {"train": np.sort(order[num_test:]), "test": np.sort(order[:num_test])}
     return {s: Split(whole.x_raw[i], whole.y[i], whole.classes) for s, i in pick.items()}
 
@@ -57,11 +61,16 @@ def list_images(folder: Path, classes) -> list[tuple[str, int]]:
     missing = [c for c in classes if not (folder / c).is_dir()]
     if missing:
         found = sorted(p.name for p in folder.iterdir() if p.is_dir())
-        raise DataError(f"{folder}: no sub-folder(s) {missing} (found {found}). Put each class's images in "
-                        f"its own sub-folder, or name them with data.classes=[class0,class1].")
-    files = [(p.relative_to(folder).as_posix(), label) for label, c in enumerate(classes)
-             for p in sorted((folder / c).rglob("*"))
-             if p.is_file() and p.suffix.lower() in EXTENSIONS and not p.name.startswith(".")]
+        raise DataError(
+            f"{folder}: no sub-folder(s) {missing} (found {found}). Put each class's images in "
+            f"its own sub-folder, or name them with data.classes=[class0,class1]."
+        )
+    files = [
+        (p.relative_to(folder).as_posix(), label)
+        for label, c in enumerate(classes)
+        for p in sorted((folder / c).rglob("*"))
+        if p.is_file() and p.suffix.lower() in EXTENSIONS and not p.name.startswith(".")
+    ]
     if not files:
         raise DataError(f"{folder}: no .jpg/.jpeg/.png images in {list(classes)}; add images.")
     return files
@@ -103,14 +112,13 @@ def _current_entries(folder: Path, files, manifest: dict | None) -> list[dict]:
         old = known.get(path)
         same = old is not None and (old["size"], old["mtime_ns"]) == (st.st_size, st.st_mtime_ns)
         digest = old["sha256"] if same else hashlib.sha256((folder / path).read_bytes()).hexdigest()
-        entries.append({"path": path, "label": label, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                        "sha256": digest})
+        entries.append({"path": path, "label": label, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest})
     return entries
 
 
 def _same_content(manifest: dict | None, entries: list[dict]) -> bool:
     """The cache is valid when the same files hold the same bytes (a touched file is not a change)."""
-    key = lambda es: [(e["path"], e["label"], e["sha256"]) for e in es]  # noqa: E731
+    key = lambda es: [(e["path"], e["label"], e["sha256"]) for e in es]
     return manifest is not None and manifest.get("version") == CACHE_VERSION and key(manifest["files"]) == key(entries)
 
 
@@ -135,8 +143,10 @@ def _build_cache(folder: Path, entries: list[dict], cache: Path, cfg: DataConfig
         np.save(f, np.stack(pixels))
     with artifacts.atomic_open(cache / "labels.npy", "wb") as f:
         np.save(f, labels)
-    artifacts.save_json(cache / "manifest.json", {"version": CACHE_VERSION, "folder": str(folder), "image_size": size,
-                                                  "skipped": len(bad), "files": entries})
+    artifacts.save_json(
+        cache / "manifest.json",
+        {"version": CACHE_VERSION, "folder": str(folder), "image_size": size, "skipped": len(bad), "files": entries},
+    )
     log.info("%s: decoded %d images into %s", folder, len(pixels), cache)
 
 
@@ -144,8 +154,9 @@ def _report_bad(folder: Path, bad: list[str], total: int, cfg: DataConfig) -> No
     """All unreadable files in one DataError, or one warning with their count when skipping them."""
     if bad and not cfg.skip_bad_images:
         shown = "; ".join(bad[:20]) + (f"; and {len(bad) - 20} more" if len(bad) > 20 else "")
-        raise DataError(f"{folder}: {len(bad)} of {total} image file(s) cannot be read: {shown}. "
-                        "Remove or replace them, or set data.skip_bad_images=true to train without them.")
+        raise DataError(
+            f"{folder}: {len(bad)} of {total} image file(s) cannot be read: {shown}. "
+            "Remove or replace them, or set data.skip_bad_images=true to train without them."
+        )
     if bad:
         log.warning("%s: skipped %d unreadable image(s) of %d (data.skip_bad_images=true)", folder, len(bad), total)
-

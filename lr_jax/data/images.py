@@ -26,8 +26,8 @@ def load_image(path: str | os.PathLike, image_size: int) -> np.ndarray:
             image = image.convert("RGB")
             return np.asarray(image.resize((image_size, image_size), Image.Resampling.BICUBIC))
     except FileNotFoundError as e:
-        raise DataError(f"{path}: no such file. Check the path (relative paths start in the current "
-                        "directory).") from e
+        raise DataError(f"{path}: no such file. Check the path (relative paths start in the current directory).") from e
     except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise DataError(f"{path}: not an image Pillow can read ({type(e).__name__}: {e}). Give a JPEG or "
-                        "PNG file.") from e
+        raise DataError(
+            f"{path}: not an image Pillow can read ({type(e).__name__}: {e}). Give a JPEG or PNG file."
+        ) from e

@@ -1,8 +1,8 @@
 """`load(cfg)`: the data set that `data.name` names, from its source, with this process's training rows.
 
-    catvnoncat    -> course.load_course     the course's two HDF5 files (located or downloaded)
-    image_folder  -> image_folder.load      a folder of your own images, one sub-folder per class
-    synthetic     -> synthetic.load         a generated, linearly separable stream of uint8 features
+catvnoncat    -> course.load_course     the course's two HDF5 files (located or downloaded)
+image_folder  -> image_folder.load      a folder of your own images, one sub-folder per class
+synthetic     -> synthetic.load         a generated, linearly separable stream of uint8 features
 """
 
 from __future__ import annotations

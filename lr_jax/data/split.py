@@ -59,5 +59,5 @@ def split_validation(split: Split, fraction: float, seed: int) -> tuple[Split, S
         raise DataError(f"data.val_fraction={fraction} leaves no training example out of {m}; use less.")
     is_val = np.zeros(m, bool)
     is_val[np.random.default_rng(seed).permutation(m)[:n_val]] = True
-    part = lambda keep: Split(split.x_raw[keep], split.y[keep], split.classes)  # noqa: E731
+    part = lambda keep: Split(split.x_raw[keep], split.y[keep], split.classes)
     return part(~is_val), part(is_val)

@@ -34,7 +34,7 @@ def aligned_empty(shape, dtype, alignment: int = 64) -> np.ndarray:
     size = int(np.prod(shape)) * np.dtype(dtype).itemsize
     raw = np.empty(size + alignment, np.uint8)
     offset = -raw.ctypes.data % alignment
-    return raw[offset:offset + size].view(dtype).reshape(shape)
+    return raw[offset : offset + size].view(dtype).reshape(shape)
 
 
 def generate(start: int, stop: int, num_features: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,10 +47,10 @@ def generate(start: int, stop: int, num_features: int, seed: int) -> tuple[np.nd
         lo, hi = chunk * CHUNK_ROWS, (chunk + 1) * CHUNK_ROWS
         rows_CD = np.random.default_rng([seed, 1, chunk]).integers(0, 256, (CHUNK_ROWS, num_features), np.uint8)
         a, b = max(lo, start), min(hi, stop)
-        part = rows_CD[a - lo:b - lo]
-        x_KD[a - start:b - start] = part
+        part = rows_CD[a - lo : b - lo]
+        x_KD[a - start : b - start] = part
         # wᵀ(x/255 - 1/2) as (xᵀw)/255 - Σw/2: one matrix-vector product, 8x faster than scaling x first
-        y_K[a - start:b - start] = (part @ w_D) / np.float32(255) - half_sum_w > 0
+        y_K[a - start : b - start] = (part @ w_D) / np.float32(255) - half_sum_w > 0
     return x_KD, y_K
 
 

@@ -18,17 +18,15 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from bench import median_time  # noqa: E402
-from lr_jax import data, reference, train  # noqa: E402
+from lr_jax import reference, train  # noqa: E402
 from lr_jax.config import Config, DataConfig  # noqa: E402
 from lr_jax.stages import initial_state, load_inputs  # noqa: E402
 
@@ -36,8 +34,11 @@ STEPS = 2000
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--data-dir", default=os.environ.get("LR_JAX_DATA_DIR"),
-                        help="folder with the two HDF5 files (default: $LR_JAX_DATA_DIR)")
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("LR_JAX_DATA_DIR"),
+        help="folder with the two HDF5 files (default: $LR_JAX_DATA_DIR)",
+    )
     parser.add_argument("--process-repeats", type=int, default=3, help="runs of each whole process")
     parser.add_argument("--loop-steps", type=int, default=1, help="steps of the Python for-loop version")
 
@@ -71,8 +72,8 @@ def run(args) -> None:
     X64, Y64 = splits["train"].features(np.float64).T, splits["train"].y[None, :].astype(np.float64)
     m, n = x_ND.shape
     state, hp = initial_state(config, n)
-    loop = lambda: jax.block_until_ready(train.run_steps(state, x_ND, y, hp, num_steps=STEPS))  # noqa: E731
-    loop_f32 = lambda: jax.block_until_ready(train.run_steps(state, x_f32, y, hp, num_steps=STEPS))  # noqa: E731
+    loop = lambda: jax.block_until_ready(train.run_steps(state, x_ND, y, hp, num_steps=STEPS))
+    loop_f32 = lambda: jax.block_until_ready(train.run_steps(state, x_f32, y, hp, num_steps=STEPS))
 
     rows = {}
     rows["lr_jax scan, first call (compile + run)"] = median_time(loop, args.repeats, setup=jax.clear_caches)
@@ -80,10 +81,10 @@ def run(args) -> None:
     rows["lr_jax scan, second call"] = median_time(loop, args.repeats)
     loop_f32()
     rows["lr_jax scan on float32 features, second call"] = median_time(loop_f32, args.repeats)
-    rows["NumPy float64 course loop (oracle)"] = median_time(
-        lambda: reference.model(X64, Y64, STEPS), args.repeats)
+    rows["NumPy float64 course loop (oracle)"] = median_time(lambda: reference.model(X64, Y64, STEPS), args.repeats)
     rows["NumPy float32 course loop"] = median_time(
-        lambda: reference.model(X64, Y64, STEPS, dtype=np.float32), args.repeats)
+        lambda: reference.model(X64, Y64, STEPS, dtype=np.float32), args.repeats
+    )
     base = rows["NumPy float64 course loop (oracle)"]
     print(f"\n## Training loop, {STEPS} iterations, m={m}, n={n} (median of {args.repeats})\n")
     print("| implementation | time (s) | NumPy f64 time / this |\n| --- | ---: | ---: |")
@@ -104,13 +105,15 @@ def run(args) -> None:
 def per_step_times(args, state, x_ND, y, hp, X64, Y64, scan_time) -> dict[str, float]:
     w0, b0 = np.zeros((X64.shape[0], 1)), 0.0
     step = jax.jit(train.train_step, static_argnames="optim")
-    one = lambda: jax.block_until_ready(step(state, x_ND, y, hp, optim="sgd"))  # noqa: E731
+    one = lambda: jax.block_until_ready(step(state, x_ND, y, hp, optim="sgd"))
     one()
     return {
         "two Python for-loops (course's starting point)": median_time(
-            lambda: for_loop_step(w0.ravel(), b0, X64, Y64.ravel(), 0.005), args.loop_steps),
+            lambda: for_loop_step(w0.ravel(), b0, X64, Y64.ravel(), 0.005), args.loop_steps
+        ),
         "vectorized NumPy float64 (the course)": median_time(
-            lambda: vectorized_step(w0, b0, X64, Y64, 0.005), 20 * args.repeats),
+            lambda: vectorized_step(w0, b0, X64, Y64, 0.005), 20 * args.repeats
+        ),
         "jitted JAX step, one call per step (dispatch included)": median_time(one, 20 * args.repeats),
         "jitted JAX step inside lax.scan (2000-step call / 2000)": scan_time / STEPS,
     }
@@ -125,14 +128,20 @@ def print_bound(x_ND, step_s, repeats) -> None:
     dram_s = median_time(lambda: big @ v[: big.shape[1]], repeats)
     flops = 4 * x_np.size  # two multiply-adds per element of X
     print("\n## What bounds the compiled loop\n")
-    print(f"- The run holds X as {x_np.dtype} ({x_np.nbytes / 2**20:.1f} MiB; as float32 "
-          f"{x_f32.nbytes / 2**20:.1f} MiB, which still fits the 32 MiB L3 cache). Each step reads it twice: "
-          f"{2 * x_np.nbytes / step_s / 1e9:.1f} GB/s of it, {flops / step_s / 1e9:.1f} GFLOP/s.")
-    print(f"- One NumPy float32 matrix-vector product reads X (float32) at {x_f32.nbytes / read_s / 1e9:.1f} GB/s "
-          f"from the cache; a 256 MiB matrix at {big.nbytes / dram_s / 1e9:.1f} GB/s (main memory).")
-    print("- Two multiply-adds per value read (plus a conversion for uint8): the step is bound by reading X "
-          "from the cache and converting it, not by FLOPs or main memory; per-step dispatch is gone "
-          "(one call for all steps).")
+    print(
+        f"- The run holds X as {x_np.dtype} ({x_np.nbytes / 2**20:.1f} MiB; as float32 "
+        f"{x_f32.nbytes / 2**20:.1f} MiB, which still fits the 32 MiB L3 cache). Each step reads it twice: "
+        f"{2 * x_np.nbytes / step_s / 1e9:.1f} GB/s of it, {flops / step_s / 1e9:.1f} GFLOP/s."
+    )
+    print(
+        f"- One NumPy float32 matrix-vector product reads X (float32) at {x_f32.nbytes / read_s / 1e9:.1f} GB/s "
+        f"from the cache; a 256 MiB matrix at {big.nbytes / dram_s / 1e9:.1f} GB/s (main memory)."
+    )
+    print(
+        "- Two multiply-adds per value read (plus a conversion for uint8): the step is bound by reading X "
+        "from the cache and converting it, not by FLOPs or main memory; per-step dispatch is gone "
+        "(one call for all steps)."
+    )
 
 
 def print_processes(args) -> None:
@@ -140,13 +149,24 @@ def print_processes(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs = itertools.count()  # a fresh run folder each time: a run refuses a folder with checkpoints
         cmds = {
-            "python scripts/train.py": lambda: [sys.executable, str(REPO / "scripts/train.py"),
-                                                f"hydra.run.dir={tmp}/j{next(runs)}"],
+            "python scripts/train.py": lambda: [
+                sys.executable,
+                str(REPO / "scripts/train.py"),
+                f"hydra.run.dir={tmp}/j{next(runs)}",
+            ],
             "python scripts/bench/numpy_course_run.py": lambda: [
-                sys.executable, str(REPO / "scripts/bench/numpy_course_run.py"), args.data_dir, f"{tmp}/n{next(runs)}"],
+                sys.executable,
+                str(REPO / "scripts/bench/numpy_course_run.py"),
+                args.data_dir,
+                f"{tmp}/n{next(runs)}",
+            ],
         }
-        times = {name: median_time(lambda c=cmd: subprocess.run(c(), env=env, check=True, capture_output=True),
-                                   args.process_repeats) for name, cmd in cmds.items()}
+        times = {
+            name: median_time(
+                lambda c=cmd: subprocess.run(c(), env=env, check=True, capture_output=True), args.process_repeats
+            )
+            for name, cmd in cmds.items()
+        }
     numpy_t = times["python scripts/bench/numpy_course_run.py"]
     print(f"\n## Whole process, load + train + write outputs (median of {args.process_repeats})\n")
     print("| process | wall time (s) | NumPy process / this |\n| --- | ---: | ---: |")

@@ -35,8 +35,10 @@ def main(data_dir, out_dir):
     w, b, costs = reference.model(x_train, y_train)
     for i, c in enumerate(costs):
         print(f"Cost after iteration {i * 100}: {c:f}")
-    acc = {s: float(np.mean(reference.predict(w, b, x) == y.ravel()))
-           for s, x, y in (("train", x_train, y_train), ("test", x_test, y_test))}
+    acc = {
+        s: float(np.mean(reference.predict(w, b, x) == y.ravel()))
+        for s, x, y in (("train", x_train, y_train), ("test", x_test, y_test))
+    }
     print(f"train accuracy: {100 * acc['train']:.2f} %\ntest accuracy: {100 * acc['test']:.2f} %")
     np.savez(out_dir / "params.npz", w=w.ravel(), b=np.float64(b))
     (out_dir / "costs.csv").write_text("iteration,cost\n" + "".join(f"{i * 100},{c!r}\n" for i, c in enumerate(costs)))
@@ -47,8 +49,12 @@ def main(data_dir, out_dir):
     ax.plot(np.arange(len(costs)) * 100, costs)
     ax.set(xlabel="iterations", ylabel="cost", title="Learning rate = 0.005")
     fig.savefig(out_dir / "learning_curve.png", dpi=100, bbox_inches="tight")
-    metrics = {"train_accuracy": acc["train"], "test_accuracy": acc["test"], "costs": costs,
-               "run_time_s": time.perf_counter() - t0}
+    metrics = {
+        "train_accuracy": acc["train"],
+        "test_accuracy": acc["test"],
+        "costs": costs,
+        "run_time_s": time.perf_counter() - t0,
+    }
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
 
 

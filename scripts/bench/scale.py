@@ -7,8 +7,8 @@ resident memory. Per m, on the same synthetic data (n = 12288 by default):
   - numpy: the same gradient step in NumPy on a float32 copy (X / 255), BLAS matrix-vector products;
   - read bandwidth: a NumPy reduction (max) over the uint8 array, and the same in JAX on the device.
 "GB/s read" counts the passes each step makes over X at the bytes stored per value: lr_jax makes one
-pass over uint8 (1 byte; cost and gradient chunk by chunk), NumPy two over float32 (Xw, then Xᵀdz). Targets: lr_jax >= 1.0x NumPy
-throughput, t(100k) <= 2.2 t(50k), peak RSS at 100k < 3 GB.
+pass over uint8 (1 byte; cost and gradient chunk by chunk), NumPy two over float32 (Xw, then Xᵀdz).
+Targets: lr_jax >= 1.0x NumPy throughput, t(100k) <= 2.2 t(50k), peak RSS at 100k < 3 GB.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import json
 import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `bench`, also in the --worker process
-from bench import median_time  # noqa: E402
+from bench import median_time
 
 GB = 1e9
 
@@ -41,9 +40,19 @@ def run(args) -> None:
     for m in (int(s) for s in args.sizes.split(",")):
         impls = ["lr_jax", "numpy"] if m <= args.numpy_max else ["lr_jax"]
         for impl in impls:
-            rows.append(_spawn({"impl": impl, "m": m, "n": args.features, "steps": args.steps,
-                                "repeats": args.repeats, "chunk_rows": args.chunk_rows,
-                                "batch_size": args.batch_size}))
+            rows.append(
+                _spawn(
+                    {
+                        "impl": impl,
+                        "m": m,
+                        "n": args.features,
+                        "steps": args.steps,
+                        "repeats": args.repeats,
+                        "chunk_rows": args.chunk_rows,
+                        "batch_size": args.batch_size,
+                    }
+                )
+            )
             print(_format(rows[-1]), flush=True)
     summary = _targets(rows)
     for line in summary:
@@ -54,8 +63,9 @@ def run(args) -> None:
 
 
 def _spawn(job: dict) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(job)], capture_output=True,
-                         text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", json.dumps(job)], capture_output=True, text=True, check=False
+    )
     if out.returncode != 0:
         return {**job, "error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -65,11 +75,16 @@ def _format(r: dict) -> str:
     head = f"m={r['m']:>9,}  {r['impl']:<7}"
     if "error" in r:
         return f"{head}  error: {r['error']}"
-    epoch = (f"  | epoch (batch {r['batch_size']}) {r['epoch_s'] * 1e3:8.1f} ms {r['m'] / r['epoch_s']:>10,.0f} ex/s"
-             if r.get("epoch_s") else "")
-    return (f"{head}  step {r['step_s'] * 1e3:9.1f} ms  {r['examples_per_s']:>11,.0f} ex/s  "
-            f"{r['read_GBps']:6.2f} GB/s read  | {r['bandwidth_name']} {r['bandwidth_GBps']:6.2f} GB/s  "
-            f"| peak RSS {r['peak_rss_GB']:.2f} GB  [{r['backend']}]{epoch}")
+    epoch = (
+        f"  | epoch (batch {r['batch_size']}) {r['epoch_s'] * 1e3:8.1f} ms {r['m'] / r['epoch_s']:>10,.0f} ex/s"
+        if r.get("epoch_s")
+        else ""
+    )
+    return (
+        f"{head}  step {r['step_s'] * 1e3:9.1f} ms  {r['examples_per_s']:>11,.0f} ex/s  "
+        f"{r['read_GBps']:6.2f} GB/s read  | {r['bandwidth_name']} {r['bandwidth_GBps']:6.2f} GB/s  "
+        f"| peak RSS {r['peak_rss_GB']:.2f} GB  [{r['backend']}]{epoch}"
+    )
 
 
 def _targets(rows: list[dict]) -> list[str]:
@@ -82,16 +97,21 @@ def _targets(rows: list[dict]) -> list[str]:
     jax_ms = sorted(m for impl, m in ok if impl == "lr_jax")
     for small, big in zip(jax_ms, jax_ms[1:]):
         growth = ok["lr_jax", big]["step_s"] / ok["lr_jax", small]["step_s"]
-        lines.append(f"  step time m={big:,} / m={small:,} = {growth:.2f} (m ratio {big / small:.2f}; "
-                     f"target <= {1.1 * big / small:.2f})")
+        lines.append(
+            f"  step time m={big:,} / m={small:,} = {growth:.2f} (m ratio {big / small:.2f}; "
+            f"target <= {1.1 * big / small:.2f})"
+        )
     if jax_ms:
         r = ok["lr_jax", jax_ms[-1]]
-        lines.append(f"  peak RSS lr_jax at m={jax_ms[-1]:,} = {r['peak_rss_GB']:.2f} GB "
-                     f"(uint8 data {r['data_GB']:.2f} GB; target < 3 GB at m=100,000)")
+        lines.append(
+            f"  peak RSS lr_jax at m={jax_ms[-1]:,} = {r['peak_rss_GB']:.2f} GB "
+            f"(uint8 data {r['data_GB']:.2f} GB; target < 3 GB at m=100,000)"
+        )
     return lines
 
 
 # ---- worker: one configuration in a fresh process ----------------------------------------------------
+
 
 def _time(fn, repeats: int) -> float:
     fn()  # warm-up (compilation, first touch of memory)
@@ -109,12 +129,22 @@ def _worker(job: dict) -> dict:
         step_s, epoch_s = _numpy_step(x_u8, y, steps, repeats), None
     else:
         bw_name, bytes_read = "jax max", 1
-        step_s, bw, backend, epoch_s = _jax_step(lambda: synthetic.generate(0, m, n, seed=0), steps, repeats,
-                                                 job["chunk_rows"], job["batch_size"])
+        step_s, bw, backend, epoch_s = _jax_step(
+            lambda: synthetic.generate(0, m, n, seed=0), steps, repeats, job["chunk_rows"], job["batch_size"]
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GB  # Linux reports KiB
-    return {**job, "step_s": step_s, "examples_per_s": m / step_s, "backend": backend,
-            "read_GBps": m * n * bytes_read / step_s / GB, "bandwidth_name": bw_name,
-            "bandwidth_GBps": bw, "peak_rss_GB": peak, "data_GB": m * n / GB, "epoch_s": epoch_s}
+    return {
+        **job,
+        "step_s": step_s,
+        "examples_per_s": m / step_s,
+        "backend": backend,
+        "read_GBps": m * n * bytes_read / step_s / GB,
+        "bandwidth_name": bw_name,
+        "bandwidth_GBps": bw,
+        "peak_rss_GB": peak,
+        "data_GB": m * n / GB,
+        "epoch_s": epoch_s,
+    }
 
 
 def _numpy_step(x_u8, y, steps: int, repeats: int) -> float:
@@ -124,7 +154,7 @@ def _numpy_step(x_u8, y, steps: int, repeats: int) -> float:
     m, n = x_u8.shape
     x = np.empty((m, n), np.float32)
     for i in range(0, m, 4096):  # no float64 temporary of the whole matrix
-        np.divide(x_u8[i:i + 4096], np.float32(255), out=x[i:i + 4096], dtype=np.float32)
+        np.divide(x_u8[i : i + 4096], np.float32(255), out=x[i : i + 4096], dtype=np.float32)
     yf = y.astype(np.float32)
     w, b = np.zeros(n, np.float32), np.float32(0)
 

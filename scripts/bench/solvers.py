@@ -19,7 +19,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -31,13 +30,21 @@ SETTINGS = {"none": None, "C=1": 1.0}  # scikit-learn's C (None = penalty=None)
 
 def add_arguments(parser) -> None:
     parser.add_argument("--data-dir", default=None, help="folder of the course files (default: as lr_jax)")
-    parser.add_argument("--precision", choices=("float32", "float64"), default="float64",
-                        help="lr_jax's dtype (scikit-learn always works in float64)")
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "float64"),
+        default="float64",
+        help="lr_jax's dtype (scikit-learn always works in float64)",
+    )
     parser.add_argument("--max-steps", type=int, default=1000, help="cap on lr_jax's iterations")
     parser.add_argument("--no-process", action="store_true", help="skip the whole-process figures")
-    parser.add_argument("--blas-threads", type=int, default=None,
-                        help="limit scikit-learn's BLAS threads (default: its own choice; on a loaded "
-                             "machine its threads oversubscribe the cores and it runs many times slower)")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        help="limit scikit-learn's BLAS threads (default: its own choice; on a loaded "
+        "machine its threads oversubscribe the cores and it runs many times slower)",
+    )
 
 
 def _sklearn(C):
@@ -49,21 +56,27 @@ def _sklearn(C):
 def _process_time(code: str, repeats: int, blas_threads: int | None = None) -> float:
     env = dict(os.environ)
     if blas_threads is not None:
-        env.update({v: str(blas_threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                   "MKL_NUM_THREADS")})
+        env.update({v: str(blas_threads) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
     return median_time(lambda: subprocess.run([sys.executable, "-c", code], check=True, env=env), repeats)
 
 
 def _process_code(args, C, k: int | None) -> str:
-    load = ("from lr_jax import data; from lr_jax.config import DataConfig; "
-            f"s = data.load(DataConfig(dir={args.data_dir!r}))['train']; ")
+    load = (
+        "from lr_jax import data; from lr_jax.config import DataConfig; "
+        f"s = data.load(DataConfig(dir={args.data_dir!r}))['train']; "
+    )
     if k is None:
-        return (load + "from sklearn.linear_model import LogisticRegression as L; import warnings; "
-                "warnings.simplefilter('ignore'); "
-                f"L(**{({'penalty': None} if C is None else {'C': C})!r}).fit(s.features(float), s.y)")
-    return (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r}); import jax; "
-            f"jax.config.update('jax_enable_x64', {args.precision == 'float64'}); " + load
-            + f"import bench.solvers as b; b.LrJax(s.features('{args.precision}'), s.y, {C!r}).run({k})")
+        return (
+            load + "from sklearn.linear_model import LogisticRegression as L; import warnings; "
+            "warnings.simplefilter('ignore'); "
+            f"L(**{ ({'penalty': None} if C is None else {'C': C})!r}).fit(s.features(float), s.y)"
+        )
+    return (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r}); import jax; "
+        f"jax.config.update('jax_enable_x64', {args.precision == 'float64'}); "
+        + load
+        + f"import bench.solvers as b; b.LrJax(s.features('{args.precision}'), s.y, {C!r}).run({k})"
+    )
 
 
 class LrJax:
@@ -79,16 +92,18 @@ class LrJax:
         m, dtype = x_ND.shape[0], self.x_ND.dtype
         self.l2 = 0.0 if C is None else 1.0 / (C * m)
         self.hparams = optim.make_hparams(0.0, dtype, l2=self.l2)
-        self.state = train.init_state(model.init_params(x_ND.shape[1], dtype=dtype), self.hparams,
-                                      jax.random.key(0), optim="lbfgs")
+        self.state = train.init_state(
+            model.init_params(x_ND.shape[1], dtype=dtype), self.hparams, jax.random.key(0), optim="lbfgs"
+        )
 
     def run(self, num_steps: int):
         import jax
 
         from lr_jax import train
 
-        return jax.block_until_ready(train.run_steps(self.state, self.x_ND, self.y_N, self.hparams,
-                                                     num_steps=num_steps, optim="lbfgs"))
+        return jax.block_until_ready(
+            train.run_steps(self.state, self.x_ND, self.y_N, self.hparams, num_steps=num_steps, optim="lbfgs")
+        )
 
 
 def _measure(args, x_ND, y_N, C, x_jax) -> dict:
@@ -114,8 +129,15 @@ def _measure(args, x_ND, y_N, C, x_jax) -> dict:
     for _ in range(args.repeats):
         jax.clear_caches()
         first.append(median_time(lambda: lr.run(k), 1))
-    row = {"C": C, "target": target, "k": k, "sk_iter": int(clf.n_iter_[0]), "sk_s": sk_s,
-           "first_s": statistics.median(first), "second_s": median_time(lambda: lr.run(k), args.repeats)}
+    row = {
+        "C": C,
+        "target": target,
+        "k": k,
+        "sk_iter": int(clf.n_iter_[0]),
+        "sk_s": sk_s,
+        "first_s": statistics.median(first),
+        "second_s": median_time(lambda: lr.run(k), args.repeats),
+    }
     if not args.no_process:
         row["sk_proc_s"] = _process_time(_process_code(args, C, None), args.repeats, args.blas_threads)
         row["jax_proc_s"] = _process_time(_process_code(args, C, k), args.repeats)
@@ -134,16 +156,22 @@ def run(args) -> None:
     jax.config.update("jax_enable_x64", args.precision == "float64")
     split = data.load(DataConfig(dir=args.data_dir))["train"]
     x_ND, x_jax = split.features(np.float64), split.features(getattr(np, args.precision))
-    print(f"course data: {x_ND.shape[0]} x {x_ND.shape[1]}; lr_jax {args.precision} on "
-          f"{jax.default_backend()};"
-          f" scikit-learn BLAS threads: {args.blas_threads or 'default'}; medians of {args.repeats}")
-    print(f"{'setting':<8}{'J target':>11}{'sk iter':>8}{'jax iter':>9}   {'timing':<9}{'sk s':>7}{'jax s':>10}"
-          f"{'ratio':>7}")
+    print(
+        f"course data: {x_ND.shape[0]} x {x_ND.shape[1]}; lr_jax {args.precision} on "
+        f"{jax.default_backend()};"
+        f" scikit-learn BLAS threads: {args.blas_threads or 'default'}; medians of {args.repeats}"
+    )
+    print(
+        f"{'setting':<8}{'J target':>11}{'sk iter':>8}{'jax iter':>9}   {'timing':<9}{'sk s':>7}{'jax s':>10}"
+        f"{'ratio':>7}"
+    )
     for name, C in SETTINGS.items():
         row = _measure(args, x_ND, split.y, C, x_jax)
         if "k" not in row:
-            print(f"{name:<8}{row['target']:>11.6f}  lr_jax did not reach it in {args.max_steps} iterations "
-                  f"(best {row['best']:.6f})")
+            print(
+                f"{name:<8}{row['target']:>11.6f}  lr_jax did not reach it in {args.max_steps} iterations "
+                f"(best {row['best']:.6f})"
+            )
             continue
         lines = [("1st call", row["sk_s"], row["first_s"]), ("2nd call", row["sk_s"], row["second_s"])]
         if "sk_proc_s" in row:
