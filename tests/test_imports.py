@@ -1,0 +1,62 @@
+"""Cheap entry points: `import lr_jax`, `--help` and a sweep summary answer without importing JAX."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+HEAVY = ("jax", "optax", "matplotlib", "h5py")
+
+
+def modules_after(code: str) -> set[str]:
+    """The heavy modules that a fresh interpreter has imported after running `code`."""
+    probe = f"{code}\nimport sys; print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_import_lr_jax_loads_no_heavy_library():
+    assert modules_after("import lr_jax, lr_jax.config, lr_jax.errors, lr_jax.summary") == set()
+
+
+def test_train_and_evaluate_is_imported_on_first_use():
+    assert "jax" in modules_after("import lr_jax; lr_jax.train_and_evaluate")
+
+
+@pytest.mark.parametrize("script", ["train", "sweep", "predict"])
+def test_help_does_not_import_jax(script):
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['{script}.py', '--help']\n"
+        "try:\n"
+        f"    runpy.run_path('scripts/{script}.py', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass"
+    )
+    assert "jax" not in modules_after(code)
+
+
+def test_summarize_runs_without_jax(tmp_path):
+    for i, lr in enumerate([0.01, 0.001]):
+        (tmp_path / str(i)).mkdir()
+        metrics = {
+            "config": {"optim": {"learning_rate": lr}},
+            "train_accuracy": 0.9,
+            "test_accuracy": 0.7 + i / 10,
+            "train_cost": 0.2,
+            "test_cost": 0.5,
+            "cost_iterations": [0, 100],
+            "costs": [0.69, 0.3],
+        }
+        (tmp_path / str(i) / "metrics.json").write_text(json.dumps(metrics))
+    code = (
+        f"import sys; sys.argv = ['summarize.py', {str(tmp_path)!r}]\nimport runpy\n"
+        "runpy.run_path('scripts/summarize.py', run_name='__main__')"
+    )
+    assert "jax" not in modules_after(code)
+    assert json.loads((tmp_path / "summary.json").read_text())["best"]["run"] == "1"
