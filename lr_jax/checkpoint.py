@@ -38,6 +38,7 @@ RESUMABLE_CHANGES = frozenset(
         "train.keep_checkpoints",
         "train.resume",
         "train.compilation_cache_dir",
+        "optimized_metric",  # what a sweep selects on, not how the run trains
         "sweep.learning_rates",
         "sweep.seeds",  # the sweep's grid: not this run's
     }

@@ -109,13 +109,17 @@ class Config:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     sweep: SweepConfig = dataclasses.field(default_factory=SweepConfig)
     parallel: ParallelConfig = dataclasses.field(default_factory=ParallelConfig)
+    # What a sweep selects on (scripts/train.py returns it; the summary's best run maximizes or minimizes
+    # it): `<split>_<metric>`; a validation metric falls back to the test split when there is none.
+    optimized_metric: str = "val_accuracy"
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Config:
         """Build and validate a Config from a nested mapping (e.g. `OmegaConf.to_container(cfg)`)."""
-        _reject_unknown("config", d, _SECTIONS)
+        _reject_unknown("config", d, {*_SECTIONS, *_TOP_LEVEL})
         config = cls(
-            **{name: _build_section(name, section_cls, d.get(name) or {}) for name, section_cls in _SECTIONS.items()}
+            **{name: _build_section(name, section_cls, d.get(name) or {}) for name, section_cls in _SECTIONS.items()},
+            **{key: _coerce(key, d[key], default) for key, default in _TOP_LEVEL.items() if key in d},
         )
         validate(config)
         return config
@@ -123,8 +127,8 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         """Nested plain dicts, tuples as lists (as they come back from JSON, e.g. a checkpoint's config)."""
         return {
-            name: {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
-            for name, section in dataclasses.asdict(self).items()
+            name: {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()} if name in _SECTIONS else value
+            for name, value in dataclasses.asdict(self).items()
         }
 
 
@@ -136,6 +140,8 @@ _SECTIONS = {
     "sweep": SweepConfig,
     "parallel": ParallelConfig,
 }
+# Keys outside the sections, with their defaults (the dataclass's).
+_TOP_LEVEL = {f.name: f.default for f in dataclasses.fields(Config) if f.name not in _SECTIONS}
 _KNOWN_EXTRA_KEYS = frozenset({"experiment"})  # Hydra-only keys the library ignores.
 
 
@@ -206,6 +212,13 @@ def validate(config: Config) -> None:
     _check(c.data.num_examples >= 1, "data.num_examples", c.data.num_examples, "an integer >= 1")
     _check(c.data.num_test >= 1, "data.num_test", c.data.num_test, "an integer >= 1")
     _check(c.data.num_features >= 1, "data.num_features", c.data.num_features, "an integer >= 1")
+    split, _, metric = c.optimized_metric.partition("_")
+    _check(
+        split in ("train", "val", "test") and metric in METRIC_DIRECTIONS,
+        "optimized_metric",
+        c.optimized_metric,
+        f"<split>_<metric> with split train, val or test and metric one of {sorted(METRIC_DIRECTIONS)}",
+    )
     _check(c.model.name in MODELS, "model.name", c.model.name, f"one of {sorted(MODELS)}")
     _check(c.model.init in INITS, "model.init", c.model.init, f"one of {sorted(INITS)}")
     _check(c.model.init_scale >= 0, "model.init_scale", c.model.init_scale, "a number >= 0")
@@ -280,6 +293,16 @@ def _validate_solver(c: Config) -> None:
     )
 
 
+# The metrics a run reports per split, and whether a larger value is better (max) or a smaller one (min).
+METRIC_DIRECTIONS = {
+    "accuracy": "max",
+    "precision": "max",
+    "recall": "max",
+    "f1": "max",
+    "roc_auc": "max",
+    "log_loss": "min",
+    "cost": "min",
+}
 DATASETS = frozenset({"catvnoncat", "image_folder", "synthetic"})
 MODELS = frozenset({"logistic"})  # lr_jax/models.py builds each
 INITS = frozenset({"zeros", "normal"})

@@ -18,7 +18,7 @@ import jax
 import numpy as np
 
 from lr_jax import artifacts, figures, metrics, runtime
-from lr_jax.config import Config
+from lr_jax.config import METRIC_DIRECTIONS, Config
 from lr_jax.data import Split
 from lr_jax.evaluate import Evaluation
 from lr_jax.model import Model
@@ -60,6 +60,26 @@ def log_evaluation(evaluation: Evaluation, n_iter: int, converged: bool) -> None
     )
 
 
+def selection_record(optimized_metric: str, scores: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What a sweep selects this run by: `optimized_metric` of the splits the run has (a val_ metric falls
+    back to the test split when there is no validation split), its direction and value, and whether it is
+    a test-set number (then `reason` says why)."""
+    split, _, metric = optimized_metric.partition("_")
+    reason = None
+    if split == "val" and "val" not in scores:
+        split, reason = "test", "no validation split (data.val_fraction=0), so a val_ metric is taken on the test set"
+    elif split == "test":
+        reason = f"optimized_metric={optimized_metric} names a test metric"
+    return {
+        "name": f"{split}_{metric}",
+        "configured": optimized_metric,
+        "direction": METRIC_DIRECTIONS[metric],
+        "value": scores[split][metric],
+        "uses_test_set": split == "test",
+        "reason": reason,
+    }
+
+
 def run_metrics(config: Config, evaluation: Evaluation, iterations, costs, info: dict[str, Any]) -> dict[str, Any]:
     """metrics.json's content: `<split>_<metric>`, the logged costs, `info` from the trainer, the run's setup."""
     return {
@@ -68,10 +88,12 @@ def run_metrics(config: Config, evaluation: Evaluation, iterations, costs, info:
         "grad_norm": evaluation.grad_norm,
         "cost_iterations": np.asarray(iterations).tolist(),
         "costs": [float(c) for c in costs],
+        "optimized_metric": selection_record(config.optimized_metric, evaluation.metrics),
         "diverged": not (np.isfinite(costs).all() and math.isfinite(evaluation.train_objective)),
         **info,
         "jax_version": jax.__version__,
         **runtime.describe_devices(),
+        "environment": runtime.environment(),
         "config": config.to_dict(),
     }
 
@@ -147,6 +169,13 @@ def report_run(
         print_costs(iterations, costs)
     log_evaluation(evaluation, info["n_iter"], info["converged"])
     result = run_metrics(config, evaluation, iterations, costs, info)
+    selected = result["optimized_metric"]
+    log.info(
+        "optimized metric: %s = %.6f%s",
+        selected["name"],
+        selected["value"],
+        f" (selection uses the test set: {selected['reason']})" if selected["uses_test_set"] else "",
+    )
     if runtime.is_writer():  # one process writes the run's files
         t_files = time.perf_counter()
         write_outputs(workdir, config, model, params, iterations, costs, test, evaluation, diverged=result["diverged"])

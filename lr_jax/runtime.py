@@ -6,7 +6,12 @@ compilation exists; the stages below it only read it.
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata as metadata
 import logging
+import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import jax
@@ -73,3 +78,42 @@ def describe_devices() -> dict:
 def is_writer() -> bool:
     """Whether this process writes the run's files (process 0 of a multi-process run; always alone)."""
     return jax.process_index() == 0
+
+
+def environment() -> dict:
+    """What reproduces a run beyond its config: the code's git commit and dirty flag (None outside git),
+    the command line, Python, the platform and the versions of the libraries the numbers depend on."""
+    versions = {}
+    for name in ("lr_jax", "jax", "jaxlib", "optax", "numpy", "hydra-core"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "git": _git_state(),
+        "argv": list(sys.argv),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+    }
+
+
+@functools.cache  # once per process: a sweep's points share it
+def _git_state() -> dict | None:
+    """{"commit", "dirty"} of the git work tree holding lr_jax's source; None outside git (or without git)."""
+    source = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=source,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(status.strip())}

@@ -1,10 +1,12 @@
 """A sweep as one table and one figure, from the `metrics.json` of each of its runs.
 
 A sweep folder holds one sub-folder per run (`0/`, `1/`, ...: Hydra's multirun jobs, or the configs of a
-vmapped sweep), each written by `experiment.record_run`. The table's parameter columns are the config
+vmapped sweep), each written by `report.report_run`. The table's parameter columns are the config
 keys whose values differ between the runs (`optim.learning_rate`, `train.seed`, ...), so a sweep over
-any key is summarized the same way. The best run is the one with the highest test accuracy, ties going to
-the lower test cost (the course's data has no validation split; choose on it only for the course's study).
+any key is summarized the same way. The best run is the one with the best `optimized_metric` (each run's
+metrics.json records which metric that was, whether larger or smaller is better, and whether it came from
+the test set), ties going to the lower cost of the same split. Selecting on the test set is said plainly:
+the course's data has no validation split, so there a `val_` metric falls back to the test split.
 """
 
 from __future__ import annotations
@@ -59,33 +61,48 @@ def varying_keys(configs: list[Mapping[str, Any]]) -> list[str]:
     return [k for k in keys if len({json.dumps(flat.get(k)) for flat in flats}) > 1]
 
 
-def summary_rows(runs: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One row per run: its folder name, the varying config keys, and the METRIC_COLUMNS."""
+def selection(runs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """What the sweep's runs were selected by: the first run's `optimized_metric` record (name, direction,
+    uses_test_set); runs written before that record existed are selected by test accuracy."""
+    for m in runs.values():
+        if m.get("optimized_metric"):
+            return {k: m["optimized_metric"][k] for k in ("name", "direction", "uses_test_set", "reason")}
+    return {"name": "test_accuracy", "direction": "max", "uses_test_set": True, "reason": "runs without a record"}
+
+
+def summary_rows(runs: Mapping[str, Mapping[str, Any]], selected_by: str = "test_accuracy") -> list[dict[str, Any]]:
+    """One row per run: its folder name, the varying config keys, the METRIC_COLUMNS and `selected_by`."""
     keys = varying_keys([m["config"] for m in runs.values()])
+    extra = [] if selected_by in METRIC_COLUMNS else [selected_by]
     return [
         {
             "run": name,
             **{k: flatten(m["config"]).get(k) for k in keys},
-            **{c: m.get(c) for c in METRIC_COLUMNS},
+            **{c: m.get(c) for c in (*METRIC_COLUMNS, *extra)},
             "diverged": bool(m.get("diverged", False)),
         }
         for name, m in runs.items()
     ]
 
 
-def best_row(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The row with the highest test accuracy; among equals, the lowest test cost, then the first.
+def best_row(rows: list[dict[str, Any]], by: str = "test_accuracy", direction: str = "max") -> dict[str, Any] | None:
+    """The row with the best `by` (largest for direction "max", smallest for "min"); among equals, the lowest
+    cost of the same split, then the first.
 
     Diverged runs (`diverged` true, or a metric that is null: NaN when written) are never the best; None
     when every run diverged.
     """
-    finished = [r for r in rows if not r.get("diverged") and all(r[c] is not None for c in METRIC_COLUMNS)]
-    return max(finished, key=lambda r: (r["test_accuracy"], -r["test_cost"])) if finished else None
+    tie = f"{by.partition('_')[0]}_cost"
+    finished = [r for r in rows if not r.get("diverged") and r.get(by) is not None]
+    if not finished:
+        return None
+    sign = 1 if direction == "max" else -1
+    return max(finished, key=lambda r: (sign * r[by], -(r.get(tie) or 0.0)))
 
 
 def describe(row: Mapping[str, Any]) -> str:
     """A row's parameters as `learning_rate=0.01, seed=1` (its run folder when nothing varies)."""
-    params = [f"{k.rsplit('.', 1)[-1]}={v}" for k, v in row.items() if k not in ("run", "diverged", *METRIC_COLUMNS)]
+    params = [f"{k.rsplit('.', 1)[-1]}={v}" for k, v in row.items() if "." in k]
     return ", ".join(params) or f"run {row['run']}"
 
 
@@ -108,27 +125,28 @@ def summarize(sweep_dir: str | Path) -> dict[str, Any]:
     """Write summary.csv, summary.json and learning_curves.png into `sweep_dir`; return {"rows", "best"}."""
     sweep_dir = Path(sweep_dir)
     runs = read_runs(sweep_dir)
-    rows = summary_rows(runs)
-    best = best_row(rows)
+    selected_by = selection(runs)
+    rows = summary_rows(runs, selected_by["name"])
+    best = best_row(rows, selected_by["name"], selected_by["direction"])
     artifacts.save_table_csv(sweep_dir / "summary.csv", rows)
-    artifacts.save_json(sweep_dir / "summary.json", {"rows": rows, "best": best})
+    artifacts.save_json(sweep_dir / "summary.json", {"rows": rows, "best": best, "selected_by": selected_by})
     curves = {
         describe(row): (runs[row["run"]]["cost_iterations"], np.asarray(runs[row["run"]]["costs"], float))
         for row in rows
     }  # a diverged run's costs hold nulls: NaN, a gap in its curve
     artifacts.plot_learning_curves(sweep_dir / "learning_curves.png", curves, f"{len(rows)} runs")
-    return {"rows": rows, "best": best}
+    return {"rows": rows, "best": best, "selected_by": selected_by}
 
 
 def report(summary: Mapping[str, Any]) -> str:
-    """The table and a line naming the best run, as printed by the CLI."""
-    best = summary["best"]
+    """The table and a line naming the best run and what it was selected by, as printed by the CLI."""
+    best, by = summary["best"], summary["selected_by"]
     if best is None:
         return f"{format_table(summary['rows'])}\nbest: none (every run diverged)"
+    on_test = f" (selected on the test set: {by['reason']})" if by["uses_test_set"] else ""
     return (
-        f"{format_table(summary['rows'])}\nbest: run {best['run']} ({describe(best)}): "
-        f"test accuracy {100 * best['test_accuracy']:.2f} %, "
-        f"train accuracy {100 * best['train_accuracy']:.2f} %"
+        f"{format_table(summary['rows'])}\nbest: run {best['run']} ({describe(best)}) by {by['name']}{on_test}: "
+        f"test accuracy {100 * best['test_accuracy']:.2f} %, train accuracy {100 * best['train_accuracy']:.2f} %"
     )
 
 

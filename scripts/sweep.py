@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
-    """Returns the best config's test accuracy."""
+    """Returns the best config's `optimized_metric` (NaN when every config diverged)."""
     from lr_jax import Config  # light; JAX is imported only once the config is valid
     from lr_jax.errors import exit_on_error
 
@@ -22,7 +22,8 @@ def main(cfg: DictConfig) -> float:
         from lr_jax.sweep import sweep_and_evaluate
 
         result = sweep_and_evaluate(config, HydraConfig.get().runtime.output_dir)
-    return float("nan") if result["best"] is None else result["best"]["test_accuracy"]
+    best, by = result["best"], result["selected_by"]["name"]
+    return float("nan") if best is None else best[by]
 
 
 if __name__ == "__main__":

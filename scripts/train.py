@@ -9,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
-    """Returns the test accuracy (what a Hydra sweeper would optimize)."""
+    """Returns the run's `optimized_metric` (what a Hydra sweeper such as Optuna optimizes)."""
     from lr_jax import Config  # light; JAX is imported only once the config is valid
     from lr_jax.errors import exit_on_error
 
@@ -18,7 +18,7 @@ def main(cfg: DictConfig) -> float:
         from lr_jax.experiment import train_and_evaluate
 
         metrics = train_and_evaluate(config, HydraConfig.get().runtime.output_dir)
-    return metrics["test_accuracy"]
+    return metrics["optimized_metric"]["value"]
 
 
 if __name__ == "__main__":

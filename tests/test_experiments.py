@@ -135,7 +135,10 @@ def test_summarize_script_prints_the_table_and_names_the_best_run(experiment_run
     folder = experiment_run("lr_compare", "multirun")
     before = (folder / "summary.csv").read_text()
     out = run_cli("summarize.py", str(folder)).stdout
-    assert "best: run 0 (learning_rate=0.01): test accuracy 68.00 %" in out
+    assert (
+        "best: run 0 (learning_rate=0.01) by test_accuracy (selected on the test set: no validation split "
+        "(data.val_fraction=0), so a val_ metric is taken on the test set): test accuracy 68.00 %" in out
+    )
     assert (folder / "summary.csv").read_text() == before  # the callback had written the same table
 
 

@@ -60,9 +60,33 @@ def test_summary_rows_are_the_jobs_metrics_with_the_varying_keys(sweep_dir):
 def test_best_run_is_highest_test_accuracy_then_lowest_test_cost(sweep_dir):
     best = summary.summarize(sweep_dir)["best"]
     assert (best["run"], summary.describe(best)) == ("2", "learning_rate=0.01, seed=1")
-    assert "best: run 2 (learning_rate=0.01, seed=1): test accuracy 70.00 %" in summary.report(
-        summary.summarize(sweep_dir)
+    assert (
+        "best: run 2 (learning_rate=0.01, seed=1) by test_accuracy (selected on the test set: runs without a "
+        "record): test accuracy 70.00 %" in summary.report(summary.summarize(sweep_dir))
     )
+
+
+def test_best_run_follows_the_runs_optimized_metric_and_its_direction(sweep_dir):
+    """Runs that record optimized_metric=val_log_loss (minimized) are chosen by it, not by test accuracy."""
+    for job, val_log_loss in [(0, 0.5), (1, 0.3), (2, 0.6), (10, 0.4)]:
+        path = sweep_dir / str(job) / "metrics.json"
+        metrics = json.loads(path.read_text())
+        metrics["val_log_loss"] = val_log_loss
+        metrics["optimized_metric"] = {
+            "name": "val_log_loss",
+            "configured": "val_log_loss",
+            "direction": "min",
+            "value": val_log_loss,
+            "uses_test_set": False,
+            "reason": None,
+        }
+        artifacts.save_json(path, metrics)
+    result = summary.summarize(sweep_dir)
+    assert result["best"]["run"] == "1" and result["best"]["val_log_loss"] == 0.3
+    assert result["selected_by"] == {"name": "val_log_loss", "direction": "min", "uses_test_set": False, "reason": None}
+    text = summary.report(result)
+    assert "best: run 1 (learning_rate=0.001, seed=0) by val_log_loss: test accuracy 64.00 %" in text
+    assert "test set" not in text
 
 
 @pytest.mark.parametrize(
