@@ -9,8 +9,12 @@ template state of the same config (`stages.initial_state`), which fixes the tree
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import re
+import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ from lr_jax import artifacts
 from lr_jax.errors import ConfigError, DataError
 from lr_jax.train import TrainState
 
+log = logging.getLogger(__name__)
 FOLDER = "checkpoints"
 _NAME = re.compile(r"step_(\d+)\.npz")
 # Keys that may change between a run and its resumption: they do not change the trajectory.
@@ -37,6 +42,7 @@ RESUMABLE_CHANGES = frozenset(
         "train.checkpoint_every",
         "train.keep_checkpoints",
         "train.resume",
+        "train.overwrite",
         "train.compilation_cache_dir",
         "optimized_metric",  # what a sweep selects on, not how the run trains
         "sweep.learning_rates",
@@ -57,8 +63,15 @@ def save(folder: Path, state: TrainState, costs, config: Mapping[str, Any], keep
     step = int(state.step)
     path = folder / f"step_{step:08d}.npz"
     arrays = {name: np.asarray(leaf) for name, leaf in jax.device_get(_named_leaves(state)).items()}
-    with artifacts.atomic_open(path, "wb") as f:
-        np.savez(f, costs=np.asarray(costs), config=np.asarray(json.dumps(dict(config))), **arrays)
+    arrays.update(costs=np.asarray(costs), config=np.asarray(json.dumps(dict(config))))
+    try:
+        with artifacts.atomic_open(path, "wb") as f:
+            np.savez(f, checksum=content_checksum(arrays), **arrays)
+    except OSError as e:  # the temporary file is already removed: older checkpoints stay as they were
+        raise DataError(
+            f"{path}: writing the checkpoint failed ({e.strerror or e}). Free some space, then run the same "
+            "command with train.resume=true to continue from the newest checkpoint kept."
+        ) from e
     for old in list_checkpoints(folder)[:-keep]:
         old.unlink()
     for stale in folder.glob(".step_*.tmp"):  # left by a run killed while writing
@@ -74,16 +87,40 @@ def list_checkpoints(folder: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def restore(path: Path, template: TrainState, config: Mapping[str, Any]) -> tuple[TrainState, np.ndarray]:
-    """(state, costs so far) from a checkpoint, checked against `template` and the current config."""
+def content_checksum(arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+    """sha256 over every array's name, dtype, shape and bytes, in name order, as uint8[32]."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        digest.update(a.tobytes())
+    return np.frombuffer(digest.digest(), np.uint8)
+
+
+class CorruptCheckpoint(DataError):
+    """A checkpoint file that cannot be read, fails its checksum, or holds non-finite numbers."""
+
+
+def read(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a checkpoint, checked: readable, checksum matching (when it has one), all finite."""
     try:
         with np.load(path) as npz:
             stored = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as e:
-        raise DataError(
-            f"{path}: cannot be read as a checkpoint ({e}). Delete it to resume from an "
-            "older one, or start a new run folder."
-        ) from e
+        json.loads(str(stored.get("config", "{}")))
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+        raise CorruptCheckpoint(f"{path}: cannot be read as a checkpoint ({type(e).__name__}: {e})") from e
+    saved = stored.pop("checksum", None)  # checkpoints of older versions have none
+    if saved is not None and not np.array_equal(saved, content_checksum(stored)):
+        raise CorruptCheckpoint(f"{path}: its contents do not match its checksum (the file was altered)")
+    bad = sorted(k for k, v in stored.items() if v.dtype.kind in "fc" and not np.isfinite(v).all())
+    if bad:
+        raise CorruptCheckpoint(f"{path}: {bad} hold NaN or infinite values")
+    return stored
+
+
+def restore(path: Path, template: TrainState, config: Mapping[str, Any]) -> tuple[TrainState, np.ndarray]:
+    """(state, costs so far) from a checkpoint, checked against `template` and the current config."""
+    stored = read(path)
     _check_config(path, json.loads(str(stored.get("config", "{}"))), config)
     expected = _named_leaves(template)
     leaves = [_checked_leaf(path, name, stored.get(name), leaf) for name, leaf in expected.items()]
@@ -94,19 +131,26 @@ def restore(path: Path, template: TrainState, config: Mapping[str, Any]) -> tupl
 
 
 def starting_point(
-    workdir: Path, template: TrainState, config: Mapping[str, Any], *, resume: bool, num_steps: int
+    workdir: Path,
+    template: TrainState,
+    config: Mapping[str, Any],
+    *,
+    resume: bool,
+    num_steps: int,
+    overwrite: bool = False,
 ) -> tuple[TrainState, np.ndarray]:
     """(state, costs so far): the newest checkpoint of `workdir` if `resume`, else `template` and no costs.
 
-    A fresh run refuses a folder that already holds checkpoints, rather than mixing its own with them.
+    A fresh run refuses a folder that already holds checkpoints, rather than mixing its own with them,
+    unless `overwrite` (`rundir.claim` then removes them before the run writes any).
     """
     found = list_checkpoints(workdir / FOLDER)
     if not resume:
-        if found:
+        if found and not overwrite:
             raise ConfigError(
                 f"{workdir / FOLDER} already holds checkpoints of an earlier run (newest: "
-                f"{found[-1].name}). Pass train.resume=true to continue that run, or choose a new "
-                "run folder."
+                f"{found[-1].name}). Pass train.resume=true to continue that run, train.overwrite=true "
+                "to replace it, or choose a new run folder."
             )
         return template, np.zeros((0,), jax.tree.leaves(template.params)[0].dtype)
     if not found:
@@ -114,13 +158,39 @@ def starting_point(
             f"train.resume=true, but {workdir / FOLDER} holds no checkpoint. Pass the folder "
             "of the run to continue (hydra.run.dir=<run folder>), or drop train.resume=true."
         )
-    state, costs = restore(found[-1], template, config)
+    path, (state, costs) = _newest_good(found, template, config)
     if int(state.step) > num_steps:
         raise ConfigError(
-            f"{found[-1]} is at iteration {int(state.step)}, past train.num_iterations="
+            f"{path} is at iteration {int(state.step)}, past train.num_iterations="
             f"{num_steps}. Set train.num_iterations to {int(state.step)} or more."
         )
     return state, costs
+
+
+def _newest_good(found: list[Path], template, config) -> tuple[Path, tuple[TrainState, np.ndarray]]:
+    """The newest checkpoint of `found` that passes `read`, logging each corrupt one skipped."""
+    problems = []
+    for path in reversed(found):
+        try:
+            return path, restore(path, template, config)
+        except CorruptCheckpoint as e:
+            log.warning("%s; trying the checkpoint before it", e)
+            problems.append(str(e))
+    raise DataError(
+        f"no usable checkpoint in {found[0].parent}: {'; '.join(problems)}. Delete the damaged files and "
+        "start a new run folder (or pass train.overwrite=true to start this run again)."
+    )
+
+
+def newest_finite(folder: Path) -> Path | None:
+    """The newest checkpoint in `folder` that is readable, intact and finite, or None."""
+    for path in reversed(list_checkpoints(folder)):
+        try:
+            read(path)
+            return path
+        except CorruptCheckpoint:
+            continue
+    return None
 
 
 def _checked_leaf(path, name, value, like) -> np.ndarray:

@@ -7,6 +7,7 @@ The library never imports Hydra. `scripts/*.py` turn the composed config into a 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -74,6 +75,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
     resume: bool = False
+    overwrite: bool = False
     batch_size: int | None = None
     tol: float = 0.0
     max_iterations: int | None = None
@@ -116,6 +118,8 @@ class Config:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Config:
         """Build and validate a Config from a nested mapping (e.g. `OmegaConf.to_container(cfg)`)."""
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"config={d!r}: expected a mapping of groups (data, model, optim, ...).")
         _reject_unknown("config", d, {*_SECTIONS, *_TOP_LEVEL})
         config = cls(
             **{name: _build_section(name, section_cls, d.get(name) or {}) for name, section_cls in _SECTIONS.items()},
@@ -155,6 +159,8 @@ def _reject_unknown(where: str, d: Mapping[str, Any], known) -> None:
 
 
 def _build_section(name: str, section_cls, d: Mapping[str, Any]):
+    if not isinstance(d, Mapping):
+        raise ConfigError(f"{name}={d!r}: expected a group of keys, e.g. {name}.<key>=<value>.")
     fields = {f.name: f for f in dataclasses.fields(section_cls)}
     _reject_unknown(name, d, fields)
     values = {}
@@ -182,10 +188,14 @@ def _coerce(key: str, value: Any, default: Any, annotation: str = "str | None") 
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key}={value!r}: expected an integer.")
+        if abs(value) > MAX_INT:
+            raise ConfigError(f"{key}={value!r} is out of range: expected an integer of at most {MAX_INT}.")
         return value
     if isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}={value!r}: expected a number.")
+        if abs(value) > MAX_FLOAT or not math.isfinite(value):  # also an int too large for a float
+            raise ConfigError(f"{key}={value!r}: expected a finite number.")
         return float(value)
     if isinstance(default, str) and not isinstance(value, str):
         raise ConfigError(f"{key}={value!r}: expected a string.")
@@ -207,7 +217,22 @@ def validate(config: Config) -> None:
         list(c.data.classes),
         "two distinct folder names, class 0 then class 1",
     )
-    _check(c.data.image_size >= 1, "data.image_size", c.data.image_size, "an integer >= 1")
+    _check(
+        1 <= c.data.image_size <= MAX_IMAGE_SIZE,
+        "data.image_size",
+        c.data.image_size,
+        f"an integer >= 1 and <= {MAX_IMAGE_SIZE}",
+    )
+    for key, seed in (("train.seed", c.train.seed), ("data.split_seed", c.data.split_seed), ("data.seed", c.data.seed)):
+        _check(0 <= seed <= MAX_SEED, key, seed, f"an integer 0 <= seed <= {MAX_SEED}")
+    _check(all(0 <= s <= MAX_SEED for s in c.sweep.seeds), "sweep.seeds", list(c.sweep.seeds), f"seeds 0..{MAX_SEED}")
+    _check(c.train.num_iterations <= MAX_STEPS, "train.num_iterations", c.train.num_iterations, f"at most {MAX_STEPS}")
+    _check(
+        c.train.max_iterations is None or c.train.max_iterations <= MAX_STEPS,
+        "train.max_iterations",
+        c.train.max_iterations,
+        f"at most {MAX_STEPS} (the step counter is int32)",
+    )
     _check(0 < c.data.test_fraction < 1, "data.test_fraction", c.data.test_fraction, "0 < fraction < 1")
     _check(c.data.num_examples >= 1, "data.num_examples", c.data.num_examples, "an integer >= 1")
     _check(c.data.num_test >= 1, "data.num_test", c.data.num_test, "an integer >= 1")
@@ -303,6 +328,11 @@ METRIC_DIRECTIONS = {
     "log_loss": "min",
     "cost": "min",
 }
+MAX_INT = 2**63 - 1  # what NumPy's int64 holds
+MAX_FLOAT = 1.7976931348623157e308  # the largest finite float64
+MAX_SEED = 2**32 - 1  # the range of NumPy's seeds and JAX's uint32 key data
+MAX_STEPS = 2**31 - 1  # the step counter is int32
+MAX_IMAGE_SIZE = 4096  # 4096x4096 RGB is 48 MiB per image already
 DATASETS = frozenset({"catvnoncat", "image_folder", "synthetic"})
 MODELS = frozenset({"logistic"})  # lr_jax/models.py builds each
 INITS = frozenset({"zeros", "normal"})

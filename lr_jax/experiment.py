@@ -6,6 +6,7 @@ fit with hooks, evaluate, report.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,11 @@ def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
       The metrics also written to `workdir/metrics.json`.
     """
     workdir, t_start = Path(workdir), time.perf_counter()
-    with stages.runtime_scope(config):
+    with stages.runtime_scope(config), contextlib.ExitStack() as run_scope:
         inputs = stages.load_inputs(config)
         state, hparams = stages.initial_state(config, inputs.n_features)
         state, past_costs = stages.resume_point(config, workdir, state)
+        run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
         if runtime.is_writer():  # every check on the input is done: only now does the run write anything
             report.write_config(workdir, config, inputs.classes, inputs.n_features)
         placed = stages.place(config, inputs, state, hparams)

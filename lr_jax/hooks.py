@@ -6,6 +6,8 @@ stops the run. The guard comes first, so a diverged state is never checkpointed.
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import jax
 import numpy as np
 
 from lr_jax import checkpoint
-from lr_jax.errors import DivergenceError
+from lr_jax.errors import DivergenceError, Interrupted
 
 
 class DivergenceGuard:
@@ -29,8 +31,8 @@ class DivergenceGuard:
         if np.isfinite(costs_n).all() and all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(params)):
             return
         stop = int(np.max(state.step))
-        kept = checkpoint.list_checkpoints(self.checkpoint_folder) if self.checkpoint_folder else []
-        where = f"the last finite checkpoint is {kept[-1]}" if kept else "no checkpoint was written"
+        kept = checkpoint.newest_finite(self.checkpoint_folder) if self.checkpoint_folder else None
+        where = f"the last finite checkpoint is {kept}" if kept else "no finite checkpoint is kept"
         raise DivergenceError(
             f"training diverged: the parameters or the cost became NaN or infinite between iterations "
             f"{stop - costs_n.shape[-1]} and {stop}; the run stopped there and {where}. Lower "
@@ -55,7 +57,50 @@ class CheckpointWriter:
         self.costs.append(np.asarray(costs_n))
         step = int(state.step)
         if self.every and (step % self.every == 0 or step == self.num_steps):
-            checkpoint.save(self.folder, state, np.concatenate(self.costs), self.config, self.keep)
+            self.write(state)
+
+    def write(self, state) -> Path:
+        """A checkpoint of `state` now (its costs: every chunk passed to the writer so far)."""
+        return checkpoint.save(self.folder, state, np.concatenate(self.costs), self.config, max(self.keep, 1))
+
+
+class InterruptStop:
+    """On SIGINT or SIGTERM, stops the run at the next chunk boundary with a checkpoint and `Interrupted`.
+
+    The handlers are installed by `with InterruptStop(...)` (main thread only) and the previous ones
+    restored after; a second signal finds the previous handler again (Ctrl-C twice: the usual
+    KeyboardInterrupt). Placed after the CheckpointWriter, whose costs it saves.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, writer: CheckpointWriter | None, run_dir: Path):
+        self.writer, self.run_dir, self.received, self.previous = writer, run_dir, None, {}
+
+    def _handle(self, signum, frame) -> None:
+        self.received = signum
+        signal.signal(signum, self.previous.get(signum, signal.SIG_DFL))
+
+    def __enter__(self) -> InterruptStop:
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
+        self.previous = {}
+
+    def __call__(self, state, costs_n) -> None:
+        if self.received is None:
+            return
+        name = signal.Signals(self.received).name
+        saved = f"checkpoint {self.writer.write(state)} written" if self.writer else "no checkpoint written"
+        raise Interrupted(
+            f"{name}: training stopped at iteration {int(np.max(state.step))}, {saved}. To continue, run "
+            f"the same command with train.resume=true hydra.run.dir={self.run_dir}",
+            self.received,
+        )
 
 
 class ProgressBar:

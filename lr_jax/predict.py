@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -20,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import artifacts, data, models, report, runtime
+from lr_jax import artifacts, data, models, report, rundir, runtime
 from lr_jax import model as model_lib
 from lr_jax.config import Config
 from lr_jax.data.images import load_image
@@ -49,6 +51,7 @@ class TrainedRun(NamedTuple):
 def load_run(run_dir: str | os.PathLike) -> TrainedRun:
     """The config, class names and parameters of a finished run, checked against each other."""
     run_dir = Path(run_dir)
+    rundir.finish_commit(run_dir)  # results a killed run had committed, completed before they are read
     params_path = run_dir / "params.npz"
     if not params_path.is_file():
         raise DataError(
@@ -56,14 +59,48 @@ def load_run(run_dir: str | os.PathLike) -> TrainedRun:
             "a finished run (outputs/<date>/<time>), or finish this one with train.resume=true."
         )
     config, classes, n_features = _read_config(run_dir)
-    try:
-        params = artifacts.load_params(params_path)
-    except (OSError, ValueError) as e:
-        raise DataError(f"{params_path}: cannot be read ({e}). Train the run again.") from e
+    params = read_params(params_path)
     model = models.build(config.model)
     expected = jax.eval_shape(lambda: model.init(jax.random.key(0), n_features, jnp.float32))
     _check_params(params_path, params, expected, config)
+    _check_recorded_hash(params_path)
     return TrainedRun(config, classes, params, model)
+
+
+def read_params(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a run's params.npz: readable and finite."""
+    try:
+        params = artifacts.load_params(path)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+        raise DataError(
+            f"{path}: cannot be read ({type(e).__name__}: {e}). Train the run again (train.overwrite=true replaces it)."
+        ) from e
+    bad = sorted(k for k, v in params.items() if v.dtype.kind in "fc" and not np.isfinite(v).all())
+    if bad:
+        raise DataError(
+            f"{path}: {bad} hold NaN or infinite values; the run diverged or the file was damaged. "
+            "Train the run again with a lower optim.learning_rate (train.overwrite=true replaces it)."
+        )
+    return params
+
+
+def _check_recorded_hash(path: Path) -> None:
+    """params.npz must be the file its run's metrics.json records (a commit cut short, or a copy)."""
+    recorded = _recorded_hash(path.parent)
+    if recorded is not None and recorded != rundir.sha256(path):
+        raise DataError(
+            f"{path}: not the file its run's metrics.json describes (sha256 differs): it was damaged or "
+            "belongs to another run. Train the run again (train.overwrite=true), or copy back the matching "
+            "params.npz."
+        )
+
+
+def _recorded_hash(run_dir: Path) -> str | None:
+    """params.npz's sha256 as metrics.json records it (None: no metrics.json, or one of an older version)."""
+    try:
+        return json.loads((run_dir / report.METRICS_FILE).read_text())["files_sha256"]["params.npz"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no metrics.json, an unreadable one, or one of an older version: nothing to compare with
 
 
 def _check_params(path: Path, params: dict, expected: dict, config: Config) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import artifacts, figures, metrics, runtime
+from lr_jax import artifacts, figures, metrics, rundir, runtime
 from lr_jax.config import METRIC_DIRECTIONS, Config
 from lr_jax.data import Split
 from lr_jax.evaluate import Evaluation
@@ -143,7 +143,6 @@ def write_outputs(
 def write_metrics(workdir: Path, run_metrics: dict[str, Any]) -> None:
     """metrics.json, the last file of a run."""
     artifacts.save_json(workdir / METRICS_FILE, run_metrics)
-    log.info("wrote %s", workdir)
 
 
 def report_run(
@@ -176,11 +175,15 @@ def report_run(
         selected["value"],
         f" (selection uses the test set: {selected['reason']})" if selected["uses_test_set"] else "",
     )
-    if runtime.is_writer():  # one process writes the run's files
+    if not runtime.is_writer():  # one process writes the run's files
+        result["run_time_s"] = time.perf_counter() - started
+        return result
+    with rundir.staged_outputs(workdir) as stage:  # moved into workdir together, metrics.json last
         t_files = time.perf_counter()
-        write_outputs(workdir, config, model, params, iterations, costs, test, evaluation, diverged=result["diverged"])
+        write_outputs(stage, config, model, params, iterations, costs, test, evaluation, diverged=result["diverged"])
         result["files_time_s"] = time.perf_counter() - t_files
-    result["run_time_s"] = time.perf_counter() - started
-    if runtime.is_writer():
-        write_metrics(workdir, result)
+        result["files_sha256"] = rundir.file_hashes(stage)
+        result["run_time_s"] = time.perf_counter() - started
+        write_metrics(stage, result)
+    log.info("wrote %s", workdir)
     return result

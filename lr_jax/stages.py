@@ -23,7 +23,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from lr_jax import checkpoint, data, hooks, models, optim, parallel, runtime, train
+from lr_jax import checkpoint, data, hooks, models, optim, parallel, rundir, runtime, train
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError
 from lr_jax.model import Model
@@ -124,11 +124,23 @@ def resume_point(config: Config, workdir: Path, state: train.TrainState) -> tupl
     """(state, costs so far): the newest checkpoint with train.resume=true, else `state` and no costs."""
     t = config.train
     state, past_costs = checkpoint.starting_point(
-        workdir, state, config.to_dict(), resume=t.resume, num_steps=t.iteration_limit
+        workdir, state, config.to_dict(), resume=t.resume, num_steps=t.iteration_limit, overwrite=t.overwrite
     )
     if t.resume:
         log.info("resuming at iteration %i", int(state.step))
     return state, past_costs
+
+
+def claim_folder(config: Config, workdir: Path, n_features: int) -> contextlib.AbstractContextManager:
+    """The run folder held for the run (`rundir.claim`): writable, locked, no finished run replaced."""
+    state_bytes = 3 * n_features * 8  # params and up to two optimizer slots, float64 at most
+    return rundir.claim(
+        workdir,
+        overwrite=config.train.overwrite,
+        resume=config.train.resume,
+        need_bytes=(config.train.keep_checkpoints + 2) * state_bytes,
+        enabled=runtime.is_writer(),
+    )
 
 
 class Placed(NamedTuple):
@@ -172,7 +184,8 @@ def training_hooks(config: Config, workdir: Path, past_costs, examples: int) -> 
         num_steps=t.iteration_limit,
         past_costs=past_costs,
     )
-    return [hooks.DivergenceGuard(folder), save, bar], chunk
+    stop = hooks.InterruptStop(save if writer else None, workdir)
+    return [hooks.DivergenceGuard(folder), save, stop, bar], chunk
 
 
 def fit(

@@ -13,6 +13,7 @@ run ignores it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -121,8 +122,9 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             "again without train.resume, or resume a single run (scripts/train.py)."
         )
     workdir = Path(workdir)
-    with stages.runtime_scope(config):
+    with stages.runtime_scope(config), contextlib.ExitStack() as run_scope:
         inputs = stages.load_inputs(config)
+        run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
         configs = grid_configs(config)
         log.info(
             "training %d configs (%d learning rates x %d seeds) in one compiled call",

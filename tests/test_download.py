@@ -80,11 +80,10 @@ def test_unreachable_server_gives_one_clear_message(serve, cache, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(DataError) as e:
-        data.load(DataConfig(dir=str(tmp_path / "nowhere"), base_url=serve(empty)))
+        data.load(DataConfig(dir=None, base_url=serve(empty)))  # an explicit data.dir is never downloaded into
     message = str(e.value)
     for expected in (
         "train_catvnoncat.h5",
-        "nowhere",
         "LR_JAX_DATA_DIR: (unset)",
         str(cache),
         "failed",
@@ -100,7 +99,7 @@ def test_no_download_when_switched_off(cache):
         download.locate(None, "http://127.0.0.1:9/", download=False)
 
 
-def test_search_order_config_then_env_then_cache(data_dir, cache, tmp_path, monkeypatch, caplog):
+def test_search_order_config_then_env_then_cache(data_dir, cache, tmp_path, monkeypatch):
     for folder in (tmp_path / "a", tmp_path / "b", cache):
         folder.mkdir(parents=True)
         for name in NAMES:
@@ -108,7 +107,7 @@ def test_search_order_config_then_env_then_cache(data_dir, cache, tmp_path, monk
     monkeypatch.setenv(download.ENV_DATA_DIR, str(tmp_path / "b"))
     assert download.locate(str(tmp_path / "a"), "unused") == tmp_path / "a"
     assert download.locate(None, "unused") == tmp_path / "b"
-    assert download.locate(str(tmp_path / "incomplete"), "unused") == tmp_path / "b"
-    assert "incomplete does not hold" in caplog.text and "using " + str(tmp_path / "b") in caplog.text
+    with pytest.raises(DataError, match=r"data.dir=.*incomplete does not hold \['test_catvnoncat.h5', 'train_"):
+        download.locate(str(tmp_path / "incomplete"), "unused")  # explicit beats found: no fallback to b
     monkeypatch.delenv(download.ENV_DATA_DIR)
     assert download.locate(None, "unused") == cache

@@ -109,7 +109,7 @@ CASES = [
     data_case(
         "data-file-missing",
         lambda d: (d / TEST).unlink(),
-        ("{data}", "were not found", "data.download=false", "data.dir=/that/folder"),
+        ("data.dir={data} does not hold ['test_catvnoncat.h5']", "Fix the path"),
     ),
     data_case(
         "data-file-truncated",

@@ -60,3 +60,21 @@ def test_summarize_runs_without_jax(tmp_path):
     )
     assert "jax" not in modules_after(code)
     assert json.loads((tmp_path / "summary.json").read_text())["best"]["run"] == "1"
+
+
+def test_every_module_is_in_a_layer_of_the_import_contract():
+    """A module left out of pyproject.toml's layers would escape lint-imports' check."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    contracts = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    named = set()
+    for contract in contracts:
+        prefix = f"{contract['containers'][0]}." if contract.get("containers") else ""
+        for layer in contract["layers"]:
+            named |= {prefix + name.strip() for name in layer.split("|")}
+    package = REPO_ROOT / "lr_jax"
+    modules = {
+        "lr_jax." + ".".join(p.relative_to(package).with_suffix("").parts)
+        for p in package.rglob("*.py")
+        if p.name != "__init__.py"
+    }
+    assert modules - named == set()

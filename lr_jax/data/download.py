@@ -1,14 +1,14 @@
 """Find the course's HDF5 files, or download them with pooch, verified by file sha256.
 
-Search order: `data.dir` from the config, the environment variable LR_JAX_DATA_DIR, then the user cache
-(`~/.cache/lr_jax/catvnoncat` on Linux). The first folder that holds both files wins. If none does and
+A `data.dir` given in the config must hold both files (else DataError: an explicit path is never replaced
+by a found one). Without it: the environment variable LR_JAX_DATA_DIR, then the user cache
+(`~/.cache/lr_jax/catvnoncat` on Linux); the first folder that holds both files wins. If none does and
 downloads are allowed, pooch fetches the missing files into the cache: it writes to a temporary file and
 renames it only after the checksum matched, so a failed or corrupted download leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -22,8 +22,6 @@ FILE_SHA256 = {
     "test_catvnoncat.h5": "6a9d39ce52fa85953c5834695b8534a30ed8cfd54971fb2f080b5a24d002b951",
 }
 ENV_DATA_DIR = "LR_JAX_DATA_DIR"
-
-log = logging.getLogger(__name__)
 
 
 def default_cache_dir() -> Path:
@@ -44,16 +42,17 @@ def candidate_dirs(data_dir: str | None) -> list[tuple[str, Path | None]]:
 def locate(data_dir: str | None, base_url: str, download: bool = True) -> Path:
     """Return the folder holding both files, downloading into the cache if needed."""
     candidates = candidate_dirs(data_dir)
-    for source, folder in candidates:
+    if data_dir:  # explicit beats found: a typo in a path must not train on other data
+        folder = candidates[0][1]
+        missing = sorted(name for name in FILES.values() if not (folder / name).is_file())
+        if missing:
+            raise DataError(
+                f"data.dir={data_dir} does not hold {missing}. Fix the path, put the files there, or drop "
+                f"data.dir to use {ENV_DATA_DIR} or the user cache (downloading into it if allowed)."
+            )
+        return folder
+    for _, folder in candidates[1:]:
         if folder is not None and all((folder / name).is_file() for name in FILES.values()):
-            if source != "data.dir" and data_dir:
-                log.warning(
-                    "data.dir=%s does not hold %s; using %s (%s) instead.",
-                    data_dir,
-                    sorted(FILES.values()),
-                    folder,
-                    source,
-                )
             return folder
     cache = candidates[-1][1]
     if not download:
