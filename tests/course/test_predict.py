@@ -1,5 +1,5 @@
-"""Predict: images of any size, mode and format get the probabilities the model gives the same pixels
-in memory; the course's own test images get exactly the probabilities of the training pipeline."""
+"""Predict with the finished course run: images of any size, mode and format get the probabilities the
+model gives the same pixels in memory; the course's own test images get exactly the training pipeline's."""
 
 from __future__ import annotations
 
@@ -65,16 +65,3 @@ def test_course_test_images_get_the_training_pipelines_probabilities(course_run,
 
     np.testing.assert_array_equal([p.proba for p in predictions], expected.astype(np.float64))
     assert [p.label == y for p, y in zip(predictions, test.y[picks])] == [True, False, False, False, False]
-
-
-@pytest.mark.slow  # the finished 2000-iteration course run
-def test_predict_cli_prints_one_line_per_image(course_run, tmp_path, run_cli):
-    paths = [tmp_path / "a.png", tmp_path / "b.jpg"]
-    random_image((90, 90), "RGBA").save(paths[0])
-    random_image((50, 70), "L").save(paths[1])
-
-    code, out, err = run_cli("predict", f"run={course_run}", f"images=[{paths[0]},{paths[1]}]")
-
-    assert code == 0, err
-    expected = [f"{p.path}: P(cat) = {p.proba:.4f} -> {p.class_name}" for p in predict_images(course_run, paths)]
-    assert out.splitlines() == expected

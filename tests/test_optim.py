@@ -17,8 +17,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from lr_jax import artifacts, experiment, loss, model, optim, runtime, stages, train
-from lr_jax.config import Config
+from lr_jax import loss, model, optim, runtime, stages, train
 
 RTOL = 1e-4  # ‖θ - θ_sk‖ / ‖θ_sk‖, θ = (w, b)
 
@@ -57,27 +56,3 @@ def test_synthetic_matches_sklearn(class_weight, rng):
         p = jax.device_get(result.state.params)
         objective = lambda q: loss.cost(q, jnp.asarray(x_ND), jnp.asarray(y_N), weight_N, lam)
         assert_same_solution(p["w"], p["b"], clf, [x_ND], objective)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("class_weight", [None, "balanced"])
-def test_course_data_matches_sklearn(class_weight, course_data, data_dir, tmp_path):
-    x = {s: course_data[s].features(np.float64) for s in ("train", "test")}
-    y_train, m = course_data["train"].y, course_data["train"].y.shape[0]
-    C = 1.0
-    config = Config.from_dict(
-        {
-            "data": {"dir": str(data_dir), "download": False},
-            "model": {"l2": 1 / (C * m), "class_weight": class_weight},
-            "optim": {"name": "lbfgs"},
-            "train": {"precision": "float64", "tol": 1e-9, "max_iterations": 2000, "print_cost": False},
-        }
-    )
-    metrics = experiment.train_and_evaluate(config, tmp_path)
-    assert metrics["converged"] and metrics["grad_norm"] < 1e-9
-    p = artifacts.load_params(tmp_path / "params.npz")
-    clf = sklearn_fit(x["train"], y_train, C, class_weight)
-    with runtime.precision_scope("float64"):
-        weight_N = stages.sample_weights(class_weight, y_train, jnp.float64)
-        objective = lambda q: loss.cost(q, jnp.asarray(x["train"]), jnp.asarray(y_train), weight_N, 1 / (C * m))
-        assert_same_solution(p["w"], p["b"], clf, [x["train"], x["test"]], objective)
