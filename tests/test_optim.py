@@ -13,11 +13,13 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from lr_jax import loss, model, optim, runtime, stages, train
+from lr_jax.config import Config
 
 RTOL = 1e-4  # ‖θ - θ_sk‖ / ‖θ_sk‖, θ = (w, b)
 
@@ -56,3 +58,73 @@ def test_synthetic_matches_sklearn(class_weight, rng):
         p = jax.device_get(result.state.params)
         objective = lambda q: loss.cost(q, jnp.asarray(x_ND), jnp.asarray(y_N), weight_N, lam)
         assert_same_solution(p["w"], p["b"], clf, [x_ND], objective)
+
+
+def optimizer_trajectory(opt: optax.GradientTransformation, num_steps: int = 8) -> np.ndarray:
+    """The parameters (w, b) after each of `num_steps` updates of `opt` on a small L2-regularized logistic cost."""
+    rng = np.random.default_rng(5)
+    x_ND = jnp.asarray(rng.normal(size=(24, 8)), jnp.float32)
+    y_N = jnp.asarray(rng.integers(0, 2, 24), jnp.int32)
+    cost_fn = lambda p: loss.cost(p, x_ND, y_N, l2=0.1)
+
+    def step(carry, _):
+        params, opt_state = carry
+        value, grads = jax.value_and_grad(cost_fn)(params)
+        updates, opt_state = opt.update(grads, opt_state, params, value=value, grad=grads, value_fn=cost_fn)
+        params = optax.apply_updates(params, updates)
+        return (params, opt_state), jnp.concatenate([params["w"], params["b"][None]])
+
+    params = {"w": jnp.zeros(8, jnp.float32), "b": jnp.zeros((), jnp.float32)}
+    _, theta_TD = jax.jit(lambda p: jax.lax.scan(step, (p, opt.init(p)), length=num_steps))(params)
+    return np.asarray(theta_TD)
+
+
+# (optim section of the config, the same optimizer built with optax directly, the key whose default must differ).
+# Learning rates are powers of two, so lr_jax's `learning_rate * unit_schedule(t)` equals optax's schedule with
+# init_value=learning_rate exactly: the same optax code on the same float32 numbers.
+OPTIMIZER_MAPPINGS = [
+    pytest.param(
+        {"name": "sgd", "learning_rate": 0.5, "momentum": 0.9, "nesterov": True},
+        lambda: optax.sgd(0.5, momentum=0.9, nesterov=True),
+        "nesterov",
+        id="sgd-nesterov",
+    ),
+    pytest.param(
+        {"name": "sgd", "learning_rate": 0.5, "schedule": "exponential", "decay_steps": 2, "decay_rate": 0.3},
+        lambda: optax.sgd(optax.schedules.exponential_decay(0.5, 2, 0.3)),
+        "schedule",
+        id="sgd-exponential",
+    ),
+    pytest.param(
+        {"name": "adam", "learning_rate": 0.25, "b1": 0.8, "b2": 0.95, "schedule": "cosine", "decay_steps": 6}
+        | {"final_fraction": 0.1},
+        lambda: optax.adam(optax.schedules.cosine_decay_schedule(0.25, 6, 0.1), b1=0.8, b2=0.95),
+        "schedule",
+        id="adam-cosine",
+    ),
+    pytest.param(
+        {"name": "lbfgs", "memory_size": 2},
+        lambda: optax.lbfgs(memory_size=2),
+        "memory_size",
+        id="lbfgs-m2",
+        marks=pytest.mark.slow,  # three compiles of the line search: > 10 s on 2 shared cores
+    ),
+]
+
+
+@pytest.mark.parametrize("section, direct, changed_key", OPTIMIZER_MAPPINGS)
+def test_config_builds_the_optax_optimizer_it_names(section, direct, changed_key):
+    """optim.* of the config -> OptimSpec and traced hparams -> the optax optimizer built directly from the values."""
+    config = Config.from_dict({"optim": section})
+    spec = optim.spec(config.optim)
+    static = {k: v for k, v in section.items() if k in optim.OptimSpec._fields}
+    assert {k: getattr(spec, k) for k in static} == static
+    hparams = optim.config_hparams(config, jnp.float32)
+    got = optimizer_trajectory(optim.make_optimizer(spec, hparams))
+    # Same code, same float32 inputs: equal up to XLA's freedom to fuse the update differently (a few ulps).
+    np.testing.assert_allclose(got, optimizer_trajectory(direct()), rtol=1e-6, atol=1e-7)
+    # The key matters: with its default the trajectory is another one (so a mapping that drops it fails above).
+    default = optimizer_trajectory(
+        optim.make_optimizer(optim.spec(config.optim, **{changed_key: getattr(Config().optim, changed_key)}), hparams)
+    )
+    assert np.max(np.abs(got - default)) > 1e-3, f"{changed_key} made no difference"

@@ -70,3 +70,31 @@ def test_grid_compiles_once(caplog, rng):
     assert compiled.count("Compiling jit(_init_state)") == 1, compiled
     assert first.compile_s > 0 and second.costs.shape == first.costs.shape == (6, 11)
     assert not np.allclose(first.costs[:, -1], second.costs[:, -1])  # the new values did take effect
+
+
+def strict_json(path) -> dict:
+    """The file parsed as strict JSON: NaN or Infinity (Python's json extensions) raise."""
+
+    def refuse(name):
+        raise ValueError(f"{path}: {name} is not JSON")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_a_diverging_point_is_reported_and_the_best_run_is_another(tmp_path):
+    """Raw 0-255 values at α = 1e36 overflow float32 within two updates; α = 0.001 trains normally."""
+    config = make_config(
+        data={"name": "synthetic", "num_examples": 64, "num_test": 32, "num_features": 10, "scale": False},
+        train={"num_iterations": 20, "log_every": 5, "print_cost": False, "progress": False},
+        sweep={"learning_rates": [1e36, 0.001], "seeds": [0]},
+    )
+
+    result = sweep.sweep_and_evaluate(config, tmp_path)
+
+    diverged, finished = strict_json(tmp_path / "0" / "metrics.json"), strict_json(tmp_path / "1" / "metrics.json")
+    assert diverged["diverged"] is True and finished["diverged"] is False
+    assert diverged["costs"][0] == finished["costs"][0] and None in diverged["costs"]  # NaN written as null
+    assert not (tmp_path / "0" / "params.npz").exists() and (tmp_path / "1" / "params.npz").is_file()
+    assert (tmp_path / "0" / "costs.csv").is_file()
+    assert [r["diverged"] for r in result["rows"]] == [True, False]
+    assert result["best"]["run"] == "1" == strict_json(tmp_path / "summary.json")["best"]["run"]
