@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
 import os
 import runpy
 import sys
+import threading
 from pathlib import Path
 from typing import NamedTuple
 
@@ -134,3 +137,43 @@ def assert_costs_csv_matches(run: Path, metrics: dict) -> None:
         rows = list(csv.DictReader(f))
     assert [int(r["iteration"]) for r in rows] == metrics["cost_iterations"]
     assert [float(r["cost"]) for r in rows] == metrics["costs"]
+
+
+@pytest.fixture
+def x64():
+    """The test runs with float64 enabled (`jax.enable_x64`)."""
+    with jax.enable_x64(True):
+        yield
+
+
+@pytest.fixture
+def serve():
+    """serve(folder) -> base URL of a quiet HTTP server on 127.0.0.1 for that folder."""
+    servers = []
+
+    def start(folder):
+        handler = functools.partial(QuietHandler, directory=str(folder))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty user cache and no LR_JAX_DATA_DIR."""
+    from lr_jax.data import download
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv(download.ENV_DATA_DIR, raising=False)
+    return download.default_cache_dir()

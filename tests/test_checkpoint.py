@@ -1,13 +1,11 @@
-"""Checkpoints: exact round trips, keeping the newest k, SIGKILL and resume ending bit-identical to an
-uninterrupted run, and a diverging run stopping at a finite checkpoint (chunked == one call: test_train.py)."""
+"""Checkpoints: exact round trips, keeping the newest k, refusing another run's checkpoint, and a stopped
+minibatch or L-BFGS run resumed bit-identical to an uninterrupted one (chunked == one call: test_train.py;
+SIGKILL of the real CLI and divergence: cli/test_checkpoint.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import signal
-import subprocess
-import sys
-import time
 
 import jax
 import jax.numpy as jnp
@@ -15,9 +13,9 @@ import numpy as np
 import optax
 import pytest
 
-from lr_jax import artifacts, checkpoint, train
+from lr_jax import artifacts, checkpoint, experiment, stages, train
+from lr_jax.config import Config
 from lr_jax.errors import ConfigError, DataError
-from tests.conftest import REPO_ROOT
 
 
 def adam_state(n: int, seed: int) -> train.TrainState:
@@ -70,76 +68,77 @@ def test_restore_refuses_a_checkpoint_of_another_run(tmp_path, n, config, error,
     assert says in str(info.value)
 
 
-@pytest.mark.slow
-def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path, data_dir, course_run, run_cli):
-    """SIGKILL the real CLI after its first checkpoint, resume it, compare with `course_run` (same config)."""
-    run = tmp_path / "run"
-    overrides = [
-        f"data.dir={data_dir}",
-        "data.download=false",
-        "train.checkpoint_every=100",
-        "train.keep_checkpoints=3",
-        "train.print_cost=false",
-        f"hydra.run.dir={run}",
-    ]
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *overrides],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+TRAINING_HOOKS = stages.training_hooks  # the library's, wrapped anew by each call below
+
+
+class Stopped(Exception):
+    """Raised by `StopAfter`: the run ends there as if killed, its checkpoints on disk."""
+
+
+def record_and_stop_hooks(monkeypatch, stop_at: int | None, seen: list[int]) -> None:
+    """Every run's hooks gain one that records the step after each chunk and raises Stopped at `stop_at`."""
+
+    def stop_after(state, costs_n) -> None:
+        seen.append(int(state.step))
+        if stop_at is not None and int(state.step) >= stop_at:
+            raise Stopped(int(state.step))
+
+    def hooks_with_stop(*args, **kwargs):
+        on_chunk, chunk = TRAINING_HOOKS(*args, **kwargs)
+        return [*on_chunk, stop_after], chunk  # after the checkpoint writer: step stop_at is on disk
+
+    monkeypatch.setattr(stages, "training_hooks", hooks_with_stop)
+
+
+RESUMABLE_RUNS = {
+    "minibatch": {"optim": {"name": "sgd", "learning_rate": 0.05, "momentum": 0.9}, "train": {"batch_size": 16}},
+    "lbfgs": {"optim": {"name": "lbfgs", "memory_size": 3}, "model": {"l2": 0.1}},
+}
+
+
+@pytest.mark.slow  # three runs each; L-BFGS's line search compiles for > 10 s on 2 shared cores
+@pytest.mark.parametrize("kind", sorted(RESUMABLE_RUNS))
+def test_stopped_and_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path, monkeypatch, kind):
+    """Stopped after its checkpoint at iteration 6 of 12 and resumed with train.resume=true: the minibatch
+    order (the state's PRNG key), momentum and L-BFGS's (s, y) memory all come back from the checkpoint."""
+    sections = RESUMABLE_RUNS[kind]
+    config = Config.from_dict(
+        {
+            **sections,
+            "data": {"name": "synthetic", "num_examples": 40, "num_test": 16, "num_features": 6},
+            "train": {
+                **sections.get("train", {}),
+                "num_iterations": 12,
+                "checkpoint_every": 3,
+                "log_every": 1,
+                "print_cost": False,
+                "progress": False,
+            },
+        }
     )
-    deadline = time.monotonic() + 120
-    while not checkpoint.list_checkpoints(run / checkpoint.FOLDER) and time.monotonic() < deadline:
-        time.sleep(0.002)
-    proc.send_signal(signal.SIGKILL)
-    assert proc.wait(timeout=60) == -signal.SIGKILL, "the run ended before it could be killed"
-    killed_at = checkpoint.list_checkpoints(run / checkpoint.FOLDER)[-1].name
-    assert killed_at != "step_00002000.npz" and not (run / "params.npz").exists()
-
-    code, _, err = run_cli("train", *overrides, "train.resume=true")
-
-    assert code == 0, err
-    resumed, uninterrupted = artifacts.load_params(run / "params.npz"), artifacts.load_params(course_run / "params.npz")
-    for name in ("w", "b"):
-        np.testing.assert_array_equal(resumed[name], uninterrupted[name])
-    final = "checkpoints/step_00002000.npz"  # holds the cost of every iteration, 0 to 1999
-    with np.load(run / final) as a, np.load(course_run / final) as b:
-        assert a["costs"].shape == (2000,)
-        np.testing.assert_array_equal(a["costs"], b["costs"])
-    metrics = [json.loads((r / "metrics.json").read_text()) for r in (run, course_run)]
-    assert metrics[0]["test_accuracy"] == metrics[1]["test_accuracy"] == 0.70
-    print(f"killed after {killed_at}")
-
-
-@pytest.mark.slow
-def test_diverging_run_stops_and_keeps_the_last_finite_checkpoint(tmp_path, data_dir, run_cli):
-    """Raw pixels at learning rate 1e29: the cost is finite for iterations 0 and 1, infinite from 2."""
-    run = tmp_path / "run"
-    code, _, err = run_cli(
-        "train",
-        f"data.dir={data_dir}",
-        "data.download=false",
-        "data.scale=false",
-        "optim.learning_rate=1e29",
-        "train.num_iterations=10",
-        "train.checkpoint_every=1",
-        "train.keep_checkpoints=5",
-        f"hydra.run.dir={run}",
+    seen = {"whole": [], "stopped": [], "resumed": []}
+    record_and_stop_hooks(monkeypatch, None, seen["whole"])
+    experiment.train_and_evaluate(config, tmp_path / "whole")
+    record_and_stop_hooks(monkeypatch, 6, seen["stopped"])
+    with pytest.raises(Stopped):
+        experiment.train_and_evaluate(config, tmp_path / "run")
+    assert not (tmp_path / "run" / "params.npz").exists()
+    record_and_stop_hooks(monkeypatch, None, seen["resumed"])
+    experiment.train_and_evaluate(
+        dataclasses.replace(config, train=dataclasses.replace(config.train, resume=True)), tmp_path / "run"
     )
 
-    assert code == 2
-    kept = run / "checkpoints" / "step_00000002.npz"
-    assert err == (
-        f"error: training diverged: the parameters or the cost became NaN or infinite between "
-        f"iterations 2 and 3; the run stopped there and the last finite checkpoint is {kept}. Lower "
-        "optim.learning_rate (or keep data.scale=true).\n"
-    )
-    assert sorted(p.name for p in run.iterdir() if p.name not in (".hydra", "train.log")) == [
-        "checkpoints",
-        "config.json",
-    ]
-    assert [p.name for p in checkpoint.list_checkpoints(run / "checkpoints")] == [
-        "step_00000001.npz",
-        "step_00000002.npz",
-    ]
-    with np.load(kept) as npz:
-        assert all(np.isfinite(npz[k]).all() for k in npz.files if k != "config")
+    assert seen == {"whole": [3, 6, 9, 12], "stopped": [3, 6], "resumed": [9, 12]}  # it did resume at 6
+    got, want = (artifacts.load_params(tmp_path / r / "params.npz") for r in ("run", "whole"))
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name])
+    metrics = [json.loads((tmp_path / r / "metrics.json").read_text()) for r in ("run", "whole")]
+    assert metrics[0]["costs"] == metrics[1]["costs"] and len(metrics[0]["costs"]) == 12
+    for key in ("train_cost", "test_cost", "test_accuracy", "n_iter"):
+        assert metrics[0][key] == metrics[1][key], key
+    final = "checkpoints/step_00000012.npz"  # the state and every cost since iteration 0
+    with np.load(tmp_path / "run" / final) as a, np.load(tmp_path / "whole" / final) as b:
+        assert sorted(a.files) == sorted(b.files)
+        for k in a.files:
+            if k != "config":  # the config differs in train.resume only
+                np.testing.assert_array_equal(a[k], b[k], err_msg=k)

@@ -1,80 +1,66 @@
-"""Predict: images of any size, mode and format get the probabilities the model gives the same pixels
-in memory; the course's own test images get exactly the probabilities of the training pipeline."""
+"""Predict with a run of your own images: the run's class names, positive class, threshold, image size and
+scaling, read from its config.json (the course's run: course/test_predict.py)."""
 
 from __future__ import annotations
 
-import io
-
-import jax.numpy as jnp
 import numpy as np
 import pytest
-from PIL import Image
 
-from lr_jax import artifacts, model
+from lr_jax import artifacts, experiment
+from lr_jax.config import Config
+from lr_jax.data.images import load_image
 from lr_jax.predict import predict_images
 from tests.helpers import random_image
 
-
-def reference_proba(params, image: Image.Image) -> float:
-    """The course's recipe on an in-memory image: RGB, resize to 64x64, /255, sigmoid(w.x + b), in float64."""
-    x = np.asarray(image.convert("RGB").resize((64, 64), Image.Resampling.BICUBIC), np.float64).ravel() / 255
-    return float(1 / (1 + np.exp(-(x @ params["w"].astype(np.float64) + params["b"]))))
+SIZE = 24  # data.image_size: not the course's 64
 
 
-@pytest.mark.slow  # the finished 2000-iteration course run
-@pytest.mark.parametrize(
-    "size, mode, fmt",
-    [
-        ((64, 64), "RGB", "PNG"),
-        ((100, 80), "RGBA", "PNG"),
-        ((30, 50), "L", "JPEG"),
-        ((640, 480), "RGB", "JPEG"),
-        ((64, 64), "P", "PNG"),
-        ((17, 200), "LA", "PNG"),
-    ],
-)
-def test_predict_agrees_with_the_same_image_in_memory(course_run, tmp_path, size, mode, fmt):
-    image = random_image(size, mode)
-    buf = io.BytesIO()
-    image.save(buf, fmt)
-    path = tmp_path / f"image.{fmt.lower()}"
-    path.write_bytes(buf.getvalue())
-    in_memory = Image.open(io.BytesIO(buf.getvalue()))  # the decoded pixels (JPEG is lossy)
+@pytest.fixture(scope="module")
+def ferret_run(tmp_path_factory):
+    """A 5-iteration run on a generated folder: data.classes=[other,ferret], 24x24, raw 0-255 values."""
+    root = tmp_path_factory.mktemp("ferrets")
+    for label, name in enumerate(["other", "ferret"]):
+        (root / name).mkdir()
+        for i in range(4):
+            random_image((30 + 7 * i + label, 20 + 5 * i), "RGB").save(root / name / f"{i}.png")
+    config = Config.from_dict(
+        {
+            "data": {
+                "name": "image_folder",
+                "dir": str(root),
+                "cache_dir": str(root.parent / "cache"),
+                "classes": ["other", "ferret"],
+                "image_size": SIZE,
+                "scale": False,
+                "test_fraction": 0.25,
+            },
+            "model": {"threshold": 0.3},
+            "optim": {"learning_rate": 1e-5},
+            "train": {"num_iterations": 5, "print_cost": False, "progress": False, "checkpoint_every": 0},
+        }
+    )
+    workdir = tmp_path_factory.mktemp("run")
+    experiment.train_and_evaluate(config, workdir)
+    return workdir
 
-    (prediction,) = predict_images(course_run, [path])
 
-    params = artifacts.load_params(course_run / "params.npz")
-    assert prediction.proba == pytest.approx(reference_proba(params, in_memory), abs=1e-6)
-    assert prediction.label == int(prediction.proba > 0.5)
-    assert prediction.class_name == ("non-cat", "cat")[prediction.label]
-
-
-@pytest.mark.slow  # the finished 2000-iteration course run
-def test_course_test_images_get_the_training_pipelines_probabilities(course_run, course_data, tmp_path):
-    """Saved as PNG (lossless), test images come back with the probabilities of the run's evaluation."""
-    test = course_data["test"]
-    picks = [0, 5, 6, 13, 29]  # 5, 6, 13 and 29 are among the run's 15 mistakes
+def test_predictions_carry_the_runs_classes_and_its_models_probabilities(ferret_run, tmp_path):
     paths = []
-    for i in picks:
-        Image.fromarray(test.x_raw[i]).save(tmp_path / f"test_{i}.png")
-        paths.append(tmp_path / f"test_{i}.png")
-    params = {k: jnp.asarray(v) for k, v in artifacts.load_params(course_run / "params.npz").items()}
-    expected = np.asarray(model.predict_proba(params, jnp.asarray(test.features()[picks])))
+    for i, (size, mode) in enumerate([((40, 40), "RGB"), ((64, 48), "RGBA"), ((17, 33), "L")]):
+        paths.append(tmp_path / f"{i}.png")
+        random_image(size, mode).save(paths[-1])
+    params = artifacts.load_params(ferret_run / "params.npz")
+    assert params["w"].shape == (SIZE * SIZE * 3,)
 
-    predictions = predict_images(course_run, paths)
+    predictions = predict_images(ferret_run, paths)
 
-    np.testing.assert_array_equal([p.proba for p in predictions], expected.astype(np.float64))
-    assert [p.label == y for p, y in zip(predictions, test.y[picks])] == [True, False, False, False, False]
-
-
-@pytest.mark.slow  # the finished 2000-iteration course run
-def test_predict_cli_prints_one_line_per_image(course_run, tmp_path, run_cli):
-    paths = [tmp_path / "a.png", tmp_path / "b.jpg"]
-    random_image((90, 90), "RGBA").save(paths[0])
-    random_image((50, 70), "L").save(paths[1])
-
-    code, out, err = run_cli("predict", f"run={course_run}", f"images=[{paths[0]},{paths[1]}]")
-
-    assert code == 0, err
-    expected = [f"{p.path}: P(cat) = {p.proba:.4f} -> {p.class_name}" for p in predict_images(course_run, paths)]
-    assert out.splitlines() == expected
+    for p, path in zip(predictions, paths):
+        x_D = load_image(path, SIZE).astype(np.float64).ravel()  # data.scale=false: raw 0-255, no /255
+        terms_D = x_D * params["w"].astype(np.float64)
+        logit = terms_D.sum() + float(params["b"])
+        # float32 dot product of D terms: |error| <= D·u·Σ|xᵢwᵢ| (u = 2⁻²⁴), and σ' <= 1/4.
+        tol = 0.25 * len(x_D) * 2.0**-24 * (np.abs(terms_D).sum() + abs(float(params["b"]))) + 1e-7
+        assert p.proba == pytest.approx(1 / (1 + np.exp(-logit)), abs=tol), path
+        assert (p.positive_class, p.threshold) == ("ferret", 0.3)
+        assert p.label == int(p.proba > 0.3) and p.class_name == ("other", "ferret")[p.label]
+    assert len({round(p.proba, 6) for p in predictions}) == 3  # three images, three probabilities

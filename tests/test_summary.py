@@ -105,3 +105,16 @@ def test_varying_keys(configs, expected):
 def test_a_folder_without_runs_is_an_error_that_says_what_to_pass(tmp_path):
     with pytest.raises(LrJaxError, match=r"no run folder with a metrics.json .* Pass the folder of a finished"):
         summary.summarize(tmp_path)
+
+
+def test_every_run_diverged_leaves_no_best_and_the_report_says_so(tmp_path):
+    for job, lr in enumerate([10.0, 100.0]):
+        write_job(tmp_path / str(job), lr, 0, None, None)  # NaN metrics are written as null
+        metrics = json.loads((tmp_path / str(job) / "metrics.json").read_text())
+        artifacts.save_json(tmp_path / str(job) / "metrics.json", {**metrics, "diverged": True})
+
+    result = summary.summarize(tmp_path)
+
+    assert result["best"] is None and [r["diverged"] for r in result["rows"]] == [True, True]
+    assert json.loads((tmp_path / "summary.json").read_text())["best"] is None
+    assert summary.report(result).splitlines()[-1] == "best: none (every run diverged)"
