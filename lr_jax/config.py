@@ -77,7 +77,7 @@ class TrainConfig:
     batch_size: int | None = None
     tol: float = 0.0
     max_iterations: int | None = None
-    compilation_cache_dir: str | None = None
+    compilation_cache_dir: str | None = "auto"
     progress: bool = True
 
     @property
