@@ -90,6 +90,7 @@ class TrainConfig:
 class SweepConfig:
     learning_rates: tuple[float, ...] = (0.01, 0.001, 0.0001)
     seeds: tuple[int, ...] = (0,)
+    figures: str = "summary"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,6 +183,8 @@ def _coerce(key: str, value: Any, default: Any, annotation: str = "str | None") 
             raise ConfigError(f"{key}={value!r}: expected a number.")
         return float(value)
     if isinstance(default, str) and not isinstance(value, str):
+        if value is None and "None" in annotation:  # e.g. train.compilation_cache_dir: "auto", a path or null
+            return None
         raise ConfigError(f"{key}={value!r}: expected a string.")
     return value
 
@@ -230,6 +233,7 @@ def validate(config: Config) -> None:
     )
     seeds = list(c.sweep.seeds)
     _check(len(set(seeds)) == len(seeds), "sweep.seeds", seeds, "distinct seeds")
+    _check(c.sweep.figures in SWEEP_FIGURES, "sweep.figures", c.sweep.figures, f"one of {SWEEP_FIGURES}")
     _check(
         c.parallel.num_processes >= 0,
         "parallel.num_processes",
@@ -286,4 +290,5 @@ INITS = frozenset({"zeros", "normal"})
 OPTIMIZERS = frozenset({"sgd", "adam", "lbfgs"})
 SCHEDULES = frozenset({"constant", "exponential", "cosine"})
 CLASS_WEIGHTS = (None, "balanced")
+SWEEP_FIGURES = ("summary", "all")  # sweep.figures: the summary's learning_curves.png only, or every point's too
 PRECISIONS = ("float32", "float64")
