@@ -36,10 +36,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--data-dir", default=os.environ.get("LR_JAX_DATA_DIR"), help="the course's .h5 files")
 
 
-def _timed(cmd: list[str], env: dict) -> float:
+def _timed(cmd: list[str], env: dict, label: str = "") -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
-    return time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    if label:  # each measurement as it comes: a long suite on a loaded machine still leaves numbers behind
+        print(f"  ({label}: {seconds:.2f} s)", flush=True)
+    return seconds
 
 
 def _metrics(folder: Path) -> dict:
@@ -69,13 +72,13 @@ def run(args) -> None:
     for r in range(args.repeats):
         cache = f"train.compilation_cache_dir={tmp / f'xla-{r}'}"  # a fresh cache: a first process
         for name, run_dir in (("course", tmp / f"c{r}"), ("course 2nd", tmp / f"c{r}b")):
-            times[name].append(_timed(train + [cache, f"hydra.run.dir={run_dir}"], env))
+            times[name].append(_timed(train + [cache, f"hydra.run.dir={run_dir}"], env, name))
             m = _metrics(run_dir)
             after_training.append(m["evaluate_time_s"] + m["files_time_s"])
             train_s.append(m["train_time_s"])
         for name, cmd in commands.items():
             out = [f"hydra.run.dir={tmp / f'{name}-{r}'}", f"hydra.sweep.dir={tmp / f'{name}-{r}'}"]
-            times[name].append(_timed(cmd + (out if "sweep" in name or "multirun" in name else []), env))
+            times[name].append(_timed(cmd + (out if "sweep" in name or "multirun" in name else []), env, name))
     med = {name: statistics.median(t) for name, t in times.items()}
     loop_np = _numpy_loop_s(args.data_dir)
     help_imports_jax = _help_imports_jax()
