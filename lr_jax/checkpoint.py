@@ -45,6 +45,7 @@ RESUMABLE_CHANGES = frozenset(
         "train.overwrite",
         "train.compilation_cache_dir",
         "optimized_metric",  # what a sweep selects on, not how the run trains
+        "sweep.figures",  # which figures a sweep draws
         "sweep.learning_rates",
         "sweep.seeds",  # the sweep's grid: not this run's
     }

@@ -79,7 +79,7 @@ class TrainConfig:
     batch_size: int | None = None
     tol: float = 0.0
     max_iterations: int | None = None
-    compilation_cache_dir: str | None = None
+    compilation_cache_dir: str | None = "auto"
     progress: bool = True
 
     @property
@@ -92,6 +92,7 @@ class TrainConfig:
 class SweepConfig:
     learning_rates: tuple[float, ...] = (0.01, 0.001, 0.0001)
     seeds: tuple[int, ...] = (0,)
+    figures: str = "summary"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,6 +199,8 @@ def _coerce(key: str, value: Any, default: Any, annotation: str = "str | None") 
             raise ConfigError(f"{key}={value!r}: expected a finite number.")
         return float(value)
     if isinstance(default, str) and not isinstance(value, str):
+        if value is None and "None" in annotation:  # e.g. train.compilation_cache_dir: "auto", a path or null
+            return None
         raise ConfigError(f"{key}={value!r}: expected a string.")
     return value
 
@@ -268,6 +271,7 @@ def validate(config: Config) -> None:
     )
     seeds = list(c.sweep.seeds)
     _check(len(set(seeds)) == len(seeds), "sweep.seeds", seeds, "distinct seeds")
+    _check(c.sweep.figures in SWEEP_FIGURES, "sweep.figures", c.sweep.figures, f"one of {SWEEP_FIGURES}")
     _check(
         c.parallel.num_processes >= 0,
         "parallel.num_processes",
@@ -339,4 +343,5 @@ INITS = frozenset({"zeros", "normal"})
 OPTIMIZERS = frozenset({"sgd", "adam", "lbfgs"})
 SCHEDULES = frozenset({"constant", "exponential", "cosine"})
 CLASS_WEIGHTS = (None, "balanced")
+SWEEP_FIGURES = ("summary", "all")  # sweep.figures: the summary's learning_curves.png only, or every point's too
 PRECISIONS = ("float32", "float64")

@@ -8,6 +8,7 @@ accuracy, precision, ... in NumPy (the splits are small next to the training).
 from __future__ import annotations
 
 import functools
+import operator
 from typing import Any, NamedTuple
 
 import jax
@@ -36,9 +37,29 @@ def _score(params, xs, ys, weight_N, l2, *, model: Model):
     return per_split, objective, optax.tree.norm(grads)
 
 
+@functools.partial(jax.jit, static_argnames=("model",))
+def _score_grid(params_C, xs, ys, weight_N, l2, *, model: Model):
+    return jax.vmap(lambda params: _score(params, xs, ys, weight_N, l2, model=model))(params_C)
+
+
+def evaluate_grid(
+    model: Model, params_C, xs: dict, ys: dict, *, threshold: float, weight_N=None, l2=0.0
+) -> list[Evaluation]:
+    """`evaluate` of C parameter sets stacked on axis 0 (a sweep's grid), in one compiled, vmapped call."""
+    per_split, objective, grad_norm = jax.device_get(_score_grid(params_C, xs, ys, weight_N, l2, model=model))
+    return [
+        _evaluation(jax.tree.map(operator.itemgetter(i), per_split), ys, threshold, objective[i], grad_norm[i])
+        for i in range(len(objective))
+    ]
+
+
 def evaluate(model: Model, params, xs: dict, ys: dict, *, threshold: float, weight_N=None, l2=0.0) -> Evaluation:
     """Cost and classification metrics of every split (`xs` holds "train"), in one compiled call."""
     per_split, objective, grad_norm = jax.device_get(_score(params, xs, ys, weight_N, l2, model=model))
+    return _evaluation(per_split, ys, threshold, objective, grad_norm)
+
+
+def _evaluation(per_split, ys, threshold, objective, grad_norm) -> Evaluation:
     probas = {name: np.asarray(proba) for name, (_, proba) in per_split.items()}
     labels = {name: np.asarray(y) for name, y in ys.items()}
     scores = {

@@ -14,16 +14,17 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import evaluate, models, report, runtime, stages
+from lr_jax import artifacts, evaluate, models, report, runtime, stages
 from lr_jax.config import Config
 
 
-def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
+def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: float | None = None) -> dict[str, Any]:
     """Train on the training set, evaluate on every split, write the run's files; return the metrics.
 
     Args:
       config: the validated run configuration.
       workdir: the run folder (Hydra's output dir from the CLI); created if absent.
+      process_started: the script's first `time.perf_counter()`, for `import_time_s` in the metrics.
 
     Returns:
       The metrics also written to `workdir/metrics.json`.
@@ -31,6 +32,7 @@ def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
     workdir, t_start = Path(workdir), time.perf_counter()
     with stages.runtime_scope(config), contextlib.ExitStack() as run_scope:
         inputs = stages.load_inputs(config)
+        t_data = time.perf_counter()
         state, hparams = stages.initial_state(config, inputs.n_features)
         state, past_costs = stages.resume_point(config, workdir, state)
         run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
@@ -40,6 +42,7 @@ def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
         on_chunk, chunk = stages.training_hooks(
             config, workdir, past_costs, examples=len(inputs.splits["train"].y) * jax.process_count()
         )
+        artifacts.start_plotting()  # matplotlib imports in a worker thread while JAX compiles and trains
         result = stages.fit(config, placed, on_chunk=on_chunk, chunk_size=chunk)
         t_evaluate = time.perf_counter()
         model = models.build(config.model)
@@ -54,6 +57,7 @@ def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
         )
         info = {
             "n_iter": int(result.state.step),
+            "data_time_s": t_data - t_start,
             "converged": result.converged,
             "compile_time_s": result.compile_s,
             "train_time_s": result.run_s,
@@ -70,5 +74,6 @@ def train_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             evaluation,
             info,
             started=t_start,
+            process_started=process_started,
         )
     return metrics

@@ -17,7 +17,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import artifacts, figures, metrics, rundir, runtime
+from lr_jax import artifacts, metrics, rundir, runtime
+from lr_jax import figures as inspection
 from lr_jax.config import METRIC_DIRECTIONS, Config
 from lr_jax.data import Split
 from lr_jax.evaluate import Evaluation
@@ -109,22 +110,33 @@ def write_outputs(
     evaluation: Evaluation,
     *,
     diverged: bool = False,
+    figures: bool = True,
 ) -> None:
-    """params.npz, costs.csv and the figures (learning curve, ROC, mistakes and weights of image data).
+    """params.npz, costs.csv and, with `figures`, the figures (learning curve, ROC; mistakes and weights of
+    image data).
 
-    A diverged run (a sweep's point; a single run stops before) writes its costs only: no parameters, no figures.
+    The line plots are drawn by matplotlib in the plotting thread while this one writes the rest; this
+    returns once every file is written. A diverged run (a sweep's point; a single run stops before) writes
+    its costs only: no parameters, no figures.
     """
     params = jax.device_get(params)
     if diverged:
         artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs)
         return
+    plots = []
+    if figures:
+        title = f"Learning rate = {config.optim.learning_rate}"
+        rocs = {name: metrics.roc_curve(evaluation.labels[name], evaluation.probas[name]) for name in evaluation.probas}
+        plots = [
+            artifacts.plot_in_background(
+                artifacts.plot_learning_curve, workdir / "learning_curve.png", iterations, costs, title
+            ),
+            artifacts.plot_in_background(artifacts.plot_roc_curves, workdir / "roc_curve.png", rocs),
+        ]
     artifacts.save_params(workdir / "params.npz", params)
     artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs)
-    artifacts.plot_learning_curve(
-        workdir / "learning_curve.png", iterations, costs, f"Learning rate = {config.optim.learning_rate}"
-    )
-    if test.x_raw.ndim == 4:  # images (synthetic features have no picture to show)
-        figures.save_inspection(
+    if figures and test.x_raw.ndim == 4:  # images (synthetic features have no picture to show)
+        inspection.save_inspection(
             workdir,
             test.x_raw,
             test.y,
@@ -134,10 +146,8 @@ def write_outputs(
             image_size=config.data.image_size,
             classes=test.classes,
         )
-    artifacts.plot_roc_curves(
-        workdir / "roc_curve.png",
-        {name: metrics.roc_curve(evaluation.labels[name], evaluation.probas[name]) for name in evaluation.probas},
-    )
+    for plot in plots:
+        plot.result()
 
 
 def write_metrics(workdir: Path, run_metrics: dict[str, Any]) -> None:
@@ -156,12 +166,17 @@ def report_run(
     info: dict[str, Any],
     *,
     started: float,
+    process_started: float | None = None,
+    figures: bool = True,
 ) -> dict[str, Any]:
     """Print the costs and the evaluation, write the run's files (metrics.json last); return the metrics.
 
     `costs_T` is the whole cost history since iteration 0; `info` holds what only the trainer knows
     (n_iter, converged, timings) and goes into the metrics as it is; `run_time_s` counts from `started`
-    (a `time.perf_counter()` value) to the writing of metrics.json, `files_time_s` the files alone.
+    (a `time.perf_counter()` value) to the writing of metrics.json, `files_time_s` the files alone;
+    `figures=False` writes no figures (a sweep's points). With `process_started` (the script's first
+    `time.perf_counter()`), `import_time_s` is the time from it to `started` (imports, Hydra's config) and
+    `process_time_s` the time from it to metrics.json.
     """
     iterations, costs = logged_costs(costs_T, config.train.log_every)
     if config.train.print_cost:
@@ -180,10 +195,24 @@ def report_run(
         return result
     with rundir.staged_outputs(workdir) as stage:  # moved into workdir together, metrics.json last
         t_files = time.perf_counter()
-        write_outputs(stage, config, model, params, iterations, costs, test, evaluation, diverged=result["diverged"])
+        write_outputs(
+            stage,
+            config,
+            model,
+            params,
+            iterations,
+            costs,
+            test,
+            evaluation,
+            diverged=result["diverged"],
+            figures=figures,
+        )
         result["files_time_s"] = time.perf_counter() - t_files
         result["files_sha256"] = rundir.file_hashes(stage)
         result["run_time_s"] = time.perf_counter() - started
+        if process_started is not None:  # the script's first line, before its imports
+            result["import_time_s"] = started - process_started
+            result["process_time_s"] = time.perf_counter() - process_started
         write_metrics(stage, result)
     log.info("wrote %s", workdir)
     return result

@@ -9,9 +9,11 @@ from __future__ import annotations
 import functools
 import importlib.metadata as metadata
 import logging
+import os
 import platform
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import jax
@@ -34,15 +36,72 @@ def run_dtype(precision: str):
     return jnp.float64 if precision == "float64" else jnp.float32
 
 
-def use_compilation_cache(path: str | None) -> None:
-    """Store and reuse compiled programs in `path` (JAX's persistent cache; None leaves JAX's setting).
+CACHE_AUTO = "auto"  # train.compilation_cache_dir's default: the user cache, see `compilation_cache_path`
+CACHE_ENV = "LR_JAX_COMPILATION_CACHE"  # where "auto" points instead (the test suite sets it to a tmp folder)
 
-    Process-wide; it takes effect only before the process's first compilation (as in the CLI), so that
-    jobs of a sweep with the same shapes compile once between them.
+
+def compilation_cache_path(setting: str | None) -> Path | None:
+    """The folder for `train.compilation_cache_dir`: None (off), "auto" or a path.
+
+    "auto" is $LR_JAX_COMPILATION_CACHE if set, else `$XDG_CACHE_HOME/lr_jax/xla` (`~/.cache/lr_jax/xla`).
     """
-    if path is not None:
-        jax.config.update("jax_compilation_cache_dir", str(Path(path).expanduser()))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # cache even fast compiles
+    if setting is None:
+        return None
+    if setting != CACHE_AUTO:
+        return Path(setting).expanduser()
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "lr_jax" / "xla"
+
+
+def use_compilation_cache(setting: str | None) -> None:
+    """Store and reuse compiled programs in `compilation_cache_path(setting)` (None leaves JAX's setting).
+
+    Process-wide; it takes effect only before the process's first compilation (as in the CLI), so that the
+    next process with the same shapes loads the program instead of compiling it. A new folder is created
+    0700: JAX runs what it finds there.
+    """
+    path = compilation_cache_path(setting)
+    if path is None:
+        return
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # cache even fast compiles
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+_COMPILE_EVENTS = (  # JAX's duration events of a compilation: trace, lower, compile (or load from the cache)
+    "/jax/core/compile/jaxpr_trace_duration",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration",
+    "/jax/core/compile/backend_compile_duration",
+)
+_meters = threading.local()
+
+
+def _on_duration(event: str, seconds: float, **_) -> None:
+    for meter in getattr(_meters, "active", ()):
+        if event in _COMPILE_EVENTS:
+            meter.seconds += seconds
+            meter.compiles += event == _COMPILE_EVENTS[-1]
+
+
+class CompileMeter:
+    """Seconds JAX spent compiling (tracing, lowering, compiling or loading) in this thread inside `with`."""
+
+    _listening = False
+
+    def __init__(self):
+        self.seconds, self.compiles = 0.0, 0
+
+    def __enter__(self) -> CompileMeter:
+        if not CompileMeter._listening:  # one listener for the process; meters are per thread
+            jax.monitoring.register_event_duration_secs_listener(_on_duration)
+            CompileMeter._listening = True
+        _meters.active = (*getattr(_meters, "active", ()), self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _meters.active = tuple(m for m in _meters.active if m is not self)
 
 
 def initialize_distributed(cfg: ParallelConfig) -> None:

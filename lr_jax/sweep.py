@@ -5,7 +5,8 @@ single run with its learning rate and seed starts (`stages.initial_state`); the 
 hyperparameters are stacked along a new leading axis and `run_steps_batched` maps `train.run_steps` over
 it with `jax.vmap`. The whole grid is one XLA program, compiled once, in which the C matrix-vector
 products of a step become one matrix product; it trains on one device, without checkpoints.
-Each point is then evaluated and reported like a single run (`workdir/<i>/`) and the folder is summarized
+The trained grid is evaluated in one vmapped call and each point reported like a single run (`workdir/<i>/`,
+its figures only with `sweep.figures=all`) and the folder is summarized
 like a multirun sweep (`summary.summarize`), so both ways of sweeping leave the same files. A point
 whose training diverged is reported as such (`diverged: true` in its metrics) and the summary's best
 run ignores it.
@@ -26,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import evaluate, models, optim, report, runtime, stages, summary, train
+from lr_jax import artifacts, evaluate, models, optim, report, runtime, stages, summary, train
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError
 from lr_jax.model import LOGISTIC, Model
@@ -132,36 +133,40 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             len(config.sweep.learning_rates),
             len(config.sweep.seeds),
         )
+        if config.sweep.figures == "all":
+            artifacts.start_plotting()  # matplotlib imports in a worker thread while JAX compiles and trains
         result = train_grid(configs, inputs.xs["train"], inputs.ys["train"], inputs.weight_N)
         # Shared by the whole grid: the time to compile and run the one program that trained every config.
         timing = {"sweep_compile_time_s": result.compile_s, "sweep_train_time_s": result.run_s}
         model = models.build(config.model)
-        for i, c in enumerate(configs):
+        t_evaluate = time.perf_counter()
+        evaluations = evaluate.evaluate_grid(  # the grid differs in learning rate and seed only: one l2
+            model,
+            result.state.params,
+            inputs.xs,
+            inputs.ys,
+            threshold=config.model.threshold,
+            weight_N=inputs.weight_N,
+            l2=config.model.l2,
+        )
+        timing["sweep_evaluate_time_s"] = time.perf_counter() - t_evaluate
+        for i, (c, evaluation) in enumerate(zip(configs, evaluations)):
             started = time.perf_counter()
             log.info("config %d: learning_rate=%s seed=%d", i, c.optim.learning_rate, c.train.seed)
             n_iter = int(result.state.step[i])
-            params = unstack(result.state.params, i)
-            evaluation = evaluate.evaluate(
-                model,
-                params,
-                inputs.xs,
-                inputs.ys,
-                threshold=c.model.threshold,
-                weight_N=inputs.weight_N,
-                l2=c.model.l2,
-            )
             info = {"n_iter": n_iter, "converged": bool(result.converged[i]), **timing}
             report.write_config(workdir / str(i), c, inputs.classes, inputs.n_features)
             report.report_run(
                 workdir / str(i),
                 c,
                 model,
-                params,
+                unstack(result.state.params, i),
                 np.asarray(result.costs[i][:n_iter]),
                 inputs.splits["test"],
                 evaluation,
                 info,
                 started=started,
+                figures=config.sweep.figures == "all",
             )
     result_summary = summary.summarize(workdir)
     log.info("%s", summary.report(result_summary))

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+import time
+
+PROCESS_STARTED = time.perf_counter()  # before the imports: metrics.json's import_time_s counts from here
+
+import hydra  # noqa: E402
+from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
     """Returns the run's `optimized_metric` (what a Hydra sweeper such as Optuna optimizes)."""
+    global PROCESS_STARTED
+    process_started, PROCESS_STARTED = PROCESS_STARTED, None  # a multirun's later jobs did not import
     from lr_jax import Config  # light; JAX is imported only once the config is valid
     from lr_jax.errors import exit_on_error
 
@@ -17,7 +23,7 @@ def main(cfg: DictConfig) -> float:
         config = Config.from_dict(OmegaConf.to_container(cfg, resolve=True))
         from lr_jax.experiment import train_and_evaluate
 
-        metrics = train_and_evaluate(config, HydraConfig.get().runtime.output_dir)
+        metrics = train_and_evaluate(config, HydraConfig.get().runtime.output_dir, process_started=process_started)
     return metrics["optimized_metric"]["value"]
 
 

@@ -8,6 +8,7 @@ import http.server
 import os
 import runpy
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import NamedTuple
@@ -17,6 +18,9 @@ import numpy as np
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+# train.compilation_cache_dir=auto caches compiled programs in a folder of this test session (inherited by the
+# CLI's subprocesses), never in the user's ~/.cache; set LR_JAX_COMPILATION_CACHE to choose another.
+os.environ.setdefault("LR_JAX_COMPILATION_CACHE", tempfile.mkdtemp(prefix="lr_jax-test-xla-"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_ENV = "LR_JAX_DATA_DIR"

@@ -125,7 +125,7 @@ def test_sweep_and_evaluate_writes_each_config_like_a_run(data_dir, tmp_path):
     config = make_config(
         data_dir,
         train={"num_iterations": 200, "log_every": 50, "print_cost": False},
-        sweep={"learning_rates": [0.005, 0.001], "seeds": [0]},
+        sweep={"learning_rates": [0.005, 0.001], "seeds": [0], "figures": "all"},
     )
     result = sweep.sweep_and_evaluate(config, tmp_path)
     run_data = stages.load_inputs(config)

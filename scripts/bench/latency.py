@@ -1,0 +1,130 @@
+"""`--suite latency`: whole processes on the real data, lr_jax beside plain NumPy, against issue 10's targets.
+
+lr_jax: the course run with a fresh compilation cache (first process on a machine) and again with it warm;
+`scripts/train.py --help`; `scripts/sweep.py` with 16 learning rates x 2000 iterations and a Hydra multirun
+of 8 learning rates (both with the cache warm, as on a machine that ran the course before). NumPy float64
+(`numpy_course_run.py`): the plot-free course process, and the same 16 / 8 runs in one process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+NUMPY_RUN = REPO / "scripts" / "bench" / "numpy_course_run.py"
+RATES_16 = [round(0.0005 * (k + 1), 4) for k in range(16)]  # 0.0005 ... 0.008: none diverges
+RATES_8 = RATES_16[::2]
+TARGETS = {  # issue 10, on a 2-core CPU
+    "course": 2.0,
+    "sweep16": 0.6,
+    "multirun8": 1.0,
+    "help_s": 0.5,
+    "after_training_s": 0.1,
+    "loop_speedup": 2.5,
+}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--data-dir", default=os.environ.get("LR_JAX_DATA_DIR"), help="the course's .h5 files")
+
+
+def _timed(cmd: list[str], env: dict, label: str = "") -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    seconds = time.perf_counter() - t0
+    if label:  # each measurement as it comes: a long suite on a loaded machine still leaves numbers behind
+        print(f"  ({label}: {seconds:.2f} s)", flush=True)
+    return seconds
+
+
+def _metrics(folder: Path) -> dict:
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def run(args) -> None:
+    if not args.data_dir:
+        sys.exit("error: pass --data-dir or set LR_JAX_DATA_DIR (the folder with the course's .h5 files)")
+    py, tmp = sys.executable, Path(tempfile.mkdtemp(prefix="lr_jax-latency-"))
+    env = {**os.environ, "MPLBACKEND": "Agg", "LR_JAX_DATA_DIR": args.data_dir, "HYDRA_FULL_ERROR": "1"}
+    env.pop("LR_JAX_COMPILATION_CACHE", None)
+    warm_cache = f"train.compilation_cache_dir={tmp / 'xla-warm'}"
+    train, sweep = [py, "scripts/train.py"], [py, "scripts/sweep.py"]
+    commands = {
+        "help": train + ["--help"],
+        "numpy course": [py, str(NUMPY_RUN), args.data_dir, str(tmp / "np"), "--no-plot"],
+        "numpy 16 runs": [py, str(NUMPY_RUN), args.data_dir, "-", "--learning-rates", ",".join(map(str, RATES_16))],
+        "numpy 8 runs": [py, str(NUMPY_RUN), args.data_dir, "-", "--learning-rates", ",".join(map(str, RATES_8))],
+        "sweep 16": sweep + [f"sweep.learning_rates=[{','.join(map(str, RATES_16))}]", warm_cache],
+        "multirun 8": train + ["-m", f"optim.learning_rate={','.join(map(str, RATES_8))}", warm_cache],
+    }
+    times: dict[str, list[float]] = {name: [] for name in ["course", "course 2nd", *commands]}
+    after_training, train_s = [], []
+    for name in ("sweep 16", "multirun 8"):  # prime the warm cache (untimed)
+        _timed(commands[name] + [f"hydra.run.dir={tmp / 'prime'}", f"hydra.sweep.dir={tmp / 'prime-m'}"], env)
+    for r in range(args.repeats):
+        cache = f"train.compilation_cache_dir={tmp / f'xla-{r}'}"  # a fresh cache: a first process
+        for name, run_dir in (("course", tmp / f"c{r}"), ("course 2nd", tmp / f"c{r}b")):
+            times[name].append(_timed(train + [cache, f"hydra.run.dir={run_dir}"], env, name))
+            m = _metrics(run_dir)
+            after_training.append(m["evaluate_time_s"] + m["files_time_s"])
+            train_s.append(m["train_time_s"])
+        for name, cmd in commands.items():
+            out = [f"hydra.run.dir={tmp / f'{name}-{r}'}", f"hydra.sweep.dir={tmp / f'{name}-{r}'}"]
+            times[name].append(_timed(cmd + (out if "sweep" in name or "multirun" in name else []), env, name))
+    med = {name: statistics.median(t) for name, t in times.items()}
+    loop_np = _numpy_loop_s(args.data_dir)
+    help_imports_jax = _help_imports_jax()
+
+    print(f"medians of {args.repeats} whole processes; {os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d')}")
+    for name, cmd in [("course", train), ("course 2nd", train), *commands.items()]:
+        print(f"  {name:<12} {med[name]:7.2f} s   $ {shlex.join(str(c) for c in cmd)}")
+    rows = [
+        ("course run / NumPy course process", med["course"] / med["numpy course"], TARGETS["course"], "<="),
+        ("2nd course run (warm cache) / NumPy", med["course 2nd"] / med["numpy course"], TARGETS["course"], "<="),
+        ("sweep.py 16 x 2000 / NumPy's 16 runs", med["sweep 16"] / med["numpy 16 runs"], TARGETS["sweep16"], "<="),
+        ("multirun of 8 / NumPy's 8 runs", med["multirun 8"] / med["numpy 8 runs"], TARGETS["multirun8"], "<="),
+        ("train.py --help, s", med["help"], TARGETS["help_s"], "<"),
+        ("after training (evaluate + files), s", statistics.median(after_training), TARGETS["after_training_s"], "<"),
+        (
+            "NumPy loop / compiled loop (2000 steps)",
+            loop_np / statistics.median(train_s),
+            TARGETS["loop_speedup"],
+            ">=",
+        ),
+    ]
+    print("\n| figure | measured | target | met |\n| --- | ---: | ---: | --- |")
+    for what, value, target, op in rows:
+        met = {"<=": value <= target, "<": value < target, ">=": value >= target}[op]
+        print(f"| {what} | {value:.2f} | {op} {target} | {'yes' if met else 'no'} |")
+    print(f"\n--help imports JAX: {help_imports_jax}; NumPy float64 loop in-process: {loop_np:.2f} s")
+
+
+def _numpy_loop_s(data_dir: str) -> float:
+    sys.path.insert(0, str(NUMPY_RUN.parent))
+    import numpy_course_run
+
+    x, y = numpy_course_run.load(Path(data_dir) / "train_catvnoncat.h5", "train")
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        numpy_course_run.reference.model(x, y)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _help_imports_jax() -> bool:
+    code = (
+        "import runpy, sys; sys.argv = ['scripts/train.py', '--help']\n"
+        "try:\n    runpy.run_path('scripts/train.py', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print('JAX' if 'jax' in sys.modules else 'none', file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    return out.stderr.strip().endswith("JAX")
