@@ -70,7 +70,7 @@ _proba = jax.jit(predict_proba)
 # --- end of lr_jax's numerics ---
 
 
-ROW_FLOOR, COL_FLOOR = 64, 16  # small problems share one compiled program (the padding costs nothing)
+ROW_FLOOR, COL_FLOOR = 256, 32  # small problems share one compiled program (the padding costs nothing)
 
 
 def _bucket(size: int, floor: int) -> int:
@@ -97,6 +97,9 @@ def _padded_shape(m: int, n: int) -> tuple[int, int]:
 
 def _l2(C: float, weight_sum: float) -> float:
     """λ = 1/(C·S), 0 for C = inf."""
+    if weight_sum <= 0:
+        raise ValueError("sample_weight: the weights of a training set sum to 0. Give at least one "
+                         "example of each training set a positive weight.")
     return 0.0 if np.isinf(C) else 1.0 / (C * weight_sum)
 
 
@@ -141,9 +144,6 @@ class _BinaryLinear(ClassifierMixin, BaseEstimator):
 
     def _fit_stack(self, X, y01, weight_KN, l2_K, init=None):
         """Train K problems on (X, y01) in one compiled call: (coef (K, 1, n), intercept (K, 1), n_iter (K,))."""
-        if np.any(weight_KN.sum(axis=1) <= 0):
-            raise ValueError("sample_weight: the weights of a training set sum to 0. Give at least one "
-                             "example a positive weight.")
         (m, n), optim = X.shape, OptimSpec(name=self.solver)
         rows, cols = _padded_shape(m, n)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -173,8 +173,8 @@ class _BinaryLinear(ClassifierMixin, BaseEstimator):
                 n = min(chunk, self.max_iter - done)
                 state, costs_KT = _run_stack(state, x_ND, y_N, weight_KN, hparams, num_steps=n, optim=optim)
                 ran = int(np.max(state.step)) - done
-                if ran:
-                    bar.update(state, costs_KT[0, :ran])
+                if ran and bar.visible:
+                    bar.update(state, np.asarray(costs_KT[0])[:ran])
                 done += ran
                 if ran < n:  # every problem has reached tol
                     break
@@ -219,7 +219,7 @@ class LogisticRegression(_BinaryLinear):
     n_features_in_, feature_names_in_.
     """
 
-    _parameter_constraints = {"C": [Interval(numbers.Real, 0, None, closed="neither")],
+    _parameter_constraints = {"C": [Interval(numbers.Real, 0, None, closed="right")],  # np.inf included
                               "warm_start": ["boolean"], **_COMMON_CONSTRAINTS}
 
     def __init__(self, C=1.0, *, solver="lbfgs", learning_rate=0.1, max_iter=100, tol=1e-4, class_weight=None,
