@@ -5,12 +5,13 @@ S = Σ sᵢ, scikit-learn minimizes C Σ sᵢLᵢ + ½‖w‖² and lr_jax (1/S)
 at λ = 1/(C·S) (C = inf: no penalty). `tol` bounds ‖∇J‖₂ of lr_jax's J (scikit-learn's lbfgs bounds the
 largest |∂J/∂θ| of the same J), so a tol stops both near the same point.
 
-Compile once: every fit trains a stack of K problems (K = 1 for a plain fit) with `jax.vmap` over their row
-weights and hyperparameters, on the data padded to a bucketed row count (8 buckets per octave, at most
-1/8 padding) with zero-weight rows. Folds of slightly different sizes (GridSearchCV, cross_val_score) thus
-share one compiled program, and C, tol and the learning rate are traced values. `LogisticRegressionCV`
-trains all Cs x folds as one such stack: each member sees the whole padded data, the rows outside its
-training fold weighted 0.
+Compile once: every fit trains a stack of K problems (K = 1 for a plain fit), differing in row weights and
+hyperparameters, in one compiled call (`_run_stack`). X is padded to bucketed sizes (8 per octave, at most
+1/8 padding; at least 256 rows and 32 columns) with zero-weight rows and zero columns, so folds of slightly
+different sizes (GridSearchCV, cross_val_score) and small problems share one compiled program; C, tol and the
+learning rate are traced values. `LogisticRegressionCV` trains all folds x Cs (and, with refit, the full
+data at every C) as one such stack: each member sees the whole padded data, the rows outside its training
+fold weighted 0.
 
 scikit-learn is an optional extra (`pip install -e '.[sklearn]'`); this is the only module importing it.
 """
@@ -60,8 +61,16 @@ def _start_stack(params, hparams_K, key, *, optim):
 
 @functools.partial(jax.jit, static_argnames=("num_steps", "optim"))
 def _run_stack(state_K, x_ND, y_N, weight_KN, hparams_K, *, num_steps, optim):
-    """`run_steps` for K problems on one data set, each with its own row weights and hyperparameters."""
+    """`run_steps` for K problems on one data set, each with its own row weights and hyperparameters.
+
+    SGD and Adam are vmapped (the K matrix-vector products become one matrix product). L-BFGS problems run
+    one after another in the same program (`lax.map`): vmapped, optax's zoom line search gets batched
+    branch predicates, and 6 problems on the course data took 11x one problem's time instead of <= 6x
+    (measured on 2 CPU cores; lax.map: 3.5x).
+    """
     run = lambda s, w_N, hp: run_steps(s, x_ND, y_N, hp, num_steps=num_steps, optim=optim, weight_N=w_N)
+    if optim.name == "lbfgs":
+        return jax.lax.map(lambda args: run(*args), (state_K, weight_KN, hparams_K))
     return jax.vmap(run)(state_K, weight_KN, hparams_K)
 
 
