@@ -1,0 +1,203 @@
+"""lr_jax.estimator: scikit-learn's own checks, agreement with scikit-learn's solutions, compile counts.
+
+Agreement is measured on θ = (w, b) in norm, ‖θ - θ_sk‖ / ‖θ_sk‖ < 1e-4, both sides run to a tight tol in
+float64: the two L-BFGS implementations take different paths (scikit-learn's also stops on a relative
+decrease in its objective), so they agree on the minimizer only to about their stopping accuracy
+(measured: 1e-6 to 3e-6 on breast_cancer), never bit for bit; 1e-4 holds on any machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import jax
+import numpy as np
+import pytest
+from sklearn import linear_model
+from sklearn.datasets import load_breast_cancer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from threadpoolctl import threadpool_limits
+
+from lr_jax.estimator import LogisticRegression, LogisticRegressionCV
+
+RTOL = 1e-4  # ‖θ - θ_sk‖ / ‖θ_sk‖: see the module docstring
+TIGHT = dict(tol=1e-10, max_iter=2000)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    """load_breast_cancer, standardized: 569 x 30, 212 malignant (0) / 357 benign (1)."""
+    x_ND, y_N = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(x_ND), y_N
+
+
+def sklearn_fit(estimator, x_ND, y_N):
+    with threadpool_limits(1), warnings.catch_warnings():  # 2 shared cores: BLAS threads oversubscribe
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return estimator.fit(x_ND, y_N)
+
+
+def relative_error(ours, theirs) -> float:
+    theta, theta_sk = np.r_[ours.coef_[0], ours.intercept_], np.r_[theirs.coef_[0], theirs.intercept_]
+    return float(np.linalg.norm(theta - theta_sk) / np.linalg.norm(theta_sk))
+
+
+def compiled_names(caplog) -> list[str]:
+    return [r.getMessage().split(" with ")[0] for r in caplog.records if r.getMessage().startswith("Compiling")]
+
+
+@pytest.mark.slow
+@parametrize_with_checks([LogisticRegression(), LogisticRegressionCV(Cs=3, cv=3)])
+def test_sklearn_estimator_checks(estimator, check):
+    """Every check passes, none is expected to fail (about 20 s: 4 compiles for ~120 checks)."""
+    check(estimator)
+
+
+@pytest.mark.parametrize("class_weight", [None, "balanced", {0: 3.0, 1: 0.5}])
+def test_matches_sklearn_on_breast_cancer(cancer, class_weight):
+    x_ND, y_N = cancer
+    ours = LogisticRegression(C=0.5, class_weight=class_weight, **TIGHT).fit(x_ND, y_N)
+    theirs = sklearn_fit(linear_model.LogisticRegression(C=0.5, class_weight=class_weight, **TIGHT), x_ND, y_N)
+    assert relative_error(ours, theirs) < RTOL
+    np.testing.assert_array_equal(ours.predict(x_ND), theirs.predict(x_ND))
+    # predict_proba: σ of logits that agree to ~RTOL·|z|, so the same to a few 1e-5.
+    np.testing.assert_allclose(ours.predict_proba(x_ND), theirs.predict_proba(x_ND), atol=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("class_weight", [None, "balanced"])
+def test_matches_sklearn_on_course_data(course_data, class_weight):
+    """The course's 209 training images, pixels/255 flattened (12288 features), C = 1."""
+    x_ND, y_N = course_data["train"].features(np.float64), course_data["train"].y
+    ours = LogisticRegression(C=1.0, class_weight=class_weight, **TIGHT).fit(x_ND, y_N)
+    theirs = sklearn_fit(linear_model.LogisticRegression(C=1.0, class_weight=class_weight, **TIGHT), x_ND, y_N)
+    assert ours.n_iter_[0] < TIGHT["max_iter"] and relative_error(ours, theirs) < RTOL
+    x_test = course_data["test"].features(np.float64)
+    np.testing.assert_array_equal(ours.predict(x_test), theirs.predict(x_test))
+
+
+def test_cv_picks_sklearns_C(cancer):
+    """Same Cs and StratifiedKFold folds: the same held-out accuracies, hence the same C and refit."""
+    x_ND, y_N = cancer
+    common = dict(Cs=list(np.logspace(-3, 2, 6)), cv=StratifiedKFold(5), tol=1e-8, max_iter=500)
+    theirs = sklearn_fit(
+        linear_model.LogisticRegressionCV(**common, scoring="accuracy", l1_ratios=(0.0,), use_legacy_attributes=False),
+        x_ND,
+        y_N,
+    )
+    ours = LogisticRegressionCV(**common).fit(x_ND, y_N)
+    np.testing.assert_array_equal(ours.scores_[1], theirs.scores_[:, 0, :])  # counts of right answers
+    assert ours.C_[0] == theirs.C_ and relative_error(ours, theirs) < RTOL
+    assert ours.coefs_paths_[1].shape == (5, 6, 31) and ours.n_iter_.shape == (1, 5, 6)
+
+
+def test_cv_without_refit_averages_the_folds(cancer):
+    x_ND, y_N = cancer
+    common = dict(Cs=[0.01, 0.1, 1.0], cv=4, tol=1e-8, max_iter=500, refit=False)
+    theirs = sklearn_fit(
+        linear_model.LogisticRegressionCV(**common, scoring="accuracy", l1_ratios=(0.0,), use_legacy_attributes=False),
+        x_ND,
+        y_N,
+    )
+    ours = LogisticRegressionCV(**common).fit(x_ND, y_N)
+    assert ours.C_[0] == pytest.approx(theirs.C_, rel=1e-12) and relative_error(ours, theirs) < RTOL
+
+
+def test_folds_of_different_sizes_compile_once(caplog, rng):
+    """GridSearchCV in a Pipeline: 5 folds (train sizes 82 and 83) x 3 Cs = 15 fits, one compiled loop.
+
+    37 features (padded to 40): a width no other test uses, so the compile is this test's own.
+    """
+    x_ND = rng.normal(size=(103, 37))
+    y_N = np.where(x_ND[:, 0] + 0.5 * rng.normal(size=103) > 0, "yes", "no")
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), LogisticRegression()),
+        {"logisticregression__C": [0.1, 1.0, 10.0]},
+        cv=5,
+        refit=False,
+    )
+    caplog.set_level(logging.WARNING)
+    with jax.log_compiles():
+        search.fit(x_ND, y_N)
+    names = compiled_names(caplog)
+    assert names.count("Compiling jit(_run_stack)") == 1, names
+    assert names.count("Compiling jit(batched_logit)") <= 1, names  # the held-out folds share a bucket too
+    assert search.best_score_ > 0.7
+
+
+def test_string_labels_feature_names_and_extreme_logits():
+    pd = pytest.importorskip("pandas")  # in the test extra; scikit-learn reads names from data frames only
+    x_ND = np.array([[-1.0, 0.0], [-2.0, 1.0], [1.0, 0.0], [2.0, 1.0]]) * 1e3  # separable, huge logits
+    y_N = np.array(["dog", "dog", "cat", "cat"])
+    clf = LogisticRegression(C=np.inf, max_iter=50).fit(pd.DataFrame(x_ND, columns=["a", "b"]), y_N)
+    assert list(clf.classes_) == ["cat", "dog"] and list(clf.feature_names_in_) == ["a", "b"]
+    assert clf.n_features_in_ == 2 and clf.coef_.shape == (1, 2) and clf.intercept_.shape == (1,)
+    np.testing.assert_array_equal(clf.predict(pd.DataFrame(x_ND, columns=["a", "b"])), y_N)
+    x_ND = pd.DataFrame(x_ND, columns=["a", "b"])
+    log_p = clf.predict_log_proba(x_ND)
+    assert np.all(np.isfinite(log_p)) and np.all(log_p <= 0)  # log(predict_proba) would give -inf
+    np.testing.assert_allclose(np.exp(log_p), clf.predict_proba(x_ND), rtol=1e-12, atol=1e-300)
+    assert clf.score(x_ND, y_N) == 1.0
+
+
+@pytest.mark.parametrize("solver, learning_rate", [("sgd", 0.5), ("adam", 0.05)])
+def test_first_order_solvers_reach_lbfgs_solution(cancer, solver, learning_rate):
+    """Full-batch SGD and Adam, 3000 iterations: the L-BFGS minimizer within 1e-2 (they converge linearly)."""
+    x_ND, y_N = cancer
+    lbfgs = LogisticRegression(C=0.1, **TIGHT).fit(x_ND, y_N)
+    other = LogisticRegression(C=0.1, solver=solver, learning_rate=learning_rate, tol=1e-6, max_iter=3000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        other.fit(x_ND, y_N)
+    assert relative_error(other, lbfgs) < 1e-2
+
+
+def test_float32_agrees_with_float64(cancer):
+    x_ND, y_N = cancer
+    f64 = LogisticRegression(C=0.5, **TIGHT).fit(x_ND, y_N)
+    f32 = LogisticRegression(C=0.5, precision="float32", tol=1e-6, max_iter=2000).fit(x_ND, y_N)
+    assert f32.coef_.dtype == np.float32 and f64.coef_.dtype == np.float64
+    # Measured 3e-5 here: stopped at ‖∇J‖ < 1e-6, with float32 sums (ε = 6e-8) in each gradient; the
+    # bound leaves room for another summation order stopping an iteration earlier or later.
+    assert relative_error(f32, f64) < 5e-4
+    assert np.mean(f32.predict(x_ND) == f64.predict(x_ND)) > 0.99
+
+
+def test_warm_start_continues_and_verbose_changes_nothing(cancer):
+    """(TIGHT everywhere: max_iter is static, so one value across tests saves compiles.)"""
+    x_ND, y_N = cancer
+    clf = LogisticRegression(C=0.5, warm_start=True, **TIGHT).fit(x_ND, y_N)
+    first = clf.coef_.copy()
+    clf.fit(x_ND, y_N)  # starts at the solution: at most one more iteration
+    assert clf.n_iter_[0] <= 1
+    np.testing.assert_allclose(clf.coef_, first, rtol=1e-6)
+    chunked = LogisticRegression(C=0.5, verbose=1, **TIGHT).fit(x_ND, y_N)  # chunks of 100 iterations
+    plain = LogisticRegression(C=0.5, **TIGHT).fit(x_ND, y_N)
+    np.testing.assert_array_equal(chunked.coef_, plain.coef_)  # the same loop, cut into pieces
+
+
+@pytest.mark.parametrize(
+    "make, fit_args, error, match",
+    [
+        (lambda: LogisticRegression(), (np.eye(3), [0, 1, 2]), ValueError, "Only binary classification"),
+        (lambda: LogisticRegression(), (np.eye(3), [1, 1, 1]), ValueError, "1 class"),
+        (lambda: LogisticRegression(solver="newton"), (np.eye(2), [0, 1]), InvalidParameterError, "solver"),
+        (lambda: LogisticRegression(C=0.0), (np.eye(2), [0, 1]), InvalidParameterError, "'C'"),
+        (lambda: LogisticRegressionCV(cv=2), (np.eye(4), [0, 1, 0, 1], [0.0, 1.0, 0.0, 0.0]), ValueError, "sum to 0"),
+    ],
+)
+def test_errors_name_the_input(make, fit_args, error, match):
+    with pytest.raises(error, match=match):
+        make().fit(*fit_args)
+
+
+def test_warm_start_of_another_width_is_refused():
+    clf = LogisticRegression(warm_start=True).fit(np.eye(2), [0, 1])
+    with pytest.raises(ValueError, match="warm_start"):
+        clf.fit(np.eye(3), [0, 1, 1])
