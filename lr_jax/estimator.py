@@ -179,6 +179,7 @@ class _BinaryLinear(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__}: {self.solver} did not reach tol={self.tol} in max_iter="
                 f"{self.max_iter} iterations. Increase max_iter, or scale the data.",
                 ConvergenceWarning,
+                stacklevel=3,  # the caller of fit()
             )
         return coef[..., :n], intercept, n_iter
 
