@@ -31,7 +31,7 @@ from lr_jax.predict import TrainedRun, load_run
 
 FORMATS = {"onnx": "model.onnx", "stablehlo": "model.stablehlo"}
 STABLEHLO_PLATFORMS = ("cpu", "cuda", "rocm", "tpu")  # lowered once for each: one file runs on any of them
-ONNX_OPSET = 21  # onnxruntime >= 1.20 runs it; jax2onnx's default (23) needs a newer runtime
+ONNX_OPSET = 21  # ONNX 1.16, IR 10: onnxruntime >= 1.18 runs it (jax2onnx defaults to 23, which needs a newer one)
 INPUT_NAME, OUTPUT_NAME = "images", "proba"
 
 
@@ -65,8 +65,8 @@ def export_run(run_dir: str | os.PathLike, fmt: str) -> Path:
     size, precision = run.config.data.image_size, run.config.train.precision
     with runtime.precision_scope(precision):
         images = jax.ShapeDtypeStruct((*jax.export.symbolic_shape("N"), size, size, 3), jnp.uint8)
-        to_bytes = _to_onnx if fmt == "onnx" else _to_stablehlo
-        blob = to_bytes(proba_fn(run), images, precision == "float64")
+        fn = proba_fn(run)
+        blob = _to_onnx(fn, images, float64=precision == "float64") if fmt == "onnx" else _to_stablehlo(fn, images)
     path = Path(run_dir) / FORMATS[fmt]
     with artifacts.atomic_open(path, "wb") as f:
         f.write(blob)
@@ -74,13 +74,12 @@ def export_run(run_dir: str | os.PathLike, fmt: str) -> Path:
     return path
 
 
-def _to_stablehlo(fn, images: jax.ShapeDtypeStruct, float64: bool) -> bytes:
-    del float64  # the traced dtypes carry the precision
+def _to_stablehlo(fn, images: jax.ShapeDtypeStruct) -> bytes:
     exported = jax.export.export(jax.jit(fn), platforms=STABLEHLO_PLATFORMS)(images)
     return bytes(exported.serialize())
 
 
-def _to_onnx(fn, images: jax.ShapeDtypeStruct, float64: bool) -> bytes:
+def _to_onnx(fn, images: jax.ShapeDtypeStruct, *, float64: bool) -> bytes:
     try:
         import jax2onnx  # optional (the `onnx` extra), and slow to import
     except ImportError as e:
