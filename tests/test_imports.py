@@ -28,7 +28,7 @@ def test_train_and_evaluate_is_imported_on_first_use():
     assert "jax" in modules_after("import lr_jax; lr_jax.train_and_evaluate")
 
 
-@pytest.mark.parametrize("script", ["train", "sweep", "predict"])
+@pytest.mark.parametrize("script", ["train", "sweep", "predict", "export"])
 def test_help_does_not_import_jax(script):
     code = (
         "import runpy, sys\n"

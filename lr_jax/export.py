@@ -1,0 +1,139 @@
+"""Export a trained run as one self-contained function: uint8 images in, P(positive class) out.
+
+The exported function takes `images` uint8[N, S, S, 3] (N any number, S the run's `data.image_size`;
+RGB, 0-255, already resized to SxS as `data.images.load_image` does) and returns `proba` [N], the
+probability of the run's label 1, in the run's precision. The run's preprocessing is inside: flatten in
+the course's order, divide by 255 (unless `data.scale=false`), the model's `apply` through
+`model.predict_proba`. `x.astype(float32) / 255` is the correctly rounded quotient, which is what
+`data.flatten_and_scale` gets by dividing in float64 and rounding once (x/255 repeats the 8 bits of x,
+so no double-rounding tie can occur): the exported features equal `predict_images`' to the last bit.
+
+Formats (`FORMATS`): "onnx" (`model.onnx`, through jax2onnx; run it with onnxruntime) and "stablehlo"
+(`model.stablehlo`, `jax.export.export(...).serialize()`; load it with `jax.export.deserialize` and call
+it, on any platform of `STABLEHLO_PLATFORMS`). Beside each, `<file>.json` names the input, the output,
+the classes and the threshold. Neither file needs lr_jax to run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import jax.extend
+import jax.numpy as jnp
+
+from lr_jax import artifacts, pixels, runtime
+from lr_jax import model as model_lib
+from lr_jax.errors import ConfigError
+from lr_jax.predict import TrainedRun, load_run
+
+FORMATS = {"onnx": "model.onnx", "stablehlo": "model.stablehlo"}
+STABLEHLO_PLATFORMS = ("cpu", "cuda", "rocm", "tpu")  # lowered once for each: one file runs on any of them
+ONNX_OPSET = 21  # ONNX 1.16, IR 10: onnxruntime >= 1.18 runs it (jax2onnx defaults to 23, which needs a newer one)
+INPUT_NAME, OUTPUT_NAME = "images", "proba"
+
+
+def proba_fn(run: TrainedRun) -> Callable[[jax.Array], jax.Array]:
+    """images uint8[N, S, S, 3] -> P(class 1) [N]: the run's parameters and preprocessing, closed over."""
+    dtype = runtime.run_dtype(run.config.train.precision)
+    params = jax.tree.map(lambda v: jnp.asarray(v, dtype), run.params)
+    scale = run.config.data.scale
+
+    def proba(images_NHWC: jax.Array) -> jax.Array:
+        x_ND = images_NHWC.reshape(images_NHWC.shape[0], -1).astype(dtype)
+        x_ND = x_ND / pixels.PIXEL_MAX if scale else x_ND
+        return model_lib.predict_proba(params, x_ND, run.model)
+
+    return proba
+
+
+def export_run(run_dir: str | os.PathLike, fmt: str) -> Path:
+    """Write `model.onnx` or `model.stablehlo` and its JSON sidecar into the run folder; return the model's path.
+
+    Args:
+      run_dir: a finished run folder (`params.npz`, `config.json`), as `scripts/predict.py` takes.
+      fmt: "onnx" or "stablehlo".
+
+    Returns:
+      The path of the written model file.
+    """
+    if fmt not in FORMATS:
+        raise ConfigError(f"format={fmt!r}: unknown export format. Use one of: {', '.join(FORMATS)}.")
+    run = load_run(run_dir)
+    size, precision = run.config.data.image_size, run.config.train.precision
+    with runtime.precision_scope(precision):
+        images = jax.ShapeDtypeStruct((*jax.export.symbolic_shape("N"), size, size, 3), jnp.uint8)
+        fn = proba_fn(run)
+        blob = _to_onnx(fn, images, float64=precision == "float64") if fmt == "onnx" else _to_stablehlo(fn, images)
+    path = Path(run_dir) / FORMATS[fmt]
+    with artifacts.atomic_open(path, "wb") as f:
+        f.write(blob)
+    artifacts.save_json(path.with_name(path.name + ".json"), sidecar(run, fmt))
+    return path
+
+
+def _to_stablehlo(fn, images: jax.ShapeDtypeStruct) -> bytes:
+    exported = jax.export.export(jax.jit(fn), platforms=STABLEHLO_PLATFORMS)(images)
+    return bytes(exported.serialize())
+
+
+def _to_onnx(fn, images: jax.ShapeDtypeStruct, *, float64: bool) -> bytes:
+    try:
+        import jax2onnx  # optional (the `onnx` extra), and slow to import
+    except ImportError as e:
+        raise ConfigError(
+            f"format=onnx needs jax2onnx, which is not installed ({e}). Install the extra: "
+            "pip install -e '.[onnx]', or export format=stablehlo."
+        ) from e
+    # jax2onnx 0.17 replaces jnp.dot while it traces, with a batching rule that treats dot as elementwise:
+    # vmap(dot) over x with w unbatched (the model's forward pass) fails. Traced by JAX first, the
+    # function reaches jax2onnx as lax primitives (reshape, convert, div, dot_general, add, logistic).
+    closed = jax.make_jaxpr(fn)(images)
+    proto = jax2onnx.to_onnx(
+        lambda x: jax.extend.core.jaxpr_as_fun(closed)(x)[0],
+        [images],
+        model_name="lr_jax",
+        opset=ONNX_OPSET,
+        enable_double_precision=float64,
+        input_names=[INPUT_NAME],
+        output_names=[OUTPUT_NAME],
+    )
+    return proto.SerializeToString()
+
+
+def sidecar(run: TrainedRun, fmt: str) -> dict:
+    """What a user of the exported file needs to know: input, output, classes, threshold."""
+    size, config = run.config.data.image_size, run.config
+    record = {
+        "format": fmt,
+        "file": FORMATS[fmt],
+        "input": {
+            "name": INPUT_NAME,
+            "shape": ["N", size, size, 3],
+            "dtype": "uint8",
+            "meaning": f"N RGB images, 0-255, resized to {size}x{size} (Pillow, bicubic) as the run's were",
+        },
+        "output": {
+            "name": OUTPUT_NAME,
+            "shape": ["N"],
+            "dtype": config.train.precision,
+            "meaning": f"P({run.classes[1]}): the probability of the positive class, label 1",
+        },
+        "classes": list(run.classes),
+        "positive_class": run.classes[1],
+        "threshold": config.model.threshold,
+        "decision": f"label 1 ({run.classes[1]}) where proba > threshold, else label 0 ({run.classes[0]})",
+        "preprocessing_inside": "flatten (N, S*S*3), "
+        + ("divide by 255, " if config.data.scale else "")
+        + "sigmoid(w.x + b)",
+        "jax_version": jax.__version__,
+    }
+    if fmt == "stablehlo":
+        record["platforms"] = list(STABLEHLO_PLATFORMS)
+        record["load"] = "jax.export.deserialize(bytearray(data)).call(images)"
+    else:
+        record["opset"] = ONNX_OPSET
+        record["load"] = "onnxruntime.InferenceSession(path).run(None, {'images': images})[0]"
+    return record

@@ -1,0 +1,27 @@
+"""Export a trained run: `python scripts/export.py run=<run folder> format=onnx|stablehlo`.
+
+Writes `model.onnx` or `model.stablehlo` into the run folder, with `<file>.json` beside it naming the
+input (uint8 images), the output (P(positive class)), the classes and the threshold; prints their paths.
+"""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="export")
+def main(cfg: DictConfig) -> None:
+    from lr_jax.errors import ConfigError, exit_on_error  # light; JAX is imported only to export
+
+    with exit_on_error():  # `error: <message>` and exit code 2; a traceback only with HYDRA_FULL_ERROR=1
+        if OmegaConf.is_missing(cfg, "run"):
+            raise ConfigError("run not given. Pass the run folder: python scripts/export.py run=<run folder>.")
+        from lr_jax.export import export_run
+
+        path = export_run(cfg.run, str(cfg.format))
+        print(f"wrote {path} and {path.name}.json")
+
+
+if __name__ == "__main__":
+    main()
