@@ -82,6 +82,7 @@ def test_matches_sklearn_on_course_data(course_data, class_weight):
     np.testing.assert_array_equal(ours.predict(x_test), theirs.predict(x_test))
 
 
+@pytest.mark.slow  # several float64 L-BFGS fits (> 2 s on 2 cores)
 def test_cv_picks_sklearns_C(cancer):
     """Same Cs and StratifiedKFold folds: the same held-out accuracies, hence the same C and refit."""
     x_ND, y_N = cancer
@@ -97,6 +98,7 @@ def test_cv_picks_sklearns_C(cancer):
     assert ours.coefs_paths_[1].shape == (5, 6, 31) and ours.n_iter_.shape == (1, 5, 6)
 
 
+@pytest.mark.slow  # several float64 L-BFGS fits (> 2 s on 2 cores)
 def test_cv_without_refit_averages_the_folds(cancer):
     x_ND, y_N = cancer
     common = dict(Cs=[0.01, 0.1, 1.0], cv=4, tol=1e-8, max_iter=500, refit=False)
@@ -109,6 +111,7 @@ def test_cv_without_refit_averages_the_folds(cancer):
     assert ours.C_[0] == pytest.approx(theirs.C_, rel=1e-12) and relative_error(ours, theirs) < RTOL
 
 
+@pytest.mark.slow  # several float64 L-BFGS fits (> 2 s on 2 cores)
 def test_folds_of_different_sizes_compile_once(caplog, rng):
     """GridSearchCV in a Pipeline: 5 folds (train sizes 82 and 83) x 3 Cs = 15 fits, one compiled loop.
 
@@ -158,6 +161,7 @@ def test_first_order_solvers_reach_lbfgs_solution(cancer, solver, learning_rate)
     assert relative_error(other, lbfgs) < 1e-2
 
 
+@pytest.mark.slow  # several float64 L-BFGS fits (> 2 s on 2 cores)
 def test_float32_agrees_with_float64(cancer):
     x_ND, y_N = cancer
     f64 = LogisticRegression(C=0.5, **TIGHT).fit(x_ND, y_N)
@@ -169,6 +173,7 @@ def test_float32_agrees_with_float64(cancer):
     assert np.mean(f32.predict(x_ND) == f64.predict(x_ND)) > 0.99
 
 
+@pytest.mark.slow  # several float64 L-BFGS fits (> 2 s on 2 cores)
 def test_warm_start_continues_and_verbose_changes_nothing(cancer):
     """(TIGHT everywhere: max_iter is static, so one value across tests saves compiles.)"""
     x_ND, y_N = cancer
@@ -197,6 +202,7 @@ def test_errors_name_the_input(make, fit_args, error, match):
         make().fit(*fit_args)
 
 
+@pytest.mark.slow  # several float64 L-BFGS fits (> 2 s on 2 cores)
 def test_warm_start_of_another_width_is_refused():
     clf = LogisticRegression(warm_start=True).fit(np.eye(2), [0, 1])
     with pytest.raises(ValueError, match="warm_start"):

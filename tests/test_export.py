@@ -130,6 +130,7 @@ def tiny_run(request, image_folder, tmp_path_factory) -> Path:
     return workdir
 
 
+@pytest.mark.slow  # trains a run per variant and loads the export in a fresh process
 @pytest.mark.parametrize("fmt", FORMAT_PARAMS)
 def test_exported_model_gives_predict_images_probabilities(tiny_run, fmt, tmp_path):
     requires(fmt)

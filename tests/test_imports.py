@@ -24,10 +24,12 @@ def test_import_lr_jax_loads_no_heavy_library():
     assert modules_after("import lr_jax, lr_jax.config, lr_jax.errors, lr_jax.summary") == set()
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_train_and_evaluate_is_imported_on_first_use():
     assert "jax" in modules_after("import lr_jax; lr_jax.train_and_evaluate")
 
 
+@pytest.mark.slow  # a fresh Python process
 @pytest.mark.parametrize("script", ["train", "sweep", "predict", "export"])
 def test_help_does_not_import_jax(script):
     code = (
@@ -41,6 +43,7 @@ def test_help_does_not_import_jax(script):
     assert "jax" not in modules_after(code)
 
 
+@pytest.mark.slow  # a fresh Python process
 def test_summarize_runs_without_jax(tmp_path):
     for i, lr in enumerate([0.01, 0.001]):
         (tmp_path / str(i)).mkdir()

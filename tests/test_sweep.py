@@ -81,6 +81,7 @@ def strict_json(path) -> dict:
     return json.loads(path.read_text(), parse_constant=refuse)
 
 
+@pytest.mark.slow  # a whole vmapped sweep with its reports
 def test_a_diverging_point_is_reported_and_the_best_run_is_another(tmp_path):
     """Raw 0-255 values at α = 1e36 overflow float32 within two updates; α = 0.001 trains normally."""
     config = make_config(

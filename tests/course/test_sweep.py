@@ -38,6 +38,7 @@ def assert_same_predictions(logit_got, logit_want, tol, what):
 # grow: measured here, the costs differ by 1-2 float32 ulps (<= 2.4e-7) and the logits by <= 1.5e-6. Costs
 # within 1e-6 (~16 ulps of a cost near 0.69) and logits within 1e-5 hold on any machine whose float32 sums
 # are correctly rounded per operation; a larger gap means the grid did not train the config it claims.
+@pytest.mark.slow  # 200 iterations of a grid and of each run on the real data
 @pytest.mark.parametrize(
     "init, learning_rates, seeds",
     [
