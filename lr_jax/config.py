@@ -44,6 +44,10 @@ class ModelConfig:
     name: str = "logistic"
     init: str = "zeros"
     init_scale: float = 0.01
+    # mlp (lr_jax/mlp.py)
+    hidden: tuple[int, ...] = ()
+    activation: str = "relu"
+    course_seed: int | None = None  # None: train.seed (resolved by Config.from_dict)
     threshold: float = 0.5
     l2: float = 0.0
     class_weight: str | None = None
@@ -117,6 +121,8 @@ class Config:
         config = cls(
             **{name: _build_section(name, section_cls, d.get(name) or {}) for name, section_cls in _SECTIONS.items()}
         )
+        if config.model.course_seed is None:  # init=course draws from RandomState(train.seed) by default
+            config = dataclasses.replace(config, model=dataclasses.replace(config.model, course_seed=config.train.seed))
         validate(config)
         return config
 
@@ -166,6 +172,10 @@ def _coerce(key: str, value: Any, default: Any, annotation: str = "str | None") 
             raise ConfigError(f"{key}={value!r}: expected a string or null.")
         return value
     if isinstance(default, tuple):  # a list of the type of the default's items, e.g. sweep.seeds
+        if default == ():  # an empty default: a list of integers that may be empty, e.g. model.hidden
+            if not isinstance(value, (list, tuple)):
+                raise ConfigError(f"{key}={value!r}: expected a list of integers, e.g. [20, 7, 5] or [].")
+            return tuple(_coerce(f"{key}[{i}]", v, 0) for i, v in enumerate(value))
         if not isinstance(value, (list, tuple)) or not value:
             raise ConfigError(f"{key}={value!r}: expected a non-empty list, e.g. {list(default)}.")
         return tuple(_coerce(f"{key}[{i}]", v, default[0]) for i, v in enumerate(value))
@@ -209,6 +219,7 @@ def validate(config: Config) -> None:
     _check(c.model.name in MODELS, "model.name", c.model.name, f"one of {sorted(MODELS)}")
     _check(c.model.init in INITS, "model.init", c.model.init, f"one of {sorted(INITS)}")
     _check(c.model.init_scale >= 0, "model.init_scale", c.model.init_scale, "a number >= 0")
+    _validate_model(c)
     _check(0 < c.model.threshold < 1, "model.threshold", c.model.threshold, "0 < threshold < 1")
     _check(c.optim.name in OPTIMIZERS, "optim.name", c.optim.name, f"one of {sorted(OPTIMIZERS)}")
     _check(c.optim.learning_rate > 0, "optim.learning_rate", c.optim.learning_rate, "a number > 0")
@@ -243,6 +254,23 @@ def validate(config: Config) -> None:
         "an integer >= 0, or -1 to auto-detect",
     )
     _validate_solver(c)
+
+
+def _validate_model(c: Config) -> None:
+    """The model's keys: logistic regression has no hidden layer; the MLP's widths, activation and init."""
+    m = c.model
+    if m.name == "logistic":
+        _check(not m.hidden, "model.hidden", list(m.hidden), "[] for model=logistic (hidden layers: model=mlp)")
+        _check(m.init in LOGISTIC_INITS, "model.init", m.init, f"one of {sorted(LOGISTIC_INITS)} for model=logistic")
+    _check(all(h >= 1 for h in m.hidden), "model.hidden", list(m.hidden), "layer widths >= 1, e.g. [20, 7, 5]")
+    _check(m.activation in ACTIVATIONS, "model.activation", m.activation, f"one of {sorted(ACTIVATIONS)}")
+    _check(
+        m.init != "zeros" or not m.hidden,
+        "model.init",
+        m.init,
+        "he, xavier, normal or course with hidden layers (from zeros every hidden unit stays the same)",
+    )
+    _check(m.course_seed is None or m.course_seed >= 0, "model.course_seed", m.course_seed, "null or >= 0")
 
 
 def _validate_solver(c: Config) -> None:
@@ -281,8 +309,10 @@ def _validate_solver(c: Config) -> None:
 
 
 DATASETS = frozenset({"catvnoncat", "image_folder", "synthetic"})
-MODELS = frozenset({"logistic"})  # lr_jax/models.py builds each
-INITS = frozenset({"zeros", "normal"})
+MODELS = frozenset({"logistic", "mlp"})  # lr_jax/models.py builds each
+INITS = frozenset({"zeros", "normal", "he", "xavier", "course"})
+LOGISTIC_INITS = frozenset({"zeros", "normal"})
+ACTIVATIONS = frozenset({"relu", "leaky_relu", "tanh", "sigmoid"})  # of the MLP's hidden units (lr_jax/mlp.py)
 OPTIMIZERS = frozenset({"sgd", "adam", "lbfgs"})
 SCHEDULES = frozenset({"constant", "exponential", "cosine"})
 CLASS_WEIGHTS = (None, "balanced")
