@@ -4,6 +4,8 @@ central differences for every depth and activation; the model config's checks.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.flatten_util
 import jax.numpy as jnp
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 
 from lr_jax import loss, models, optim, reference_deep, runtime, train
-from lr_jax.config import Config
+from lr_jax.config import Config, SweepConfig
 from lr_jax.errors import ConfigError
 from lr_jax.mlp import MLP
 from lr_jax.model import LogisticRegression
@@ -158,3 +160,62 @@ def test_model_config_builds_the_mlp_with_the_runs_seed_for_the_course_init():
     config = Config.from_dict({"model": model, "train": {"seed": 4}})
     assert models.build(config.model).course_seed == 1
     assert Config.from_dict(config.to_dict()) == config  # a run's config.json reads back as the same config
+
+
+def synthetic_mlp_config(**sections) -> Config:
+    """A small MLP on 8x8 RGB synthetic pixels (192 features), Adam on minibatches: every kind of state."""
+    base = {
+        "data": {"name": "synthetic", "num_examples": 96, "num_test": 32, "num_features": 192, "image_size": 8},
+        "model": {"name": "mlp", "hidden": [6, 4], "activation": "tanh", "init": "he", "l2": 0.001},
+        "optim": {"name": "adam", "learning_rate": 0.01},
+        "train": {"num_iterations": 30, "batch_size": 32, "checkpoint_every": 10, "print_cost": False},
+    }
+    for name, values in sections.items():
+        base[name] = {**base[name], **values}
+    base["train"]["progress"] = False
+    return Config.from_dict(base)
+
+
+@pytest.mark.slow  # five compiled fits
+def test_vmapped_sweep_of_mlps_equals_separate_runs():
+    """float64: the grid's batched matrix products sum in another order than one run's (~1e-16 per step);
+    30 Adam epochs at these rates keep that far below 1e-10."""
+    from lr_jax import stages, sweep
+
+    config = synthetic_mlp_config(train={"precision": "float64"})
+    config = dataclasses.replace(config, sweep=SweepConfig(learning_rates=(0.01, 0.003), seeds=(0, 1)))
+    with runtime.precision_scope("float64"):
+        inputs = stages.load_inputs(config)
+        configs = sweep.grid_configs(config)
+        grid = sweep.train_grid(configs, inputs.xs["train"], inputs.ys["train"])
+        for i, c in enumerate(configs):
+            state, hparams = stages.initial_state(c, inputs.n_features)
+            single = stages.fit(c, stages.Placed(None, inputs.xs["train"], inputs.ys["train"], None, state, hparams))
+            np.testing.assert_allclose(grid.costs[i], single.costs, rtol=0, atol=1e-10, err_msg=f"config {i}")
+            for name, leaf in single.state.params.items():
+                np.testing.assert_allclose(grid.state.params[name][i], leaf, rtol=0, atol=1e-10, err_msg=name)
+    assert not np.allclose(grid.costs[0], grid.costs[1])  # the seeds gave different starting points
+
+
+@pytest.mark.slow  # three whole runs
+def test_resumed_mlp_run_is_bit_identical_and_predicts_like_the_model(tmp_path):
+    from PIL import Image
+
+    from lr_jax import artifacts, experiment, predict
+
+    whole = tmp_path / "whole"
+    experiment.train_and_evaluate(synthetic_mlp_config(), whole)
+    parts = tmp_path / "parts"
+    experiment.train_and_evaluate(synthetic_mlp_config(train={"num_iterations": 10}), parts)
+    experiment.train_and_evaluate(synthetic_mlp_config(train={"resume": True}), parts)
+    want, got = artifacts.load_params(whole / "params.npz"), artifacts.load_params(parts / "params.npz")
+    assert sorted(got) == ["W1", "W2", "W3", "b1", "b2", "b3"] and got["W1"].shape == (192, 6)
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+    x_HWC = np.random.default_rng(0).integers(0, 256, (8, 8, 3), np.uint8)
+    Image.fromarray(x_HWC).save(tmp_path / "x.png")
+    (prediction,) = predict.predict_images(whole, [tmp_path / "x.png"])
+    model = models.build(synthetic_mlp_config().model)
+    logit = model.apply(jax.tree.map(jnp.asarray, want), jnp.asarray(x_HWC.reshape(-1)))
+    assert prediction.proba == pytest.approx(float(jax.nn.sigmoid(logit)), abs=1e-6)
