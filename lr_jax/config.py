@@ -37,6 +37,7 @@ class DataConfig:
     num_test: int = 200
     num_features: int = 12288
     seed: int = 0
+    teacher: str = "linear"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +143,7 @@ _SECTIONS = {
     "sweep": SweepConfig,
     "parallel": ParallelConfig,
 }
-_KNOWN_EXTRA_KEYS = frozenset({"experiment"})  # Hydra-only keys the library ignores.
+_KNOWN_EXTRA_KEYS = frozenset({"experiment", "study"})  # Hydra-only keys (study: scripts/study.py's section)
 
 
 def _reject_unknown(where: str, d: Mapping[str, Any], known) -> None:
@@ -216,6 +217,7 @@ def validate(config: Config) -> None:
     _check(c.data.num_examples >= 1, "data.num_examples", c.data.num_examples, "an integer >= 1")
     _check(c.data.num_test >= 1, "data.num_test", c.data.num_test, "an integer >= 1")
     _check(c.data.num_features >= 1, "data.num_features", c.data.num_features, "an integer >= 1")
+    _check(c.data.teacher in TEACHERS, "data.teacher", c.data.teacher, f"one of {list(TEACHERS)}")
     _check(c.model.name in MODELS, "model.name", c.model.name, f"one of {sorted(MODELS)}")
     _check(c.model.init in INITS, "model.init", c.model.init, f"one of {sorted(INITS)}")
     _check(c.model.init_scale >= 0, "model.init_scale", c.model.init_scale, "a number >= 0")
@@ -309,6 +311,7 @@ def _validate_solver(c: Config) -> None:
 
 
 DATASETS = frozenset({"catvnoncat", "image_folder", "synthetic"})
+TEACHERS = ("linear", "mlp")  # the labels of data=synthetic (lr_jax/data/synthetic.py)
 MODELS = frozenset({"logistic", "mlp"})  # lr_jax/models.py builds each
 INITS = frozenset({"zeros", "normal", "he", "xavier", "course"})
 LOGISTIC_INITS = frozenset({"zeros", "normal"})

@@ -219,3 +219,44 @@ def test_resumed_mlp_run_is_bit_identical_and_predicts_like_the_model(tmp_path):
     model = models.build(synthetic_mlp_config().model)
     logit = model.apply(jax.tree.map(jnp.asarray, want), jnp.asarray(x_HWC.reshape(-1)))
     assert prediction.proba == pytest.approx(float(jax.nn.sigmoid(logit)), abs=1e-6)
+
+
+def test_mlp_teacher_labels_are_balanced_and_not_linearly_predictable():
+    """The scale study's task: a least-squares linear fit on 5000 examples scores within 3 % of chance on
+    5000 others (the teacher squares its units); classes within 5 % of half."""
+    from lr_jax.data import synthetic
+
+    x, y = synthetic.generate(0, 10000, 64, seed=0, teacher="mlp")
+    assert abs(y.mean() - 0.5) < 0.05
+    a = np.c_[x / 255 - 0.5, np.ones(len(x))]
+    w = np.linalg.lstsq(a[:5000], 2.0 * y[:5000] - 1, rcond=None)[0]
+    assert abs(np.mean((a[5000:] @ w > 0) == y[5000:]) - 0.5) < 0.03
+    np.testing.assert_array_equal(synthetic.generate(300, 700, 64, seed=0, teacher="mlp")[1], y[300:700])
+
+
+@pytest.mark.slow  # eight small trainings
+def test_scale_study_writes_its_table_and_figure(tmp_path):
+    from lr_jax.studies import StudyConfig, run_study
+    from tests.conftest import curves_in_png
+
+    config = Config.from_dict(
+        {
+            "data": {"name": "synthetic", "teacher": "mlp", "num_features": 16, "num_test": 500},
+            "model": {"name": "mlp", "init": "zeros"},
+            "optim": {"name": "adam", "learning_rate": 0.01},
+            "train": {"checkpoint_every": 0, "print_cost": False, "progress": False},
+            "sweep": {"seeds": [0, 1]},
+        }
+    )
+    study = StudyConfig(kind="scale", sizes=(50, 400), widths=(0, 16), updates=200, batch_size=64)
+    rows = run_study(config, study, tmp_path)
+    assert [(r["model"], r["train_size"], r["seeds"]) for r in rows] == [
+        ("logistic", 50, 2),
+        ("logistic", 400, 2),
+        ("mlp[16]", 50, 2),
+        ("mlp[16]", 400, 2),
+    ]
+    assert [r["epochs"] for r in rows] == [200, 32, 200, 32]  # 200 updates of min(64, m) examples
+    assert all(0.3 < r["test_accuracy_mean"] < 1 for r in rows)
+    assert (tmp_path / "scale_study.csv").read_text().count("\n") == 5
+    assert curves_in_png(tmp_path / "scale_study.png") == 2
