@@ -122,7 +122,7 @@ class Config:
         config = cls(
             **{name: _build_section(name, section_cls, d.get(name) or {}) for name, section_cls in _SECTIONS.items()}
         )
-        if config.model.course_seed is None:  # init=course draws from RandomState(train.seed) by default
+        if config.model.name == "mlp" and config.model.course_seed is None:  # init=course: RandomState(train.seed)
             config = dataclasses.replace(config, model=dataclasses.replace(config.model, course_seed=config.train.seed))
         validate(config)
         return config

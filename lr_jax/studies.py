@@ -208,5 +208,5 @@ def plot_scale_study(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
         ax.errorbar(sizes, mean, yerr=std, marker="o", capsize=3, label=name)
     ax.set(xscale="log", xlabel="training examples", ylabel="test accuracy", title="Performance against data")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left")
     artifacts.save_figure(path, fig, dpi=100, bbox_inches="tight")

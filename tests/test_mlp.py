@@ -260,3 +260,22 @@ def test_scale_study_writes_its_table_and_figure(tmp_path):
     assert all(0.3 < r["test_accuracy_mean"] < 1 for r in rows)
     assert (tmp_path / "scale_study.csv").read_text().count("\n") == 5
     assert curves_in_png(tmp_path / "scale_study.png") == 2
+
+
+@pytest.mark.slow  # two small seed grids
+def test_activation_study_writes_a_row_and_a_curve_per_activation(tmp_path):
+    from lr_jax.studies import StudyConfig, run_study
+    from tests.conftest import curves_in_png
+
+    config = synthetic_mlp_config(
+        model={"hidden": [4], "l2": 0.0},
+        optim={"name": "sgd", "learning_rate": 0.5},
+        train={"num_iterations": 40, "batch_size": None, "checkpoint_every": 0},
+    )
+    config = dataclasses.replace(config, sweep=SweepConfig(seeds=(0, 1)))
+    rows = run_study(config, StudyConfig(activations=("sigmoid", "relu"), target_cost=0.69), tmp_path)
+    assert [(r["activation"], r["seeds"]) for r in rows] == [("sigmoid", 2), ("relu", 2)]
+    for r in rows:
+        assert r["final_cost_min"] <= r["final_cost_mean"] <= r["final_cost_max"] < 0.7
+    assert curves_in_png(tmp_path / "activation_study.png") == 2
+    assert (tmp_path / "activation_study.csv").read_text().count("\n") == 3
