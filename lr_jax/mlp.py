@@ -46,7 +46,7 @@ class MLP:
     activation: str = "relu"
     init_method: str = "he"
     init_scale: float = 0.01
-    course_seed: int = 1  # RandomState seed of init_method="course" (train.seed, set by lr_jax.models)
+    course_seed: int = 1  # RandomState seed of init_method="course" (model.course_seed, null = train.seed)
 
     def layer_sizes(self, n_features: int) -> tuple[int, ...]:
         """(n₀, n₁, …, 1): the course's `layers_dims`."""
