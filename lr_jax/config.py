@@ -38,6 +38,7 @@ class DataConfig:
     num_test: int = 200
     num_features: int = 12288
     seed: int = 0
+    teacher: str = "linear"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +46,10 @@ class ModelConfig:
     name: str = "logistic"
     init: str = "zeros"
     init_scale: float = 0.01
+    # mlp (lr_jax/mlp.py)
+    hidden: tuple[int, ...] = ()
+    activation: str = "relu"
+    course_seed: int | None = None  # None: train.seed (resolved by Config.from_dict)
     threshold: float = 0.5
     l2: float = 0.0
     class_weight: str | None = None
@@ -126,6 +131,8 @@ class Config:
             **{name: _build_section(name, section_cls, d.get(name) or {}) for name, section_cls in _SECTIONS.items()},
             **{key: _coerce(key, d[key], default) for key, default in _TOP_LEVEL.items() if key in d},
         )
+        if config.model.name == "mlp" and config.model.course_seed is None:  # init=course: RandomState(train.seed)
+            config = dataclasses.replace(config, model=dataclasses.replace(config.model, course_seed=config.train.seed))
         validate(config)
         return config
 
@@ -147,7 +154,7 @@ _SECTIONS = {
 }
 # Keys outside the sections, with their defaults (the dataclass's).
 _TOP_LEVEL = {f.name: f.default for f in dataclasses.fields(Config) if f.name not in _SECTIONS}
-_KNOWN_EXTRA_KEYS = frozenset({"experiment"})  # Hydra-only keys the library ignores.
+_KNOWN_EXTRA_KEYS = frozenset({"experiment", "study"})  # Hydra-only keys (study: scripts/study.py's section)
 
 
 def _reject_unknown(where: str, d: Mapping[str, Any], known) -> None:
@@ -179,6 +186,10 @@ def _coerce(key: str, value: Any, default: Any, annotation: str = "str | None") 
             raise ConfigError(f"{key}={value!r}: expected a string or null.")
         return value
     if isinstance(default, tuple):  # a list of the type of the default's items, e.g. sweep.seeds
+        if default == ():  # an empty default: a list of integers that may be empty, e.g. model.hidden
+            if not isinstance(value, (list, tuple)):
+                raise ConfigError(f"{key}={value!r}: expected a list of integers, e.g. [20, 7, 5] or [].")
+            return tuple(_coerce(f"{key}[{i}]", v, 0) for i, v in enumerate(value))
         if not isinstance(value, (list, tuple)) or not value:
             raise ConfigError(f"{key}={value!r}: expected a non-empty list, e.g. {list(default)}.")
         return tuple(_coerce(f"{key}[{i}]", v, default[0]) for i, v in enumerate(value))
@@ -247,9 +258,11 @@ def validate(config: Config) -> None:
         c.optimized_metric,
         f"<split>_<metric> with split train, val or test and metric one of {sorted(METRIC_DIRECTIONS)}",
     )
+    _check(c.data.teacher in TEACHERS, "data.teacher", c.data.teacher, f"one of {list(TEACHERS)}")
     _check(c.model.name in MODELS, "model.name", c.model.name, f"one of {sorted(MODELS)}")
     _check(c.model.init in INITS, "model.init", c.model.init, f"one of {sorted(INITS)}")
     _check(c.model.init_scale >= 0, "model.init_scale", c.model.init_scale, "a number >= 0")
+    _validate_model(c)
     _check(0 < c.model.threshold < 1, "model.threshold", c.model.threshold, "0 < threshold < 1")
     _check(c.optim.name in OPTIMIZERS, "optim.name", c.optim.name, f"one of {sorted(OPTIMIZERS)}")
     _check(c.optim.learning_rate > 0, "optim.learning_rate", c.optim.learning_rate, "a number > 0")
@@ -285,6 +298,23 @@ def validate(config: Config) -> None:
         "an integer >= 0, or -1 to auto-detect",
     )
     _validate_solver(c)
+
+
+def _validate_model(c: Config) -> None:
+    """The model's keys: logistic regression has no hidden layer; the MLP's widths, activation and init."""
+    m = c.model
+    if m.name == "logistic":
+        _check(not m.hidden, "model.hidden", list(m.hidden), "[] for model=logistic (hidden layers: model=mlp)")
+        _check(m.init in LOGISTIC_INITS, "model.init", m.init, f"one of {sorted(LOGISTIC_INITS)} for model=logistic")
+    _check(all(h >= 1 for h in m.hidden), "model.hidden", list(m.hidden), "layer widths >= 1, e.g. [20, 7, 5]")
+    _check(m.activation in ACTIVATIONS, "model.activation", m.activation, f"one of {sorted(ACTIVATIONS)}")
+    _check(
+        m.init != "zeros" or not m.hidden,
+        "model.init",
+        m.init,
+        "he, xavier, normal or course with hidden layers (from zeros every hidden unit stays the same)",
+    )
+    _check(m.course_seed is None or m.course_seed >= 0, "model.course_seed", m.course_seed, "null or >= 0")
 
 
 def _validate_solver(c: Config) -> None:
@@ -338,8 +368,11 @@ MAX_SEED = 2**32 - 1  # the range of NumPy's seeds and JAX's uint32 key data
 MAX_STEPS = 2**31 - 1  # the step counter is int32
 MAX_IMAGE_SIZE = 4096  # 4096x4096 RGB is 48 MiB per image already
 DATASETS = frozenset({"catvnoncat", "image_folder", "synthetic"})
-MODELS = frozenset({"logistic"})  # lr_jax/models.py builds each
-INITS = frozenset({"zeros", "normal"})
+TEACHERS = ("linear", "mlp")  # the labels of data=synthetic (lr_jax/data/synthetic.py)
+MODELS = frozenset({"logistic", "mlp"})  # lr_jax/models.py builds each
+INITS = frozenset({"zeros", "normal", "he", "xavier", "course"})
+LOGISTIC_INITS = frozenset({"zeros", "normal"})
+ACTIVATIONS = frozenset({"relu", "leaky_relu", "tanh", "sigmoid"})  # of the MLP's hidden units (lr_jax/mlp.py)
 OPTIMIZERS = frozenset({"sgd", "adam", "lbfgs"})
 SCHEDULES = frozenset({"constant", "exponential", "cosine"})
 CLASS_WEIGHTS = (None, "balanced")

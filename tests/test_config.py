@@ -145,6 +145,9 @@ DELIBERATE = {
     ("optim/lbfgs", "name"),
     ("data/image_folder", "name"),
     ("data/synthetic", "name"),
+    ("model/mlp", "name"),
+    ("model/mlp", "hidden"),  # the course's deep network; the dataclass default [] is logistic regression
+    ("model/mlp", "init"),  # he for ReLU networks; the dataclass default zeros suits hidden=[] only
 }
 SECTIONS = {"optim": OptimConfig, "model": ModelConfig, "train": TrainConfig, "data": DataConfig}
 DEFAULT_FILES = sorted(f"{group}/{path.stem}" for group in SECTIONS for path in (CONF / group).glob("*.yaml"))

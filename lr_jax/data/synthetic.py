@@ -6,7 +6,16 @@ plus one chunk. The label is the side of the true separator:
 
     y = 1  iff  w_trueᵀ(x / 255 - 1/2) > 0,    w_true ~ N(0, I) from `default_rng([seed, 0])`
 
-so the data are linearly separable. Train is rows [0, m), test rows [m, m + m_test) of the same stream.
+so the data are linearly separable. With `teacher="mlp"` the labels come from a fixed random network
+instead (the scale study's task): its hidden units square their input, so no linear model does much
+better than chance while a network with enough units and examples approaches 100 %:
+
+    u = (x / 255 - 1/2)·√12  (unit variance),   h = W_tᵀu / √n,   y = 1  iff  Σⱼ vⱼ (hⱼ² - 1) > 0,
+
+W_t ~ N(0, 1) of shape (n, TEACHER_WIDTH) and v ~ N(0, 1) from `default_rng([seed, 2])`; each hⱼ is about
+N(0, 1), so the score has mean about 0 and the classes are roughly balanced.
+
+Train is rows [0, m), test rows [m, m + m_test) of the same stream.
 """
 
 from __future__ import annotations
@@ -18,6 +27,8 @@ from lr_jax.data.split import Split
 
 CHUNK_ROWS = 512
 CLASSES = ("negative", "positive")
+TEACHERS = ("linear", "mlp")
+TEACHER_WIDTH = 16  # hidden units of the mlp teacher
 
 
 def true_separator(num_features: int, seed: int) -> np.ndarray:
@@ -37,7 +48,22 @@ def aligned_empty(shape, dtype, alignment: int = 64) -> np.ndarray:
     return raw[offset : offset + size].view(dtype).reshape(shape)
 
 
-def generate(start: int, stop: int, num_features: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def mlp_teacher(num_features: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(W_t float64[n, TEACHER_WIDTH], v float64[TEACHER_WIDTH]), the network that labels teacher="mlp" data."""
+    rng = np.random.default_rng([seed, 2])
+    return rng.standard_normal((num_features, TEACHER_WIDTH)), rng.standard_normal(TEACHER_WIDTH)
+
+
+def mlp_teacher_labels(x_KD: np.ndarray, seed: int) -> np.ndarray:
+    """The mlp teacher's labels of uint8 rows."""
+    w_DH, v_H = mlp_teacher(x_KD.shape[1], seed)
+    h_KH = (x_KD / 255.0 - 0.5) * np.sqrt(12.0) @ w_DH / np.sqrt(x_KD.shape[1])
+    return (np.square(h_KH) - 1) @ v_H > 0
+
+
+def generate(
+    start: int, stop: int, num_features: int, seed: int, teacher: str = "linear"
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows [start, stop) of the stream: (uint8[k, n] pixels, int64[k] labels)."""
     w_D = true_separator(num_features, seed).astype(np.float32)
     half_sum_w = np.float32(0.5) * w_D.sum()
@@ -49,8 +75,10 @@ def generate(start: int, stop: int, num_features: int, seed: int) -> tuple[np.nd
         a, b = max(lo, start), min(hi, stop)
         part = rows_CD[a - lo : b - lo]
         x_KD[a - start : b - start] = part
-        # wᵀ(x/255 - 1/2) as (xᵀw)/255 - Σw/2: one matrix-vector product, 8x faster than scaling x first
-        y_K[a - start : b - start] = (part @ w_D) / np.float32(255) - half_sum_w > 0
+        if teacher == "mlp":
+            y_K[a - start : b - start] = mlp_teacher_labels(part, seed)
+        else:  # wᵀ(x/255 - 1/2) as (xᵀw)/255 - Σw/2: one matrix-vector product, 8x faster than scaling x first
+            y_K[a - start : b - start] = (part @ w_D) / np.float32(255) - half_sum_w > 0
     return x_KD, y_K
 
 
@@ -58,6 +86,6 @@ def load(cfg: DataConfig, rows: slice | None = None) -> dict[str, Split]:
     """{"train", "test"} Splits; `rows` restricts the training split to those rows (one process's shard)."""
     m, n = cfg.num_examples, cfg.num_features
     start, stop, _ = (rows or slice(0, m)).indices(m)
-    train = Split(*generate(start, stop, n, cfg.seed), CLASSES)
-    test = Split(*generate(m, m + cfg.num_test, n, cfg.seed), CLASSES)
+    train = Split(*generate(start, stop, n, cfg.seed, cfg.teacher), CLASSES)
+    test = Split(*generate(m, m + cfg.num_test, n, cfg.seed, cfg.teacher), CLASSES)
     return {"train": train, "test": test}

@@ -1,0 +1,100 @@
+r"""A fully connected network (multilayer perceptron): the course's L-layer model, for one example.
+
+With hidden widths n₁ … n_{L-1} and an activation g (relu, leaky_relu, tanh or sigmoid), for x of n₀ features:
+
+    a⁰ = x,   aˡ = g(aˡ⁻¹ Wˡ + bˡ)  (l < L),   z = (a^{L-1} W^L + b^L)₀,   ŷ = σ(z)
+
+where Wˡ is (n_{l-1}, n_l) and bˡ is (n_l,). `apply` returns the logit z; the loss and the sigmoid of the
+output are `lr_jax.loss`'s, as for logistic regression. With no hidden layer this *is* logistic regression
+(params `{"W1": f[n, 1], "b1": f[1]}` instead of `{"w": f[n], "b": f[]}`, the same numbers).
+
+Params are a flat dict `{"W1", "b1", …, "WL", "bL"}` — the course's `parameters` names, one entry per
+layer's (W, b), in the layout a single example multiplies from the left (the course's W is our Wᵀ). L2 acts
+on the W's only; `unit_weights` is W¹ᵀ: one row per first-layer unit, the input weights drawn in
+`weights.png`.
+
+Initializations (biases are zeros): `he` N(0, 2/n_in), `xavier` (Glorot) N(0, 2/(n_in + n_out)), `normal`
+init_scale·N(0, 1), `zeros` (no hidden layer only: hidden units from zeros would stay identical), and
+`course`: the notebook's NumPy draws from `RandomState(course_seed)` in its order and (n_out, n_in) layout,
+transposed into ours (`lr_jax.reference_deep.course_parameters`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lr_jax import pixels, reference_deep
+from lr_jax.model import Params
+
+ACTIVATIONS = {
+    "relu": jax.nn.relu,
+    "leaky_relu": jax.nn.leaky_relu,  # slope 0.01 for z < 0
+    "tanh": jnp.tanh,
+    "sigmoid": jax.nn.sigmoid,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class MLP:
+    """Hidden layers of `hidden` widths with `activation`, then one sigmoid output unit."""
+
+    hidden: tuple[int, ...] = ()
+    activation: str = "relu"
+    init_method: str = "he"
+    init_scale: float = 0.01
+    course_seed: int = 1  # RandomState seed of init_method="course" (model.course_seed, null = train.seed)
+
+    def layer_sizes(self, n_features: int) -> tuple[int, ...]:
+        """(n₀, n₁, …, 1): the course's `layers_dims`."""
+        return (n_features, *self.hidden, 1)
+
+    def init(self, key: jax.Array | None, n_features: int, dtype=jnp.float32) -> Params:
+        sizes = self.layer_sizes(n_features)
+        if self.init_method == "course":
+            return course_params(sizes, self.course_seed, dtype)
+        if self.init_method == "zeros" and self.hidden:
+            raise ValueError("init 'zeros' leaves every hidden unit identical: use he, xavier, normal or course")
+        keys = jax.random.split(key, len(sizes) - 1) if key is not None else [None] * (len(sizes) - 1)
+        params = {}
+        for layer, (k, n_in, n_out) in enumerate(zip(keys, sizes[:-1], sizes[1:]), start=1):
+            params[f"W{layer}"] = _draw(self.init_method, k, n_in, n_out, self.init_scale, dtype)
+            params[f"b{layer}"] = jnp.zeros((n_out,), dtype)
+        return params
+
+    def apply(self, params: Params, x_D: jax.Array) -> jax.Array:
+        """The logit z of one example (integer pixels divided by 255 first)."""
+        num_layers = len(params) // 2
+        a = pixels.as_features(x_D, params["W1"].dtype)
+        g = ACTIVATIONS[self.activation]
+        for layer in range(1, num_layers):
+            a = g(a @ params[f"W{layer}"] + params[f"b{layer}"])
+        return (a @ params[f"W{num_layers}"] + params[f"b{num_layers}"])[0]
+
+    def penalized(self, params: Params) -> Params:
+        """The weight matrices; biases are not penalized."""
+        return [v for k, v in params.items() if k.startswith("W")]
+
+    def unit_weights(self, params: Params) -> jax.Array:
+        """W¹ᵀ: row j holds the input weights of first-layer unit j."""
+        return params["W1"].T
+
+
+def _draw(method: str, key, n_in: int, n_out: int, scale: float, dtype) -> jax.Array:
+    if method == "zeros":
+        return jnp.zeros((n_in, n_out), dtype)
+    if key is None:
+        raise ValueError(f"init {method!r} needs a PRNG key")
+    std = {"he": np.sqrt(2 / n_in), "xavier": np.sqrt(2 / (n_in + n_out)), "normal": scale}[method]
+    return std * jax.random.normal(key, (n_in, n_out), dtype)
+
+
+def course_params(sizes: tuple[int, ...], seed: int, dtype) -> Params:
+    """The notebook's parameters (zeros for logistic regression, its own init), in this module's layout."""
+    if len(sizes) == 2:
+        return {"W1": jnp.zeros((sizes[0], 1), dtype), "b1": jnp.zeros((1,), dtype)}
+    course = reference_deep.course_parameters(list(sizes), seed=seed)  # float64 draws, then cast
+    return {k: jnp.asarray(v.T if k.startswith("W") else v[:, 0], dtype) for k, v in course.items()}

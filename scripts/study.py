@@ -1,0 +1,31 @@
+"""The lecture's claims measured: `python scripts/study.py experiment=activation_study` or `experiment=scale_study`.
+
+Writes `<kind>_study.csv` and `<kind>_study.png` into Hydra's run folder; `study.quick=true` is the CI variant.
+"""
+
+from __future__ import annotations
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    from lr_jax import Config  # light; JAX is imported only once the config is valid
+    from lr_jax.errors import ConfigError, exit_on_error
+
+    with exit_on_error():
+        container = OmegaConf.to_container(cfg, resolve=True)
+        if "study" not in container:
+            raise ConfigError("no study: section. Pass experiment=activation_study or experiment=scale_study.")
+        from lr_jax.studies import StudyConfig, run_study
+
+        study = StudyConfig.from_dict(container.pop("study"))
+        config = Config.from_dict(container)
+        for row in run_study(config, study, HydraConfig.get().runtime.output_dir):
+            print(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
+
+
+if __name__ == "__main__":
+    main()

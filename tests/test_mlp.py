@@ -1,0 +1,281 @@
+"""The MLP (lr_jax/mlp.py): no hidden layer is logistic regression; the course's init drawn as the notebook
+draws it; L2 on the weights only; gradients against the course's hand-written L-layer backward pass and
+central differences for every depth and activation; the model config's checks."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.flatten_util
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lr_jax import loss, models, optim, reference_deep, runtime, train
+from lr_jax.config import Config, SweepConfig
+from lr_jax.errors import ConfigError
+from lr_jax.mlp import MLP
+from lr_jax.model import LogisticRegression
+
+ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
+
+
+def pixels(rng, m=40, n=30):
+    return rng.integers(0, 256, (m, n), np.uint8), rng.integers(0, 2, m).astype(np.int32)
+
+
+@pytest.fixture
+def float64():
+    with runtime.precision_scope("float64"):
+        yield
+
+
+@pytest.mark.parametrize("precision, atol", [("float64", 1e-13), ("float32", 2e-6)])
+def test_no_hidden_layer_trains_exactly_like_logistic_regression(rng, precision, atol):
+    """Same costs for 200 steps from zeros; only the summation order of x·w differs (x @ W[n,1] vs dot),
+    which moves a float32 cost near 0.69 by a few ulps (1 ulp = 6e-8) and a float64 one by ~1e-16."""
+    x_ND, y_N = pixels(rng)
+    costs = {}
+    with runtime.precision_scope(precision):
+        dtype = runtime.run_dtype(precision)
+        for name, model in {"logistic": LogisticRegression(), "mlp": MLP(init_method="zeros")}.items():
+            config = Config.from_dict({"optim": {"learning_rate": 0.01}})
+            hp = optim.config_hparams(config, dtype)
+            state = train.init_state(model.init(None, x_ND.shape[1], dtype), hp, jax.random.key(0))
+            _, costs_T = train.run_steps(state, x_ND, y_N, hp, num_steps=200, model=model)
+            costs[name] = np.asarray(costs_T)
+    assert costs["mlp"].dtype == dtype
+    np.testing.assert_allclose(costs["mlp"], costs["logistic"], rtol=0, atol=atol)
+    assert costs["mlp"][-1] < costs["mlp"][0] - 0.03  # it trained
+
+
+@pytest.mark.parametrize(
+    "hidden, scale",
+    [
+        ((7,), lambda W, n_prev: W * 0.01),
+        ((20, 7, 5), lambda W, n_prev: W / np.sqrt(n_prev)),
+        ((4, 3), lambda W, n_prev: W / np.sqrt(n_prev)),
+    ],
+)
+def test_course_init_is_the_notebooks_draws_transposed(float64, hidden, scale):
+    """RandomState(seed).randn(n_l, n_{l-1}) in layer order, * 0.01 (2-layer) or / sqrt(n_{l-1}) (deeper)."""
+    n, seed = 50, 3
+    params = MLP(hidden=hidden, init_method="course", course_seed=seed).init(None, n, jnp.float64)
+    rs, sizes = np.random.RandomState(seed), (n, *hidden, 1)
+    for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        np.testing.assert_array_equal(params[f"W{layer}"], scale(rs.randn(n_out, n_in), n_in).T)
+        np.testing.assert_array_equal(params[f"b{layer}"], np.zeros(n_out))
+
+
+@pytest.mark.parametrize("method, std", [("he", np.sqrt(2 / 2000)), ("xavier", np.sqrt(2 / 2050)), ("normal", 0.3)])
+def test_random_inits_have_their_standard_deviation(method, std):
+    """100k draws: the sample standard deviation is within 2 % of the intended one (its own spread is 0.2 %)."""
+    params = MLP(hidden=(50,), init_method=method, init_scale=0.3).init(jax.random.key(0), 2000, jnp.float32)
+    assert np.std(params["W1"]) == pytest.approx(std, rel=0.02)
+    assert not np.any(params["b1"])
+
+
+def test_l2_penalizes_every_weight_matrix_and_no_bias(rng):
+    x_ND, y_N = pixels(rng)
+    model = MLP(hidden=(6, 4), init_method="he")
+    params = jax.tree.map(lambda a: a + 0.5, model.init(jax.random.key(1), x_ND.shape[1], jnp.float32))
+    squares = sum(float(np.sum(np.square(params[f"W{i}"]))) for i in (1, 2, 3))
+    with_l2, without = (loss.cost(params, x_ND, y_N, l2=l2, model=model) for l2 in (0.1, 0.0))
+    assert float(with_l2 - without) == pytest.approx(0.05 * squares, rel=1e-6)
+    assert model.unit_weights(params).shape == (6, x_ND.shape[1])  # one row per first-layer unit
+
+
+def test_extreme_logits_give_finite_costs_and_gradients(rng):
+    x_ND, y_N = pixels(rng)
+    model = MLP(hidden=(5,), activation="relu", init_method="he")
+    params = jax.tree.map(lambda a: a * 1e9, model.init(jax.random.key(0), x_ND.shape[1], jnp.float32))
+    value, grads = jax.value_and_grad(loss.cost)(params, x_ND, y_N, model=model)
+    assert np.isfinite(value) and value > 1e6  # confidently wrong somewhere: a huge but exact cost
+    assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads))
+
+
+def to_course(params):
+    """lr_jax's params in the notebook's layout: W{l} (n_l, n_{l-1}), b{l} (n_l, 1)."""
+    return {k: np.asarray(v).T if k.startswith("W") else np.asarray(v)[:, None] for k, v in params.items()}
+
+
+def relative_error(a, b) -> float:
+    """The course's gradient-check measure ‖a - b‖ / (‖a‖ + ‖b‖)."""
+    return float(np.linalg.norm(a - b) / (np.linalg.norm(a) + np.linalg.norm(b)))
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+def test_gradients_match_the_course_backward_pass_and_central_differences(float64, depth, activation):
+    """float64, relative error < 1e-7 against L_model_backward and against (J(θ+ε) - J(θ-ε)) / 2ε, ε = 1e-6
+    (truncation error ~ε²·J''' ~ 1e-12, rounding ~1e-16/ε = 1e-10; a ReLU kink within ε of a
+    pre-activation is a ~1e-6 event per unit and example here)."""
+    rng = np.random.default_rng(depth)
+    x_ND, y_N = pixels(rng, m=20, n=12)
+    model = MLP(hidden=(5, 4, 3)[: depth - 1], activation=activation, init_method="xavier")
+    params = jax.tree.map(lambda a: a + 0.1, model.init(jax.random.key(depth), 12, jnp.float64))  # biases != 0
+    grads = jax.grad(loss.cost)(params, x_ND, y_N, model=model)
+
+    X, Y = x_ND.T / 255.0, y_N[None, :].astype(np.float64)
+    AL, caches = reference_deep.L_model_forward(X, to_course(params), activation)
+    np.testing.assert_allclose(reference_deep.compute_cost(AL, Y), loss.cost(params, x_ND, y_N, model=model))
+    course = reference_deep.L_model_backward(AL, Y, caches, activation)
+    flat, unravel = jax.flatten_util.ravel_pytree(params)
+    theirs, _ = jax.flatten_util.ravel_pytree(
+        {k: jnp.asarray(course[f"d{k}"]).T if k.startswith("W") else jnp.asarray(course[f"d{k}"])[:, 0] for k in params}
+    )
+    ours, _ = jax.flatten_util.ravel_pytree(grads)
+    assert relative_error(ours, theirs) < 1e-7
+
+    J = jax.jit(lambda theta: loss.cost(unravel(theta), x_ND, y_N, model=model))
+    eps = 1e-6
+    basis = jnp.eye(flat.size, dtype=flat.dtype)
+    numeric = jax.vmap(lambda e: (J(flat + eps * e) - J(flat - eps * e)) / (2 * eps))(basis)
+    assert relative_error(ours, numeric) < 1e-7
+
+
+@pytest.mark.parametrize(
+    "model, message",
+    [
+        ({"name": "logistic", "hidden": [7]}, "model.hidden=[7]"),
+        ({"name": "logistic", "init": "he"}, "model.init='he'"),
+        ({"name": "mlp", "hidden": [7], "init": "zeros"}, "every hidden unit stays the same"),
+        ({"name": "mlp", "hidden": [7, 0]}, "layer widths >= 1"),
+        ({"name": "mlp", "activation": "gelu"}, "model.activation='gelu'"),
+        ({"name": "mlp", "hidden": 7}, "expected a list of integers"),
+        ({"name": "mlp", "hidden": ["a"]}, "model.hidden[0]='a'"),
+        ({"name": "mlp", "init": "glorot"}, "model.init='glorot'"),
+    ],
+)
+def test_bad_model_keys_are_named(model, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        Config.from_dict({"model": model})
+
+
+def test_model_config_builds_the_mlp_with_the_runs_seed_for_the_course_init():
+    config = Config.from_dict({"model": {"name": "mlp", "hidden": [], "init": "course"}, "train": {"seed": 4}})
+    assert models.build(config.model) == MLP(hidden=(), init_method="course", course_seed=4)
+    model = {"name": "mlp", "hidden": [3], "init": "he", "course_seed": 1}
+    config = Config.from_dict({"model": model, "train": {"seed": 4}})
+    assert models.build(config.model).course_seed == 1
+    assert Config.from_dict(config.to_dict()) == config  # a run's config.json reads back as the same config
+
+
+def synthetic_mlp_config(**sections) -> Config:
+    """A small MLP on 8x8 RGB synthetic pixels (192 features), Adam on minibatches: every kind of state."""
+    base = {
+        "data": {"name": "synthetic", "num_examples": 96, "num_test": 32, "num_features": 192, "image_size": 8},
+        "model": {"name": "mlp", "hidden": [6, 4], "activation": "tanh", "init": "he", "l2": 0.001},
+        "optim": {"name": "adam", "learning_rate": 0.01},
+        "train": {"num_iterations": 30, "batch_size": 32, "checkpoint_every": 10, "print_cost": False},
+    }
+    for name, values in sections.items():
+        base[name] = {**base[name], **values}
+    base["train"]["progress"] = False
+    return Config.from_dict(base)
+
+
+@pytest.mark.slow  # five compiled fits
+def test_vmapped_sweep_of_mlps_equals_separate_runs():
+    """float64: the grid's batched matrix products sum in another order than one run's (~1e-16 per step);
+    30 Adam epochs at these rates keep that far below 1e-10."""
+    from lr_jax import stages, sweep
+
+    config = synthetic_mlp_config(train={"precision": "float64"})
+    config = dataclasses.replace(config, sweep=SweepConfig(learning_rates=(0.01, 0.003), seeds=(0, 1)))
+    with runtime.precision_scope("float64"):
+        inputs = stages.load_inputs(config)
+        configs = sweep.grid_configs(config)
+        grid = sweep.train_grid(configs, inputs.xs["train"], inputs.ys["train"])
+        for i, c in enumerate(configs):
+            state, hparams = stages.initial_state(c, inputs.n_features)
+            single = stages.fit(c, stages.Placed(None, inputs.xs["train"], inputs.ys["train"], None, state, hparams))
+            np.testing.assert_allclose(grid.costs[i], single.costs, rtol=0, atol=1e-10, err_msg=f"config {i}")
+            for name, leaf in single.state.params.items():
+                np.testing.assert_allclose(grid.state.params[name][i], leaf, rtol=0, atol=1e-10, err_msg=name)
+    assert not np.allclose(grid.costs[0], grid.costs[1])  # the seeds gave different starting points
+
+
+@pytest.mark.slow  # three whole runs
+def test_resumed_mlp_run_is_bit_identical_and_predicts_like_the_model(tmp_path):
+    from PIL import Image
+
+    from lr_jax import artifacts, experiment, predict
+
+    whole = tmp_path / "whole"
+    experiment.train_and_evaluate(synthetic_mlp_config(), whole)
+    parts = tmp_path / "parts"
+    experiment.train_and_evaluate(synthetic_mlp_config(train={"num_iterations": 10}), parts)
+    experiment.train_and_evaluate(synthetic_mlp_config(train={"resume": True}), parts)
+    want, got = artifacts.load_params(whole / "params.npz"), artifacts.load_params(parts / "params.npz")
+    assert sorted(got) == ["W1", "W2", "W3", "b1", "b2", "b3"] and got["W1"].shape == (192, 6)
+    for name in want:
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+
+    x_HWC = np.random.default_rng(0).integers(0, 256, (8, 8, 3), np.uint8)
+    Image.fromarray(x_HWC).save(tmp_path / "x.png")
+    (prediction,) = predict.predict_images(whole, [tmp_path / "x.png"])
+    model = models.build(synthetic_mlp_config().model)
+    logit = model.apply(jax.tree.map(jnp.asarray, want), jnp.asarray(x_HWC.reshape(-1)))
+    assert prediction.proba == pytest.approx(float(jax.nn.sigmoid(logit)), abs=1e-6)
+
+
+def test_mlp_teacher_labels_are_balanced_and_not_linearly_predictable():
+    """The scale study's task: a least-squares linear fit on 5000 examples scores within 3 % of chance on
+    5000 others (the teacher squares its units); classes within 5 % of half."""
+    from lr_jax.data import synthetic
+
+    x, y = synthetic.generate(0, 10000, 64, seed=0, teacher="mlp")
+    assert abs(y.mean() - 0.5) < 0.05
+    a = np.c_[x / 255 - 0.5, np.ones(len(x))]
+    w = np.linalg.lstsq(a[:5000], 2.0 * y[:5000] - 1, rcond=None)[0]
+    assert abs(np.mean((a[5000:] @ w > 0) == y[5000:]) - 0.5) < 0.03
+    np.testing.assert_array_equal(synthetic.generate(300, 700, 64, seed=0, teacher="mlp")[1], y[300:700])
+
+
+@pytest.mark.slow  # eight small trainings
+def test_scale_study_writes_its_table_and_figure(tmp_path):
+    from lr_jax.studies import StudyConfig, run_study
+    from tests.conftest import curves_in_png
+
+    config = Config.from_dict(
+        {
+            "data": {"name": "synthetic", "teacher": "mlp", "num_features": 16, "num_test": 500},
+            "model": {"name": "mlp", "init": "zeros"},
+            "optim": {"name": "adam", "learning_rate": 0.01},
+            "train": {"checkpoint_every": 0, "print_cost": False, "progress": False},
+            "sweep": {"seeds": [0, 1]},
+        }
+    )
+    study = StudyConfig(kind="scale", sizes=(50, 400), widths=(0, 16), updates=200, batch_size=64)
+    rows = run_study(config, study, tmp_path)
+    assert [(r["model"], r["train_size"], r["seeds"]) for r in rows] == [
+        ("logistic", 50, 2),
+        ("logistic", 400, 2),
+        ("mlp[16]", 50, 2),
+        ("mlp[16]", 400, 2),
+    ]
+    assert [r["epochs"] for r in rows] == [200, 32, 200, 32]  # 200 updates of min(64, m) examples
+    assert all(0.3 < r["test_accuracy_mean"] < 1 for r in rows)
+    assert (tmp_path / "scale_study.csv").read_text().count("\n") == 5
+    assert curves_in_png(tmp_path / "scale_study.png") == 2
+
+
+@pytest.mark.slow  # two small seed grids
+def test_activation_study_writes_a_row_and_a_curve_per_activation(tmp_path):
+    from lr_jax.studies import StudyConfig, run_study
+    from tests.conftest import curves_in_png
+
+    config = synthetic_mlp_config(
+        model={"hidden": [4], "l2": 0.0},
+        optim={"name": "sgd", "learning_rate": 0.5},
+        train={"num_iterations": 40, "batch_size": None, "checkpoint_every": 0},
+    )
+    config = dataclasses.replace(config, sweep=SweepConfig(seeds=(0, 1)))
+    rows = run_study(config, StudyConfig(activations=("sigmoid", "relu"), target_cost=0.69), tmp_path)
+    assert [(r["activation"], r["seeds"]) for r in rows] == [("sigmoid", 2), ("relu", 2)]
+    for r in rows:
+        assert r["final_cost_min"] <= r["final_cost_mean"] <= r["final_cost_max"] < 0.7
+    assert curves_in_png(tmp_path / "activation_study.png") == 2
+    assert (tmp_path / "activation_study.csv").read_text().count("\n") == 3
