@@ -6,11 +6,10 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 
-from lr_jax import artifacts, experiment, loss, model, runtime, stages
+from lr_jax import artifacts, experiment, loss, runtime, stages
 from lr_jax.config import Config
+from tests.test_optim import assert_same_solution, sklearn_fit
 
 
 @pytest.mark.slow
@@ -35,22 +34,3 @@ def test_course_data_matches_sklearn(class_weight, course_data, data_dir, tmp_pa
         weight_N = stages.sample_weights(class_weight, y_train, jnp.float64)
         objective = lambda q: loss.cost(q, jnp.asarray(x["train"]), jnp.asarray(y_train), weight_N, 1 / (C * m))
         assert_same_solution(p["w"], p["b"], clf, [x["train"], x["test"]], objective)
-
-
-RTOL = 1e-4  # ‖θ - θ_sk‖ / ‖θ_sk‖, θ = (w, b)
-
-
-def sklearn_fit(x_ND, y_N, C, class_weight):
-    with threadpool_limits(1):  # 2 shared cores: BLAS threads oversubscribe and run ~10x slower
-        return LogisticRegression(C=C, class_weight=class_weight, tol=1e-10, max_iter=10_000).fit(x_ND, y_N)
-
-
-def assert_same_solution(w_D, b, clf, x_NDs, objective):
-    """Same θ within RTOL, a J no higher than scikit-learn's, identical predictions on every x_ND."""
-    theta, theta_sk = np.r_[w_D, b], np.r_[clf.coef_[0], clf.intercept_]
-    assert np.linalg.norm(theta - theta_sk) / np.linalg.norm(theta_sk) < RTOL
-    params = {"w": jnp.asarray(w_D), "b": jnp.asarray(b)}
-    sk_params = {"w": jnp.asarray(clf.coef_[0]), "b": jnp.asarray(clf.intercept_[0])}
-    assert float(objective(params)) <= float(objective(sk_params)) + 1e-12
-    for x_ND in x_NDs:
-        np.testing.assert_array_equal(np.asarray(model.predict(params, jnp.asarray(x_ND))), clf.predict(x_ND))
