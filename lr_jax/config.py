@@ -81,6 +81,12 @@ class TrainConfig:
     max_iterations: int | None = None
     compilation_cache_dir: str | None = "auto"
     progress: bool = True
+    # With a validation split (data.val_fraction > 0) the validation metrics are measured every log_every
+    # iterations; early stopping ends the run once `early_stopping_metric` (val_<metric>) has not improved for
+    # `early_stopping_patience` of those measurements, and the run keeps the parameters of its best one.
+    early_stopping: bool = False
+    early_stopping_metric: str = "val_log_loss"
+    early_stopping_patience: int = 5
 
     @property
     def iteration_limit(self) -> int:
@@ -314,11 +320,32 @@ def _validate_solver(c: Config) -> None:
         "null with optim=lbfgs (L-BFGS and its line search are full-batch)",
     )
     _check(t.tol >= 0, "train.tol", t.tol, "a number >= 0 (0 = never stop early)")
+    _check_early_stopping(c)
     _check(
         t.max_iterations is None or t.max_iterations >= 0,
         "train.max_iterations",
         t.max_iterations,
         "null (= train.num_iterations) or an integer >= 0",
+    )
+
+
+def _check_early_stopping(c: Config) -> None:
+    t = c.train
+    split, _, metric = t.early_stopping_metric.partition("_")
+    _check(
+        split == "val" and metric in METRIC_DIRECTIONS,
+        "train.early_stopping_metric",
+        t.early_stopping_metric,
+        f"val_<metric> with metric one of {sorted(METRIC_DIRECTIONS)}",
+    )
+    _check(
+        t.early_stopping_patience >= 1, "train.early_stopping_patience", t.early_stopping_patience, "an integer >= 1"
+    )
+    _check(
+        not t.early_stopping or c.data.val_fraction > 0,
+        "train.early_stopping",
+        t.early_stopping,
+        "false without a validation split; set data.val_fraction (e.g. 0.2) to stop on validation metrics",
     )
 
 
