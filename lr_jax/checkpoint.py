@@ -48,6 +48,11 @@ RESUMABLE_CHANGES = frozenset(
         "sweep.figures",  # which figures a sweep draws
         "sweep.learning_rates",
         "sweep.seeds",  # the sweep's grid: not this run's
+        "logger.csv",  # where the run reports, not how it trains
+        "logger.tensorboard",
+        "logger.mlflow",
+        "logger.tracking_uri",
+        "logger.experiment_name",
     }
 )
 

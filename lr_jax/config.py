@@ -111,6 +111,17 @@ class ParallelConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class LoggerConfig:
+    """Experiment trackers the run reports to (conf/logger/); `lr_jax.loggers` imports each only when chosen."""
+
+    csv: bool = False
+    tensorboard: bool = False
+    mlflow: bool = False
+    tracking_uri: str | None = None  # MLflow's store; None = file store `mlruns/` in the working directory
+    experiment_name: str | None = None  # MLflow's experiment; None = the run folder's parent (the sweep folder)
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
@@ -118,6 +129,7 @@ class Config:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     sweep: SweepConfig = dataclasses.field(default_factory=SweepConfig)
     parallel: ParallelConfig = dataclasses.field(default_factory=ParallelConfig)
+    logger: LoggerConfig = dataclasses.field(default_factory=LoggerConfig)
     # What a sweep selects on (scripts/train.py returns it; the summary's best run maximizes or minimizes
     # it): `<split>_<metric>`; a validation metric falls back to the test split when there is none.
     optimized_metric: str = "val_accuracy"
@@ -150,10 +162,11 @@ _SECTIONS = {
     "train": TrainConfig,
     "sweep": SweepConfig,
     "parallel": ParallelConfig,
+    "logger": LoggerConfig,
 }
 # Keys outside the sections, with their defaults (the dataclass's).
 _TOP_LEVEL = {f.name: f.default for f in dataclasses.fields(Config) if f.name not in _SECTIONS}
-_KNOWN_EXTRA_KEYS = frozenset({"experiment"})  # Hydra-only keys the library ignores.
+_KNOWN_EXTRA_KEYS = frozenset({"experiment", "hparams_search"})  # Hydra-only keys the library ignores.
 
 
 def _reject_unknown(where: str, d: Mapping[str, Any], known) -> None:

@@ -42,13 +42,10 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
         if runtime.is_writer():  # every check on the input is done: only now does the run write anything
             report.write_config(workdir, config, inputs.classes, inputs.n_features)
         placed = stages.place(config, inputs, state, hparams)
-        tracker = stages.validation_tracker(config, inputs)
+        tracked = run_scope.enter_context(stages.run_loggers(config, workdir))  # closed even if the run fails
+        tracker, tail = stages.reporting_hooks(config, inputs, tracked)
         on_chunk, chunk = stages.training_hooks(
-            config,
-            workdir,
-            past_costs,
-            examples=len(inputs.splits["train"].y) * jax.process_count(),
-            tail=[tracker] if tracker else [],
+            config, workdir, past_costs, examples=len(inputs.splits["train"].y) * jax.process_count(), tail=tail
         )
         artifacts.start_plotting()  # matplotlib imports in a worker thread while JAX compiles and trains
         result = stages.fit(config, placed, on_chunk=on_chunk, chunk_size=chunk)
@@ -96,4 +93,6 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
             started=t_start,
             process_started=process_started,
         )
+        if runtime.is_writer():
+            tracked.log_final(workdir, metrics)
     return metrics

@@ -135,6 +135,20 @@ class ProgressBar:
         self.bar.close()
 
 
+class CostReporter:
+    """Hands the train cost at every multiple of `every` in a chunk to `report(step, {"train_cost": J})` (a
+    logger): J before that iteration, as costs.csv records it."""
+
+    def __init__(self, report: Callable[[int, dict[str, float]], None], every: int):
+        self.report, self.every = report, every
+
+    def __call__(self, state, costs_n) -> None:
+        end = int(state.step)
+        start = end - len(costs_n)
+        for step in range(-(-start // self.every) * self.every, end, self.every):
+            self.report(step, {"train_cost": float(costs_n[step - start])})
+
+
 class ValidationTracker:
     """The validation split measured every `every` iterations (at the start too); with `patience`, early stopping.
 

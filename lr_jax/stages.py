@@ -23,7 +23,7 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from lr_jax import checkpoint, data, evaluate, hooks, models, optim, parallel, rundir, runtime, train
+from lr_jax import checkpoint, data, evaluate, hooks, loggers, models, optim, parallel, rundir, runtime, train
 from lr_jax.config import METRIC_DIRECTIONS, Config
 from lr_jax.errors import ConfigError
 from lr_jax.model import Model
@@ -165,6 +165,29 @@ def place(config: Config, inputs: Inputs, state, hparams) -> Placed:
         mesh, np.asarray(x), np.asarray(y), None if weight is None else np.asarray(weight)
     )
     return Placed(mesh, x, y, weight, *parallel.replicate(mesh, (state, hparams)))
+
+
+def run_loggers(config: Config, workdir: Path) -> loggers.RunLoggers:
+    """The experiment trackers of `config.logger` (one process reports), told the hyperparameters; use as
+    `with`: they are closed, and a failed run marked so, whatever happens."""
+    chosen = loggers.build(config.logger, workdir, enabled=runtime.is_writer())
+    try:
+        chosen.log_hparams(config.to_dict())
+    except BaseException as e:
+        chosen.__exit__(type(e), e, None)
+        raise
+    return chosen
+
+
+def reporting_hooks(
+    config: Config, inputs: Inputs, tracked: loggers.RunLoggers
+) -> tuple[hooks.ValidationTracker | None, list[Callable]]:
+    """(the validation tracker or None, the hooks that report every log_every: the train cost to the
+    loggers, then the tracker, which hands its measurements to them too and may stop the run)."""
+    report = [tracked.log_metrics] if tracked else []
+    tracker = validation_tracker(config, inputs, report)
+    tail = [hooks.CostReporter(tracked.log_metrics, config.train.log_every)] if tracked else []
+    return tracker, tail + ([tracker] if tracker else [])
 
 
 def validation_tracker(config: Config, inputs: Inputs, report: list[Callable] = ()) -> hooks.ValidationTracker | None:

@@ -113,3 +113,11 @@ def test_a_stopping_hook_ends_fit_with_the_state_reached(rng):
     assert int(stopped.state.step) == 300 and stopped.stopped and not stopped.converged
     np.testing.assert_array_equal(np.asarray(stopped.costs), np.asarray(full.costs))  # chunks: the same numbers
     np.testing.assert_array_equal(np.asarray(stopped.state.params["w"]), np.asarray(full.state.params["w"]))
+
+
+@pytest.mark.parametrize("start, end, every, steps", [(0, 100, 50, [0, 50]), (20, 130, 50, [50, 100]), (0, 7, 10, [0])])
+def test_cost_reporter_hands_on_the_cost_of_every_logged_iteration(start, end, every, steps):
+    reported = []
+    costs_n = np.arange(start, end, dtype=np.float32) / 1000  # the cost before iteration s is s / 1000
+    hooks.CostReporter(lambda step, values: reported.append((step, values)), every)(_State(end), costs_n)
+    assert reported == [(s, {"train_cost": float(np.float32(s / 1000))}) for s in steps]
