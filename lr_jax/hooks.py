@@ -56,13 +56,14 @@ class CheckpointWriter:
 
     def __call__(self, state, costs_n) -> None:
         self.costs.append(np.asarray(costs_n))
-        step = int(state.step)
+        step = int(np.max(state.step))  # a sweep's grid shares one step
         if self.every and (step % self.every == 0 or step == self.num_steps):
             self.write(state)
 
     def write(self, state) -> Path:
         """A checkpoint of `state` now (its costs: every chunk passed to the writer so far)."""
-        return checkpoint.save(self.folder, state, np.concatenate(self.costs), self.config, max(self.keep, 1))
+        costs = np.concatenate(self.costs, axis=-1)  # a grid's costs: one row per grid point
+        return checkpoint.save(self.folder, state, costs, self.config, max(self.keep, 1))
 
 
 class InterruptStop:
