@@ -76,12 +76,21 @@ def save_json(path: str | os.PathLike, obj) -> None:
         f.write("\n")
 
 
-def save_costs_csv(path: str | os.PathLike, iterations: Sequence[int], costs: Sequence[float]) -> None:
-    """`costs.csv`: `iteration,cost` rows, cost printed with full float precision."""
+def save_costs_csv(
+    path: str | os.PathLike,
+    iterations: Sequence[int],
+    costs: Sequence[float],
+    extra: Mapping[str, Sequence[float]] | None = None,
+) -> None:
+    """`costs.csv`: `iteration,cost` rows (plus a column per `extra` entry, one value per iteration; NaN is
+    left empty), numbers printed with full float precision."""
+    extra = extra or {}
+    cell = lambda v: repr(float(v)) if math.isfinite(v) else ""
     with atomic_open(path) as f:
         writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["iteration", "cost"])
-        writer.writerows((int(i), repr(float(c))) for i, c in zip(iterations, costs))
+        writer.writerow(["iteration", "cost", *extra])
+        for k, (i, c) in enumerate(zip(iterations, costs)):
+            writer.writerow([int(i), repr(float(c)), *(cell(column[k]) for column in extra.values())])
 
 
 def save_table_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, object]]) -> None:

@@ -1,5 +1,7 @@
 """Checkpoints: the whole TrainState (params, optimizer state, iteration, PRNG key) and the costs so far.
 
+A vmapped sweep checkpoints its stacked grid the same way: every leaf (and the costs) with the grid on axis 0.
+
 `<run folder>/checkpoints/step_<N>.npz` holds one array per leaf of the flattened TrainState, named by its
 pytree path (`state.params['w']`, ...), the PRNG key as its raw `jax.random.key_data`, the costs of
 iterations 0..N-1, and the run's config as JSON. Files are written atomically and only the newest
@@ -48,6 +50,11 @@ RESUMABLE_CHANGES = frozenset(
         "sweep.figures",  # which figures a sweep draws
         "sweep.learning_rates",
         "sweep.seeds",  # the sweep's grid: not this run's
+        "logger.csv",  # where the run reports, not how it trains
+        "logger.tensorboard",
+        "logger.mlflow",
+        "logger.tracking_uri",
+        "logger.experiment_name",
     }
 )
 
@@ -61,7 +68,7 @@ def _named_leaves(state: TrainState) -> dict[str, Any]:
 def save(folder: Path, state: TrainState, costs, config: Mapping[str, Any], keep: int) -> Path:
     """Write `folder/step_<N>.npz` atomically, then delete all but the newest `keep` checkpoints."""
     folder.mkdir(parents=True, exist_ok=True)
-    step = int(state.step)
+    step = int(np.max(state.step))  # a sweep's stacked grid: its states share one step
     path = folder / f"step_{step:08d}.npz"
     arrays = {name: np.asarray(leaf) for name, leaf in jax.device_get(_named_leaves(state)).items()}
     arrays.update(costs=np.asarray(costs), config=np.asarray(json.dumps(dict(config))))
@@ -153,17 +160,18 @@ def starting_point(
                 f"{found[-1].name}). Pass train.resume=true to continue that run, train.overwrite=true "
                 "to replace it, or choose a new run folder."
             )
-        return template, np.zeros((0,), jax.tree.leaves(template.params)[0].dtype)
+        return template, np.zeros(np.shape(template.step) + (0,), jax.tree.leaves(template.params)[0].dtype)
     if not found:
         raise ConfigError(
             f"train.resume=true, but {workdir / FOLDER} holds no checkpoint. Pass the folder "
             "of the run to continue (hydra.run.dir=<run folder>), or drop train.resume=true."
         )
     path, (state, costs) = _newest_good(found, template, config)
-    if int(state.step) > num_steps:
+    step = int(np.max(state.step))
+    if step > num_steps:
         raise ConfigError(
-            f"{path} is at iteration {int(state.step)}, past train.num_iterations="
-            f"{num_steps}. Set train.num_iterations to {int(state.step)} or more."
+            f"{path} is at iteration {step}, past train.num_iterations="
+            f"{num_steps}. Set train.num_iterations to {step} or more."
         )
     return state, costs
 

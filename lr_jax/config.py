@@ -86,6 +86,12 @@ class TrainConfig:
     max_iterations: int | None = None
     compilation_cache_dir: str | None = "auto"
     progress: bool = True
+    # With a validation split (data.val_fraction > 0) the validation metrics are measured every log_every
+    # iterations; early stopping ends the run once `early_stopping_metric` (val_<metric>) has not improved for
+    # `early_stopping_patience` of those measurements, and the run keeps the parameters of its best one.
+    early_stopping: bool = False
+    early_stopping_metric: str = "val_log_loss"
+    early_stopping_patience: int = 5
 
     @property
     def iteration_limit(self) -> int:
@@ -110,6 +116,17 @@ class ParallelConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class LoggerConfig:
+    """Experiment trackers the run reports to (conf/logger/); `lr_jax.loggers` imports each only when chosen."""
+
+    csv: bool = False
+    tensorboard: bool = False
+    mlflow: bool = False
+    tracking_uri: str | None = None  # MLflow's store; None = file store `mlruns/` in the working directory
+    experiment_name: str | None = None  # MLflow's experiment; None = the run folder's parent (the sweep folder)
+
+
+@dataclasses.dataclass(frozen=True)
 class Config:
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
@@ -117,6 +134,7 @@ class Config:
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     sweep: SweepConfig = dataclasses.field(default_factory=SweepConfig)
     parallel: ParallelConfig = dataclasses.field(default_factory=ParallelConfig)
+    logger: LoggerConfig = dataclasses.field(default_factory=LoggerConfig)
     # What a sweep selects on (scripts/train.py returns it; the summary's best run maximizes or minimizes
     # it): `<split>_<metric>`; a validation metric falls back to the test split when there is none.
     optimized_metric: str = "val_accuracy"
@@ -151,10 +169,12 @@ _SECTIONS = {
     "train": TrainConfig,
     "sweep": SweepConfig,
     "parallel": ParallelConfig,
+    "logger": LoggerConfig,
 }
 # Keys outside the sections, with their defaults (the dataclass's).
 _TOP_LEVEL = {f.name: f.default for f in dataclasses.fields(Config) if f.name not in _SECTIONS}
-_KNOWN_EXTRA_KEYS = frozenset({"experiment", "study"})  # Hydra-only keys (study: scripts/study.py's section)
+# Hydra-only keys the library ignores (study: scripts/study.py's section; hparams_search: the Optuna group).
+_KNOWN_EXTRA_KEYS = frozenset({"experiment", "study", "hparams_search"})
 
 
 def _reject_unknown(where: str, d: Mapping[str, Any], known) -> None:
@@ -344,11 +364,32 @@ def _validate_solver(c: Config) -> None:
         "null with optim=lbfgs (L-BFGS and its line search are full-batch)",
     )
     _check(t.tol >= 0, "train.tol", t.tol, "a number >= 0 (0 = never stop early)")
+    _check_early_stopping(c)
     _check(
         t.max_iterations is None or t.max_iterations >= 0,
         "train.max_iterations",
         t.max_iterations,
         "null (= train.num_iterations) or an integer >= 0",
+    )
+
+
+def _check_early_stopping(c: Config) -> None:
+    t = c.train
+    split, _, metric = t.early_stopping_metric.partition("_")
+    _check(
+        split == "val" and metric in METRIC_DIRECTIONS,
+        "train.early_stopping_metric",
+        t.early_stopping_metric,
+        f"val_<metric> with metric one of {sorted(METRIC_DIRECTIONS)}",
+    )
+    _check(
+        t.early_stopping_patience >= 1, "train.early_stopping_patience", t.early_stopping_patience, "an integer >= 1"
+    )
+    _check(
+        not t.early_stopping or c.data.val_fraction > 0,
+        "train.early_stopping",
+        t.early_stopping,
+        "false without a validation split; set data.val_fraction (e.g. 0.2) to stop on validation metrics",
     )
 
 

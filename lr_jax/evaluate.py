@@ -59,6 +59,17 @@ def evaluate(model: Model, params, xs: dict, ys: dict, *, threshold: float, weig
     return _evaluation(per_split, ys, threshold, objective, grad_norm)
 
 
+@functools.partial(jax.jit, static_argnames=("model",))
+def _score_split(params, x, y, *, model: Model):
+    return cost(params, x, y, model=model), predict_proba(params, x, model)
+
+
+def evaluate_split(model: Model, params, x, y, *, threshold: float) -> dict[str, Any]:
+    """Cost and classification metrics of one split, e.g. the validation split between training chunks."""
+    c, proba = jax.device_get(_score_split(params, x, y, model=model))
+    return {"cost": float(c), **metrics.binary_metrics(np.asarray(y), np.asarray(proba), threshold)}
+
+
 def _evaluation(per_split, ys, threshold, objective, grad_norm) -> Evaluation:
     probas = {name: np.asarray(proba) for name, (_, proba) in per_split.items()}
     labels = {name: np.asarray(y) for name, y in ys.items()}

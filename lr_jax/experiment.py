@@ -7,6 +7,7 @@ fit with hooks, evaluate, report.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ import numpy as np
 
 from lr_jax import artifacts, evaluate, models, report, runtime, stages
 from lr_jax.config import Config
+
+log = logging.getLogger(__name__)
 
 
 def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: float | None = None) -> dict[str, Any]:
@@ -39,16 +42,28 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
         if runtime.is_writer():  # every check on the input is done: only now does the run write anything
             report.write_config(workdir, config, inputs.classes, inputs.n_features)
         placed = stages.place(config, inputs, state, hparams)
+        tracked = run_scope.enter_context(stages.run_loggers(config, workdir))  # closed even if the run fails
+        tracker, tail = stages.reporting_hooks(config, inputs, tracked)
         on_chunk, chunk = stages.training_hooks(
-            config, workdir, past_costs, examples=len(inputs.splits["train"].y) * jax.process_count()
+            config, workdir, past_costs, examples=len(inputs.splits["train"].y) * jax.process_count(), tail=tail
         )
         artifacts.start_plotting()  # matplotlib imports in a worker thread while JAX compiles and trains
         result = stages.fit(config, placed, on_chunk=on_chunk, chunk_size=chunk)
         t_evaluate = time.perf_counter()
         model = models.build(config.model)
+        params = result.state.params
+        if config.train.early_stopping:  # the best measured parameters, not the last ones
+            params = tracker.best_params
+            log.info(
+                "early stopping: %s at iteration %s, best %.6f at iteration %i (the parameters kept)",
+                "stopped" if result.stopped else "not triggered, ran to the end",
+                tracker.stopped_at,
+                tracker.best_value,
+                tracker.best_step,
+            )
         evaluation = evaluate.evaluate(
             model,
-            result.state.params,
+            params,
             inputs.xs,
             inputs.ys,
             threshold=config.model.threshold,
@@ -63,12 +78,14 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
             "train_time_s": result.run_s,
             "evaluate_time_s": time.perf_counter() - t_evaluate,
         }
+        if tracker is not None:
+            info.update(val_curve=tracker.curve(), early_stopping=tracker.record())
         costs_T = np.concatenate([past_costs, np.asarray(result.costs)])
         metrics = report.report_run(
             workdir,
             config,
             model,
-            result.state.params,
+            params,
             costs_T,
             inputs.splits["test"],
             evaluation,
@@ -76,4 +93,6 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
             started=t_start,
             process_started=process_started,
         )
+        if runtime.is_writer():
+            tracked.log_final(workdir, metrics)
     return metrics

@@ -6,16 +6,17 @@ stops the run. The guard comes first, so a diverged state is never checkpointed.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
 
-from lr_jax import checkpoint
+from lr_jax import checkpoint, train
 from lr_jax.errors import DivergenceError, Interrupted
 
 
@@ -55,13 +56,14 @@ class CheckpointWriter:
 
     def __call__(self, state, costs_n) -> None:
         self.costs.append(np.asarray(costs_n))
-        step = int(state.step)
+        step = int(np.max(state.step))  # a sweep's grid shares one step
         if self.every and (step % self.every == 0 or step == self.num_steps):
             self.write(state)
 
     def write(self, state) -> Path:
         """A checkpoint of `state` now (its costs: every chunk passed to the writer so far)."""
-        return checkpoint.save(self.folder, state, np.concatenate(self.costs), self.config, max(self.keep, 1))
+        costs = np.concatenate(self.costs, axis=-1)  # a grid's costs: one row per grid point
+        return checkpoint.save(self.folder, state, costs, self.config, max(self.keep, 1))
 
 
 class InterruptStop:
@@ -132,3 +134,94 @@ class ProgressBar:
 
     def __exit__(self, *exc) -> None:
         self.bar.close()
+
+
+class CostReporter:
+    """Hands the train cost at every multiple of `every` in a chunk to `report(step, {"train_cost": J})` (a
+    logger): J before that iteration, as costs.csv records it."""
+
+    def __init__(self, report: Callable[[int, dict[str, float]], None], every: int):
+        self.report, self.every = report, every
+
+    def __call__(self, state, costs_n) -> None:
+        end = int(state.step)
+        start = end - len(costs_n)
+        for step in range(-(-start // self.every) * self.every, end, self.every):
+            self.report(step, {"train_cost": float(costs_n[step - start])})
+
+
+class ValidationTracker:
+    """The validation split measured every `every` iterations (at the start too); with `patience`, early stopping.
+
+    `start(state)` measures the starting state; each call after a chunk that ends on a multiple of `every`
+    (or at `num_steps`) measures the new one, hands `{"val_cost": ..., "val_accuracy": ...}` to each of
+    `report` (`report(step, values)`: the loggers) and remembers the best parameters by `metric` (a
+    `val_<metric>`, better when larger for direction "max"). With `patience`, `patience` measurements in a
+    row without improvement raise `train.StopTraining`: place it last, after the checkpoint writer.
+    """
+
+    def __init__(
+        self,
+        evaluate_params: Callable[[Any], dict[str, Any]],
+        *,
+        every: int,
+        num_steps: int,
+        metric: str,
+        direction: str,
+        patience: int = 0,
+        report: Sequence[Callable[[int, dict[str, float]], None]] = (),
+    ):
+        self.evaluate_params, self.every, self.num_steps = evaluate_params, every, num_steps
+        self.metric, self.direction, self.patience, self.report = metric, direction, patience, list(report)
+        self.history: list[tuple[int, dict[str, float]]] = []
+        self.best_step, self.best_value, self.best_params = None, math.nan, None
+        self.waited, self.stopped_at = 0, None
+
+    def start(self, state) -> None:
+        self.measure(state)
+
+    def __call__(self, state, costs_n) -> None:
+        step = int(state.step)
+        if (step % self.every == 0 or step == self.num_steps) and self.measure(state):
+            self.stopped_at = step
+            raise train.StopTraining(f"{self.metric} did not improve since iteration {self.best_step}")
+
+    def measure(self, state) -> bool:
+        """Evaluate `state.params` on the validation split; True once `patience` measurements did not improve."""
+        step = int(state.step)
+        if self.history and self.history[-1][0] == step:
+            return False
+        params = jax.device_get(state.params)
+        scores = {f"val_{k}": float(v) for k, v in self.evaluate_params(params).items() if np.isscalar(v)}
+        self.history.append((step, scores))
+        for report in self.report:
+            report(step, scores)
+        if self._improves(scores[self.metric]):
+            self.best_step, self.best_value, self.best_params, self.waited = step, scores[self.metric], params, 0
+            return False
+        self.waited += 1
+        return bool(self.patience) and self.waited >= self.patience
+
+    def _improves(self, value: float) -> bool:
+        if not math.isfinite(value):
+            return False
+        if not math.isfinite(self.best_value):
+            return True
+        return value > self.best_value if self.direction == "max" else value < self.best_value
+
+    def curve(self) -> dict[str, list]:
+        """{"iteration": [...], "val_cost": [...], "val_accuracy": [...], ...}: every measurement so far."""
+        names = list(self.history[0][1]) if self.history else []
+        return {"iteration": [s for s, _ in self.history], **{n: [v[n] for _, v in self.history] for n in names}}
+
+    def record(self) -> dict[str, Any]:
+        """metrics.json's `early_stopping`: the metric, the best iteration and its value, where the run stopped."""
+        return {
+            "enabled": bool(self.patience),
+            "metric": self.metric,
+            "direction": self.direction,
+            "patience": self.patience or None,
+            "best_iteration": self.best_step,
+            "best_value": self.best_value,
+            "stopped_at": self.stopped_at,
+        }

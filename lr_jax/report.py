@@ -99,6 +99,20 @@ def run_metrics(config: Config, evaluation: Evaluation, iterations, costs, info:
     }
 
 
+VAL_COLUMNS = ("val_cost", "val_accuracy")  # costs.csv's columns of a run measured on a validation split
+
+
+def val_columns(iterations, val_curve: dict[str, list] | None) -> dict[str, list[float]]:
+    """{column: value at each of `iterations`} of VAL_COLUMNS from the val curve (NaN where not measured, e.g.
+    before a resumed run's restart); {} without a validation split."""
+    if not val_curve:
+        return {}
+    at = {int(i): k for k, i in enumerate(val_curve["iteration"])}
+    return {
+        name: [val_curve[name][at[int(i)]] if int(i) in at else math.nan for i in iterations] for name in VAL_COLUMNS
+    }
+
+
 def write_outputs(
     workdir: Path,
     config: Config,
@@ -111,30 +125,35 @@ def write_outputs(
     *,
     diverged: bool = False,
     figures: bool = True,
+    val_curve: dict[str, list] | None = None,
 ) -> None:
     """params.npz, costs.csv and, with `figures`, the figures (learning curve, ROC; mistakes and weights of
-    image data).
+    image data). With a `val_curve` (`hooks.ValidationTracker.curve()`), costs.csv has VAL_COLUMNS and the
+    learning curve a validation line.
 
     The line plots are drawn by matplotlib in the plotting thread while this one writes the rest; this
     returns once every file is written. A diverged run (a sweep's point; a single run stops before) writes
     its costs only: no parameters, no figures.
     """
     params = jax.device_get(params)
+    extra = val_columns(iterations, val_curve)
     if diverged:
-        artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs)
+        artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs, extra)
         return
     plots = []
     if figures:
         title = f"Learning rate = {config.optim.learning_rate}"
         rocs = {name: metrics.roc_curve(evaluation.labels[name], evaluation.probas[name]) for name in evaluation.probas}
+        curve = (artifacts.plot_learning_curve, iterations, costs)
+        if val_curve:
+            lines = {"train": (iterations, costs), "validation": (val_curve["iteration"], val_curve["val_cost"])}
+            curve = (artifacts.plot_learning_curves, lines)
         plots = [
-            artifacts.plot_in_background(
-                artifacts.plot_learning_curve, workdir / "learning_curve.png", iterations, costs, title
-            ),
+            artifacts.plot_in_background(curve[0], workdir / "learning_curve.png", *curve[1:], title),
             artifacts.plot_in_background(artifacts.plot_roc_curves, workdir / "roc_curve.png", rocs),
         ]
     artifacts.save_params(workdir / "params.npz", params)
-    artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs)
+    artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs, extra)
     if figures and test.x_raw.ndim == 4:  # images (synthetic features have no picture to show)
         inspection.save_inspection(
             workdir,
@@ -172,7 +191,8 @@ def report_run(
     """Print the costs and the evaluation, write the run's files (metrics.json last); return the metrics.
 
     `costs_T` is the whole cost history since iteration 0; `info` holds what only the trainer knows
-    (n_iter, converged, timings) and goes into the metrics as it is; `run_time_s` counts from `started`
+    (n_iter, converged, timings; `val_curve` and `early_stopping` with a validation split, the curve also
+    going to costs.csv and the learning curve) and goes into the metrics as it is; `run_time_s` counts from `started`
     (a `time.perf_counter()` value) to the writing of metrics.json, `files_time_s` the files alone;
     `figures=False` writes no figures (a sweep's points). With `process_started` (the script's first
     `time.perf_counter()`), `import_time_s` is the time from it to `started` (imports, Hydra's config) and
@@ -206,6 +226,7 @@ def report_run(
             evaluation,
             diverged=result["diverged"],
             figures=figures,
+            val_curve=info.get("val_curve"),
         )
         result["files_time_s"] = time.perf_counter() - t_files
         result["files_sha256"] = rundir.file_hashes(stage)

@@ -23,8 +23,8 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from lr_jax import checkpoint, data, hooks, models, optim, parallel, rundir, runtime, train
-from lr_jax.config import Config
+from lr_jax import checkpoint, data, evaluate, hooks, loggers, models, optim, parallel, rundir, runtime, train
+from lr_jax.config import METRIC_DIRECTIONS, Config
 from lr_jax.errors import ConfigError
 from lr_jax.model import Model
 
@@ -167,14 +167,58 @@ def place(config: Config, inputs: Inputs, state, hparams) -> Placed:
     return Placed(mesh, x, y, weight, *parallel.replicate(mesh, (state, hparams)))
 
 
-def training_hooks(config: Config, workdir: Path, past_costs, examples: int) -> tuple[list[Callable], int | None]:
-    """(the hooks of a single run: divergence guard, checkpoint writer, progress bar; the chunk length)."""
+def run_loggers(config: Config, workdir: Path) -> loggers.RunLoggers:
+    """The experiment trackers of `config.logger` (one process reports), told the hyperparameters; use as
+    `with`: they are closed, and a failed run marked so, whatever happens."""
+    chosen = loggers.build(config.logger, workdir, enabled=runtime.is_writer())
+    try:
+        chosen.log_hparams(config.to_dict())
+    except BaseException as e:
+        chosen.__exit__(type(e), e, None)
+        raise
+    return chosen
+
+
+def reporting_hooks(
+    config: Config, inputs: Inputs, tracked: loggers.RunLoggers
+) -> tuple[hooks.ValidationTracker | None, list[Callable]]:
+    """(the validation tracker or None, the hooks that report every log_every: the train cost to the
+    loggers, then the tracker, which hands its measurements to them too and may stop the run)."""
+    report = [tracked.log_metrics] if tracked else []
+    tracker = validation_tracker(config, inputs, report)
+    tail = [hooks.CostReporter(tracked.log_metrics, config.train.log_every)] if tracked else []
+    return tracker, tail + ([tracker] if tracker else [])
+
+
+def validation_tracker(config: Config, inputs: Inputs, report: list[Callable] = ()) -> hooks.ValidationTracker | None:
+    """The hook that measures the validation split every train.log_every iterations (None without one), and
+    stops early with train.early_stopping."""
+    if "val" not in inputs.xs:
+        return None
+    t, model = config.train, models.build(config.model)
+    x, y = inputs.xs["val"], inputs.ys["val"]
+    return hooks.ValidationTracker(
+        lambda params: evaluate.evaluate_split(model, params, x, y, threshold=config.model.threshold),
+        every=t.log_every,
+        num_steps=t.iteration_limit,
+        metric=t.early_stopping_metric,
+        direction=METRIC_DIRECTIONS[t.early_stopping_metric.partition("_")[2]],
+        patience=t.early_stopping_patience if t.early_stopping else 0,
+        report=report,
+    )
+
+
+def training_hooks(
+    config: Config, workdir: Path, past_costs, examples: int, tail: list[Callable] = ()
+) -> tuple[list[Callable], int | None]:
+    """(the hooks of a single run: divergence guard, checkpoint writer, progress bar, then `tail` (loggers,
+    validation); the chunk length). With a `tail`, chunks end on every multiple of log_every."""
     t = config.train
     writer = runtime.is_writer()  # one process writes checkpoints
     folder = workdir / checkpoint.FOLDER
     bar = hooks.ProgressBar(t.iteration_limit, examples, enabled=t.progress and writer)
     chunk = t.checkpoint_every or None
-    if bar.visible:  # report every log_every iterations, still landing on every checkpoint
+    if bar.visible or tail:  # report every log_every iterations, still landing on every checkpoint
         chunk = math.gcd(chunk or t.log_every, t.log_every)
     save = hooks.CheckpointWriter(
         folder,
@@ -185,7 +229,7 @@ def training_hooks(config: Config, workdir: Path, past_costs, examples: int) -> 
         past_costs=past_costs,
     )
     stop = hooks.InterruptStop(save if writer else None, workdir)
-    return [hooks.DivergenceGuard(folder), save, stop, bar], chunk
+    return [hooks.DivergenceGuard(folder), save, stop, bar, *tail], chunk
 
 
 def fit(
@@ -196,12 +240,16 @@ def fit(
     chunk_size: int | None = None,
     run: Callable = train.run_steps,
 ) -> train.FitResult:
-    """The compiled training of `placed.state` up to the iteration limit (or ‖∇J‖ < tol); params on the host."""
+    """The compiled training of `placed.state` up to the iteration limit (or ‖∇J‖ < tol, or a hook's
+    `StopTraining`); params on the host. Hooks with a `start(state)` method see the starting state first."""
     t = config.train
     with parallel.mesh_scope(placed.mesh), contextlib.ExitStack() as stack:
         for hook in on_chunk:
             if hasattr(hook, "__exit__"):  # the progress bar closes even when a hook stops the run
                 stack.enter_context(hook)
+        for hook in on_chunk:
+            if hasattr(hook, "start"):
+                hook.start(placed.state)
         result = train.fit(
             placed.state,
             placed.x,

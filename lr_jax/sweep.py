@@ -4,7 +4,9 @@ It runs the stages of a single run (`lr_jax.stages`) with a batched fit: grid po
 single run with its learning rate and seed starts (`stages.initial_state`); the C initial states and
 hyperparameters are stacked along a new leading axis and `run_steps_batched` maps `train.run_steps` over
 it with `jax.vmap`. The whole grid is one XLA program, compiled once, in which the C matrix-vector
-products of a step become one matrix product; it trains on one device, without checkpoints.
+products of a step become one matrix product; it trains on one device. The stacked state of the grid is
+checkpointed every train.checkpoint_every iterations like a single run's (`checkpoint.save`, atomically), and
+train.resume=true continues it: a killed sweep ends bit-identical to an uninterrupted one.
 The trained grid is evaluated in one vmapped call and each point reported like a single run (`workdir/<i>/`,
 its figures only with `sweep.figures=all`) and the folder is summarized
 like a multirun sweep (`summary.summarize`), so both ways of sweeping leave the same files. A point
@@ -27,9 +29,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import artifacts, evaluate, models, optim, report, runtime, stages, summary, train
+from lr_jax import artifacts, checkpoint, evaluate, hooks, models, optim, report, runtime, stages, summary, train
 from lr_jax.config import Config
-from lr_jax.errors import ConfigError
 from lr_jax.model import LOGISTIC, Model
 
 log = logging.getLogger(__name__)
@@ -99,11 +100,55 @@ def initial_states(configs: Sequence[Config], n_features: int) -> tuple[train.Tr
     return stack([by_seed[c.train.seed] for c in configs]), stack(hparams)
 
 
-def train_grid(configs: Sequence[Config], x_ND, y_N, weight_N=None) -> train.FitResult:
-    """Train every config from its own initial state in one compiled call, on one device (they differ in
-    learning rate and seed only)."""
-    states, hparams = initial_states(configs, x_ND.shape[1])  # x may be uint8
-    return stages.fit(configs[0], stages.Placed(None, x_ND, y_N, weight_N, states, hparams), run=run_steps_batched)
+def train_grid(
+    configs: Sequence[Config],
+    x_ND,
+    y_N,
+    weight_N=None,
+    *,
+    start: tuple[train.TrainState, optim.HParams] | None = None,
+    on_chunk: Sequence = (),
+    chunk_size: int | None = None,
+) -> train.FitResult:
+    """Train every config from its own initial state (or the stacked `start`, a resumed grid) in one compiled
+    call, on one device (they differ in learning rate and seed only); `on_chunk` hooks see the stacked state."""
+    states, hparams = start or initial_states(configs, x_ND.shape[1])  # x may be uint8
+    placed = stages.Placed(None, x_ND, y_N, weight_N, states, hparams)
+    return stages.fit(configs[0], placed, on_chunk=list(on_chunk), chunk_size=chunk_size, run=run_steps_batched)
+
+
+def checkpoint_config(config: Config) -> dict[str, Any]:
+    """What a grid checkpoint must match to be resumed: the config and the grid itself (which a single run's
+    checkpoint ignores)."""
+    s = config.sweep
+    return {**config.to_dict(), "sweep_grid": {"learning_rates": list(s.learning_rates), "seeds": list(s.seeds)}}
+
+
+def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_features: int):
+    """((stacked states, hparams), costs so far f[C, t], the checkpoint hooks, the chunk length): the grid from
+    its newest checkpoint with train.resume=true, else from its initial states; written every
+    train.checkpoint_every iterations (atomically, the newest train.keep_checkpoints kept)."""
+    t = config.train
+    states, hparams = initial_states(configs, n_features)
+    states, past_costs = checkpoint.starting_point(
+        workdir,
+        states,
+        checkpoint_config(config),
+        resume=t.resume,
+        num_steps=t.iteration_limit,
+        overwrite=t.overwrite,
+    )
+    if t.resume:
+        log.info("resuming the grid at iteration %i", int(np.max(states.step)))
+    save = hooks.CheckpointWriter(
+        workdir / checkpoint.FOLDER,
+        checkpoint_config(config),
+        every=t.checkpoint_every,
+        keep=t.keep_checkpoints,
+        num_steps=t.iteration_limit,
+        past_costs=past_costs,
+    )
+    return (states, hparams), past_costs, [save, hooks.InterruptStop(save, workdir)], t.checkpoint_every or None
 
 
 def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
@@ -111,22 +156,19 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
 
     Args:
       config: the validated configuration; `sweep.learning_rates` x `sweep.seeds` replace
-        `optim.learning_rate` and `train.seed`; the grid trains in one call, without checkpoints.
+        `optim.learning_rate` and `train.seed`; the grid trains in one compiled program, checkpointed every
+        `train.checkpoint_every` iterations into `workdir/checkpoints/` (`train.resume=true` continues it).
       workdir: the sweep folder (Hydra's output dir from the CLI); config i is written to `workdir/<i>/`.
 
     Returns:
       {"rows": one row per config, "best": the best row}, also in `workdir/summary.json`.
     """
-    if config.train.resume:
-        raise ConfigError(
-            "train.resume=true: the vmapped sweep writes no checkpoints to resume from. Run it "
-            "again without train.resume, or resume a single run (scripts/train.py)."
-        )
     workdir = Path(workdir)
     with stages.runtime_scope(config), contextlib.ExitStack() as run_scope:
         inputs = stages.load_inputs(config)
-        run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
         configs = grid_configs(config)
+        start, past_costs, on_chunk, chunk = resumable_grid(config, workdir, configs, inputs.n_features)
+        run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
         log.info(
             "training %d configs (%d learning rates x %d seeds) in one compiled call",
             len(configs),
@@ -135,7 +177,16 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
         )
         if config.sweep.figures == "all":
             artifacts.start_plotting()  # matplotlib imports in a worker thread while JAX compiles and trains
-        result = train_grid(configs, inputs.xs["train"], inputs.ys["train"], inputs.weight_N)
+        result = train_grid(
+            configs,
+            inputs.xs["train"],
+            inputs.ys["train"],
+            inputs.weight_N,
+            start=start,
+            on_chunk=on_chunk,
+            chunk_size=chunk,
+        )
+        costs_CT = np.concatenate([past_costs, np.asarray(result.costs)], axis=-1)
         # Shared by the whole grid: the time to compile and run the one program that trained every config.
         timing = {"sweep_compile_time_s": result.compile_s, "sweep_train_time_s": result.run_s}
         model = models.build(config.model)
@@ -161,7 +212,7 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
                 c,
                 model,
                 unstack(result.state.params, i),
-                np.asarray(result.costs[i][:n_iter]),
+                costs_CT[i][:n_iter],
                 inputs.splits["test"],
                 evaluation,
                 info,

@@ -151,12 +151,17 @@ def run_steps(
     return state, costs_T
 
 
+class StopTraining(Exception):
+    """Raised by an `on_chunk` hook to end `fit` at this chunk boundary, keeping the state reached (early stopping)."""
+
+
 class FitResult(NamedTuple):
     state: TrainState
     costs: jax.Array  # f[iterations run], J before each iteration
     compile_s: float  # seconds JAX spent compiling (or loading from the persistent cache) in `fit`
     run_s: float  # seconds spent running the compiled chunks, callbacks excluded
     converged: bool | np.ndarray = False  # stopped early because ‖∇J‖ < tol (bool[C] for a grid of states)
+    stopped: bool = False  # a hook ended the run early (`StopTraining`: early stopping)
 
 
 def fit(
@@ -176,7 +181,9 @@ def fit(
 ) -> FitResult:
     """Advance `state` to step `num_steps` (or until ‖∇J‖ < tol) in compiled chunks (one by default).
 
-    Between chunks, each `on_chunk(state, costs_of_chunk)` runs on the host (progress, checkpoints);
+    Between chunks, each `on_chunk(state, costs_of_chunk)` runs on the host (progress, checkpoints); one
+    that raises `StopTraining` ends the fit there (the hooks after it skip that chunk), any other exception
+    ends the run;
     a state that is already part-way (a resumed run) continues from its `step`. `run` is `run_steps`
     or a jitted function of the same signature, e.g. `sweep.run_steps_batched` for a grid of states
     (whose costs then have the steps on the last axis; the grid stops once every member has).
@@ -184,10 +191,10 @@ def fit(
     """
     chunk = chunk_size or max(num_steps, 1)
     costs, compile_s, run_s = [], 0.0, 0.0
-    done, converged = int(np.max(state.step)), False  # a grid's states share one step
+    done, converged, stopped = int(np.max(state.step)), False, False  # a grid's states share one step
     args, kwargs = (x_ND, y_N, hparams), {"weight_N": weight_N}
     static = {"optim": optim, "batch_size": batch_size, "model": model}
-    while done < num_steps and not converged:
+    while done < num_steps and not converged and not stopped:
         n = min(chunk, num_steps - done)
         # Through jit's own cache: a program of these shapes compiled before in this process is reused.
         t0 = time.perf_counter()
@@ -198,8 +205,11 @@ def fit(
         ran = int(np.max(state.step)) - done
         converged, done = ran < n, done + ran
         costs.append(costs_n[..., :ran])
-        for callback in on_chunk:
-            callback(state, costs[-1])
+        try:
+            for callback in on_chunk:
+                callback(state, costs[-1])
+        except StopTraining:
+            stopped = True
     if len(costs) == 1:  # the common single-call case: no concatenation to compile
         all_costs = costs[0]
     else:
@@ -208,11 +218,12 @@ def fit(
             if costs
             else jnp.zeros(np.shape(state.step) + (0,), param_dtype(state.params))
         )
-    converged_per_state = np.asarray(state.step) < num_steps  # stopped by tol (one flag per grid member)
+    converged_per_state = (np.asarray(state.step) < num_steps) & (not stopped)  # by tol (a flag per grid member)
     return FitResult(
         state,
         all_costs,
         compile_s,
         run_s,
         bool(converged_per_state) if converged_per_state.ndim == 0 else converged_per_state,
+        stopped,
     )

@@ -61,6 +61,10 @@ def test_command_line_overrides_reach_the_config():
         ("optim.name=adagrad", "optim.name='adagrad' is out of range"),
         ("train.num_iterations=ten", "expected an integer"),
         ("data.verify=maybe", "expected true or false"),
+        ("train.early_stopping=true", "false without a validation split; set data.val_fraction"),
+        ("train.early_stopping_metric=test_accuracy", "val_<metric> with metric one of"),
+        ("train.early_stopping_metric=val_speed", "train.early_stopping_metric='val_speed' is out of range"),
+        ("train.early_stopping_patience=0", "an integer >= 1"),
     ],
 )
 def test_out_of_range_values_are_refused(override, message):

@@ -48,8 +48,8 @@ def test_bad_sweep_values_are_named(sweep_section, message):
         make_config(sweep=sweep_section)
 
 
-def test_resume_is_refused_with_a_reason(tmp_path):
-    with pytest.raises(ConfigError, match="train.resume=true: the vmapped sweep writes no checkpoints"):
+def test_resume_without_a_grid_checkpoint_is_refused_with_a_reason(tmp_path):
+    with pytest.raises(ConfigError, match="train.resume=true, but .*checkpoints holds no checkpoint"):
         sweep.sweep_and_evaluate(make_config(train={"resume": True}), tmp_path)
 
 
