@@ -42,6 +42,13 @@ def images(m, size=SIZE, dtype=np.uint8, fill=None):
     return x
 
 
+def one_cat_drawn_for_validation(m, split_seed=0):
+    """Labels with one cat, at the index `split_validation` draws first for validation (data.split_seed)."""
+    y = np.zeros(m, int)
+    y[np.random.default_rng(split_seed).permutation(m)[0]] = 1
+    return y
+
+
 def truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
@@ -165,6 +172,17 @@ CASES = [
         "train-test-sizes-differ",
         lambda d: write_course_h5(d / TEST, "test", images(4, size=8), [0, 1, 1, 0]),
         ("{data}/" + TRAIN, "4x4", "{data}/" + TEST, "8x8", "must have the same size", "Resize"),
+    ),
+    data_case(
+        "train-one-class",
+        lambda d: write_course_h5(d / TRAIN, "train", images(6), [0] * 6),
+        ("data.dir={data}: the training set holds no example of class ['cat']", "Add examples of ['cat']"),
+    ),
+    data_case(
+        "train-one-class-after-val-split",
+        lambda d: write_course_h5(d / TRAIN, "train", images(6), one_cat_drawn_for_validation(6)),
+        ("the training set after data.val_fraction=0.17 holds no example of class ['cat']", "lower data.val_fraction"),
+        extra=["data.val_fraction=0.17"],  # one of 6 examples
     ),
     # --- config values ---
     # (optim.learning_rate <= 0: test_config.py's table; the CLI path is the same for every config value)
