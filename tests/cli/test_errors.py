@@ -274,6 +274,12 @@ CASES = [
         ),
     ),
     predict_case(
+        "predict-without-images",
+        lambda p: [f"run={p['tmp']}"],
+        ("images not given", "images=[a.jpg,b.png]"),
+        needs_run=False,
+    ),
+    predict_case(
         "predict-without-run",
         lambda p: [f"images=[{p['tmp']}/x.png]"],
         ("run not given", "run=<run folder>"),

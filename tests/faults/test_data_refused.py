@@ -48,6 +48,13 @@ def gif(root):
 
 
 REFUSED = {
+    "not-a-folder": ({}, lambda root: root.rmdir(), (), ("data.dir=", "is not a folder", "one sub-folder per class")),
+    "class-folder-missing": (
+        {"cat": 3, "birds": 2},
+        None,
+        (),
+        ("no sub-folder(s) ['non-cat'] (found ['birds', 'cat'])",),
+    ),
     "empty-class-folder": (
         {"cat": 3, "non-cat": 0},
         None,
@@ -75,17 +82,19 @@ REFUSED = {
 def test_data_that_cannot_train_a_classifier_is_refused(case, tmp_path, run_cli, snapshot):
     counts, spoil, extra, says = REFUSED[case]
     root, run = photos(tmp_path / "photos", counts), tmp_path / "run"
+    root.mkdir(exist_ok=True)
     if spoil:
         spoil(root)
     if case == "one-class-after-test-split":  # the permutation image_folder.load draws with data.seed=1
         assert np.random.default_rng([1, 2]).permutation(4)[0] == 3  # file 3 (after non-cat's 3) is the cat
-    before = snapshot(root)
+    before = snapshot(tmp_path)
 
     code, out, err = run_cli("train", *folder_overrides(root, run, tmp_path / "cache", *extra))
 
     assert_one_error(code, err)
     assert all(s in err for s in says), err
-    assert snapshot(root) == before
+    after = snapshot(tmp_path)
+    assert {name: after.get(name) for name in before} == before  # nothing that existed changed
     assert not run.exists() or snapshot(run) == {}
 
 
