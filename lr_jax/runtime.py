@@ -13,6 +13,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -59,15 +60,39 @@ def use_compilation_cache(setting: str | None) -> None:
 
     Process-wide; it takes effect only before the process's first compilation (as in the CLI), so that the
     next process with the same shapes loads the program instead of compiling it. A new folder is created
-    0700: JAX runs what it finds there.
+    0700: JAX runs what it finds there. A folder that cannot be created or written is warned about once
+    and left out: the run compiles as without a cache.
     """
     path = compilation_cache_path(setting)
-    if path is None:
+    if path is None or not _usable_cache(path, setting):
         return
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # cache even fast compiles
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+_UNUSABLE_CACHES: set[Path] = set()  # warned about once per process
+
+
+def _usable_cache(path: Path, setting: str) -> bool:
+    """Whether `path` is (made) a folder this process can write: a probe file created and removed."""
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe-", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+        return True
+    except OSError as e:
+        if path not in _UNUSABLE_CACHES:
+            _UNUSABLE_CACHES.add(path)
+            log.warning(
+                "train.compilation_cache_dir=%s: %s cannot be used (%s); running without the compilation "
+                "cache. Point train.compilation_cache_dir at a writable folder, or set it to null.",
+                setting,
+                path,
+                e.strerror or e,
+            )
+        return False
 
 
 _COMPILE_EVENTS = (  # JAX's duration events of a compilation: trace, lower, compile (or load from the cache)

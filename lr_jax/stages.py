@@ -66,6 +66,8 @@ def load_inputs(config: Config) -> Inputs:
     splits["train"], val = data.split_validation(splits["train"], config.data.val_fraction, config.data.split_seed)
     if val is not None:
         splits["val"] = val
+    if jax.process_count() == 1:  # alone: a block of rows of a multi-process run may rightly hold one class
+        data.check_both_classes(splits["train"], config.data)
     _check_batch_size(config.train.batch_size, splits["train"].y.shape[0], config.data.val_fraction)
     # device_put moves host arrays as they are: no conversion to compile.
     xs = {name: jax.device_put(features(s, config.data.scale, dtype)) for name, s in splits.items()}

@@ -7,6 +7,9 @@ any key is summarized the same way. The best run is the one with the best `optim
 metrics.json records which metric that was, whether larger or smaller is better, and whether it came from
 the test set), ties going to the lower cost of the same split. Selecting on the test set is said plainly:
 the course's data has no validation split, so there a `val_` metric falls back to the test split.
+A run whose files no longer match the sha256 its metrics.json records (`files_sha256`: params.npz and
+costs.csv damaged, replaced, or missing) is flagged `files_ok: false`, warned about by name and never the
+best run.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from lr_jax import artifacts
+from lr_jax import artifacts, rundir
 from lr_jax.errors import LrJaxError
 
 METRIC_COLUMNS = ("train_accuracy", "test_accuracy", "train_cost", "test_cost")
@@ -70,8 +73,11 @@ def selection(runs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return {"name": "test_accuracy", "direction": "max", "uses_test_set": True, "reason": "runs without a record"}
 
 
-def summary_rows(runs: Mapping[str, Mapping[str, Any]], selected_by: str = "test_accuracy") -> list[dict[str, Any]]:
-    """One row per run: its folder name, the varying config keys, the METRIC_COLUMNS and `selected_by`."""
+def summary_rows(
+    runs: Mapping[str, Mapping[str, Any]], selected_by: str = "test_accuracy", mismatched=()
+) -> list[dict[str, Any]]:
+    """One row per run: its folder name, the varying config keys, the METRIC_COLUMNS and `selected_by`,
+    `diverged`, and `files_ok` (false for the runs named in `mismatched`)."""
     keys = varying_keys([m["config"] for m in runs.values()])
     extra = [] if selected_by in METRIC_COLUMNS else [selected_by]
     return [
@@ -80,20 +86,42 @@ def summary_rows(runs: Mapping[str, Mapping[str, Any]], selected_by: str = "test
             **{k: flatten(m["config"]).get(k) for k in keys},
             **{c: m.get(c) for c in (*METRIC_COLUMNS, *extra)},
             "diverged": bool(m.get("diverged", False)),
+            "files_ok": name not in mismatched,
         }
         for name, m in runs.items()
     ]
+
+
+def check_files(sweep_dir: Path, runs: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The runs whose files differ from the sha256 their metrics.json records, each warned about; runs
+    that record no hashes are taken as they are."""
+    mismatched = []
+    for name, m in runs.items():
+        recorded = m.get("files_sha256")
+        if not isinstance(recorded, dict):
+            continue
+        found = rundir.file_hashes(sweep_dir / name)
+        differ = sorted(f for f in recorded if found.get(f) != recorded[f])
+        if differ:
+            mismatched.append(name)
+            log.warning(
+                "run %s: %s differ(s) from the sha256 its metrics.json records (damaged, replaced or missing); "
+                "it is not considered for the best run. Train it again, or copy back its own files.",
+                sweep_dir / name,
+                differ,
+            )
+    return mismatched
 
 
 def best_row(rows: list[dict[str, Any]], by: str = "test_accuracy", direction: str = "max") -> dict[str, Any] | None:
     """The row with the best `by` (largest for direction "max", smallest for "min"); among equals, the lowest
     cost of the same split, then the first.
 
-    Diverged runs (`diverged` true, or a metric that is null: NaN when written) are never the best; None
-    when every run diverged.
+    Diverged runs (`diverged` true, or a metric that is null: NaN when written) and runs whose files do not
+    match their record (`files_ok` false) are never the best; None when no run is left.
     """
     tie = f"{by.partition('_')[0]}_cost"
-    finished = [r for r in rows if not r.get("diverged") and r.get(by) is not None]
+    finished = [r for r in rows if not r.get("diverged") and r.get("files_ok", True) and r.get(by) is not None]
     if not finished:
         return None
     sign = 1 if direction == "max" else -1
@@ -125,8 +153,9 @@ def summarize(sweep_dir: str | Path) -> dict[str, Any]:
     """Write summary.csv, summary.json and learning_curves.png into `sweep_dir`; return {"rows", "best"}."""
     sweep_dir = Path(sweep_dir)
     runs = read_runs(sweep_dir)
+    mismatched = check_files(sweep_dir, runs)
     selected_by = selection(runs)
-    rows = summary_rows(runs, selected_by["name"])
+    rows = summary_rows(runs, selected_by["name"], mismatched)
     best = best_row(rows, selected_by["name"], selected_by["direction"])
     artifacts.save_table_csv(sweep_dir / "summary.csv", rows)
     artifacts.save_json(sweep_dir / "summary.json", {"rows": rows, "best": best, "selected_by": selected_by})
@@ -142,7 +171,12 @@ def report(summary: Mapping[str, Any]) -> str:
     """The table and a line naming the best run and what it was selected by, as printed by the CLI."""
     best, by = summary["best"], summary["selected_by"]
     if best is None:
-        return f"{format_table(summary['rows'])}\nbest: none (every run diverged)"
+        why = (
+            "every run diverged"
+            if all(r["diverged"] for r in summary["rows"])
+            else "no run without divergence or damaged files"
+        )
+        return f"{format_table(summary['rows'])}\nbest: none ({why})"
     on_test = f" (selected on the test set: {by['reason']})" if by["uses_test_set"] else ""
     return (
         f"{format_table(summary['rows'])}\nbest: run {best['run']} ({describe(best)}) by {by['name']}{on_test}: "

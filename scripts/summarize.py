@@ -8,6 +8,7 @@ hydra.callbacks in conf/config.yaml), and `scripts/sweep.py` writes the same fil
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from lr_jax import LrJaxError, summary  # neither imports JAX
@@ -17,6 +18,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("sweep_dir", help="a multirun folder or a scripts/sweep.py run folder")
     args = parser.parse_args(argv)
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)  # e.g. a run with damaged files
     try:
         print(summary.report(summary.summarize(args.sweep_dir)))
     except LrJaxError as e:

@@ -31,3 +31,17 @@ def random_image(size, mode: str) -> Image.Image:
     if mode == "P":
         return rgba.convert("RGB").quantize(colors=32)
     return rgba if mode == "RGBA" else rgba.convert(mode)
+
+
+def png_declaring(path: Path, width: int, height: int) -> Path:
+    """A PNG file of a few bytes whose header declares `width` x `height` pixels (no pixel data): what a
+    decompression bomb looks like before it is decoded."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
+    return path

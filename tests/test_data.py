@@ -46,3 +46,33 @@ def test_bad_files_raise_a_clear_error(rng, tmp_path, make, message):
     with pytest.raises(DataError, match="bad.h5") as e:
         data.read_split(path, "test", verify=False)
     assert message in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "labels, val_fraction, says",
+    [
+        ([0, 0, 0, 0], 0.0, "holds no example of class ['cat'] (4 'non-cat', 0 'cat')"),
+        ([1, 1, 1], 0.0, "holds no example of class ['non-cat'] (0 'non-cat', 3 'cat')"),
+        ([0, 0, 0, 1], 0.25, "the training set after data.val_fraction=0.25 holds no example of class ['cat']"),
+    ],
+)
+def test_a_training_set_without_both_classes_is_refused(rng, labels, val_fraction, says):
+    from lr_jax.config import DataConfig
+
+    cfg = DataConfig(dir="/data/photos", val_fraction=val_fraction)
+    split = data.Split(small_images(rng, m=len(labels)), np.array(labels), data.DEFAULT_CLASSES)
+    if val_fraction:  # the permutation puts the one cat into the validation split
+        split = split._replace(y=np.zeros(4, int))
+        split.y[np.random.default_rng(cfg.split_seed).permutation(4)[0]] = 1
+    train, _ = data.split_validation(split, cfg.val_fraction, cfg.split_seed)
+    with pytest.raises(DataError) as e:
+        data.check_both_classes(train, cfg)
+    assert str(e.value).startswith("data.dir=/data/photos: ") and says in str(e.value)
+    assert "a classifier needs both classes" in str(e.value)
+    assert ("or lower data.val_fraction" in str(e.value)) == bool(val_fraction)
+
+
+def test_a_training_set_with_both_classes_passes(rng):
+    from lr_jax.config import DataConfig
+
+    data.check_both_classes(data.Split(small_images(rng, m=2), np.array([1, 0]), data.DEFAULT_CLASSES), DataConfig())

@@ -8,7 +8,7 @@ from PIL import Image
 
 from lr_jax.data.images import load_image
 from lr_jax.errors import DataError
-from tests.helpers import random_image
+from tests.helpers import png_declaring, random_image
 
 
 def test_16_bit_greyscale_is_scaled_not_clipped(tmp_path):
@@ -40,3 +40,15 @@ def test_unreadable_files_raise_a_data_error_naming_them(tmp_path, write, says):
     with pytest.raises(DataError) as e:
         load_image(path, 64)
     assert str(e.value).startswith(f"{path}: ") and all(s in str(e.value) for s in says)
+
+
+@pytest.mark.parametrize("width, height, pillow_says", [(100_000, 100_000, "exceeds limit"), (10_000, 10_000, "")])
+def test_a_decompression_bomb_is_refused_before_decoding(tmp_path, width, height, pillow_says):
+    """Over 2x Image.MAX_IMAGE_PIXELS Pillow raises; between 1x and 2x it only warns: both are refused."""
+    path = png_declaring(tmp_path / "bomb.png", width, height)
+    assert width * height > Image.MAX_IMAGE_PIXELS
+    with pytest.raises(DataError) as e:
+        load_image(path, 64)
+    message = str(e.value)
+    assert message.startswith(f"{path}: refused as a possible decompression bomb (") and pillow_says in message
+    assert f"{width * height} pixels" in message and f"at most {Image.MAX_IMAGE_PIXELS} pixels" in message

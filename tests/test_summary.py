@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 
 import pytest
 
-from lr_jax import LrJaxError, artifacts, summary
+from lr_jax import LrJaxError, artifacts, rundir, summary
 from lr_jax.config import Config
 
 
@@ -45,7 +46,14 @@ def sweep_dir(tmp_path):
 def test_summary_rows_are_the_jobs_metrics_with_the_varying_keys(sweep_dir):
     result = summary.summarize(sweep_dir)
     assert [r["run"] for r in result["rows"]] == ["0", "1", "2", "10"]
-    assert list(result["rows"][0]) == ["run", "optim.learning_rate", "train.seed", *summary.METRIC_COLUMNS, "diverged"]
+    assert list(result["rows"][0]) == [
+        "run",
+        "optim.learning_rate",
+        "train.seed",
+        *summary.METRIC_COLUMNS,
+        "diverged",
+        "files_ok",
+    ]
     with open(sweep_dir / "summary.csv") as f:
         table = list(csv.DictReader(f))
     for row in table:
@@ -118,3 +126,42 @@ def test_every_run_diverged_leaves_no_best_and_the_report_says_so(tmp_path):
     assert result["best"] is None and [r["diverged"] for r in result["rows"]] == [True, True]
     assert json.loads((tmp_path / "summary.json").read_text())["best"] is None
     assert summary.report(result).splitlines()[-1] == "best: none (every run diverged)"
+
+
+def record_files(run, damage=None):
+    """Give `run` a params.npz and costs.csv recorded in its metrics.json's files_sha256, then `damage` them."""
+    (run / "params.npz").write_bytes(b"params of " + run.name.encode())
+    (run / "costs.csv").write_text("iteration,cost\n0,0.69\n")
+    metrics = json.loads((run / "metrics.json").read_text())
+    artifacts.save_json(run / "metrics.json", {**metrics, "files_sha256": rundir.file_hashes(run)})
+    if damage:
+        damage(run)
+
+
+@pytest.mark.parametrize(
+    "damage, differ",
+    [
+        (lambda run: (run / "params.npz").write_bytes(b"another run's params"), "['params.npz']"),
+        (lambda run: (run / "costs.csv").unlink(), "['costs.csv']"),
+        (lambda run: [(run / f).write_text("x") for f in ("params.npz", "costs.csv")], "['costs.csv', 'params.npz']"),
+    ],
+)
+def test_a_run_whose_files_differ_from_its_record_is_flagged_and_never_the_best(sweep_dir, caplog, damage, differ):
+    for job in ("0", "1", "10"):
+        record_files(sweep_dir / job)
+    record_files(sweep_dir / "2", damage)  # the best run, had its files been its own
+
+    with caplog.at_level(logging.WARNING):
+        result = summary.summarize(sweep_dir)
+
+    assert [r["files_ok"] for r in result["rows"]] == [True, True, False, True]
+    assert result["best"]["run"] == "0"
+    assert len(caplog.records) == 1
+    assert f"run {sweep_dir / '2'}: {differ} differ(s) from the sha256 its metrics.json records" in caplog.text
+    assert "not considered for the best run" in caplog.text
+
+
+def test_runs_that_record_no_hashes_are_taken_as_they_are(sweep_dir, caplog):
+    with caplog.at_level(logging.WARNING):
+        result = summary.summarize(sweep_dir)
+    assert all(r["files_ok"] for r in result["rows"]) and result["best"]["run"] == "2" and caplog.records == []

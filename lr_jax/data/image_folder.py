@@ -9,7 +9,14 @@ palette, 16-bit), is turned upright, converted to RGB and resized to `data.image
 Pillow's bicubic filter by `images.load_image`, the decoder predict uses too, so training and prediction
 see the same pixels. The result is cached as `pixels.npy` (uint8[m, S, S, 3], memory-mapped when read
 back) and `labels.npy` beside `manifest.json`, which lists every file with its size, mtime and sha256: a
-file added, removed or changed (by content) makes the next load decode the folder again.
+file added, removed or changed (by content) makes the next load decode the folder again. A cache that
+cannot be read back (a truncated or altered `pixels.npy`, `labels.npy` or `manifest.json`) is rebuilt with
+one warning; a cache folder that cannot be written leaves the run on the decoded images, with one warning.
+
+Refused, each naming what to fix: a class folder missing or without images, a sub-folder that is no class
+of `data.classes`, image files the loader would skip (unreadable, or of a type other than JPEG/PNG; with
+`data.skip_bad_images=true` they are skipped, counted and listed in the log), and a `data.image_size` at
+which the decoded images would not fit in the memory available.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -56,38 +64,91 @@ def load(cfg: DataConfig) -> dict[str, Split]:
     return {s: Split(whole.x_raw[i], whole.y[i], whole.classes) for s, i in pick.items()}
 
 
-def list_images(folder: Path, classes) -> list[tuple[str, int]]:
-    """(path relative to `folder`, label) of every image file, class by class, sorted by name."""
-    missing = [c for c in classes if not (folder / c).is_dir()]
+def list_images(folder: Path, classes) -> tuple[list[tuple[str, int]], list[str]]:
+    """((path relative to `folder`, label) of every JPEG/PNG file, class by class, sorted by name; the
+    other image files, which the loader skips). Refuses missing, empty or unnamed class folders."""
+    subfolders = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    missing = [c for c in classes if c not in subfolders]
     if missing:
-        found = sorted(p.name for p in folder.iterdir() if p.is_dir())
         raise DataError(
-            f"{folder}: no sub-folder(s) {missing} (found {found}). Put each class's images in "
+            f"{folder}: no sub-folder(s) {missing} (found {subfolders}). Put each class's images in "
             f"its own sub-folder, or name them with data.classes=[class0,class1]."
         )
-    files = [
+    unnamed = [name for name in subfolders if name not in classes]
+    if unnamed:
+        raise DataError(
+            f"{folder}: sub-folder(s) {unnamed} are no class of data.classes={list(classes)}, so their images "
+            "would be left out. Move them out of the folder, or name the two classes with "
+            "data.classes=[class0,class1]."
+        )
+    found = [
         (p.relative_to(folder).as_posix(), label)
         for label, c in enumerate(classes)
         for p in sorted((folder / c).rglob("*"))
-        if p.is_file() and p.suffix.lower() in EXTENSIONS and not p.name.startswith(".")
+        if p.is_file() and not p.name.startswith(".")
     ]
-    if not files:
-        raise DataError(f"{folder}: no .jpg/.jpeg/.png images in {list(classes)}; add images.")
-    return files
+    files = [(path, label) for path, label in found if Path(path).suffix.lower() in EXTENSIONS]
+    empty = [c for label, c in enumerate(classes) if not any(k == label for _, k in files)]
+    if empty:
+        raise DataError(
+            f"{folder}: no .jpg/.jpeg/.png images in class folder(s) {empty}; a classifier needs examples of "
+            "both classes. Add images there."
+        )
+    other_images = Image.registered_extensions().keys() - EXTENSIONS
+    unsupported = [
+        f"{path} (not a .jpg/.jpeg/.png file: convert it)"
+        for path, _ in found
+        if Path(path).suffix.lower() in other_images
+    ]
+    return files, unsupported
 
 
 def read_folder(folder: Path, cfg: DataConfig) -> Split:
     """The images under `folder`, from the cache when its manifest still matches the files."""
-    files = list_images(folder, cfg.classes)
+    files, unsupported = list_images(folder, cfg.classes)
+    check_memory(folder, len(files), cfg.image_size)
     cache = _cache_dir(folder, cfg)
     manifest = _read_manifest(cache)
     entries = _current_entries(folder, files, manifest)
-    if not _same_content(manifest, entries):
-        _build_cache(folder, entries, cache, cfg)
-    else:  # the cache remembers which files could not be read
-        _report_bad(folder, [e["error"] for e in manifest["files"] if e.get("error")], len(entries), cfg)
-    x_raw = np.load(cache / "pixels.npy", mmap_mode="r")  # pages are read when (and where) used
-    return Split(x_raw, np.load(cache / "labels.npy"), tuple(cfg.classes))
+    if _same_content(manifest, entries):
+        split = _read_cache(cache, manifest, cfg)
+        if split is not None:  # the cache remembers which files could not be read
+            unreadable = [e["error"] for e in manifest["files"] if e.get("error")]
+            _report_bad(folder, unreadable + unsupported, len(entries) + len(unsupported), cfg)
+            return split
+    return _build_cache(folder, entries, unsupported, cache, cfg)
+
+
+def check_memory(folder: Path, count: int, image_size: int) -> None:
+    """Refuse an image size at which `count` decoded images (count·S·S·3 bytes) exceed the memory available."""
+    need, free = count * image_size * image_size * 3, available_memory()
+    if free is not None and need > free:
+        raise DataError(
+            f"data.image_size={image_size}: the {count} images of {folder} decoded at {image_size}x{image_size} "
+            f"RGB need {need} bytes ({need / 2**30:.1f} GiB), more than the {free} bytes ({free / 2**30:.1f} GiB) "
+            "of memory available. Use a smaller data.image_size (the course's is 64), or fewer images."
+        )
+
+
+def available_memory() -> int | None:
+    """Bytes a new allocation can get: MemAvailable (else free pages), within a cgroup's limit; None if unknown."""
+    free = None
+    try:
+        with open("/proc/meminfo") as f:
+            free = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, ValueError, IndexError, StopIteration):
+        try:
+            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    try:  # a container's limit (cgroup v2)
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+        if limit != "max":
+            free = min(free, int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    return free
 
 
 def _cache_dir(folder: Path, cfg: DataConfig) -> Path:
@@ -97,10 +158,38 @@ def _cache_dir(folder: Path, cfg: DataConfig) -> Path:
 
 
 def _read_manifest(cache: Path) -> dict | None:
-    try:
-        return json.loads((cache / "manifest.json").read_text())
-    except (OSError, ValueError):
+    """The cache's manifest; None when there is none, or (with a warning) when it cannot be used."""
+    path = cache / "manifest.json"
+    if not path.exists():
         return None
+    try:
+        manifest = json.loads(path.read_text())
+        keys = ("path", "label", "size", "mtime_ns", "sha256")
+        if not all(isinstance(e, dict) and all(k in e for k in keys) for e in manifest["files"]):
+            raise ValueError("an entry of 'files' lacks one of " + ", ".join(keys))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        log.warning("%s cannot be read (%s: %s); decoding the folder again", path, type(e).__name__, e)
+        return None
+    return manifest
+
+
+def _read_cache(cache: Path, manifest: dict, cfg: DataConfig) -> Split | None:
+    """The cached pixels and labels when they are what the manifest describes; None (with a warning) if not."""
+    labels = [e["label"] for e in manifest["files"] if not e.get("error")]
+    size = cfg.image_size
+    try:
+        x_raw = np.load(cache / "pixels.npy", mmap_mode="r")  # pages are read when (and where) used
+        y = np.load(cache / "labels.npy")
+        if x_raw.dtype != np.uint8 or x_raw.shape != (len(labels), size, size, 3):
+            raise ValueError(
+                f"pixels.npy holds {x_raw.dtype}{list(x_raw.shape)}, not uint8[{len(labels)}, {size}, {size}, 3]"
+            )
+        if y.shape != (len(labels),) or y.tolist() != labels:
+            raise ValueError("labels.npy does not hold the manifest's labels")
+    except (OSError, ValueError, EOFError) as e:
+        log.warning("%s: the image cache is damaged (%s: %s); decoding the folder again", cache, type(e).__name__, e)
+        return None
+    return Split(x_raw, y, tuple(cfg.classes))
 
 
 def _current_entries(folder: Path, files, manifest: dict | None) -> list[dict]:
@@ -122,8 +211,8 @@ def _same_content(manifest: dict | None, entries: list[dict]) -> bool:
     return manifest is not None and manifest.get("version") == CACHE_VERSION and key(manifest["files"]) == key(entries)
 
 
-def _build_cache(folder: Path, entries: list[dict], cache: Path, cfg: DataConfig) -> None:
-    """Decode every image; list the unreadable ones in one DataError, or skip them with a count."""
+def _build_cache(folder: Path, entries: list[dict], unsupported: list[str], cache: Path, cfg: DataConfig) -> Split:
+    """Decode every image; list the skipped ones in one DataError, or skip them with a count and the list."""
     size, pixels, bad = cfg.image_size, [], []
     for entry in entries:
         try:
@@ -134,29 +223,48 @@ def _build_cache(folder: Path, entries: list[dict], cache: Path, cfg: DataConfig
             entry["error"] = f"{entry['path']} ({type(e).__name__}: {e})"
         if "error" in entry:
             bad.append(entry["error"])
-    _report_bad(folder, bad, len(entries), cfg)
+    _report_bad(folder, bad + unsupported, len(entries) + len(unsupported), cfg)
     if not pixels:
         raise DataError(f"{folder}: none of the {len(entries)} image files can be read; add readable images.")
-    labels = np.array([e["label"] for e in entries if "error" not in e], np.int64)
-    cache.mkdir(parents=True, exist_ok=True)
-    with artifacts.atomic_open(cache / "pixels.npy", "wb") as f:
-        np.save(f, np.stack(pixels))
-    with artifacts.atomic_open(cache / "labels.npy", "wb") as f:
-        np.save(f, labels)
-    artifacts.save_json(
-        cache / "manifest.json",
-        {"version": CACHE_VERSION, "folder": str(folder), "image_size": size, "skipped": len(bad), "files": entries},
+    split = Split(
+        np.stack(pixels), np.array([e["label"] for e in entries if "error" not in e], np.int64), tuple(cfg.classes)
     )
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        with artifacts.atomic_open(cache / "pixels.npy", "wb") as f:
+            np.save(f, split.x_raw)
+        with artifacts.atomic_open(cache / "labels.npy", "wb") as f:
+            np.save(f, split.y)
+        artifacts.save_json(
+            cache / "manifest.json",
+            {
+                "version": CACHE_VERSION,
+                "folder": str(folder),
+                "image_size": size,
+                "skipped": len(bad),
+                "files": entries,
+            },
+        )
+    except OSError as e:
+        log.warning(
+            "%s: the image cache cannot be written (%s); training on the decoded images without a cache. "
+            "Set data.cache_dir to a writable folder.",
+            cache,
+            e.strerror or e,
+        )
+        return split
     log.info("%s: decoded %d images into %s", folder, len(pixels), cache)
+    return split
 
 
 def _report_bad(folder: Path, bad: list[str], total: int, cfg: DataConfig) -> None:
-    """All unreadable files in one DataError, or one warning with their count when skipping them."""
-    if bad and not cfg.skip_bad_images:
-        shown = "; ".join(bad[:20]) + (f"; and {len(bad) - 20} more" if len(bad) > 20 else "")
+    """All skipped files in one DataError, or one warning with their count and list when skipping them."""
+    if not bad:
+        return
+    shown = "; ".join(bad[:20]) + (f"; and {len(bad) - 20} more" if len(bad) > 20 else "")
+    if not cfg.skip_bad_images:
         raise DataError(
-            f"{folder}: {len(bad)} of {total} image file(s) cannot be read: {shown}. "
+            f"{folder}: {len(bad)} of {total} image file(s) cannot be used: {shown}. "
             "Remove or replace them, or set data.skip_bad_images=true to train without them."
         )
-    if bad:
-        log.warning("%s: skipped %d unreadable image(s) of %d (data.skip_bad_images=true)", folder, len(bad), total)
+    log.warning("%s: skipped %d of %d image file(s) (data.skip_bad_images=true): %s", folder, len(bad), total, shown)

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lr_jax.config import DataConfig
 from lr_jax.errors import DataError
 
 DEFAULT_CLASSES = ("non-cat", "cat")
@@ -61,3 +62,19 @@ def split_validation(split: Split, fraction: float, seed: int) -> tuple[Split, S
     is_val[np.random.default_rng(seed).permutation(m)[:n_val]] = True
     part = lambda keep: Split(split.x_raw[keep], split.y[keep], split.classes)
     return part(~is_val), part(is_val)
+
+
+def check_both_classes(train: Split, cfg: DataConfig) -> None:
+    """Refuse a training set (after the validation split) without an example of either class."""
+    counts = np.bincount(train.y, minlength=2)
+    missing = [train.classes[k] for k in (0, 1) if counts[k] == 0]
+    if not missing:
+        return
+    source = f"data.dir={cfg.dir}" if cfg.dir else f"data.name={cfg.name}"
+    after = f" after data.val_fraction={cfg.val_fraction}" if cfg.val_fraction else ""
+    held_out = ", or lower data.val_fraction" if cfg.val_fraction else ""
+    raise DataError(
+        f"{source}: the training set{after} holds no example of class {missing} ({counts[0]} "
+        f"{train.classes[0]!r}, {counts[1]} {train.classes[1]!r}); a classifier needs both classes. "
+        f"Add examples of {missing}{held_out}."
+    )

@@ -42,6 +42,13 @@ def images(m, size=SIZE, dtype=np.uint8, fill=None):
     return x
 
 
+def one_cat_drawn_for_validation(m, split_seed=0):
+    """Labels with one cat, at the index `split_validation` draws first for validation (data.split_seed)."""
+    y = np.zeros(m, int)
+    y[np.random.default_rng(split_seed).permutation(m)[0]] = 1
+    return y
+
+
 def truncate(path: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
@@ -166,6 +173,17 @@ CASES = [
         lambda d: write_course_h5(d / TEST, "test", images(4, size=8), [0, 1, 1, 0]),
         ("{data}/" + TRAIN, "4x4", "{data}/" + TEST, "8x8", "must have the same size", "Resize"),
     ),
+    data_case(
+        "train-one-class",
+        lambda d: write_course_h5(d / TRAIN, "train", images(6), [0] * 6),
+        ("data.dir={data}: the training set holds no example of class ['cat']", "Add examples of ['cat']"),
+    ),
+    data_case(
+        "train-one-class-after-val-split",
+        lambda d: write_course_h5(d / TRAIN, "train", images(6), one_cat_drawn_for_validation(6)),
+        ("the training set after data.val_fraction=0.17 holds no example of class ['cat']", "lower data.val_fraction"),
+        extra=["data.val_fraction=0.17"],  # one of 6 examples
+    ),
     # --- config values ---
     # (optim.learning_rate <= 0: test_config.py's table; the CLI path is the same for every config value)
     config_case(
@@ -254,6 +272,12 @@ CASES = [
             "do not fit the run's model on 64x64 RGB images",
             "copy the matching params.npz back",
         ),
+    ),
+    predict_case(
+        "predict-without-images",
+        lambda p: [f"run={p['tmp']}"],
+        ("images not given", "images=[a.jpg,b.png]"),
+        needs_run=False,
     ),
     predict_case(
         "predict-without-run",

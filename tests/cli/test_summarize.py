@@ -62,3 +62,23 @@ def test_a_sweep_whose_every_run_diverged_is_summarized_without_a_best_run(tmp_p
     assert (code, err) == (0, "")
     assert out.splitlines()[-1] == "best: none (every run diverged)"
     assert [line.split()[0] for line in out.splitlines()[1:3]] == ["0", "1"]  # both rows in the table
+
+
+def test_summarize_flags_a_run_whose_files_differ_from_its_record(tmp_path, capsys, caplog, snapshot):
+    from tests.test_summary import record_files
+
+    for job, acc in enumerate([0.6, 0.8]):
+        write_job(tmp_path / str(job), 0.01 * (job + 1), 0, acc, 0.5)
+        record_files(tmp_path / str(job))
+    (tmp_path / "1" / "params.npz").write_bytes(b"replaced")
+    before = {job: snapshot(tmp_path / job) for job in ("0", "1")}
+
+    code, out, _ = run_summarize(tmp_path, capsys)
+
+    assert code == 0
+    assert out.splitlines()[-1].startswith("best: run 0 ")
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        f"run {tmp_path / '1'}: ['params.npz'] differ(s) from the sha256 its metrics.json records (damaged, "
+        "replaced or missing); it is not considered for the best run. Train it again, or copy back its own files."
+    ]
+    assert {job: snapshot(tmp_path / job) for job in ("0", "1")} == before
