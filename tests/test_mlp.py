@@ -76,6 +76,7 @@ def test_random_inits_have_their_standard_deviation(method, std):
     assert not np.any(params["b1"])
 
 
+@pytest.mark.slow  # > 1.5 s on 2 cores
 def test_l2_penalizes_every_weight_matrix_and_no_bias(rng):
     x_ND, y_N = pixels(rng)
     model = MLP(hidden=(6, 4), init_method="he")
@@ -86,6 +87,7 @@ def test_l2_penalizes_every_weight_matrix_and_no_bias(rng):
     assert model.unit_weights(params).shape == (6, x_ND.shape[1])  # one row per first-layer unit
 
 
+@pytest.mark.slow  # > 1.5 s on 2 cores
 def test_extreme_logits_give_finite_costs_and_gradients(rng):
     x_ND, y_N = pixels(rng)
     model = MLP(hidden=(5,), activation="relu", init_method="he")
@@ -106,7 +108,10 @@ def relative_error(a, b) -> float:
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("depth", [1, 2, 3, 4])
+@pytest.mark.parametrize(
+    "depth",
+    [1, 2, *(pytest.param(d, marks=pytest.mark.slow) for d in (3, 4))],  # deep ones: ~2 s each
+)
 def test_gradients_match_the_course_backward_pass_and_central_differences(float64, depth, activation):
     """float64, relative error < 1e-7 against L_model_backward and against (J(θ+ε) - J(θ-ε)) / 2ε, ε = 1e-6
     (truncation error ~ε²·J''' ~ 1e-12, rounding ~1e-16/ε = 1e-10; a ReLU kink within ε of a
