@@ -71,10 +71,11 @@ def evaluate_split(model: Model, params, x, y, *, threshold: float) -> dict[str,
 
 
 def _evaluation(per_split, ys, threshold, objective, grad_norm) -> Evaluation:
-    probas = {name: np.asarray(proba) for name, (_, proba) in per_split.items()}
+    # In the splits' own order (train, test, val), not the sorted order of a pytree's dict keys.
+    probas = {name: np.asarray(per_split[name][1]) for name in ys}
     labels = {name: np.asarray(y) for name, y in ys.items()}
     scores = {
-        name: {"cost": float(c), **metrics.binary_metrics(labels[name], probas[name], threshold)}
-        for name, (c, _) in per_split.items()
+        name: {"cost": float(per_split[name][0]), **metrics.binary_metrics(labels[name], probas[name], threshold)}
+        for name in ys
     }
     return Evaluation(scores, probas, labels, float(objective), float(grad_norm))
