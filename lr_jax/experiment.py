@@ -7,7 +7,6 @@ fit with hooks, evaluate, report.
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import artifacts, evaluate, models, report, runtime, stages
+from lr_jax import artifacts, models, report, runtime, stages
 from lr_jax.config import Config
-
-log = logging.getLogger(__name__)
-
 
 def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: float | None = None) -> dict[str, Any]:
     """Train on the training set, evaluate on every split, write the run's files; return the metrics.
@@ -50,26 +46,8 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
         artifacts.start_plotting()  # matplotlib imports in a worker thread while JAX compiles and trains
         result = stages.fit(config, placed, on_chunk=on_chunk, chunk_size=chunk)
         t_evaluate = time.perf_counter()
-        model = models.build(config.model)
-        params = result.state.params
-        if config.train.early_stopping:  # the best measured parameters, not the last ones
-            params = tracker.best_params
-            log.info(
-                "early stopping: %s at iteration %s, best %.6f at iteration %i (the parameters kept)",
-                "stopped" if result.stopped else "not triggered, ran to the end",
-                tracker.stopped_at,
-                tracker.best_value,
-                tracker.best_step,
-            )
-        evaluation = evaluate.evaluate(
-            model,
-            params,
-            inputs.xs,
-            inputs.ys,
-            threshold=config.model.threshold,
-            weight_N=inputs.weight_N,
-            l2=config.model.l2,
-        )
+        params = stages.kept_params(config, result, tracker)
+        evaluation = stages.evaluate_params(config, inputs, params)
         info = {
             "n_iter": int(result.state.step),
             "data_time_s": t_data - t_start,
@@ -84,7 +62,7 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
         metrics = report.report_run(
             workdir,
             config,
-            model,
+            models.build(config.model),
             params,
             costs_T,
             inputs.splits["test"],

@@ -6,7 +6,7 @@ state        the model's init and the optimizer's, every key from train.seed    
 resume       the newest checkpoint instead, with train.resume=true               `resume_point`
 placement    the batch sharded over a device mesh when there are several         `place`
 fit          the compiled loop, in chunks, with hooks between them                `fit`
-evaluate     every split in one compiled call                                    `evaluate.evaluate`
+evaluate     the kept parameters on every split, in one compiled call             `kept_params`, `evaluate_params`
 report       the printed lines and the run folder's files                        `lr_jax.report`
 """
 
@@ -268,3 +268,30 @@ def fit(
         )
     # Replicated over the mesh: the host copy serves the evaluation of the (local) splits.
     return result._replace(state=result.state._replace(params=jax.device_get(result.state.params)))
+
+
+def kept_params(config: Config, result: train.FitResult, tracker: hooks.ValidationTracker | None):
+    """The parameters the run keeps: the best measured ones with train.early_stopping, else the last ones."""
+    if not config.train.early_stopping:
+        return result.state.params
+    log.info(
+        "early stopping: %s at iteration %s, best %.6f at iteration %i (the parameters kept)",
+        "stopped" if result.stopped else "not triggered, ran to the end",
+        tracker.stopped_at,
+        tracker.best_value,
+        tracker.best_step,
+    )
+    return tracker.best_params
+
+
+def evaluate_params(config: Config, inputs: Inputs, params) -> evaluate.Evaluation:
+    """Every split of `inputs` with the configured model, threshold, weights and L2, in one compiled call."""
+    return evaluate.evaluate(
+        models.build(config.model),
+        params,
+        inputs.xs,
+        inputs.ys,
+        threshold=config.model.threshold,
+        weight_N=inputs.weight_N,
+        l2=config.model.l2,
+    )
