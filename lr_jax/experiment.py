@@ -17,6 +17,7 @@ import numpy as np
 from lr_jax import artifacts, models, report, runtime, stages
 from lr_jax.config import Config
 
+
 def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: float | None = None) -> dict[str, Any]:
     """Train on the training set, evaluate on every split, write the run's files; return the metrics.
 
