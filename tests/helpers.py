@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import h5py
 import numpy as np
 from PIL import Image
+
+from lr_jax import checkpoint
 
 COURSE_CLASSES = (b"non-cat", b"cat")  # `list_classes` as the course's files store it (dtype S7)
 
@@ -45,3 +50,16 @@ def png_declaring(path: Path, width: int, height: int) -> Path:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b""))
     return path
+
+
+def kill_after_first_checkpoint(command: list[str], run_dir: Path, timeout_s: float) -> str:
+    """Start `command`, SIGKILL it as soon as `run_dir/checkpoints` holds a complete checkpoint, and return
+    the newest checkpoint's file name (the process must still have been running when killed)."""
+    folder = run_dir / checkpoint.FOLDER
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout_s
+    while not checkpoint.list_checkpoints(folder) and time.monotonic() < deadline:
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=60) == -signal.SIGKILL, f"{command[1]} ended before it could be killed"
+    return checkpoint.list_checkpoints(folder)[-1].name

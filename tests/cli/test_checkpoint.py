@@ -4,16 +4,14 @@ and a diverging run stopping at a finite checkpoint."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 from lr_jax import artifacts, checkpoint
 from tests.conftest import REPO_ROOT
+from tests.helpers import kill_after_first_checkpoint
 
 
 @pytest.mark.slow
@@ -28,17 +26,9 @@ def test_killed_and_resumed_run_equals_uninterrupted_run(tmp_path, data_dir, cou
         "train.print_cost=false",
         f"hydra.run.dir={run}",
     ]
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *overrides],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    killed_at = kill_after_first_checkpoint(
+        [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), *overrides], run, timeout_s=120
     )
-    deadline = time.monotonic() + 120
-    while not checkpoint.list_checkpoints(run / checkpoint.FOLDER) and time.monotonic() < deadline:
-        time.sleep(0.002)
-    proc.send_signal(signal.SIGKILL)
-    assert proc.wait(timeout=60) == -signal.SIGKILL, "the run ended before it could be killed"
-    killed_at = checkpoint.list_checkpoints(run / checkpoint.FOLDER)[-1].name
     assert killed_at != "step_00002000.npz" and not (run / "params.npz").exists()
 
     code, _, err = run_cli("train", *overrides, "train.resume=true")

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
-from lr_jax import artifacts, checkpoint
+from lr_jax import artifacts
 from tests.conftest import REPO_ROOT
+from tests.helpers import kill_after_first_checkpoint
 
 
 def sweep_command(data_dir, run_dir, *extra) -> list[str]:
@@ -48,13 +47,7 @@ def test_killed_and_resumed_sweep_equals_uninterrupted_sweep(tmp_path, data_dir)
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     run(sweep_command(data_dir, whole))
 
-    proc = subprocess.Popen(sweep_command(data_dir, killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while not checkpoint.list_checkpoints(killed / checkpoint.FOLDER) and time.monotonic() < deadline:
-        time.sleep(0.002)
-    proc.send_signal(signal.SIGKILL)
-    assert proc.wait(timeout=60) == -signal.SIGKILL, "the sweep ended before it could be killed"
-    killed_at = checkpoint.list_checkpoints(killed / checkpoint.FOLDER)[-1].name
+    killed_at = kill_after_first_checkpoint(sweep_command(data_dir, killed), killed, timeout_s=300)
     assert killed_at != "step_00002000.npz" and not (killed / "summary.json").exists()
 
     resumed = run(sweep_command(data_dir, killed, "train.resume=true"))
