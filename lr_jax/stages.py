@@ -284,9 +284,11 @@ def kept_params(config: Config, result: train.FitResult, tracker: hooks.Validati
     return tracker.best_params
 
 
-def evaluate_params(config: Config, inputs: Inputs, params) -> evaluate.Evaluation:
-    """Every split of `inputs` with the configured model, threshold, weights and L2, in one compiled call."""
-    return evaluate.evaluate(
+def evaluate_params(config: Config, inputs: Inputs, params, *, grid: bool = False):
+    """Every split of `inputs` with the configured model, threshold, weights and L2, in one compiled call:
+    an `evaluate.Evaluation`, or with `grid` (params stacked on a leading axis, a sweep's grid, which
+    differs in learning rate and seed only) one per grid point."""
+    return (evaluate.evaluate_grid if grid else evaluate.evaluate)(
         models.build(config.model),
         params,
         inputs.xs,

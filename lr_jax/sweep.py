@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import artifacts, checkpoint, evaluate, hooks, models, optim, report, runtime, stages, summary, train
+from lr_jax import artifacts, checkpoint, hooks, models, optim, report, runtime, stages, summary, train
 from lr_jax.config import Config
 from lr_jax.model import LOGISTIC, Model
 
@@ -128,12 +128,12 @@ def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_f
     """((stacked states, hparams), costs so far f[C, t], the checkpoint hooks, the chunk length): the grid from
     its newest checkpoint with train.resume=true, else from its initial states; written every
     train.checkpoint_every iterations (atomically, the newest train.keep_checkpoints kept)."""
-    t = config.train
+    t, saved_config = config.train, checkpoint_config(config)
     states, hparams = initial_states(configs, n_features)
     states, past_costs = checkpoint.starting_point(
         workdir,
         states,
-        checkpoint_config(config),
+        saved_config,
         resume=t.resume,
         num_steps=t.iteration_limit,
         overwrite=t.overwrite,
@@ -142,7 +142,7 @@ def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_f
         log.info("resuming the grid at iteration %i", int(np.max(states.step)))
     save = hooks.CheckpointWriter(
         workdir / checkpoint.FOLDER,
-        checkpoint_config(config),
+        saved_config,
         every=t.checkpoint_every,
         keep=t.keep_checkpoints,
         num_steps=t.iteration_limit,
@@ -191,15 +191,7 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
         timing = {"sweep_compile_time_s": result.compile_s, "sweep_train_time_s": result.run_s}
         model = models.build(config.model)
         t_evaluate = time.perf_counter()
-        evaluations = evaluate.evaluate_grid(  # the grid differs in learning rate and seed only: one l2
-            model,
-            result.state.params,
-            inputs.xs,
-            inputs.ys,
-            threshold=config.model.threshold,
-            weight_N=inputs.weight_N,
-            l2=config.model.l2,
-        )
+        evaluations = stages.evaluate_params(config, inputs, result.state.params, grid=True)
         timing["sweep_evaluate_time_s"] = time.perf_counter() - t_evaluate
         for i, (c, evaluation) in enumerate(zip(configs, evaluations)):
             started = time.perf_counter()
