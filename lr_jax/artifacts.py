@@ -134,6 +134,9 @@ def plot_learning_curve(path: str | os.PathLike, iterations, costs, title: str) 
     plot_learning_curves(path, {None: (iterations, costs)}, title)
 
 
+# Fixed margins (fractions of the figure) that fit the axis labels and title: `bbox_inches="tight"` would
+# draw every figure twice to find them (~40 % of a line plot's time).
+LINE_PLOT_MARGINS = {"left": 0.13, "right": 0.96, "bottom": 0.12, "top": 0.92}
 MAX_LEGEND_ENTRIES = 12  # more curves than this are drawn without a legend
 
 
@@ -142,6 +145,7 @@ def plot_learning_curves(path: str | os.PathLike, curves: Mapping[str | None, tu
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6, 4))  # no pyplot: no global backend or figure registry is touched
+    fig.subplots_adjust(**LINE_PLOT_MARGINS)
     ax = fig.subplots()
     for label, (iterations, costs) in curves.items():
         ax.plot(iterations, costs, label=label)
@@ -149,13 +153,13 @@ def plot_learning_curves(path: str | os.PathLike, curves: Mapping[str | None, tu
     ax.grid(alpha=0.3)
     if any(label is not None for label in curves) and len(curves) <= MAX_LEGEND_ENTRIES:
         ax.legend(loc="upper right", shadow=True)
-    save_figure(path, fig, dpi=100, bbox_inches="tight")
+    save_figure(path, fig)
 
 
 def save_figure(path: str | os.PathLike, fig: Figure, **savefig_kwargs) -> None:
-    """Render `fig` as PNG in memory, then write it atomically."""
+    """Render `fig` as PNG in memory (zlib level 1, as `figures.save_png`), then write it atomically."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", **savefig_kwargs)
+    fig.savefig(buf, format="png", **{"dpi": 100, "pil_kwargs": {"compress_level": 1}, **savefig_kwargs})
     with atomic_open(path, "wb") as f:
         f.write(buf.getvalue())
 
@@ -165,6 +169,7 @@ def plot_roc_curves(path: str | os.PathLike, curves: Mapping[str, tuple[np.ndarr
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5, 5))
+    fig.subplots_adjust(**LINE_PLOT_MARGINS)
     ax = fig.subplots()
     for name, (fpr, tpr) in curves.items():
         ax.plot(fpr, tpr, label=name)
@@ -172,4 +177,4 @@ def plot_roc_curves(path: str | os.PathLike, curves: Mapping[str, tuple[np.ndarr
     ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC", aspect="equal")
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
-    save_figure(path, fig, dpi=100, bbox_inches="tight")
+    save_figure(path, fig)

@@ -6,7 +6,9 @@ compilation exists; the stages below it only read it.
 
 from __future__ import annotations
 
+import atexit
 import functools
+import gc
 import importlib.metadata as metadata
 import logging
 import os
@@ -24,6 +26,21 @@ from lr_jax.config import ParallelConfig
 from lr_jax.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def freeze_long_lived_objects() -> None:
+    """Leave the objects alive now (the imported modules: JAX, optax, Hydra, ...) out of the garbage
+    collector's passes for the rest of the process, and every object out of the collection Python makes as
+    it exits.
+
+    They live until the process ends, so no collection could free them; scanning them again in each full
+    collection (tracing makes many) and once more at exit costs ~0.2 s per process on a 2-core CPU
+    (`gc.freeze`). Nothing is leaked: reference counting still frees what is not in a cycle, and the
+    process's memory is returned to the system at exit either way.
+    """
+    gc.freeze()
+    atexit.register(gc.freeze)
 
 
 def precision_scope(precision: str):
