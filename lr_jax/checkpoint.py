@@ -26,7 +26,7 @@ import numpy as np
 
 from lr_jax import artifacts
 from lr_jax.errors import ConfigError, DataError
-from lr_jax.train import TrainState
+from lr_jax.train import TrainState, steps_done
 
 log = logging.getLogger(__name__)
 FOLDER = "checkpoints"
@@ -68,7 +68,7 @@ def _named_leaves(state: TrainState) -> dict[str, Any]:
 def save(folder: Path, state: TrainState, costs, config: Mapping[str, Any], keep: int) -> Path:
     """Write `folder/step_<N>.npz` atomically, then delete all but the newest `keep` checkpoints."""
     folder.mkdir(parents=True, exist_ok=True)
-    step = int(np.max(state.step))  # a sweep's stacked grid: its states share one step
+    step = steps_done(state)  # a sweep's stacked grid: its states share one step
     path = folder / f"step_{step:08d}.npz"
     arrays = {name: np.asarray(leaf) for name, leaf in jax.device_get(_named_leaves(state)).items()}
     arrays.update(costs=np.asarray(costs), config=np.asarray(json.dumps(dict(config))))
@@ -167,7 +167,7 @@ def starting_point(
             "of the run to continue (hydra.run.dir=<run folder>), or drop train.resume=true."
         )
     path, (state, costs) = _newest_good(found, template, config)
-    step = int(np.max(state.step))
+    step = steps_done(state)
     if step > num_steps:
         raise ConfigError(
             f"{path} is at iteration {step}, past train.num_iterations="

@@ -31,7 +31,7 @@ class DivergenceGuard:
         params = jax.device_get(state.params)
         if np.isfinite(costs_n).all() and all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(params)):
             return
-        stop = int(np.max(state.step))
+        stop = train.steps_done(state)
         kept = checkpoint.newest_finite(self.checkpoint_folder) if self.checkpoint_folder else None
         where = f"the last finite checkpoint is {kept}" if kept else "no finite checkpoint is kept"
         raise DivergenceError(
@@ -56,7 +56,7 @@ class CheckpointWriter:
 
     def __call__(self, state, costs_n) -> None:
         self.costs.append(np.asarray(costs_n))
-        step = int(np.max(state.step))  # a sweep's grid shares one step
+        step = train.steps_done(state)
         if self.every and (step % self.every == 0 or step == self.num_steps):
             self.write(state)
 
@@ -99,7 +99,7 @@ class InterruptStop:
         name = signal.Signals(self.received).name
         saved = f"checkpoint {self.writer.write(state)} written" if self.writer else "no checkpoint written"
         raise Interrupted(
-            f"{name}: training stopped at iteration {int(np.max(state.step))}, {saved}. To continue, run "
+            f"{name}: training stopped at iteration {train.steps_done(state)}, {saved}. To continue, run "
             f"the same command with train.resume=true hydra.run.dir={self.run_dir}",
             self.received,
         )

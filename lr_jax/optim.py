@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from lr_jax.config import Config, OptimConfig
@@ -56,7 +57,8 @@ def make_hparams(
 ) -> HParams:
     """Hyperparameters as arrays of a fixed dtype, so that new values do not recompile."""
     values = dict(learning_rate=learning_rate, momentum=momentum, b1=b1, b2=b2, l2=l2, tol=tol)
-    return {name: jnp.asarray(value, dtype) for name, value in values.items()}
+    # Converted by NumPy, then copied to the device: jnp.asarray would compile a conversion of its own.
+    return {name: jax.device_put(np.asarray(value, dtype)) for name, value in values.items()}
 
 
 def config_hparams(config: Config, dtype) -> HParams:

@@ -139,7 +139,7 @@ def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_f
         overwrite=t.overwrite,
     )
     if t.resume:
-        log.info("resuming the grid at iteration %i", int(np.max(states.step)))
+        log.info("resuming the grid at iteration %i", train.steps_done(states))
     save = hooks.CheckpointWriter(
         workdir / checkpoint.FOLDER,
         saved_config,

@@ -151,13 +151,21 @@ def run_steps(
     return state, costs_T
 
 
+def steps_done(state: TrainState) -> int:
+    """The iterations `state` has made (a grid's states share one step), read on the host.
+
+    `np.max` of a JAX array would call its `.max()` and compile a reduction; a host copy compiles nothing.
+    """
+    return int(np.max(jax.device_get(state.step)))
+
+
 class StopTraining(Exception):
     """Raised by an `on_chunk` hook to end `fit` at this chunk boundary, keeping the state reached (early stopping)."""
 
 
 class FitResult(NamedTuple):
     state: TrainState
-    costs: jax.Array  # f[iterations run], J before each iteration
+    costs: np.ndarray  # f[iterations run], J before each iteration (on the host)
     compile_s: float  # seconds JAX spent compiling (or loading from the persistent cache) in `fit`
     run_s: float  # seconds spent running the compiled chunks, callbacks excluded
     converged: bool | np.ndarray = False  # stopped early because ‖∇J‖ < tol (bool[C] for a grid of states)
@@ -191,7 +199,7 @@ def fit(
     """
     chunk = chunk_size or max(num_steps, 1)
     costs, compile_s, run_s = [], 0.0, 0.0
-    done, converged, stopped = int(np.max(state.step)), False, False  # a grid's states share one step
+    done, converged, stopped = steps_done(state), False, False
     args, kwargs = (x_ND, y_N, hparams), {"weight_N": weight_N}
     static = {"optim": optim, "batch_size": batch_size, "model": model}
     while done < num_steps and not converged and not stopped:
@@ -202,22 +210,16 @@ def fit(
             state, costs_n = jax.block_until_ready(run(state, *args, **kwargs, num_steps=n, **static))
         compile_s += compiling.seconds
         run_s += time.perf_counter() - t0 - compiling.seconds
-        ran = int(np.max(state.step)) - done
+        ran = steps_done(state) - done
         converged, done = ran < n, done + ran
-        costs.append(costs_n[..., :ran])
+        costs.append(np.asarray(costs_n)[..., :ran])  # on the host: slicing and joining compile nothing
         try:
             for callback in on_chunk:
                 callback(state, costs[-1])
         except StopTraining:
             stopped = True
-    if len(costs) == 1:  # the common single-call case: no concatenation to compile
-        all_costs = costs[0]
-    else:
-        all_costs = (
-            jnp.concatenate(costs, axis=-1)
-            if costs
-            else jnp.zeros(np.shape(state.step) + (0,), param_dtype(state.params))
-        )
+    empty = np.zeros(np.shape(state.step) + (0,), param_dtype(state.params))
+    all_costs = np.concatenate(costs, axis=-1) if costs else empty
     converged_per_state = (np.asarray(state.step) < num_steps) & (not stopped)  # by tol (a flag per grid member)
     return FitResult(
         state,
