@@ -15,7 +15,7 @@ import pytest
 from lr_jax import loss, models, optim, reference_deep, runtime, train
 from lr_jax.config import Config, SweepConfig
 from lr_jax.errors import ConfigError
-from lr_jax.mlp import MLP
+from lr_jax.mlp import MLP, course_params
 from lr_jax.model import LogisticRegression
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
@@ -181,6 +181,27 @@ def synthetic_mlp_config(**sections) -> Config:
     return Config.from_dict(base)
 
 
+@pytest.mark.parametrize("init, course_seed", [("he", None), ("course", None), ("course", 7)])
+def test_each_seed_of_a_sweep_starts_where_a_single_run_with_that_seed_starts(init, course_seed):
+    """init=course draws from RandomState(train.seed) for every member of the grid, as a single run (or a
+    multirun job) with that seed does; an explicit model.course_seed gives every member the same draws."""
+    from lr_jax import stages, sweep
+
+    model = {"init": init, "course_seed": course_seed}
+    config = dataclasses.replace(
+        synthetic_mlp_config(model=model), sweep=SweepConfig(learning_rates=(0.01,), seeds=(0, 3))
+    )
+    grid, _ = sweep.initial_states(sweep.grid_configs(config), 192)
+    for i, seed in enumerate((0, 3)):
+        alone, _ = stages.initial_state(synthetic_mlp_config(model=model, train={"seed": seed}), 192)
+        for name, leaf in alone.params.items():
+            np.testing.assert_array_equal(grid.params[name][i], leaf, err_msg=f"seed {seed}: {name}")
+    if init == "course":
+        want = course_params((192, 6, 4, 1), 7 if course_seed else 0, jnp.float32)
+        np.testing.assert_array_equal(grid.params["W1"][0], want["W1"])  # the notebook's draws
+    assert np.array_equal(grid.params["W1"][0], grid.params["W1"][1]) == (course_seed is not None)
+
+
 @pytest.mark.slow  # five compiled fits
 def test_vmapped_sweep_of_mlps_equals_separate_runs():
     """float64: the grid's batched matrix products sum in another order than one run's (~1e-16 per step);
@@ -194,8 +215,13 @@ def test_vmapped_sweep_of_mlps_equals_separate_runs():
         configs = sweep.grid_configs(config)
         grid = sweep.train_grid(configs, inputs.xs["train"], inputs.ys["train"])
         for i, c in enumerate(configs):
-            state, hparams = stages.initial_state(c, inputs.n_features)
-            single = stages.fit(c, stages.Placed(None, inputs.xs["train"], inputs.ys["train"], None, state, hparams))
+            alone = synthetic_mlp_config(
+                train={"precision": "float64", "seed": c.train.seed}, optim={"learning_rate": c.optim.learning_rate}
+            )  # a single run with this seed, made from its own keys (not from the grid's config)
+            state, hparams = stages.initial_state(alone, inputs.n_features)
+            single = stages.fit(
+                alone, stages.Placed(None, inputs.xs["train"], inputs.ys["train"], None, state, hparams)
+            )
             np.testing.assert_allclose(grid.costs[i], single.costs, rtol=0, atol=1e-10, err_msg=f"config {i}")
             for name, leaf in single.state.params.items():
                 np.testing.assert_allclose(grid.state.params[name][i], leaf, rtol=0, atol=1e-10, err_msg=name)
