@@ -140,6 +140,33 @@ def test_gradients_match_the_course_backward_pass_and_central_differences(float6
     assert relative_error(ours, numeric) < 1e-7
 
 
+@pytest.mark.parametrize("path", ["plain", "chunked"])
+def test_class_weighted_cost_and_gradients_match_the_course_backward_pass(float64, monkeypatch, path):
+    """model.class_weight=balanced on an MLP: the weighted mean Σ sᵢLᵢ / Σ sᵢ and its gradients against the
+    course's backward pass with each example's dA scaled by m·sᵢ/Σs; also through the chunked pass over uint8
+    pixels (`lr_jax.pixels`, 8-row chunks). float64, the same 1e-7 as the unweighted check above."""
+    from lr_jax import pixels as pixels_lib
+    from lr_jax import stages
+
+    if path == "chunked":
+        monkeypatch.setitem(pixels_lib.CHUNK_ROWS, jax.default_backend(), 8)  # 40 rows >= 4 chunks: chunked
+    x_ND, y_N = pixels(np.random.default_rng(5), m=40, n=12)
+    y_N[:30] = 0  # 3:1 imbalance, so the balanced weights are not all 1
+    weight_N = stages.sample_weights("balanced", y_N, jnp.float64)
+    model = MLP(hidden=(5, 3), activation="relu", init_method="xavier")
+    params = jax.tree.map(lambda a: a + 0.1, model.init(jax.random.key(2), 12, jnp.float64))
+    value, grads = jax.value_and_grad(loss.cost)(params, jnp.asarray(x_ND), y_N, weight_N, model=model)
+
+    X, Y, S = x_ND.T / 255.0, y_N[None, :].astype(np.float64), np.asarray(weight_N)[None, :]
+    AL, caches = reference_deep.L_model_forward(X, to_course(params), "relu")
+    assert float(value) == pytest.approx(reference_deep.compute_cost(AL, Y, weights=S), rel=1e-12)
+    assert float(value) != pytest.approx(reference_deep.compute_cost(AL, Y), rel=1e-3)  # the weights matter
+    course = reference_deep.L_model_backward(AL, Y, caches, "relu", weights=S)
+    for k, g in grads.items():
+        want = course[f"d{k}"].T if k.startswith("W") else course[f"d{k}"][:, 0]
+        assert relative_error(np.asarray(g), want) < 1e-7, k
+
+
 @pytest.mark.parametrize(
     "model, message",
     [
@@ -250,6 +277,30 @@ def test_resumed_mlp_run_is_bit_identical_and_predicts_like_the_model(tmp_path):
     model = models.build(synthetic_mlp_config().model)
     logit = model.apply(jax.tree.map(jnp.asarray, want), jnp.asarray(x_HWC.reshape(-1)))
     assert prediction.proba == pytest.approx(float(jax.nn.sigmoid(logit)), abs=1e-6)
+
+
+def test_early_stopping_keeps_the_best_mlp_on_a_validation_split_with_class_weights(tmp_path):
+    """Adam at 0.05 overfits 72 examples within a few dozen steps, so the validation log-loss turns up and the
+    run stops `patience` measurements after its best; the kept (written) MLP is the best one: its validation
+    log-loss recomputed from params.npz is the recorded best (1e-6 relative: another compiled program)."""
+    from lr_jax import artifacts, evaluate, experiment, stages
+
+    config = synthetic_mlp_config(
+        data={"val_fraction": 0.25},
+        model={"hidden": [16], "l2": 0.0, "class_weight": "balanced"},
+        optim={"learning_rate": 0.05},
+        train={"num_iterations": 300, "log_every": 10, "early_stopping": True, "early_stopping_patience": 3},
+    )
+    metrics = experiment.train_and_evaluate(config, tmp_path)
+    record, curve = metrics["early_stopping"], metrics["val_curve"]
+    assert record["stopped_at"] == record["best_iteration"] + 30 == metrics["n_iter"] < 300
+    assert record["best_value"] == min(curve["val_log_loss"])
+    params = jax.tree.map(jnp.asarray, artifacts.load_params(tmp_path / "params.npz"))
+    inputs = stages.load_inputs(config)
+    model = models.build(config.model)
+    scores = evaluate.evaluate_split(model, params, inputs.xs["val"], inputs.ys["val"], threshold=0.5)
+    np.testing.assert_allclose(scores["log_loss"], record["best_value"], rtol=1e-6)
+    assert metrics["val_log_loss"] == pytest.approx(record["best_value"], rel=1e-6)
 
 
 def test_mlp_teacher_labels_are_balanced_and_not_linearly_predictable():
