@@ -49,10 +49,13 @@ class ModelConfig:
     # mlp (lr_jax/mlp.py)
     hidden: tuple[int, ...] = ()
     activation: str = "relu"
-    course_seed: int | None = None  # None: train.seed (resolved by Config.from_dict)
+    course_seed: int | None = None  # RandomState seed of init=course; None: train.seed
     threshold: float = 0.5
     l2: float = 0.0
     class_weight: str | None = None
+    # Not a config key (DERIVED): the seed init=course draws from, course_seed or else train.seed, which
+    # Config keeps in step, also when a sweep replaces train.seed (`dataclasses.replace` runs __post_init__).
+    course_init_seed: int = dataclasses.field(default=0, metadata={"derived": True})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +142,12 @@ class Config:
     # it): `<split>_<metric>`; a validation metric falls back to the test split when there is none.
     optimized_metric: str = "val_accuracy"
 
+    def __post_init__(self) -> None:
+        """model.course_init_seed: model.course_seed, or train.seed when that is None."""
+        seed = self.train.seed if self.model.course_seed is None else self.model.course_seed
+        if self.model.course_init_seed != seed:
+            object.__setattr__(self, "model", dataclasses.replace(self.model, course_init_seed=seed))
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Config:
         """Build and validate a Config from a nested mapping (e.g. `OmegaConf.to_container(cfg)`)."""
@@ -149,15 +158,16 @@ class Config:
             **{name: _build_section(name, section_cls, d.get(name) or {}) for name, section_cls in _SECTIONS.items()},
             **{key: _coerce(key, d[key], default) for key, default in _TOP_LEVEL.items() if key in d},
         )
-        if config.model.name == "mlp" and config.model.course_seed is None:  # init=course: RandomState(train.seed)
-            config = dataclasses.replace(config, model=dataclasses.replace(config.model, course_seed=config.train.seed))
         validate(config)
         return config
 
     def to_dict(self) -> dict[str, Any]:
-        """Nested plain dicts, tuples as lists (as they come back from JSON, e.g. a checkpoint's config)."""
+        """Nested plain dicts, tuples as lists (as they come back from JSON, e.g. a checkpoint's config); the
+        config keys only (no DERIVED field)."""
         return {
-            name: {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()} if name in _SECTIONS else value
+            name: {k: list(v) if isinstance(v, tuple) else v for k, v in value.items() if k not in DERIVED}
+            if name in _SECTIONS
+            else value
             for name, value in dataclasses.asdict(self).items()
         }
 
@@ -171,6 +181,8 @@ _SECTIONS = {
     "parallel": ParallelConfig,
     "logger": LoggerConfig,
 }
+# Fields a Config computes from its keys, which a config file or the command line cannot set.
+DERIVED = frozenset(f.name for cls in _SECTIONS.values() for f in dataclasses.fields(cls) if f.metadata.get("derived"))
 # Keys outside the sections, with their defaults (the dataclass's).
 _TOP_LEVEL = {f.name: f.default for f in dataclasses.fields(Config) if f.name not in _SECTIONS}
 # Hydra-only keys the library ignores (study: scripts/study.py's section; hparams_search: the Optuna group).
@@ -189,7 +201,7 @@ def _reject_unknown(where: str, d: Mapping[str, Any], known) -> None:
 def _build_section(name: str, section_cls, d: Mapping[str, Any]):
     if not isinstance(d, Mapping):
         raise ConfigError(f"{name}={d!r}: expected a group of keys, e.g. {name}.<key>=<value>.")
-    fields = {f.name: f for f in dataclasses.fields(section_cls)}
+    fields = {f.name: f for f in dataclasses.fields(section_cls) if f.name not in DERIVED}
     _reject_unknown(name, d, fields)
     values = {}
     for key, value in d.items():

@@ -17,7 +17,7 @@ BUILDERS = {
         activation=cfg.activation,
         init_method=cfg.init,
         init_scale=cfg.init_scale,
-        course_seed=cfg.course_seed or 0,
+        course_seed=cfg.course_init_seed,
     ),
 }
 

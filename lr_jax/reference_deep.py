@@ -3,8 +3,9 @@
 Plain NumPy, no JAX, written as in the course's "Deep Neural Network" notebooks (`dnn_app_utils`): X is
 (n_features, m), `W{l}` is (n_l, n_{l-1}), `b{l}` is (n_l, 1); hidden layers use one activation, the output
 unit a sigmoid; `L_model_backward` is the hand-derived backward pass, starting from
-dAL = -(Y/AL - (1-Y)/(1-AL)). The course writes `relu` and `sigmoid`; `tanh` and `leaky_relu` (slope 0.01,
-as `jax.nn.leaky_relu`) are added here in the same form so that every activation of `lr_jax.mlp` has a
+dAL = -(Y/AL - (1-Y)/(1-AL)) (each column scaled by its example's weight for lr_jax's class weights, which
+the course has not). The course writes `relu` and `sigmoid`; `tanh` and `leaky_relu` (slope 0.01, as
+`jax.nn.leaky_relu`) are added here in the same form so that every activation of `lr_jax.mlp` has a
 hand-written backward pass to compare with.
 
 Initialization, the notebooks' draws (NumPy's legacy global generator, here an explicit `RandomState`):
@@ -111,7 +112,10 @@ def L_model_forward(X, parameters, activation="relu"):
     return AL, caches
 
 
-def compute_cost(AL, Y):
+def compute_cost(AL, Y, weights=None):
+    """The mean cross-entropy; with `weights` (1, m), the weighted mean Σ sᵢLᵢ / Σ sᵢ (not in the course)."""
+    if weights is not None:
+        return float(np.sum(weights * -(Y * np.log(AL) + (1 - Y) * np.log(1 - AL))) / np.sum(weights))
     m = Y.shape[1]
     cost = (1.0 / m) * (-np.dot(Y, np.log(AL).T) - np.dot(1 - Y, np.log(1 - AL).T))
     return float(np.squeeze(cost))
@@ -130,11 +134,14 @@ def linear_activation_backward(dA, cache, activation):
     return linear_backward(BACKWARD[activation](dA, activation_cache), linear_cache)
 
 
-def L_model_backward(AL, Y, caches, activation="relu"):
-    """The hand-derived gradients {dW{l}, db{l}} of the mean cross-entropy."""
+def L_model_backward(AL, Y, caches, activation="relu", weights=None):
+    """The hand-derived gradients {dW{l}, db{l}} of the mean cross-entropy; with `weights` (1, m), of the
+    weighted mean: example i's dA scaled by m·sᵢ/Σs, since every layer's backward pass divides by m."""
     grads, L = {}, len(caches)
     Y = Y.reshape(AL.shape)
     dA = -(np.divide(Y, AL) - np.divide(1 - Y, 1 - AL))
+    if weights is not None:
+        dA = dA * weights * (Y.shape[1] / np.sum(weights))
     dA, grads[f"dW{L}"], grads[f"db{L}"] = linear_activation_backward(dA, caches[L - 1], "sigmoid")
     for layer in reversed(range(L - 1)):
         dA, grads[f"dW{layer + 1}"], grads[f"db{layer + 1}"] = linear_activation_backward(dA, caches[layer], activation)

@@ -15,7 +15,7 @@ import pytest
 from lr_jax import loss, models, optim, reference_deep, runtime, train
 from lr_jax.config import Config, SweepConfig
 from lr_jax.errors import ConfigError
-from lr_jax.mlp import MLP
+from lr_jax.mlp import MLP, course_params
 from lr_jax.model import LogisticRegression
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
@@ -140,6 +140,33 @@ def test_gradients_match_the_course_backward_pass_and_central_differences(float6
     assert relative_error(ours, numeric) < 1e-7
 
 
+@pytest.mark.parametrize("path", ["plain", "chunked"])
+def test_class_weighted_cost_and_gradients_match_the_course_backward_pass(float64, monkeypatch, path):
+    """model.class_weight=balanced on an MLP: the weighted mean Σ sᵢLᵢ / Σ sᵢ and its gradients against the
+    course's backward pass with each example's dA scaled by m·sᵢ/Σs; also through the chunked pass over uint8
+    pixels (`lr_jax.pixels`, 8-row chunks). float64, the same 1e-7 as the unweighted check above."""
+    from lr_jax import pixels as pixels_lib
+    from lr_jax import stages
+
+    if path == "chunked":
+        monkeypatch.setitem(pixels_lib.CHUNK_ROWS, jax.default_backend(), 8)  # 40 rows >= 4 chunks: chunked
+    x_ND, y_N = pixels(np.random.default_rng(5), m=40, n=12)
+    y_N[:30] = 0  # 3:1 imbalance, so the balanced weights are not all 1
+    weight_N = stages.sample_weights("balanced", y_N, jnp.float64)
+    model = MLP(hidden=(5, 3), activation="relu", init_method="xavier")
+    params = jax.tree.map(lambda a: a + 0.1, model.init(jax.random.key(2), 12, jnp.float64))
+    value, grads = jax.value_and_grad(loss.cost)(params, jnp.asarray(x_ND), y_N, weight_N, model=model)
+
+    X, Y, S = x_ND.T / 255.0, y_N[None, :].astype(np.float64), np.asarray(weight_N)[None, :]
+    AL, caches = reference_deep.L_model_forward(X, to_course(params), "relu")
+    assert float(value) == pytest.approx(reference_deep.compute_cost(AL, Y, weights=S), rel=1e-12)
+    assert float(value) != pytest.approx(reference_deep.compute_cost(AL, Y), rel=1e-3)  # the weights matter
+    course = reference_deep.L_model_backward(AL, Y, caches, "relu", weights=S)
+    for k, g in grads.items():
+        want = course[f"d{k}"].T if k.startswith("W") else course[f"d{k}"][:, 0]
+        assert relative_error(np.asarray(g), want) < 1e-7, k
+
+
 @pytest.mark.parametrize(
     "model, message",
     [
@@ -181,6 +208,27 @@ def synthetic_mlp_config(**sections) -> Config:
     return Config.from_dict(base)
 
 
+@pytest.mark.parametrize("init, course_seed", [("he", None), ("course", None), ("course", 7)])
+def test_each_seed_of_a_sweep_starts_where_a_single_run_with_that_seed_starts(init, course_seed):
+    """init=course draws from RandomState(train.seed) for every member of the grid, as a single run (or a
+    multirun job) with that seed does; an explicit model.course_seed gives every member the same draws."""
+    from lr_jax import stages, sweep
+
+    model = {"init": init, "course_seed": course_seed}
+    config = dataclasses.replace(
+        synthetic_mlp_config(model=model), sweep=SweepConfig(learning_rates=(0.01,), seeds=(0, 3))
+    )
+    grid, _ = sweep.initial_states(sweep.grid_configs(config), 192)
+    for i, seed in enumerate((0, 3)):
+        alone, _ = stages.initial_state(synthetic_mlp_config(model=model, train={"seed": seed}), 192)
+        for name, leaf in alone.params.items():
+            np.testing.assert_array_equal(grid.params[name][i], leaf, err_msg=f"seed {seed}: {name}")
+    if init == "course":
+        want = course_params((192, 6, 4, 1), 7 if course_seed else 0, jnp.float32)
+        np.testing.assert_array_equal(grid.params["W1"][0], want["W1"])  # the notebook's draws
+    assert np.array_equal(grid.params["W1"][0], grid.params["W1"][1]) == (course_seed is not None)
+
+
 @pytest.mark.slow  # five compiled fits
 def test_vmapped_sweep_of_mlps_equals_separate_runs():
     """float64: the grid's batched matrix products sum in another order than one run's (~1e-16 per step);
@@ -194,8 +242,13 @@ def test_vmapped_sweep_of_mlps_equals_separate_runs():
         configs = sweep.grid_configs(config)
         grid = sweep.train_grid(configs, inputs.xs["train"], inputs.ys["train"])
         for i, c in enumerate(configs):
-            state, hparams = stages.initial_state(c, inputs.n_features)
-            single = stages.fit(c, stages.Placed(None, inputs.xs["train"], inputs.ys["train"], None, state, hparams))
+            alone = synthetic_mlp_config(
+                train={"precision": "float64", "seed": c.train.seed}, optim={"learning_rate": c.optim.learning_rate}
+            )  # a single run with this seed, made from its own keys (not from the grid's config)
+            state, hparams = stages.initial_state(alone, inputs.n_features)
+            single = stages.fit(
+                alone, stages.Placed(None, inputs.xs["train"], inputs.ys["train"], None, state, hparams)
+            )
             np.testing.assert_allclose(grid.costs[i], single.costs, rtol=0, atol=1e-10, err_msg=f"config {i}")
             for name, leaf in single.state.params.items():
                 np.testing.assert_allclose(grid.state.params[name][i], leaf, rtol=0, atol=1e-10, err_msg=name)
@@ -224,6 +277,30 @@ def test_resumed_mlp_run_is_bit_identical_and_predicts_like_the_model(tmp_path):
     model = models.build(synthetic_mlp_config().model)
     logit = model.apply(jax.tree.map(jnp.asarray, want), jnp.asarray(x_HWC.reshape(-1)))
     assert prediction.proba == pytest.approx(float(jax.nn.sigmoid(logit)), abs=1e-6)
+
+
+def test_early_stopping_keeps_the_best_mlp_on_a_validation_split_with_class_weights(tmp_path):
+    """Adam at 0.05 overfits 72 examples within a few dozen steps, so the validation log-loss turns up and the
+    run stops `patience` measurements after its best; the kept (written) MLP is the best one: its validation
+    log-loss recomputed from params.npz is the recorded best (1e-6 relative: another compiled program)."""
+    from lr_jax import artifacts, evaluate, experiment, stages
+
+    config = synthetic_mlp_config(
+        data={"val_fraction": 0.25},
+        model={"hidden": [16], "l2": 0.0, "class_weight": "balanced"},
+        optim={"learning_rate": 0.05},
+        train={"num_iterations": 300, "log_every": 10, "early_stopping": True, "early_stopping_patience": 3},
+    )
+    metrics = experiment.train_and_evaluate(config, tmp_path)
+    record, curve = metrics["early_stopping"], metrics["val_curve"]
+    assert record["stopped_at"] == record["best_iteration"] + 30 == metrics["n_iter"] < 300
+    assert record["best_value"] == min(curve["val_log_loss"])
+    params = jax.tree.map(jnp.asarray, artifacts.load_params(tmp_path / "params.npz"))
+    inputs = stages.load_inputs(config)
+    model = models.build(config.model)
+    scores = evaluate.evaluate_split(model, params, inputs.xs["val"], inputs.ys["val"], threshold=0.5)
+    np.testing.assert_allclose(scores["log_loss"], record["best_value"], rtol=1e-6)
+    assert metrics["val_log_loss"] == pytest.approx(record["best_value"], rel=1e-6)
 
 
 def test_mlp_teacher_labels_are_balanced_and_not_linearly_predictable():

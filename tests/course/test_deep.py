@@ -87,13 +87,25 @@ def compose_run(name: str, data_dir, *overrides: str) -> Config:
 
 
 # float64: the same operations as the oracle up to summation order and the loss's form (softplus(z) - yz
-# here, the course's log(A) there), ~1e-16 per step; measured gaps 1.6e-14 (two_layer). float32: rounding
-# of 6e-8 per operation, grown over 2500 steps: two_layer stays within 6.2e-6 of the oracle, but the deep
-# network's float32 trajectory leaves the float64 one after ~250 iterations (measured: 2.5e-3 at 300, 0.07 at
-# 800, where the course's own cost goes up from 0.369 to 0.392) - rounding amplified by the dynamics, not an
-# error of lr_jax, whose float64 run matches to 2.2e-16. So float32 deep is compared within 1e-5 up to 200.
+# here, the course's log(A) there), ~1e-16 per step; measured gaps 1.6e-14 (two_layer), 2.2e-16 (deep).
+# float32: rounding of 6e-8 per operation, grown over 2500 steps: two_layer stays within 6.2e-6 of the oracle.
+# The deep network's float32 costs leave the float64 table after iteration 265, and no float32 run can
+# follow it: the drift is the rounding of the parameters to float32 at each update, amplified by the
+# dynamics, not an operation of lr_jax. Measured per iteration against the float64 run (README, "Larger
+# networks"): lr_jax float32 <= 2.2e-7 up to 265, then 1e-6 at 266, 2.2e-4 at 278 (single iterations
+# at which the gap jumps 10-100x), 2.5e-3 at 300, 0.057
+# at 600, 0.072 at 800 (the oscillating phase, where the course's own cost goes up from 0.369 to 0.392),
+# then <= 0.012 from 1100 on (0.0045 at 2400). The float64 run with its parameters rounded to float32 after
+# every update (float32 storage, float64 arithmetic) drifts identically (the same 266, 278, 0.0719 at 800;
+# it agrees with lr_jax float32 to 1e-7 up to iteration 1848), while rounding only the initial parameters to
+# float32 moves no cost by more than 8e-9; the NumPy oracle itself run in float32 leaves the table earlier
+# (1e-6 at iteration 68, 0.082 at 900): its own float32 operations (1/(1+exp(-Z)), log(A)) add rounding.
+# So float32 deep is held to 1e-5 at iterations 0-200 (before the first amplifying event; measured 2.2e-7),
+# and from 300 on to 0.15: a float32 run out of step with the float64 one by an iteration can differ by as
+# much as the float64 run's own largest change in one iteration, 0.12 (measured over iterations 250-2500);
+# the three float32 runs measured (lr_jax, float32 storage, the NumPy oracle) stay within 0.082.
 TOLERANCE = {"float64": 1e-10, "float32": 1e-5}
-STABLE_RECORDS = {("deep", "float32"): 3}  # costs at 0, 100, 200; every other case: all 25
+AMPLIFIED = {("deep", "float32"): (3, 0.15)}  # (records held to TOLERANCE, the tolerance of the later ones)
 
 
 @pytest.mark.slow  # 2500 iterations of each network
@@ -103,12 +115,13 @@ def test_course_networks_reproduce_the_numpy_oracle_every_100_iterations(name, p
     overrides = [f"train.precision={precision}", "train.print_cost=false", "train.progress=false"]
     metrics = train_and_evaluate(compose_run(name, data_dir, *overrides), tmp_path)
     assert metrics["cost_iterations"] == list(range(0, 2500, 100))
-    gap = np.max(np.abs(np.asarray(metrics["costs"]) - GOLDEN[name]))
-    print(f"{name} {precision}: largest gap to the NumPy oracle {gap:.3g}")
-    stable = STABLE_RECORDS.get((name, precision), 25)
-    np.testing.assert_allclose(metrics["costs"][:stable], GOLDEN[name][:stable], rtol=0, atol=TOLERANCE[precision])
-    if stable < 25:
-        return  # a chaotic float32 trajectory ends elsewhere: its accuracies are not the course's to check
+    gap = np.abs(np.asarray(metrics["costs"]) - GOLDEN[name])
+    print(f"{name} {precision}: gaps to the NumPy oracle {np.array2string(gap, precision=2)}")
+    held, later = AMPLIFIED.get((name, precision), (25, TOLERANCE[precision]))
+    atol = np.where(np.arange(25) < held, TOLERANCE[precision], later)
+    assert np.all(gap <= atol), f"records over tolerance: {np.flatnonzero(gap > atol) * 100}"
+    if held < 25:
+        return  # a float32 trajectory amplified away from the table: its accuracies are not the course's
     assert metrics["train_accuracy"] == pytest.approx(COURSE_ACCURACY[name][0], abs=1e-9)
     assert metrics["test_accuracy"] == COURSE_ACCURACY[name][1]
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lr_jax.config import _SECTIONS, Config
+from lr_jax.config import _SECTIONS, DERIVED, Config
 from lr_jax.errors import ConfigError
 
-KEYS = [(section, f.name) for section, cls in _SECTIONS.items() for f in dataclasses.fields(cls)]
+KEYS = [(s, f.name) for s, cls in _SECTIONS.items() for f in dataclasses.fields(cls) if f.name not in DERIVED]
 NASTY = st.one_of(
     st.none(),
     st.booleans(),
