@@ -17,6 +17,13 @@ Initializations (biases are zeros): `he` N(0, 2/n_in), `xavier` (Glorot) N(0, 2/
 init_scale·N(0, 1), `zeros` (no hidden layer only: hidden units from zeros would stay identical), and
 `course`: the notebook's NumPy draws from `RandomState(course_seed)` in its order and (n_out, n_in) layout,
 transposed into ours (`lr_jax.reference_deep.course_parameters`).
+
+Batched over examples (`jax.vmap`, as the loss does), the first layer is one product X W¹ whose gradient
+∂J/∂W¹ = Xᵀ dZ is computed as (dZᵀ X)ᵀ (`_first_layer`): XLA's CPU backend runs Xᵀ dZ, which sums over X's
+rows, through a kernel several times slower than the plain product dZᵀ X, and for 12288 inputs it was most of
+a training step (float32: 3x faster steps, `scripts/bench/mlp.py`). The price (`jax.custom_batching`):
+reverse mode must differentiate the batched cost (`jax.grad` of one unbatched `apply`, and per-example
+gradients `vmap(grad(...))`, raise "Linearization failed"), and forward mode (`jax.jvp`) of it is unavailable.
 """
 
 from __future__ import annotations
@@ -68,11 +75,11 @@ class MLP:
     def apply(self, params: Params, x_D: jax.Array) -> jax.Array:
         """The logit z of one example (integer pixels divided by 255 first)."""
         num_layers = len(params) // 2
-        a = pixels.as_features(x_D, params["W1"].dtype)
         g = ACTIVATIONS[self.activation]
-        for layer in range(1, num_layers):
-            a = g(a @ params[f"W{layer}"] + params[f"b{layer}"])
-        return (a @ params[f"W{num_layers}"] + params[f"b{num_layers}"])[0]
+        z = _first_layer(pixels.as_features(x_D, params["W1"].dtype), params["W1"]) + params["b1"]
+        for layer in range(2, num_layers + 1):
+            z = g(z) @ params[f"W{layer}"] + params[f"b{layer}"]
+        return z[0]
 
     def penalized(self, params: Params) -> Params:
         """The weight matrices; biases are not penalized."""
@@ -81,6 +88,42 @@ class MLP:
     def unit_weights(self, params: Params) -> jax.Array:
         """W¹ᵀ: row j holds the input weights of first-layer unit j."""
         return params["W1"].T
+
+
+@jax.custom_batching.custom_vmap
+def _first_layer(x_D: jax.Array, w_DH: jax.Array) -> jax.Array:
+    """x W¹ for one example; over a batch of examples, `_batch_times_weights`."""
+    return x_D @ w_DH
+
+
+@_first_layer.def_vmap
+def _first_layer_vmap(axis_size, in_batched, x, w):
+    x_batched, w_batched = in_batched
+    if x_batched and not w_batched:  # a batch of examples, one network: the training step
+        return _batch_times_weights(x, w), True
+    return jax.vmap(jnp.matmul, in_axes=(0 if x_batched else None, 0 if w_batched else None))(x, w), True
+
+
+@jax.custom_vjp
+def _batch_times_weights(x_ND: jax.Array, w_DH: jax.Array) -> jax.Array:
+    """X W¹, with ∂/∂W¹ = Xᵀ dZ computed as (dZᵀ X)ᵀ."""
+    return x_ND @ w_DH
+
+
+def _batch_times_weights_fwd(x_ND, w_DH):
+    return x_ND @ w_DH, (x_ND, w_DH)
+
+
+def _batch_times_weights_bwd(residuals, dz_NH):
+    x_ND, w_DH = residuals
+    # The barriers keep XLA from folding the two small transposes back into Xᵀ dZ; dX (unused by
+    # training, so XLA drops it) is kept for gradients with respect to the input.
+    barrier = jax.lax.optimization_barrier
+    dw_HD = barrier(barrier(dz_NH.T) @ x_ND)
+    return dz_NH @ w_DH.T, dw_HD.T
+
+
+_batch_times_weights.defvjp(_batch_times_weights_fwd, _batch_times_weights_bwd)
 
 
 def _draw(method: str, key, n_in: int, n_out: int, scale: float, dtype) -> jax.Array:
