@@ -33,12 +33,17 @@ import jax.numpy as jnp
 import optax
 
 from lr_jax import pixels
-from lr_jax.model import LOGISTIC, Model, Params, batched_logit, param_dtype
+from lr_jax.model import LOGISTIC, Model, Params, batched_logit, forward, param_dtype
 
 
 def example_loss(params: Params, x_D: jax.Array, y: jax.Array, model: Model = LOGISTIC) -> jax.Array:
     """L(ŷ, y) for one example, computed from the logit."""
     return optax.sigmoid_binary_cross_entropy(model.apply(params, x_D), y)
+
+
+def batch_losses(params: Params, x_ND: jax.Array, y_N: jax.Array, model: Model = LOGISTIC) -> jax.Array:
+    """`example_loss` of every example of a batch, from the model's batched forward pass (`model.forward`)."""
+    return optax.sigmoid_binary_cross_entropy(forward(model)(params, x_ND), y_N)
 
 
 def cost(
@@ -55,13 +60,13 @@ def cost(
     Integer `x_ND` are raw pixels, scaled by 1/255 in one chunked pass over X (`lr_jax.pixels`).
     """
     dtype = param_dtype(params)  # x may be uint8 pixels
-    loss = functools.partial(example_loss, model=model)
+    losses = functools.partial(batch_losses, model=model)
     if pixels.is_pixels(x_ND) and pixels.is_large(x_ND):  # small pixel batches take the plain path below
         weight_N = None if weight_N is None else weight_N.astype(dtype)
-        total = pixels.loss_sum(loss, params, x_ND, y_N.astype(dtype), weight_N)
+        total = pixels.loss_sum(losses, params, x_ND, y_N.astype(dtype), weight_N)
         data_cost = total / (x_ND.shape[0] if weight_N is None else jnp.sum(weight_N))
     else:
-        loss_N = jax.vmap(loss, in_axes=(None, 0, 0))(params, x_ND, y_N.astype(dtype))
+        loss_N = losses(params, x_ND, y_N.astype(dtype))
         if weight_N is None:
             data_cost = jnp.mean(loss_N)
         else:

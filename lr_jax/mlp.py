@@ -18,12 +18,12 @@ init_scale·N(0, 1), `zeros` (no hidden layer only: hidden units from zeros woul
 `course`: the notebook's NumPy draws from `RandomState(course_seed)` in its order and (n_out, n_in) layout,
 transposed into ours (`lr_jax.reference_deep.course_parameters`).
 
-Batched over examples (`jax.vmap`, as the loss does), the first layer is one product X W¹ whose gradient
-∂J/∂W¹ = Xᵀ dZ is computed as (dZᵀ X)ᵀ (`_first_layer`): XLA's CPU backend runs Xᵀ dZ, which sums over X's
-rows, through a kernel several times slower than the plain product dZᵀ X, and for 12288 inputs it was most of
-a training step (float32: 3x faster steps, `scripts/bench/mlp.py`). The price (`jax.custom_batching`):
-reverse mode must differentiate the batched cost (`jax.grad` of one unbatched `apply`, and per-example
-gradients `vmap(grad(...))`, raise "Linearization failed"), and forward mode (`jax.jvp`) of it is unavailable.
+`apply` is the network for one example. `batched_apply` is the same network over a batch, which the loss and
+the forward pass use (`model.forward`): its first layer is one product X W¹ whose gradient ∂J/∂W¹ = Xᵀ dZ is
+computed as (dZᵀ X)ᵀ (`_batch_times_weights`, a `custom_vjp`). XLA's CPU backend runs Xᵀ dZ, which sums over
+X's rows, through a kernel several times slower than the plain product dZᵀ X, and for 12288 inputs it was
+most of a training step (float32: 3x faster steps, `scripts/bench/mlp.py`). `apply` stays plain JAX, so
+per-example gradients (`vmap(grad(apply))`) and forward mode work as for any function.
 """
 
 from __future__ import annotations
@@ -74,12 +74,22 @@ class MLP:
 
     def apply(self, params: Params, x_D: jax.Array) -> jax.Array:
         """The logit z of one example (integer pixels divided by 255 first)."""
-        num_layers = len(params) // 2
+        return self._layers(params, pixels.as_features(x_D, params["W1"].dtype) @ params["W1"])[0]
+
+    def batched_apply(self, params: Params, x_ND: jax.Array) -> jax.Array:
+        """The logits z[m] of a batch: `apply` of each example, with ∂J/∂W¹ as (dZᵀ X)ᵀ."""
+        return self._layers(params, _batch_times_weights(pixels.as_features(x_ND, params["W1"].dtype), params["W1"]))[
+            ..., 0
+        ]
+
+    def _layers(self, params: Params, xw1: jax.Array) -> jax.Array:
+        """From the first layer's product x W¹ (one example or a batch) to the output layer's z."""
         g = ACTIVATIONS[self.activation]
-        z = _first_layer(pixels.as_features(x_D, params["W1"].dtype), params["W1"]) + params["b1"]
-        for layer in range(2, num_layers + 1):
-            z = g(z) @ params[f"W{layer}"] + params[f"b{layer}"]
-        return z[0]
+        bias = lambda layer: jnp.expand_dims(params[f"b{layer}"], tuple(range(xw1.ndim - 1)))  # a row per example
+        z = xw1 + bias(1)
+        for layer in range(2, len(params) // 2 + 1):
+            z = g(z) @ params[f"W{layer}"] + bias(layer)
+        return z
 
     def penalized(self, params: Params) -> Params:
         """The weight matrices; biases are not penalized."""
@@ -88,20 +98,6 @@ class MLP:
     def unit_weights(self, params: Params) -> jax.Array:
         """W¹ᵀ: row j holds the input weights of first-layer unit j."""
         return params["W1"].T
-
-
-@jax.custom_batching.custom_vmap
-def _first_layer(x_D: jax.Array, w_DH: jax.Array) -> jax.Array:
-    """x W¹ for one example; over a batch of examples, `_batch_times_weights`."""
-    return x_D @ w_DH
-
-
-@_first_layer.def_vmap
-def _first_layer_vmap(axis_size, in_batched, x, w):
-    x_batched, w_batched = in_batched
-    if x_batched and not w_batched:  # a batch of examples, one network: the training step
-        return _batch_times_weights(x, w), True
-    return jax.vmap(jnp.matmul, in_axes=(0 if x_batched else None, 0 if w_batched else None))(x, w), True
 
 
 @jax.custom_vjp

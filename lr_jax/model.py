@@ -7,7 +7,8 @@ For one example x of n features (a flattened image, n = 64*64*3 = 12288):
 
 A model is an interface: any hashable object with `init(key, n_features, dtype) -> params` and
 `apply(params, x_D) -> logit` for ONE example (plus `penalized(params)`, the leaves L2 acts on, and
-`unit_weights(params)`, the input weights of its first units as rows, for the figures). Everything
+`unit_weights(params)`, the input weights of its first units as rows, for the figures; and optionally
+`batched_apply(params, x_ND)`, the same logits for a batch in a faster form, see `forward`). Everything
 above this module (loss, training, evaluation, figures) goes through it and never looks inside the
 params pytree. `LogisticRegression` is the course's model, with params `{"w": f[n], "b": f[]}`.
 
@@ -20,6 +21,7 @@ z = (x / 255)ᵀw + b (see `lr_jax.pixels`, which also chunks the batch for them
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import jax
@@ -93,11 +95,18 @@ def param_dtype(params: Params):
     return jax.tree.leaves(params)[0].dtype
 
 
+def forward(model: Model) -> Callable[[Params, jax.Array], jax.Array]:
+    """(params, x_ND) -> z_N: the model's `batched_apply` when it has one (the same numbers as `apply`
+    vmapped, computed faster), else `apply` vmapped over the examples."""
+    batched = getattr(model, "batched_apply", None)
+    return batched if batched is not None else jax.vmap(model.apply, in_axes=(None, 0))
+
+
 def batched_logit(params: Params, x_ND: jax.Array, model: Model = LOGISTIC) -> jax.Array:
     """The batched forward pass: params shared, examples along axis 0 of x_ND."""
     if pixels.is_pixels(x_ND):
-        return pixels.batched_logit(model.apply, params, x_ND)
-    return jax.vmap(model.apply, in_axes=(None, 0))(params, x_ND)
+        return pixels.batched_logit(forward(model), params, x_ND)
+    return forward(model)(params, x_ND)
 
 
 def predict_proba(params: Params, x_ND: jax.Array, model: Model = LOGISTIC) -> jax.Array:

@@ -94,9 +94,9 @@ def _scan_chunks(fn, x_ND, *rest):
     return total
 
 
-def batched_logit(logit_fn, params, x_ND: jax.Array) -> jax.Array:
-    """z = X w / 255 + b for uint8 X of shape (m, n), per device and in row chunks."""
-    vlogit = jax.vmap(logit_fn, in_axes=(None, 0))
+def batched_logit(vlogit, params, x_ND: jax.Array) -> jax.Array:
+    """z = X w / 255 + b for uint8 X of shape (m, n), per device and in row chunks; `vlogit(params, x_chunk)`
+    is the model's batched forward pass."""
 
     def local(p, x):
         rows = chunk_rows()
@@ -111,14 +111,15 @@ def batched_logit(logit_fn, params, x_ND: jax.Array) -> jax.Array:
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def loss_sum(example_loss, params, x_ND, y_N, weight_N):
-    """Σᵢ wᵢ L(params, xᵢ, yᵢ) (wᵢ = 1 when weight_N is None) in one chunked pass over X."""
-    return _loss_sum_and_grad(example_loss, params, x_ND, y_N, weight_N)[0]
+def loss_sum(batch_losses, params, x_ND, y_N, weight_N):
+    """Σᵢ wᵢ L(params, xᵢ, yᵢ) (wᵢ = 1 when weight_N is None) in one chunked pass over X; `batch_losses(params,
+    x_chunk, y_chunk)` gives each example's loss."""
+    return _loss_sum_and_grad(batch_losses, params, x_ND, y_N, weight_N)[0]
 
 
-def _loss_sum_and_grad(example_loss, params, x_ND, y_N, weight_N):
+def _loss_sum_and_grad(batch_losses, params, x_ND, y_N, weight_N):
     def chunk_sum(p, x, y, w):
-        loss = jax.vmap(example_loss, in_axes=(None, 0, 0))(p, x, y)
+        loss = batch_losses(p, x, y)
         return jnp.sum(loss if w is None else w * loss)
 
     def local(p, x, y, w):
@@ -130,7 +131,7 @@ def _loss_sum_and_grad(example_loss, params, x_ND, y_N, weight_N):
     return _per_device(local, (P(), P()), params, x_ND, y_N, weight_N)
 
 
-def _loss_sum_bwd(example_loss, grads, cotangent):
+def _loss_sum_bwd(batch_losses, grads, cotangent):
     return jax.tree.map(lambda g: g * cotangent, grads), None, None, None
 
 

@@ -376,7 +376,7 @@ def plain_cost(params, x_ND, y_N):
 def test_first_layer_gradients_equal_plain_autodiff(rng, float64):
     """float64: ∂J/∂W¹ as (dZᵀX)ᵀ sums the same 40 products per entry as Xᵀ dZ, in the order its kernel
     picks (~1e-16 relative each), so 1e-12 holds on any CPU or GPU. Also ∂J/∂X (float features) and a grid
-    of networks (vmap over the params, as the sweep does)."""
+    of networks (vmap over the params, as the sweep does), and the mean of per-example gradients."""
     x_ND, y_N = pixels(rng)
     model = MLP(hidden=(5, 3), init_method="xavier")
     params = jax.tree.map(lambda a: a + 0.1, model.init(jax.random.key(0), x_ND.shape[1], jnp.float64))
@@ -384,8 +384,11 @@ def test_first_layer_gradients_equal_plain_autodiff(rng, float64):
     plain = lambda p, x: plain_cost(p, x, y_N.astype(np.float64))
     grid = jax.tree.map(lambda a: jnp.stack([a, 2 * a]), params)
     x_float = jnp.asarray(x_ND, jnp.float64)
+    # Per-example gradients go through the plain one-example `apply`; their mean is the batched gradient.
+    per_example = jax.vmap(jax.grad(loss.example_loss), (None, 0, 0, None))(params, x_ND, y_N.astype(np.float64), model)
     pairs = [
         (jax.grad(ours)(params, x_ND), jax.grad(plain)(params, x_ND)),
+        (jax.tree.map(lambda g: g.mean(axis=0), per_example), jax.grad(plain)(params, x_ND)),
         (jax.grad(ours, argnums=1)(params, x_float / 255.0) / 255.0, jax.grad(plain, argnums=1)(params, x_float)),
         (jax.vmap(jax.grad(ours), (0, None))(grid, x_ND), jax.vmap(jax.grad(plain), (0, None))(grid, x_ND)),
     ]
