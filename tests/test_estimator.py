@@ -207,3 +207,40 @@ def test_warm_start_of_another_width_is_refused():
     clf = LogisticRegression(warm_start=True).fit(np.eye(2), [0, 1])
     with pytest.raises(ValueError, match="warm_start"):
         clf.fit(np.eye(3), [0, 1, 1])
+
+
+@pytest.mark.slow  # the benchmark's setting: 10 Cs x 5 folds at scikit-learn's default tol (> 5 s on 2 cores)
+@pytest.mark.parametrize("dataset", ["breast_cancer", "course"])
+def test_cv_default_settings_pick_sklearns_C(dataset, cancer, course_data):
+    """Default Cs, tol 1e-4 (each side stops at its own loose point on the path) still pick the same C."""
+    if dataset == "course":  # wider than tall: the L-BFGS paths run in the basis of X's rows
+        x_ND, y_N = course_data["train"].features(np.float64), course_data["train"].y
+    else:
+        x_ND, y_N = cancer
+    common = dict(Cs=10, cv=StratifiedKFold(5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter 100 is reached at some Cs, on both sides
+        theirs = sklearn_fit(
+            linear_model.LogisticRegressionCV(
+                **common, scoring="accuracy", l1_ratios=(0.0,), use_legacy_attributes=False
+            ),
+            x_ND,
+            y_N,
+        )
+        ours = LogisticRegressionCV(**common).fit(x_ND, y_N)
+    assert ours.C_[0] == theirs.C_
+
+
+@pytest.mark.slow  # several float64 L-BFGS fits (> 2 s on 2 cores)
+def test_cv_on_wide_data_matches_sklearn(rng):
+    """60 x 200 (in the basis of X's rows): the same solutions as scikit-learn, to RTOL."""
+    x_ND = rng.normal(size=(60, 200))
+    y_N = (x_ND[:, :5].sum(axis=1) + rng.normal(size=60) > 0).astype(int)
+    common = dict(Cs=[0.01, 0.1, 1.0], cv=StratifiedKFold(3), **TIGHT)
+    theirs = sklearn_fit(
+        linear_model.LogisticRegressionCV(**common, scoring="accuracy", l1_ratios=(0.0,), use_legacy_attributes=False),
+        x_ND,
+        y_N,
+    )
+    ours = LogisticRegressionCV(**common).fit(x_ND, y_N)
+    assert ours.C_[0] == theirs.C_ and relative_error(ours, theirs) < RTOL
