@@ -43,10 +43,31 @@ def grad_max(grad) -> jax.Array:
     return jax.tree.reduce(jnp.maximum, jax.tree.map(lambda g: jnp.max(jnp.abs(g)), grad))
 
 
-def minimize(theta, value_fn, tol, max_iter, full_grad=lambda grad: grad):
-    """L-BFGS from `theta` until max |∇J| <= tol, J stalls, or max_iter iterations: (θ, iterations).
+def move_memory(state, dl2):
+    """optax's L-BFGS state for J at λ made the state for J at λ + dλ (exactly: the penalty is quadratic).
 
-    `full_grad` maps the gradient to the coordinates max |∇J| is measured in (see `lbfgs_paths`).
+    Each stored gradient difference y gains dλ·s on the weights w, so its curvature pair is J's at the new
+    λ; the last gradient gains dλ·w, so the next pair is too; the weights 1/(yᵀs) follow.
+    """
+
+    def move(part):
+        if not isinstance(part, optax.ScaleByLBFGSState):
+            return part
+        s_M, y_M = part.diff_params_memory, part.diff_updates_memory
+        y_M = {**y_M, "w": y_M["w"] + dl2 * s_M["w"]}
+        ys_M = jax.vmap(optax.tree.vdot)(y_M, s_M)
+        weights_M = jnp.where(ys_M == 0, 0.0, 1.0 / jnp.where(ys_M == 0, 1.0, ys_M)).astype(part.weights_memory.dtype)
+        updates = {**part.updates, "w": part.updates["w"] + dl2 * part.params["w"]}
+        return part._replace(diff_updates_memory=y_M, weights_memory=weights_M, updates=updates)
+
+    return tuple(move(part) for part in state)
+
+
+def minimize(theta, state, value_fn, tol, max_iter, full_grad=lambda grad: grad):
+    """L-BFGS from `theta` and optax `state` until max |∇J| <= tol, J stalls, or max_iter iterations.
+
+    Returns (θ, state, iterations). `full_grad` maps the gradient to the coordinates max |∇J| is measured
+    in (see `lbfgs_paths`).
     """
     opt = _lbfgs()
     value, grad = jax.value_and_grad(value_fn)(theta)
@@ -64,9 +85,9 @@ def minimize(theta, value_fn, tol, max_iter, full_grad=lambda grad: grad):
         new_value, new_grad = optax.tree.get(state, "value"), optax.tree.get(state, "grad")
         return optax.apply_updates(theta, updates), state, new_value, new_grad, step + 1, value
 
-    carry = (theta, opt.init(theta), value, grad, jnp.zeros((), jnp.int32), jnp.full((), jnp.inf, value.dtype))
-    theta, _, _, _, step, _ = jax.lax.while_loop(keep_going, iteration, carry)
-    return theta, step
+    carry = (theta, state, value, grad, jnp.zeros((), jnp.int32), jnp.full((), jnp.inf, value.dtype))
+    theta, state, _, _, step, _ = jax.lax.while_loop(keep_going, iteration, carry)
+    return theta, state, step
 
 
 @jax.jit
@@ -83,13 +104,14 @@ def lbfgs_paths(theta_G, x_NK, y_N, weight_GN, l2_GC, max_iter_GC, tol, basis_DK
     def path(args):
         theta, weight_N, l2_C, max_iter_C = args
 
-        def at_strength(theta, l2_and_max_iter):
-            l2, max_iter = l2_and_max_iter
+        def at_strength(carry, l2_and_max_iter):
+            (theta, state, last_l2), (l2, max_iter) = carry, l2_and_max_iter
             value_fn = functools.partial(cost, x_ND=x_NK, y_N=y_N, weight_N=weight_N, l2=l2)
-            solve = lambda t: minimize(t, value_fn, tol, max_iter, full_grad)
-            theta, step = jax.lax.cond(max_iter > 0, solve, lambda t: (t, jnp.zeros((), jnp.int32)), theta)
-            return theta, (theta, step)
+            solve = lambda t, s: minimize(t, move_memory(s, l2 - last_l2), value_fn, tol, max_iter, full_grad)
+            skip = lambda t, s: (t, s, jnp.zeros((), jnp.int32))
+            theta, state, step = jax.lax.cond(max_iter > 0, solve, skip, theta, state)
+            return (theta, state, jnp.where(max_iter > 0, l2, last_l2)), (theta, step)
 
-        return jax.lax.scan(at_strength, theta, (l2_C, max_iter_C))[1]
+        return jax.lax.scan(at_strength, (theta, _lbfgs().init(theta), l2_C[0]), (l2_C, max_iter_C))[1]
 
     return jax.lax.map(path, (theta_G, weight_GN, l2_GC, max_iter_GC))
