@@ -132,6 +132,16 @@ def _cv_shape(m: int, n: int) -> tuple[int, int]:
     return _bucket(m, CV_ROW_FLOOR), _bucket(n, COL_FLOOR)
 
 
+def _training_rows(weight_FN) -> tuple[np.ndarray, np.ndarray]:
+    """Each fold's rows of positive weight and their weights (F, M), M bucketed; padding: row 0, weight 0."""
+    train_F = [np.flatnonzero(w_N) for w_N in weight_FN]  # rows of weight 0 change nothing
+    rows_FM = np.zeros((len(train_F), _bucket(max(map(len, train_F)), CV_ROW_FLOOR)), np.int64)
+    weight_FM = np.zeros(rows_FM.shape)
+    for f, rows_M in enumerate(train_F):
+        rows_FM[f, : len(rows_M)], weight_FM[f, : len(rows_M)] = rows_M, weight_FN[f, rows_M]
+    return rows_FM, weight_FM
+
+
 def _row_basis(X, rows: int, cols: int) -> np.ndarray | None:
     """An orthonormal basis (cols x rows) of the span of X's rows (X padded), for X wider than tall; else None."""
     if cols <= rows:
@@ -384,45 +394,64 @@ class LogisticRegressionCV(_BinaryLinear):
         """Each fold's path of Cs, ascending and warm-started, in one compiled call.
 
         Returns (paths (F, C, n + 1), n_iter (F, C), refit): refit(C, θ₀) is the all-data solution at C from
-        θ₀, trained by the same compiled program (same shapes): row 0 at its first C, all else skipped.
+        θ₀. Each fold reads only its training rows; X wider than tall (then solved in the basis of its rows,
+        where a row costs little) keeps all rows, so that the refit reuses the folds' compiled program as
+        one of F problems (the others skipped); otherwise the refit is a one-problem program of its own.
         """
-        order_C = np.argsort(self.Cs_, kind="stable")
-        l2_FC = np.array([[_l2(C, s) for C in self.Cs_[order_C]] for s in weight_FN.sum(axis=1)])
-        max_iter_FC, basis_DK = np.full(l2_FC.shape, self.max_iter), _row_basis(X, *_cv_shape(*X.shape))
-        call = functools.partial(self._call_lbfgs, X, y01, basis_DK=basis_DK)
-        sorted_FCP, sorted_n_iter_FC = call(weight_FN, l2_FC, max_iter_FC, np.zeros(X.shape[1] + 1))
+        (rows, cols), order_C = _cv_shape(*X.shape), np.argsort(self.Cs_, kind="stable")
+        basis_DK, (F, C) = _row_basis(X, rows, cols), (len(weight_FN), len(self.Cs_))
+        l2_FC = np.array([[_l2(c, s) for c in self.Cs_[order_C]] for s in weight_FN.sum(axis=1)])
+        if basis_DK is not None:
+            rows_FM, weight_FM = np.repeat(np.arange(rows)[None], F, 0), _pad(weight_FN, cols=rows)
+        else:
+            rows_FM, weight_FM = _training_rows(weight_FN)
+        call = functools.partial(self._call_lbfgs, self._device_data(X, y01, basis_DK), basis_DK)
+        start_P = np.zeros(X.shape[1] + 1)
+        sorted_FCP, sorted_n_iter_FC = call(rows_FM, weight_FM, l2_FC, np.full((F, C), self.max_iter), start_P)
         paths_FCP, n_iter_FC = np.empty_like(sorted_FCP), np.empty_like(sorted_n_iter_FC)
         paths_FCP[:, order_C], n_iter_FC[:, order_C] = sorted_FCP, sorted_n_iter_FC
 
-        def refit(C, start_P):
-            only_FC = np.zeros_like(max_iter_FC)
-            only_FC[0, 0] = self.max_iter
-            l2_all = np.full(l2_FC.shape, _l2(C, weight_N.sum()))
-            theta_FCP, _ = call(np.r_[weight_N[None], weight_FN[1:]], l2_all, only_FC, start_P)
-            return theta_FCP[0, 0]
+        def refit(c, start_P):
+            G = F if basis_DK is not None else 1
+            only_GC = np.zeros((G, C), np.int64)
+            only_GC[0, 0] = self.max_iter
+            rows_GM, weight_GM = np.repeat(np.arange(rows)[None], G, 0), np.repeat(_pad(weight_N, rows)[None], G, 0)
+            theta_GCP, _ = call(rows_GM, weight_GM, np.full((G, C), _l2(c, weight_N.sum())), only_GC, start_P)
+            return theta_GCP[0, 0]
 
         return paths_FCP, n_iter_FC, refit
 
-    def _call_lbfgs(self, X, y01, weight_GN, l2_GC, max_iter_GC, start_P, basis_DK):
-        """`solvers.lbfgs_paths` from θ = start_P on X padded to bucketed sizes: (paths (G, C, n + 1), n_iter).
-
-        With `basis_DK` = Q (X wider than tall, as the course's 209 x 12288), L-BFGS runs on the features
-        X Q (rows x rows) in coordinates c = Qᵀw: an iteration then reads Q once (for max |∇J|), not X twice.
-        """
-        n, (rows, cols) = X.shape[1], _cv_shape(*X.shape)
-        x_ND, w_P = _pad(X, rows, cols), _pad(start_P[:-1], cols=cols)
-        if basis_DK is not None:
-            x_ND, w_P = x_ND @ basis_DK, w_P @ basis_DK
+    def _device_data(self, X, y01, basis_DK) -> tuple:
+        """(x_NK, y_N, basis_DK) as the compiled call takes them, made once per fit: X padded, and with `basis_DK`
+        = Q (X wider than tall, as the course's 209 x 12288) the features X Q (rows x rows) instead, L-BFGS
+        then running in coordinates c = Qᵀw: an iteration reads Q once (for max |∇J|), not X twice."""
+        rows, cols = _cv_shape(*X.shape)
+        x_NK = _pad(X, rows, cols) if basis_DK is None else _pad(X, rows, cols) @ basis_DK
         with precision_scope(self.precision):
             dtype = jnp.dtype(self.precision)
-            start = {"w": jnp.asarray(w_P, dtype), "b": jnp.asarray(start_P[-1], dtype)}
-            start_G = jax.tree.map(lambda a: jnp.broadcast_to(a, (len(weight_GN), *a.shape)), start)
-            x_ND, y_N, weight_GN, l2_GC = (
-                jnp.asarray(a, dtype) for a in (x_ND, _pad(y01, rows), _pad(weight_GN, cols=rows), l2_GC)
+            basis = None if basis_DK is None else jnp.asarray(basis_DK, dtype)
+            return jnp.asarray(x_NK, dtype), jnp.asarray(_pad(y01, rows), dtype), basis
+
+    def _call_lbfgs(self, data, basis_DK, rows_GM, weight_GM, l2_GC, max_iter_GC, start_P):
+        """`solvers.lbfgs_paths` on `data` (`_device_data`) from θ = start_P: (paths (G, C, n + 1), n_iter (G, C))."""
+        n, cols = len(start_P) - 1, data[0].shape[1] if basis_DK is None else len(basis_DK)
+        w_P = _pad(start_P[:-1], cols=cols)
+        with precision_scope(self.precision):
+            dtype = jnp.dtype(self.precision)
+            start = {
+                "w": jnp.asarray(w_P if basis_DK is None else w_P @ basis_DK, dtype),
+                "b": jnp.asarray(start_P[-1], dtype),
+            }
+            start_G = jax.tree.map(lambda a: jnp.broadcast_to(a, (len(weight_GM), *a.shape)), start)
+            rows_GM, weight_GM, l2_GC = (
+                jnp.asarray(rows_GM, jnp.int32),
+                jnp.asarray(weight_GM, dtype),
+                jnp.asarray(l2_GC, dtype),
             )
             limits = jnp.asarray(max_iter_GC, jnp.int32), jnp.asarray(self.tol, dtype)
-            basis = None if basis_DK is None else jnp.asarray(basis_DK, dtype)
-            theta_GC, n_iter_GC = jax.device_get(lbfgs_paths(start_G, x_ND, y_N, weight_GN, l2_GC, *limits, basis))
+            x_NK, y_N, basis = data
+            solved = lbfgs_paths(start_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, *limits, basis)
+            theta_GC, n_iter_GC = jax.device_get(solved)
         self._warn_if_not_converged(n_iter_GC[max_iter_GC > 0], stacklevel=5)
         w_GCD = theta_GC["w"] if basis_DK is None else theta_GC["w"] @ basis_DK.T.astype(theta_GC["w"].dtype)
         return np.concatenate([w_GCD[..., :n], theta_GC["b"][..., None]], -1), np.asarray(n_iter_GC)

@@ -91,9 +91,10 @@ def minimize(theta, state, value_fn, tol, max_iter, full_grad=lambda grad: grad)
 
 
 @jax.jit
-def lbfgs_paths(theta_G, x_NK, y_N, weight_GN, l2_GC, max_iter_GC, tol, basis_DK=None):
+def lbfgs_paths(theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol, basis_DK=None):
     """Each weighting's path of strengths from its own start: (θ stacked (G, C, ...), iterations (G, C)).
 
+    Weighting g reads only its rows `rows_GM[g]` of X (gathered once per path; padding entries weigh 0).
     max_iter 0 skips a (weighting, strength): θ passes through unchanged, with 0 iterations. With
     `basis_DK` (orthonormal columns), the features are x_NK = X Q and θ's weights are coordinates c, w = Q c:
     the same problem when w stays in span(Q) (L-BFGS's iterates are combinations of gradients, X's rows and
@@ -102,11 +103,12 @@ def lbfgs_paths(theta_G, x_NK, y_N, weight_GN, l2_GC, max_iter_GC, tol, basis_DK
     full_grad = (lambda grad: grad) if basis_DK is None else (lambda grad: {**grad, "w": basis_DK @ grad["w"]})
 
     def path(args):
-        theta, weight_N, l2_C, max_iter_C = args
+        theta, rows_M, weight_M, l2_C, max_iter_C = args
+        x_MK, y_M = x_NK[rows_M], y_N[rows_M]
 
         def at_strength(carry, l2_and_max_iter):
             (theta, state, last_l2), (l2, max_iter) = carry, l2_and_max_iter
-            value_fn = functools.partial(cost, x_ND=x_NK, y_N=y_N, weight_N=weight_N, l2=l2)
+            value_fn = functools.partial(cost, x_ND=x_MK, y_N=y_M, weight_N=weight_M, l2=l2)
             solve = lambda t, s: minimize(t, move_memory(s, l2 - last_l2), value_fn, tol, max_iter, full_grad)
             skip = lambda t, s: (t, s, jnp.zeros((), jnp.int32))
             theta, state, step = jax.lax.cond(max_iter > 0, solve, skip, theta, state)
@@ -114,4 +116,4 @@ def lbfgs_paths(theta_G, x_NK, y_N, weight_GN, l2_GC, max_iter_GC, tol, basis_DK
 
         return jax.lax.scan(at_strength, (theta, _lbfgs().init(theta), l2_C[0]), (l2_C, max_iter_C))[1]
 
-    return jax.lax.map(path, (theta_G, weight_GN, l2_GC, max_iter_GC))
+    return jax.lax.map(path, (theta_G, rows_GM, weight_GM, l2_GC, max_iter_GC))

@@ -33,12 +33,14 @@ def test_warm_path_matches_cold_fits():
     x_ND = StandardScaler().fit_transform(x_ND)
     l2_C = 1.0 / (np.logspace(-3, 2, 6) * len(y_N))  # scikit-learn's Cs ascending: strongest λ first
     with precision_scope("float64"):
-        x, y, weight_1N = jnp.asarray(x_ND), jnp.asarray(y_N, jnp.float64), jnp.ones((1, len(y_N)))
+        x, y, m = jnp.asarray(x_ND), jnp.asarray(y_N, jnp.float64), len(y_N)
+        rows_and_weights = lambda g: (jnp.tile(jnp.arange(m), (g, 1)), jnp.ones((g, m)))  # every row, weight 1
         zeros = lambda g: {"w": jnp.zeros((g, x_ND.shape[1])), "b": jnp.zeros(g)}
         limits = lambda shape: (jnp.full(shape, 2000, jnp.int32), jnp.asarray(TOL))
-        warm, warm_n_iter = lbfgs_paths(zeros(1), x, y, weight_1N, jnp.asarray(l2_C[None]), *limits((1, 6)))
-        weight_CN = jnp.ones((6, len(y_N)))
-        cold, cold_n_iter = lbfgs_paths(zeros(6), x, y, weight_CN, jnp.asarray(l2_C[:, None]), *limits((6, 1)))
+        warm, warm_n_iter = lbfgs_paths(zeros(1), x, y, *rows_and_weights(1), jnp.asarray(l2_C[None]), *limits((1, 6)))
+        cold, cold_n_iter = lbfgs_paths(
+            zeros(6), x, y, *rows_and_weights(6), jnp.asarray(l2_C[:, None]), *limits((6, 1))
+        )
         for c, l2 in enumerate(l2_C):
             theta_warm = jax.tree.map(lambda a, c=c: a[0, c], warm)
             theta_cold = jax.tree.map(lambda a, c=c: a[c, 0], cold)
