@@ -128,12 +128,12 @@ def _l2(C: float, weight_sum: float) -> float:
 
 
 def _cv_shape(m: int, n: int) -> tuple[int, int]:
-    """`LogisticRegressionCV`'s padded rows and columns (a lower row floor: its folds all read every row)."""
+    """`LogisticRegressionCV`'s padded rows and columns (a lower row floor: an L-BFGS iteration reads them all)."""
     return _bucket(m, CV_ROW_FLOOR), _bucket(n, COL_FLOOR)
 
 
 def _training_rows(weight_FN) -> tuple[np.ndarray, np.ndarray]:
-    """Each fold's rows of positive weight and their weights (F, M), M bucketed; padding: row 0, weight 0."""
+    """Each fold's rows of nonzero weight and their weights (F, M), M bucketed; padding: row 0, weight 0."""
     train_F = [np.flatnonzero(w_N) for w_N in weight_FN]  # rows of weight 0 change nothing
     rows_FM = np.zeros((len(train_F), _bucket(max(map(len, train_F)), CV_ROW_FLOOR)), np.int64)
     weight_FM = np.zeros(rows_FM.shape)

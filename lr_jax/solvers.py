@@ -5,13 +5,15 @@ For each of G row weightings (the training folds of a cross-validation) and each
     J(θ) = (1/S) Σᵢ sᵢ L(ŷᵢ, yᵢ) + (λ/2) ‖w‖²        (`lr_jax.loss.cost`)
 
 is minimized by optax's L-BFGS, each λ starting from the previous λ's solution (a warm start, as in
-scikit-learn's `_logistic_regression_path`; pass the λs of scikit-learn's ascending Cs, strongest first),
+scikit-learn's `_logistic_regression_path`; pass the λs of scikit-learn's ascending Cs, strongest first) and
+with the previous λ's L-BFGS memory, moved exactly to the new λ (`move_memory`; scikit-learn restarts it),
 until max |∂J/∂θ| <= tol (scipy's L-BFGS-B `gtol`, to which scikit-learn's lbfgs passes `tol`), or J
 decreases by at most 64ε relatively in an iteration (its `ftol`), or `max_iter` iterations are made.
 
-The weightings run one after another (`lax.map`): on a CPU one matrix-vector product per problem costs as
-much as their batched matrix product, and a vmapped loop would run every problem for the slowest one's
-iterations. The line search is optax's backtracking (Armijo) search from the step 1: its gradient comes
+The weightings run one after another (`lax.map`), each reading only its rows of X: vmapped, the conds in
+optax's line searches get batched predicates and run both branches with X broadcast to every problem (6
+problems on the course data cost 6x one problem per iteration, each running for the slowest one's
+iterations). The line search is optax's backtracking (Armijo) search from the step 1: its gradient comes
 from the value's linearization, so an accepted step costs one pass of X forward and one back; J is convex,
 so the curvature pairs sᵀy stay >= 0 without Wolfe's curvature condition. (optax's default zoom line
 search took the same iterations and twice the compile time, measured on the course data.)
