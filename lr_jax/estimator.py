@@ -326,7 +326,8 @@ class LogisticRegressionCV(_BinaryLinear):
     """`LogisticRegression` with C chosen by cross-validation, all Cs x folds trained in one compiled call.
 
     tol: with lbfgs, on max |∂J/∂θ| (scikit-learn's), each fold's Cs warm-started in ascending order; with
-    sgd and adam, on ‖∇J‖₂, every (fold, C) from zero as one vmapped stack.
+    sgd and adam, on ‖∇J‖₂, every (fold, C) from zero as one vmapped stack. verbose: a progress bar with sgd
+    and adam (lbfgs runs as one call, without one).
 
     As scikit-learn's: Cs (an int n: np.logspace(-4, 4, n); or a list), cv (folds, or a splitter;
     StratifiedKFold(5) by default), scoring (None: accuracy), refit (True: refit on all data at the C of the

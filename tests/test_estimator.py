@@ -244,3 +244,18 @@ def test_cv_on_wide_data_matches_sklearn(rng):
     )
     ours = LogisticRegressionCV(**common).fit(x_ND, y_N)
     assert ours.C_[0] == theirs.C_ and relative_error(ours, theirs) < RTOL
+
+
+@pytest.mark.slow  # four LogisticRegressionCV fits (> 2 s on 2 cores)
+@pytest.mark.parametrize("shape, other_rows, programs", [((60, 180), 62, 1), ((300, 44), 296, 2)])
+def test_cv_compiles_once_per_bucket(caplog, rng, shape, other_rows, programs):
+    """Two sizes in one bucket: wide X, the folds and the refit in one program; tall X, one each.
+
+    Widths no other test uses (180 -> 192 columns, 44 -> 48), so the compiles are this test's own.
+    """
+    caplog.set_level(logging.WARNING)
+    with jax.log_compiles():
+        for m in (shape[0], other_rows):
+            x_ND = rng.normal(size=(m, shape[1]))
+            LogisticRegressionCV(Cs=3, cv=3).fit(x_ND, x_ND[:, 0] + rng.normal(size=m) > 0)
+    assert compiled_names(caplog).count("Compiling jit(lbfgs_paths)") == programs, compiled_names(caplog)
