@@ -425,7 +425,8 @@ class LogisticRegressionCV(_BinaryLinear):
     def _device_data(self, X, y01, basis_DK) -> tuple:
         """(x_NK, y_N, basis_DK) as the compiled call takes them, made once per fit: X padded, and with `basis_DK`
         = Q (X wider than tall, as the course's 209 x 12288) the features X Q (rows x rows) instead, L-BFGS
-        then running in coordinates c = Qᵀw: an iteration reads Q once (for max |∇J|), not X twice."""
+        then running in coordinates c = Qᵀw: an iteration reads 256 rows of Q (for max |∇J|, all of Q only near
+        the stop, `solvers.basis_measure`), not X twice."""
         rows, cols = _cv_shape(*X.shape)
         x_NK = _pad(X, rows, cols) if basis_DK is None else _pad(X, rows, cols) @ basis_DK
         with precision_scope(self.precision):

@@ -65,31 +65,53 @@ def move_memory(state, dl2):
     return tuple(move(part) for part in state)
 
 
-def minimize(theta, state, value_fn, tol, max_iter, full_grad=lambda grad: grad):
+def minimize(theta, state, value_fn, tol, max_iter, measure=lambda grad, aux: (grad_max(grad), aux), aux=0):
     """L-BFGS from `theta` and optax `state` until max |∇J| <= tol, J stalls, or max_iter iterations.
 
-    Returns (θ, state, iterations). `full_grad` maps the gradient to the coordinates max |∇J| is measured
-    in (see `lbfgs_paths`).
+    Returns (θ, state, iterations). `measure(grad, aux)` is (max |∇J|, or a lower bound of it above tol;
+    aux for the next call): see `basis_measure`.
     """
     opt = _lbfgs()
     value, grad = jax.value_and_grad(value_fn)(theta)
     ftol = 64 * jnp.finfo(value.dtype).eps
 
     def keep_going(carry):
-        _, _, value, grad, step, previous = carry
+        _, _, value, _, big, step, previous, _ = carry
         scale = jnp.maximum(jnp.maximum(jnp.abs(previous), jnp.abs(value)), 1.0)
         stalled = (step > 0) & (previous - value <= ftol * scale)
-        return (step < max_iter) & (grad_max(full_grad(grad)) > tol) & ~stalled
+        return (step < max_iter) & (big > tol) & ~stalled
 
     def iteration(carry):
-        theta, state, value, grad, step, _ = carry
+        theta, state, value, grad, _, step, _, aux = carry
         updates, state = opt.update(grad, state, theta, value=value, grad=grad, value_fn=value_fn)
         new_value, new_grad = optax.tree.get(state, "value"), optax.tree.get(state, "grad")
-        return optax.apply_updates(theta, updates), state, new_value, new_grad, step + 1, value
+        big, aux = measure(new_grad, aux)
+        return optax.apply_updates(theta, updates), state, new_value, new_grad, big, step + 1, value, aux
 
-    carry = (theta, state, value, grad, jnp.zeros((), jnp.int32), jnp.full((), jnp.inf, value.dtype))
-    theta, state, _, _, step, _ = jax.lax.while_loop(keep_going, iteration, carry)
+    big, aux = measure(grad, aux)
+    zero, inf = jnp.zeros((), jnp.int32), jnp.full((), jnp.inf, value.dtype)
+    theta, state, *_, step, _, _ = jax.lax.while_loop(
+        keep_going, iteration, (theta, state, value, grad, big, zero, inf, aux)
+    )
     return theta, state, step
+
+
+def basis_measure(basis_DK, tol, rows: int = 256):
+    """`minimize`'s measure for θ in coordinates c of w = Q c: max |Q ∂J/∂c| read from Q's rows where it was
+    largest last time (aux, `rows` indices): above tol, that decides (a lower bound); else all of Q is read
+    and those rows renewed. Near the solution every test reads Q; far from it, 256 of its rows."""
+
+    def measure(grad, top_S):
+        bias = jnp.abs(grad["b"])
+        lower = jnp.maximum(jnp.max(jnp.abs(basis_DK[top_S] @ grad["w"])), bias)
+
+        def exact(_):
+            abs_D = jnp.abs(basis_DK @ grad["w"])
+            return jnp.maximum(jnp.max(abs_D), bias), jax.lax.top_k(abs_D, top_S.shape[0])[1].astype(jnp.int32)
+
+        return jax.lax.cond(lower > tol, lambda _: (lower, top_S), exact, None)
+
+    return measure, jnp.arange(min(rows, basis_DK.shape[0]), dtype=jnp.int32)
 
 
 @jax.jit
@@ -102,7 +124,7 @@ def lbfgs_paths(theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol,
     the same problem when w stays in span(Q) (L-BFGS's iterates are combinations of gradients, X's rows and
     the start), with its tolerance on max |Q ∂J/∂c|, the gradient in w.
     """
-    full_grad = (lambda grad: grad) if basis_DK is None else (lambda grad: {**grad, "w": basis_DK @ grad["w"]})
+    measure, aux = (lambda grad, aux: (grad_max(grad), aux), 0) if basis_DK is None else basis_measure(basis_DK, tol)
 
     def path(args):
         theta, rows_M, weight_M, l2_C, max_iter_C = args
@@ -111,7 +133,7 @@ def lbfgs_paths(theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol,
         def at_strength(carry, l2_and_max_iter):
             (theta, state, last_l2), (l2, max_iter) = carry, l2_and_max_iter
             value_fn = functools.partial(cost, x_ND=x_MK, y_N=y_M, weight_N=weight_M, l2=l2)
-            solve = lambda t, s: minimize(t, move_memory(s, l2 - last_l2), value_fn, tol, max_iter, full_grad)
+            solve = lambda t, s: minimize(t, move_memory(s, l2 - last_l2), value_fn, tol, max_iter, measure, aux)
             skip = lambda t, s: (t, s, jnp.zeros((), jnp.int32))
             theta, state, step = jax.lax.cond(max_iter > 0, solve, skip, theta, state)
             return (theta, state, jnp.where(max_iter > 0, l2, last_l2)), (theta, step)
