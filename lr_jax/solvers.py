@@ -65,14 +65,20 @@ def move_memory(state, dl2):
     return tuple(move(part) for part in state)
 
 
-def minimize(theta, state, value_fn, tol, max_iter, measure=lambda grad, aux: (grad_max(grad), aux), aux=0):
-    """L-BFGS from `theta` and optax `state` until max |∇J| <= tol, J stalls, or max_iter iterations.
+def move_value_and_grad(theta, value, grad, dl2):
+    """J(θ) and ∇J(θ) at λ made J's at λ + dλ: + dλ/2·‖w‖², + dλ·w (no pass over X)."""
+    value = value + 0.5 * dl2 * jnp.sum(jnp.square(theta["w"]))
+    return value, {**grad, "w": grad["w"] + dl2 * theta["w"]}
 
-    Returns (θ, state, iterations). `measure(grad, aux)` is (max |∇J|, or a lower bound of it above tol;
-    aux for the next call): see `basis_measure`.
+
+def minimize(theta, state, value, grad, value_fn, tol, max_iter, measure=lambda g, aux: (grad_max(g), aux), aux=0):
+    """L-BFGS from `theta` (J `value`, ∇J `grad`) and optax `state` until max |∇J| <= tol, J stalls, or
+    max_iter iterations.
+
+    Returns (θ, state, J, ∇J, iterations). `measure(grad, aux)` is (max |∇J|, or a lower bound of it above
+    tol; aux for the next call): see `basis_measure`.
     """
     opt = _lbfgs()
-    value, grad = jax.value_and_grad(value_fn)(theta)
     ftol = 64 * jnp.finfo(value.dtype).eps
 
     def keep_going(carry):
@@ -90,10 +96,10 @@ def minimize(theta, state, value_fn, tol, max_iter, measure=lambda grad, aux: (g
 
     big, aux = measure(grad, aux)
     zero, inf = jnp.zeros((), jnp.int32), jnp.full((), jnp.inf, value.dtype)
-    theta, state, *_, step, _, _ = jax.lax.while_loop(
+    theta, state, value, grad, _, step, _, _ = jax.lax.while_loop(
         keep_going, iteration, (theta, state, value, grad, big, zero, inf, aux)
     )
-    return theta, state, step
+    return theta, state, value, grad, step
 
 
 def basis_measure(basis_DK, tol, rows: int = 256):
@@ -130,14 +136,22 @@ def lbfgs_paths(theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol,
         theta, rows_M, weight_M, l2_C, max_iter_C = args
         x_MK, y_M = x_NK[rows_M], y_N[rows_M]
 
-        def at_strength(carry, l2_and_max_iter):
-            (theta, state, last_l2), (l2, max_iter) = carry, l2_and_max_iter
-            value_fn = functools.partial(cost, x_ND=x_MK, y_N=y_M, weight_N=weight_M, l2=l2)
-            solve = lambda t, s: minimize(t, move_memory(s, l2 - last_l2), value_fn, tol, max_iter, measure, aux)
-            skip = lambda t, s: (t, s, jnp.zeros((), jnp.int32))
-            theta, state, step = jax.lax.cond(max_iter > 0, solve, skip, theta, state)
-            return (theta, state, jnp.where(max_iter > 0, l2, last_l2)), (theta, step)
+        value_fn = lambda l2: functools.partial(cost, x_ND=x_MK, y_N=y_M, weight_N=weight_M, l2=l2)
 
-        return jax.lax.scan(at_strength, (theta, _lbfgs().init(theta), l2_C[0]), (l2_C, max_iter_C))[1]
+        def at_strength(carry, l2_and_max_iter):
+            (theta, state, value, grad, last_l2), (l2, max_iter) = carry, l2_and_max_iter
+
+            def solve(theta, state, value, grad):  # J, ∇J and the memory moved to λ: no pass over X
+                value, grad = move_value_and_grad(theta, value, grad, l2 - last_l2)
+                state = move_memory(state, l2 - last_l2)
+                return minimize(theta, state, value, grad, value_fn(l2), tol, max_iter, measure, aux)
+
+            skip = lambda *carried: (*carried, jnp.zeros((), jnp.int32))
+            theta, state, value, grad, step = jax.lax.cond(max_iter > 0, solve, skip, theta, state, value, grad)
+            return (theta, state, value, grad, jnp.where(max_iter > 0, l2, last_l2)), (theta, step)
+
+        value, grad = jax.value_and_grad(value_fn(l2_C[0]))(theta)
+        start = (theta, _lbfgs().init(theta), value, grad, l2_C[0])
+        return jax.lax.scan(at_strength, start, (l2_C, max_iter_C))[1]
 
     return jax.lax.map(path, (theta_G, rows_GM, weight_GM, l2_GC, max_iter_GC))
