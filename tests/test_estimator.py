@@ -207,3 +207,55 @@ def test_warm_start_of_another_width_is_refused():
     clf = LogisticRegression(warm_start=True).fit(np.eye(2), [0, 1])
     with pytest.raises(ValueError, match="warm_start"):
         clf.fit(np.eye(3), [0, 1, 1])
+
+
+@pytest.mark.slow  # the benchmark's setting: 10 Cs x 5 folds at scikit-learn's default tol (> 5 s on 2 cores)
+@pytest.mark.parametrize("dataset", ["breast_cancer", "course"])
+def test_cv_default_settings_pick_sklearns_C(dataset, cancer, course_data):
+    """Default Cs, tol 1e-4 (each side stops at its own loose point on the path) still pick the same C."""
+    if dataset == "course":  # wider than tall: the L-BFGS paths run in the basis of X's rows
+        x_ND, y_N = course_data["train"].features(np.float64), course_data["train"].y
+    else:
+        x_ND, y_N = cancer
+    common = dict(Cs=10, cv=StratifiedKFold(5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter 100 is reached at some Cs, on both sides
+        theirs = sklearn_fit(
+            linear_model.LogisticRegressionCV(
+                **common, scoring="accuracy", l1_ratios=(0.0,), use_legacy_attributes=False
+            ),
+            x_ND,
+            y_N,
+        )
+        ours = LogisticRegressionCV(**common).fit(x_ND, y_N)
+    assert ours.C_[0] == theirs.C_
+
+
+@pytest.mark.slow  # several float64 L-BFGS fits (> 2 s on 2 cores)
+def test_cv_on_wide_data_matches_sklearn(rng):
+    """60 x 200 (in the basis of X's rows): the same solutions as scikit-learn, to RTOL."""
+    x_ND = rng.normal(size=(60, 200))
+    y_N = (x_ND[:, :5].sum(axis=1) + rng.normal(size=60) > 0).astype(int)
+    common = dict(Cs=[0.01, 0.1, 1.0], cv=StratifiedKFold(3), **TIGHT)
+    theirs = sklearn_fit(
+        linear_model.LogisticRegressionCV(**common, scoring="accuracy", l1_ratios=(0.0,), use_legacy_attributes=False),
+        x_ND,
+        y_N,
+    )
+    ours = LogisticRegressionCV(**common).fit(x_ND, y_N)
+    assert ours.C_[0] == theirs.C_ and relative_error(ours, theirs) < RTOL
+
+
+@pytest.mark.slow  # four LogisticRegressionCV fits (> 2 s on 2 cores)
+@pytest.mark.parametrize("shape, other_rows, programs", [((60, 180), 62, 1), ((300, 44), 296, 2)])
+def test_cv_compiles_once_per_bucket(caplog, rng, shape, other_rows, programs):
+    """Two sizes in one bucket: wide X, the folds and the refit in one program; tall X, one each.
+
+    Widths no other test uses (180 -> 192 columns, 44 -> 48), so the compiles are this test's own.
+    """
+    caplog.set_level(logging.WARNING)
+    with jax.log_compiles():
+        for m in (shape[0], other_rows):
+            x_ND = rng.normal(size=(m, shape[1]))
+            LogisticRegressionCV(Cs=3, cv=3).fit(x_ND, x_ND[:, 0] + rng.normal(size=m) > 0)
+    assert compiled_names(caplog).count("Compiling jit(lbfgs_paths)") == programs, compiled_names(caplog)

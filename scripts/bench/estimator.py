@@ -71,7 +71,7 @@ def run(args) -> None:
 
     from lr_jax import data
     from lr_jax.config import DataConfig
-    from lr_jax.experiment import use_compilation_cache
+    from lr_jax.runtime import use_compilation_cache
 
     warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter, on both sides
     cache = tempfile.mkdtemp(prefix="lr_jax_bench_cache_")

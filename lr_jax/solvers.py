@@ -1,0 +1,157 @@
+r"""L-BFGS along paths of L2 strengths, for several row weightings in one compiled program.
+
+For each of G row weightings (the training folds of a cross-validation) and each strength λ of its path,
+
+    J(θ) = (1/S) Σᵢ sᵢ L(ŷᵢ, yᵢ) + (λ/2) ‖w‖²        (`lr_jax.loss.cost`)
+
+is minimized by optax's L-BFGS, each λ starting from the previous λ's solution (a warm start, as in
+scikit-learn's `_logistic_regression_path`; pass the λs of scikit-learn's ascending Cs, strongest first) and
+with the previous λ's L-BFGS memory, moved exactly to the new λ (`move_memory`; scikit-learn restarts it),
+until max |∂J/∂θ| <= tol (scipy's L-BFGS-B `gtol`, to which scikit-learn's lbfgs passes `tol`), or J
+decreases by at most 64ε relatively in an iteration (its `ftol`), or `max_iter` iterations are made.
+
+The weightings run one after another (`lax.map`), each reading only its rows of X: vmapped, the conds in
+optax's line searches get batched predicates and run both branches with X broadcast to every problem (6
+problems on the course data cost 6x one problem per iteration, each running for the slowest one's
+iterations). The line search is optax's backtracking (Armijo) search from the step 1: its gradient comes
+from the value's linearization, so an accepted step costs one pass of X forward and one back; J is convex,
+so the curvature pairs sᵀy stay >= 0 without Wolfe's curvature condition. (optax's default zoom line
+search took the same iterations and twice the compile time, measured on the course data.)
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from lr_jax.loss import cost
+
+LINESEARCH_STEPS = 40  # halvings of the step before the line search gives up (2⁻⁴⁰)
+
+
+def _lbfgs() -> optax.GradientTransformationExtraArgs:
+    """optax's L-BFGS with a backtracking line search that keeps the gradient at the accepted step."""
+    search = optax.scale_by_backtracking_linesearch(
+        max_backtracking_steps=LINESEARCH_STEPS, decrease_factor=0.5, increase_factor=2.0**60, store_grad=True
+    )
+    return optax.lbfgs(linesearch=search)
+
+
+def grad_max(grad) -> jax.Array:
+    """max |∂J/∂θ| over every parameter (scipy's projected-gradient norm, without bounds)."""
+    return jax.tree.reduce(jnp.maximum, jax.tree.map(lambda g: jnp.max(jnp.abs(g)), grad))
+
+
+def move_memory(state, dl2):
+    """optax's L-BFGS state for J at λ made the state for J at λ + dλ (exactly: the penalty is quadratic).
+
+    Each stored gradient difference y gains dλ·s on the weights w, so its curvature pair is J's at the new
+    λ; the last gradient gains dλ·w, so the next pair is too; the weights 1/(yᵀs) follow.
+    """
+
+    def move(part):
+        if not isinstance(part, optax.ScaleByLBFGSState):
+            return part
+        s_M, y_M = part.diff_params_memory, part.diff_updates_memory
+        y_M = {**y_M, "w": y_M["w"] + dl2 * s_M["w"]}
+        ys_M = jax.vmap(optax.tree.vdot)(y_M, s_M)
+        weights_M = jnp.where(ys_M == 0, 0.0, 1.0 / jnp.where(ys_M == 0, 1.0, ys_M)).astype(part.weights_memory.dtype)
+        updates = {**part.updates, "w": part.updates["w"] + dl2 * part.params["w"]}
+        return part._replace(diff_updates_memory=y_M, weights_memory=weights_M, updates=updates)
+
+    return tuple(move(part) for part in state)
+
+
+def move_value_and_grad(theta, value, grad, dl2):
+    """J(θ) and ∇J(θ) at λ made J's at λ + dλ: + dλ/2·‖w‖², + dλ·w (no pass over X)."""
+    value = value + 0.5 * dl2 * jnp.sum(jnp.square(theta["w"]))
+    return value, {**grad, "w": grad["w"] + dl2 * theta["w"]}
+
+
+def minimize(theta, state, value, grad, value_fn, tol, max_iter, measure=lambda g, aux: (grad_max(g), aux), aux=0):
+    """L-BFGS from `theta` (J `value`, ∇J `grad`) and optax `state` until max |∇J| <= tol, J stalls, or
+    max_iter iterations.
+
+    Returns (θ, state, J, ∇J, iterations). `measure(grad, aux)` is (max |∇J|, or a lower bound of it above
+    tol; aux for the next call): see `basis_measure`.
+    """
+    opt = _lbfgs()
+    ftol = 64 * jnp.finfo(value.dtype).eps
+
+    def keep_going(carry):
+        _, _, value, _, big, step, previous, _ = carry
+        scale = jnp.maximum(jnp.maximum(jnp.abs(previous), jnp.abs(value)), 1.0)
+        stalled = (step > 0) & (previous - value <= ftol * scale)
+        return (step < max_iter) & (big > tol) & ~stalled
+
+    def iteration(carry):
+        theta, state, value, grad, _, step, _, aux = carry
+        updates, state = opt.update(grad, state, theta, value=value, grad=grad, value_fn=value_fn)
+        new_value, new_grad = optax.tree.get(state, "value"), optax.tree.get(state, "grad")
+        big, aux = measure(new_grad, aux)
+        return optax.apply_updates(theta, updates), state, new_value, new_grad, big, step + 1, value, aux
+
+    big, aux = measure(grad, aux)
+    zero, inf = jnp.zeros((), jnp.int32), jnp.full((), jnp.inf, value.dtype)
+    theta, state, value, grad, _, step, _, _ = jax.lax.while_loop(
+        keep_going, iteration, (theta, state, value, grad, big, zero, inf, aux)
+    )
+    return theta, state, value, grad, step
+
+
+def basis_measure(basis_DK, tol, rows: int = 256):
+    """`minimize`'s measure for θ in coordinates c of w = Q c: max |Q ∂J/∂c| read from Q's rows where it was
+    largest last time (aux, `rows` indices): above tol, that decides (a lower bound); else all of Q is read
+    and those rows renewed. Near the solution every test reads Q; far from it, 256 of its rows."""
+
+    def measure(grad, top_S):
+        bias = jnp.abs(grad["b"])
+        lower = jnp.maximum(jnp.max(jnp.abs(basis_DK[top_S] @ grad["w"])), bias)
+
+        def exact(_):
+            abs_D = jnp.abs(basis_DK @ grad["w"])
+            return jnp.maximum(jnp.max(abs_D), bias), jax.lax.top_k(abs_D, top_S.shape[0])[1].astype(jnp.int32)
+
+        return jax.lax.cond(lower > tol, lambda _: (lower, top_S), exact, None)
+
+    return measure, jnp.arange(min(rows, basis_DK.shape[0]), dtype=jnp.int32)
+
+
+@jax.jit
+def lbfgs_paths(theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol, basis_DK=None):
+    """Each weighting's path of strengths from its own start: (θ stacked (G, C, ...), iterations (G, C)).
+
+    Weighting g reads only its rows `rows_GM[g]` of X (gathered once per path; padding entries weigh 0).
+    max_iter 0 skips a (weighting, strength): θ passes through unchanged, with 0 iterations. With
+    `basis_DK` (orthonormal columns), the features are x_NK = X Q and θ's weights are coordinates c, w = Q c:
+    the same problem when w stays in span(Q) (L-BFGS's iterates are combinations of gradients, X's rows and
+    the start), with its tolerance on max |Q ∂J/∂c|, the gradient in w.
+    """
+    measure, aux = (lambda grad, aux: (grad_max(grad), aux), 0) if basis_DK is None else basis_measure(basis_DK, tol)
+
+    def path(args):
+        theta, rows_M, weight_M, l2_C, max_iter_C = args
+        x_MK, y_M = x_NK[rows_M], y_N[rows_M]
+
+        value_fn = lambda l2: functools.partial(cost, x_ND=x_MK, y_N=y_M, weight_N=weight_M, l2=l2)
+
+        def at_strength(carry, l2_and_max_iter):
+            (theta, state, value, grad, last_l2), (l2, max_iter) = carry, l2_and_max_iter
+
+            def solve(theta, state, value, grad):  # J, ∇J and the memory moved to λ: no pass over X
+                value, grad = move_value_and_grad(theta, value, grad, l2 - last_l2)
+                state = move_memory(state, l2 - last_l2)
+                return minimize(theta, state, value, grad, value_fn(l2), tol, max_iter, measure, aux)
+
+            skip = lambda *carried: (*carried, jnp.zeros((), jnp.int32))
+            theta, state, value, grad, step = jax.lax.cond(max_iter > 0, solve, skip, theta, state, value, grad)
+            return (theta, state, value, grad, jnp.where(max_iter > 0, l2, last_l2)), (theta, step)
+
+        value, grad = jax.value_and_grad(value_fn(l2_C[0]))(theta)
+        start = (theta, _lbfgs().init(theta), value, grad, l2_C[0])
+        return jax.lax.scan(at_strength, start, (l2_C, max_iter_C))[1]
+
+    return jax.lax.map(path, (theta_G, rows_GM, weight_GM, l2_GC, max_iter_GC))
