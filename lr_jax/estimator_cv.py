@@ -1,0 +1,235 @@
+r"""`LogisticRegressionCV`: C chosen by cross-validation, every fold's path of Cs in one compiled call.
+
+With lbfgs (the default) it runs as scikit-learn's: each fold's path of Cs ascending, each C warm-started from
+the previous solution, stopping at max |∂J/∂θ| <= tol (scipy's gtol, as scikit-learn's lbfgs), all folds x Cs
+in one compiled call (`lr_jax.solvers.lbfgs_paths`); the refit at the chosen C starts from the folds' mean
+solution, in the same compiled program. Rows are padded to a bucket with a floor of 128 (every iteration reads
+them all); X wider than tall is replaced by its coordinates in an orthonormal basis of its rows (exactly the
+same problem, iterates and stopping test; see `_call_lbfgs`). With sgd or adam, all folds x Cs train as one
+vmapped stack (then the refit): each member sees the whole padded data, the rows outside its training fold
+weighted 0.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from sklearn import linear_model
+from sklearn.metrics import get_scorer, get_scorer_names
+from sklearn.model_selection import check_cv
+from sklearn.utils._param_validation import Interval, StrOptions
+from threadpoolctl import threadpool_limits
+
+from lr_jax.estimator_base import COL_FLOOR, COMMON_CONSTRAINTS, BinaryLinear, bucket, l2_strength, pad
+from lr_jax.runtime import precision_scope
+from lr_jax.solvers import lbfgs_paths
+
+CV_ROW_FLOOR = 128  # LogisticRegressionCV's L-BFGS paths: every iteration of every fold reads all padded rows
+
+
+def _cv_shape(m: int, n: int) -> tuple[int, int]:
+    """`LogisticRegressionCV`'s padded rows and columns (a lower row floor: an L-BFGS iteration reads them all)."""
+    return bucket(m, CV_ROW_FLOOR), bucket(n, COL_FLOOR)
+
+
+def _training_rows(weight_FN) -> tuple[np.ndarray, np.ndarray]:
+    """Each fold's rows of nonzero weight and their weights (F, M), M bucketed; padding: row 0, weight 0."""
+    train_F = [np.flatnonzero(w_N) for w_N in weight_FN]  # rows of weight 0 change nothing
+    rows_FM = np.zeros((len(train_F), bucket(max(map(len, train_F)), CV_ROW_FLOOR)), np.int64)
+    weight_FM = np.zeros(rows_FM.shape)
+    for f, rows_M in enumerate(train_F):
+        rows_FM[f, : len(rows_M)], weight_FM[f, : len(rows_M)] = rows_M, weight_FN[f, rows_M]
+    return rows_FM, weight_FM
+
+
+def _row_basis(X, rows: int, cols: int) -> np.ndarray | None:
+    """An orthonormal basis (cols x rows) of the span of X's rows (X padded), for X wider than tall; else None."""
+    if cols <= rows:
+        return None
+    with threadpool_limits(1):  # tall-skinny QR: one BLAS thread measured 0.2 s, two on 2 busy cores 1-2 s
+        return np.linalg.qr(pad(X, rows, cols).T)[0]  # padded rows of X: columns of Q orthogonal to X
+
+
+class LogisticRegressionCV(BinaryLinear):
+    """`LogisticRegression` with C chosen by cross-validation, all Cs x folds trained in one compiled call.
+
+    tol: with lbfgs, on max |∂J/∂θ| (scikit-learn's), each fold's Cs warm-started in ascending order; with
+    sgd and adam, on ‖∇J‖₂, every (fold, C) from zero as one vmapped stack. verbose: a progress bar with sgd
+    and adam (lbfgs runs as one call, without one).
+
+    As scikit-learn's: Cs (an int n: np.logspace(-4, 4, n); or a list), cv (folds, or a splitter;
+    StratifiedKFold(5) by default), scoring (None: accuracy), refit (True: refit on all data at the C of the
+    best summed score, from the mean of the folds' solutions; False: average the folds' best solutions).
+    Fitted (scikit-learn 1.9's legacy layout): Cs_, C_ (1,), scores_ and coefs_paths_ ({classes_[1]:
+    (n_folds, n_cs[, n + 1])}), n_iter_ (1, n_folds, n_cs), coef_, intercept_, classes_.
+    """
+
+    _parameter_constraints = {
+        "Cs": [Interval(numbers.Integral, 1, None, closed="left"), "array-like"],
+        "cv": ["cv_object"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "refit": ["boolean"],
+        **COMMON_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        Cs=10,
+        *,
+        cv=None,
+        scoring=None,
+        solver="lbfgs",
+        learning_rate=0.1,
+        max_iter=100,
+        tol=1e-4,
+        class_weight=None,
+        refit=True,
+        random_state=None,
+        precision="float64",
+        verbose=0,
+    ):
+        self.Cs = Cs
+        self.cv = cv
+        self.scoring = scoring
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.class_weight = class_weight
+        self.refit = refit
+        self.random_state = random_state
+        self.precision = precision
+        self.verbose = verbose
+
+    def fit(self, X, y, sample_weight=None):
+        """Train every (fold, C) in one compiled call, score each on its held-out fold, pick C, refit."""
+        self._validate_params()
+        X, y, y01, weight_N = self._validate_fit_data(X, y, sample_weight)
+        Cs = self.Cs
+        self.Cs_ = np.logspace(-4, 4, Cs) if isinstance(Cs, numbers.Integral) else np.asarray(Cs, np.float64)
+        folds = list(check_cv(self.cv, y, classifier=True).split(X, y))
+        weight_FN = np.zeros((len(folds), X.shape[0]))
+        for f, (train, _) in enumerate(folds):
+            weight_FN[f, train] = weight_N[train]
+        fit_paths = self._lbfgs_paths if self.solver == "lbfgs" else self._stacked_paths
+        paths_FCP, n_iter_FC, refit = fit_paths(X, y01, weight_N, weight_FN)
+        self.coefs_paths_ = {self.classes_[1]: paths_FCP}
+        self.scores_ = {self.classes_[1]: self._score_folds(X, y, sample_weight, folds, paths_FCP)}
+        self.n_iter_ = n_iter_FC[None].astype(np.int32)
+        self._choose(paths_FCP, refit)
+        return self
+
+    def _lbfgs_paths(self, X, y01, weight_N, weight_FN):
+        """Each fold's path of Cs, ascending and warm-started, in one compiled call.
+
+        Returns (paths (F, C, n + 1), n_iter (F, C), refit): refit(C, θ₀) is the all-data solution at C from
+        θ₀. Each fold reads only its training rows; X wider than tall (then solved in the basis of its rows,
+        where a row costs little) keeps all rows, so that the refit reuses the folds' compiled program as
+        one of F problems (the others skipped); otherwise the refit is a one-problem program of its own.
+        """
+        (rows, cols), order_C = _cv_shape(*X.shape), np.argsort(self.Cs_, kind="stable")
+        basis_DK, (F, C) = _row_basis(X, rows, cols), (len(weight_FN), len(self.Cs_))
+        l2_FC = np.array([[l2_strength(c, s) for c in self.Cs_[order_C]] for s in weight_FN.sum(axis=1)])
+        if basis_DK is not None:
+            rows_FM, weight_FM = np.repeat(np.arange(rows)[None], F, 0), pad(weight_FN, cols=rows)
+        else:
+            rows_FM, weight_FM = _training_rows(weight_FN)
+        call = functools.partial(self._call_lbfgs, self._device_data(X, y01, basis_DK), basis_DK)
+        start_P = np.zeros(X.shape[1] + 1)
+        sorted_FCP, sorted_n_iter_FC = call(rows_FM, weight_FM, l2_FC, np.full((F, C), self.max_iter), start_P)
+        paths_FCP, n_iter_FC = np.empty_like(sorted_FCP), np.empty_like(sorted_n_iter_FC)
+        paths_FCP[:, order_C], n_iter_FC[:, order_C] = sorted_FCP, sorted_n_iter_FC
+
+        def refit(c, start_P):
+            G = F if basis_DK is not None else 1
+            only_GC = np.zeros((G, C), np.int64)
+            only_GC[0, 0] = self.max_iter
+            rows_GM, weight_GM = np.repeat(np.arange(rows)[None], G, 0), np.repeat(pad(weight_N, rows)[None], G, 0)
+            theta_GCP, _ = call(rows_GM, weight_GM, np.full((G, C), l2_strength(c, weight_N.sum())), only_GC, start_P)
+            return theta_GCP[0, 0]
+
+        return paths_FCP, n_iter_FC, refit
+
+    def _device_data(self, X, y01, basis_DK) -> tuple:
+        """(x_NK, y_N, basis_DK) as the compiled call takes them, made once per fit: X padded, and with `basis_DK`
+        = Q (X wider than tall, as the course's 209 x 12288) the features X Q (rows x rows) instead, L-BFGS
+        then running in coordinates c = Qᵀw: an iteration reads 256 rows of Q (for max |∇J|, all of Q only near
+        the stop, `solvers.basis_measure`), not X twice."""
+        rows, cols = _cv_shape(*X.shape)
+        x_NK = pad(X, rows, cols) if basis_DK is None else pad(X, rows, cols) @ basis_DK
+        with precision_scope(self.precision):
+            dtype = jnp.dtype(self.precision)
+            basis = None if basis_DK is None else jnp.asarray(basis_DK, dtype)
+            return jnp.asarray(x_NK, dtype), jnp.asarray(pad(y01, rows), dtype), basis
+
+    def _call_lbfgs(self, data, basis_DK, rows_GM, weight_GM, l2_GC, max_iter_GC, start_P):
+        """`solvers.lbfgs_paths` on `data` (`_device_data`) from θ = start_P: (paths (G, C, n + 1), n_iter (G, C))."""
+        n, cols = len(start_P) - 1, data[0].shape[1] if basis_DK is None else len(basis_DK)
+        w_P = pad(start_P[:-1], cols=cols)
+        with precision_scope(self.precision):
+            dtype = jnp.dtype(self.precision)
+            start = {
+                "w": jnp.asarray(w_P if basis_DK is None else w_P @ basis_DK, dtype),
+                "b": jnp.asarray(start_P[-1], dtype),
+            }
+            start_G = jax.tree.map(lambda a: jnp.broadcast_to(a, (len(weight_GM), *a.shape)), start)
+            rows_GM, weight_GM, l2_GC = (
+                jnp.asarray(rows_GM, jnp.int32),
+                jnp.asarray(weight_GM, dtype),
+                jnp.asarray(l2_GC, dtype),
+            )
+            limits = jnp.asarray(max_iter_GC, jnp.int32), jnp.asarray(self.tol, dtype)
+            x_NK, y_N, basis = data
+            solved = lbfgs_paths(start_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, *limits, basis)
+            theta_GC, n_iter_GC = jax.device_get(solved)
+        self._warn_if_not_converged(n_iter_GC[max_iter_GC > 0], stacklevel=5)
+        w_GCD = theta_GC["w"] if basis_DK is None else theta_GC["w"] @ basis_DK.T.astype(theta_GC["w"].dtype)
+        return np.concatenate([w_GCD[..., :n], theta_GC["b"][..., None]], -1), np.asarray(n_iter_GC)
+
+    def _stacked_paths(self, X, y01, weight_N, weight_FN):
+        """sgd, adam: every (fold, C) from zero as one vmapped stack; returns as `_lbfgs_paths`."""
+        l2_K = np.array([l2_strength(C, s) for s in weight_FN.sum(axis=1) for C in self.Cs_])  # fold-major
+        coef, intercept, n_iter = self._fit_stack(X, y01, np.repeat(weight_FN, len(self.Cs_), axis=0), l2_K)
+        paths_FCP = np.concatenate([coef[:, 0], intercept], axis=1).reshape(len(weight_FN), len(self.Cs_), -1)
+
+        def refit(C, start_P):
+            l2 = np.array([l2_strength(C, weight_N.sum())])
+            coef, intercept, _ = self._fit_stack(X, y01, weight_N[None], l2, (start_P[None, :-1], start_P[-1:]))
+            return np.r_[coef[0, 0], intercept[0]]
+
+        return paths_FCP, n_iter.reshape(len(weight_FN), -1), refit
+
+    def _score_folds(self, X, y, sample_weight, folds, paths_FCP) -> np.ndarray:
+        """The scorer of each (fold, C) solution on that fold's held-out rows: scores (n_folds, n_cs)."""
+        scorer = get_scorer("accuracy" if self.scoring is None else self.scoring)
+        fitted = linear_model.LogisticRegression()  # numpy predictions, as scikit-learn's own scoring
+        fitted.classes_, fitted.n_features_in_ = self.classes_, X.shape[1]
+        scores_FC = np.empty((len(folds), len(self.Cs_)))
+        for f, (_, test) in enumerate(folds):
+            x_test, y_test = X[test], y[test]
+            kwargs = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)[test]}
+            for c, theta_P in enumerate(paths_FCP[f]):
+                fitted.coef_, fitted.intercept_ = theta_P[None, :-1], theta_P[-1:]
+                scores_FC[f, c] = scorer(fitted, x_test, y_test, **kwargs)
+        return scores_FC
+
+    def _choose(self, paths_FCP, refit) -> None:
+        """C_, coef_, intercept_ from the scores, as scikit-learn's LogisticRegressionCV chooses them.
+
+        refit: the all-data solution at the C of the best summed score (the first of equal sums), started
+        from the mean of the folds' solutions at that C. Otherwise: the mean of each fold's best solution,
+        and the mean of their Cs.
+        """
+        scores_FC = self.scores_[self.classes_[1]]
+        if self.refit:
+            best = int(np.argmax(scores_FC.sum(axis=0)))
+            self.C_, theta_P = self.Cs_[[best]], refit(self.Cs_[best], paths_FCP[:, best].mean(axis=0))
+        else:
+            best_F = np.argmax(scores_FC, axis=1)
+            self.C_ = np.array([self.Cs_[best_F].mean()])
+            theta_P = paths_FCP[np.arange(len(best_F)), best_F].mean(axis=0)
+        self.coef_, self.intercept_ = theta_P[None, :-1], theta_P[-1:]
