@@ -19,7 +19,8 @@ import numpy as np
 
 from lr_jax import artifacts, metrics, rundir, runtime
 from lr_jax import figures as inspection
-from lr_jax.config import METRIC_DIRECTIONS, Config
+from lr_jax.config import Config
+from lr_jax.config_check import METRIC_DIRECTIONS
 from lr_jax.data import Split
 from lr_jax.evaluate import Evaluation
 from lr_jax.model import Model

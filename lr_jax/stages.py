@@ -24,7 +24,8 @@ import jax
 import numpy as np
 
 from lr_jax import checkpoint, data, evaluate, hooks, loggers, models, optim, parallel, rundir, runtime, train
-from lr_jax.config import METRIC_DIRECTIONS, Config
+from lr_jax.config import Config
+from lr_jax.config_check import METRIC_DIRECTIONS
 from lr_jax.errors import ConfigError
 from lr_jax.model import Model
 
