@@ -3,8 +3,8 @@
 The exported function takes `images` uint8[N, S, S, 3] (N any number, S the run's `data.image_size`;
 RGB, 0-255, already resized to SxS as `data.images.load_image` does) and returns `proba` [N], the
 probability of the run's label 1, in the run's precision. The run's preprocessing is inside: flatten in
-the course's order, divide by 255 (unless `data.scale=false`), the model's `apply` through
-`model.predict_proba`. `x.astype(float32) / 255` is the correctly rounded quotient, which is what
+the course's order, divide by 255 (unless `data.scale=false`), the model's one-example `apply`, vmapped,
+and the sigmoid. `x.astype(float32) / 255` is the correctly rounded quotient, which is what
 `data.flatten_and_scale` gets by dividing in float64 and rounding once (x/255 repeats the 8 bits of x,
 so no double-rounding tie can occur): the exported features equal `predict_images`' to the last bit.
 
@@ -25,7 +25,6 @@ import jax.extend
 import jax.numpy as jnp
 
 from lr_jax import artifacts, pixels, runtime
-from lr_jax import model as model_lib
 from lr_jax.errors import ConfigError
 from lr_jax.predict import TrainedRun, load_run
 
@@ -33,6 +32,8 @@ FORMATS = {"onnx": "model.onnx", "stablehlo": "model.stablehlo"}
 STABLEHLO_PLATFORMS = ("cpu", "cuda", "rocm", "tpu")  # lowered once for each: one file runs on any of them
 ONNX_OPSET = 21  # ONNX 1.16, IR 10: onnxruntime >= 1.18 runs it (jax2onnx defaults to 23, which needs a newer one)
 INPUT_NAME, OUTPUT_NAME = "images", "proba"
+# Primitives that only call their one jaxpr (not loops or branches, whose jaxprs run 0, 1 or many times).
+CALLS = frozenset({"jit", "pjit", "closed_call", "core_call", "custom_jvp_call", "custom_vjp_call"})
 
 
 def proba_fn(run: TrainedRun) -> Callable[[jax.Array], jax.Array]:
@@ -44,7 +45,9 @@ def proba_fn(run: TrainedRun) -> Callable[[jax.Array], jax.Array]:
     def proba(images_NHWC: jax.Array) -> jax.Array:
         x_ND = images_NHWC.reshape(images_NHWC.shape[0], -1).astype(dtype)
         x_ND = x_ND / pixels.PIXEL_MAX if scale else x_ND
-        return model_lib.predict_proba(params, x_ND, run.model)
+        # The one-example `apply`, vmapped: an exported forward pass needs none of `batched_apply`'s gradient
+        # form (the MLP's custom_vjp, which jax2onnx cannot read with newer JAX).
+        return jax.nn.sigmoid(jax.vmap(run.model.apply, in_axes=(None, 0))(params, x_ND))
 
     return proba
 
@@ -88,9 +91,10 @@ def _to_onnx(fn, images: jax.ShapeDtypeStruct, *, float64: bool) -> bytes:
             "pip install -e '.[onnx]', or export format=stablehlo."
         ) from e
     # jax2onnx 0.17 replaces jnp.dot while it traces, with a batching rule that treats dot as elementwise:
-    # vmap(dot) over x with w unbatched (the model's forward pass) fails. Traced by JAX first, the
-    # function reaches jax2onnx as lax primitives (reshape, convert, div, dot_general, add, logistic).
-    closed = jax.make_jaxpr(fn)(images)
+    # vmap(dot) over x with w unbatched (the model's forward pass) fails. Traced by JAX first, with every
+    # nested call inlined, the function reaches jax2onnx as lax primitives (reshape, convert, div,
+    # dot_general, add, max, logistic).
+    closed = jax.make_jaxpr(_inline_calls(jax.make_jaxpr(fn)(images)))(images)
     proto = jax2onnx.to_onnx(
         lambda x: jax.extend.core.jaxpr_as_fun(closed)(x)[0],
         [images],
@@ -101,6 +105,31 @@ def _to_onnx(fn, images: jax.ShapeDtypeStruct, *, float64: bool) -> bytes:
         output_names=[OUTPUT_NAME],
     )
     return proto.SerializeToString()
+
+
+def _inline_calls(closed) -> Callable:
+    """The function of the traced `closed` with each nested jaxpr (a `jit` inside it, the primal of a
+    `custom_jvp` such as `jax.nn.relu`) evaluated in place, so that tracing it again gives primitives only.
+
+    jax2onnx 0.17.1 lowers such nested calls through JAX internals that JAX 0.12 no longer has; the numbers
+    are the same (a custom_jvp's rule only matters for derivatives, which an exported forward pass has none of).
+    """
+
+    def evaluate(jaxpr, consts, *args):
+        env = dict(zip(jaxpr.constvars, consts)) | dict(zip(jaxpr.invars, args))
+        read = lambda var: var.val if isinstance(var, jax.extend.core.Literal) else env[var]
+        for eqn in jaxpr.eqns:
+            inputs = [read(var) for var in eqn.invars]
+            nested = [p for p in eqn.params.values() if hasattr(p, "eqns") and hasattr(p, "consts")]
+            if eqn.primitive.name in CALLS and len(nested) == 1:  # its body, evaluated here
+                outputs = evaluate(nested[0].jaxpr, nested[0].consts, *inputs)
+            else:
+                outputs = eqn.primitive.bind(*inputs, **eqn.params)
+                outputs = outputs if eqn.primitive.multiple_results else [outputs]
+            env.update(zip(eqn.outvars, outputs))
+        return [read(var) for var in jaxpr.outvars]
+
+    return lambda *args: evaluate(closed.jaxpr, closed.consts, *args)
 
 
 def sidecar(run: TrainedRun, fmt: str) -> dict:

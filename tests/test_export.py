@@ -215,3 +215,22 @@ def test_onnx_without_the_extra_says_what_to_install(tiny_run, monkeypatch):
 
     with pytest.raises(ConfigError, match=r"pip install -e '\.\[onnx\]'"):
         export_run(tiny_run, "onnx")
+
+
+def test_inlining_calls_keeps_the_numbers_and_leaves_loops_alone():
+    """What jax2onnx receives: relu's custom_jvp and jit bodies inlined into primitives, a scan still a scan
+    (its body runs once per step), the same values exactly (the same primitives on the same inputs)."""
+    import jax
+    import jax.numpy as jnp
+
+    from lr_jax.export import _inline_calls
+
+    def fn(x_ND):
+        z_N = jax.nn.relu(x_ND @ jnp.arange(6.0).reshape(3, 2)).sum(axis=1)
+        return jax.lax.scan(lambda c, z: (c + jax.nn.sigmoid(z), c), 0.0, z_N)[1]
+
+    x_ND = jnp.linspace(-1.0, 1.0, 12).reshape(4, 3)
+    flat = jax.make_jaxpr(_inline_calls(jax.make_jaxpr(fn)(x_ND)))(x_ND)
+    names = {eqn.primitive.name for eqn in flat.jaxpr.eqns}
+    assert "scan" in names and not names & {"custom_jvp_call", "jit", "pjit"}
+    np.testing.assert_array_equal(jax.extend.core.jaxpr_as_fun(flat)(x_ND)[0], fn(x_ND))

@@ -88,7 +88,11 @@ def compose_run(name: str, data_dir, *overrides: str) -> Config:
 
 # float64: the same operations as the oracle up to summation order and the loss's form (softplus(z) - yz
 # here, the course's log(A) there), ~1e-16 per step; measured gaps 1.6e-14 (two_layer), 2.2e-16 (deep).
-# float32: rounding of 6e-8 per operation, grown over 2500 steps: two_layer stays within 6.2e-6 of the oracle.
+# float32: rounding of 6e-8 per operation. Both networks go through iterations at which a float32 gap jumps
+# 10-100x, so where float32 leaves the table depends on the summation order of the XLA build: two_layer
+# stays within 3.4e-6 of the oracle for all 2500 iterations with JAX 0.10.2 (XLA CPU, this VM), but with
+# JAX 0.12.0.1 on the same CPU it is within 5.7e-7 up to iteration 800 and 4.4e-3 at 900 (at most 0.039, at
+# 1600). So float32 two_layer is held to 1e-5 at iterations 0-800 and to 0.15 after, as deep below.
 # The deep network's float32 costs leave the float64 table after iteration 265, and no float32 run can
 # follow it: the drift is the rounding of the parameters to float32 at each update, amplified by the
 # dynamics, not an operation of lr_jax. Measured per iteration against the float64 run (README, "Larger
@@ -105,7 +109,8 @@ def compose_run(name: str, data_dir, *overrides: str) -> Config:
 # much as the float64 run's own largest change in one iteration, 0.12 (measured over iterations 250-2500);
 # the three float32 runs measured (lr_jax, float32 storage, the NumPy oracle) stay within 0.082.
 TOLERANCE = {"float64": 1e-10, "float32": 1e-5}
-AMPLIFIED = {("deep", "float32"): (3, 0.15)}  # (records held to TOLERANCE, the tolerance of the later ones)
+# (records held to TOLERANCE, the tolerance of the later ones)
+AMPLIFIED = {("deep", "float32"): (3, 0.15), ("two_layer", "float32"): (9, 0.15)}
 
 
 @pytest.mark.slow  # 2500 iterations of each network
