@@ -32,12 +32,12 @@ log = logging.getLogger(__name__)
 def freeze_long_lived_objects() -> None:
     """Leave the objects alive now (the imported modules: JAX, optax, Hydra, ...) out of the garbage
     collector's passes for the rest of the process, and every object out of the collection Python makes as
-    it exits.
+    it exits (`gc.freeze`).
 
-    They live until the process ends, so no collection could free them; scanning them again in each full
-    collection (tracing makes many) and once more at exit costs ~0.2 s per process on a 2-core CPU
-    (`gc.freeze`). Nothing is leaked: reference counting still frees what is not in a cycle, and the
-    process's memory is returned to the system at exit either way.
+    For the scripts, whose process ends with their run: the imports live until then, so no collection
+    could free them, and scanning them again in each full collection (tracing makes many) and once more at
+    exit costs ~0.2 s per process on a 2-core CPU. The library never calls it: a notebook or a test process
+    lives on after a run, and cyclic garbage frozen there would stay.
     """
     gc.freeze()
     atexit.register(gc.freeze)

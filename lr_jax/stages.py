@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 @contextlib.contextmanager
 def runtime_scope(config: Config) -> Iterator[None]:
     """The process set up for `config`: compilation cache, other processes joined, JAX's precision."""
-    runtime.freeze_long_lived_objects()  # every module of the run is imported by now
     runtime.use_compilation_cache(config.train.compilation_cache_dir)
     runtime.initialize_distributed(config.parallel)  # before any array of the run exists
     with runtime.precision_scope(config.train.precision):

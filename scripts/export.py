@@ -18,7 +18,9 @@ def main(cfg: DictConfig) -> None:
         if OmegaConf.is_missing(cfg, "run"):
             raise ConfigError("run not given. Pass the run folder: python scripts/export.py run=<run folder>.")
         from lr_jax.export import export_run
+        from lr_jax.runtime import freeze_long_lived_objects
 
+        freeze_long_lived_objects()  # the process ends with the run: spare the collector its imports
         path = export_run(cfg.run, str(cfg.format))
         print(f"wrote {path} and {path.name}.json")
 
