@@ -35,7 +35,7 @@ from lr_jax.hooks import ProgressBar
 from lr_jax.model import batched_logit, init_params, predict_proba
 from lr_jax.optim import make_hparams, spec
 from lr_jax.runtime import precision_scope
-from lr_jax.train import init_state, run_steps
+from lr_jax.train import init_state, run_steps, steps_done
 
 
 def _to_params(coef_1D, intercept_1, dtype):
@@ -188,7 +188,7 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
             while done < self.max_iter:
                 n = min(chunk, self.max_iter - done)
                 state, costs_KT = _run_stack(state, x_ND, y_N, weight_KN, hparams, num_steps=n, optim=optim)
-                ran = int(np.max(state.step)) - done
+                ran = steps_done(state) - done
                 if ran and bar.visible:
                     bar(state, np.asarray(costs_KT[0])[:ran])
                 done += ran

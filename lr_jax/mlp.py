@@ -78,9 +78,8 @@ class MLP:
 
     def batched_apply(self, params: Params, x_ND: jax.Array) -> jax.Array:
         """The logits z[m] of a batch: `apply` of each example, with ∂J/∂W¹ as (dZᵀ X)ᵀ."""
-        return self._layers(params, _batch_times_weights(pixels.as_features(x_ND, params["W1"].dtype), params["W1"]))[
-            ..., 0
-        ]
+        x_ND = pixels.as_features(x_ND, params["W1"].dtype)
+        return self._layers(params, _batch_times_weights(x_ND, params["W1"]))[:, 0]
 
     def _layers(self, params: Params, xw1: jax.Array) -> jax.Array:
         """From the first layer's product x W¹ (one example or a batch) to the output layer's z."""
