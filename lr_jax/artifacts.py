@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import json
 import math
 import os
@@ -13,12 +12,9 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import numpy as np
-
-if TYPE_CHECKING:  # matplotlib is imported by the functions that draw, not by every `import lr_jax`
-    from matplotlib.figure import Figure
 
 
 def _file_mode() -> int:
@@ -101,80 +97,21 @@ def save_table_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, object]]
         writer.writerows(rows)
 
 
-_plotter: ThreadPoolExecutor | None = None
-_plotter_lock = threading.Lock()
+_worker: ThreadPoolExecutor | None = None
+_worker_lock = threading.Lock()
 
 
-def _plot_thread() -> ThreadPoolExecutor:
-    """The one worker thread that imports matplotlib and draws the line plots, in order."""
-    global _plotter
-    with _plotter_lock:
-        if _plotter is None:
-            _plotter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lr_jax-plots")
-        return _plotter
+def _worker_thread() -> ThreadPoolExecutor:
+    """The run's one worker thread: what it is given runs there in order, beside the caller's JAX calls."""
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lr_jax-worker")
+        return _worker
 
 
-def _import_matplotlib() -> None:
-    import matplotlib.backends.backend_agg  # what Figure.savefig(format="png") draws with
-    import matplotlib.figure  # noqa: F401
-
-
-def start_plotting() -> None:
-    """Import matplotlib in the plotting thread now (~0.35 s), while the caller's JAX work releases the GIL."""
-    _plot_thread().submit(_import_matplotlib)
-
-
-def plot_in_background(plot: Callable, *args, **kwargs) -> Future:
-    """Run `plot(*args, **kwargs)` in the plotting thread; `.result()` waits for it (and raises its error)."""
-    return _plot_thread().submit(plot, *args, **kwargs)
-
-
-def plot_learning_curve(path: str | os.PathLike, iterations, costs, title: str) -> None:
-    """The course's figure: cost against iterations."""
-    plot_learning_curves(path, {None: (iterations, costs)}, title)
-
-
-# Fixed margins (fractions of the figure) that fit the axis labels and title: `bbox_inches="tight"` would
-# draw every figure twice to find them (~40 % of a line plot's time).
-LINE_PLOT_MARGINS = {"left": 0.13, "right": 0.96, "bottom": 0.12, "top": 0.92}
-MAX_LEGEND_ENTRIES = 12  # more curves than this are drawn without a legend
-
-
-def plot_learning_curves(path: str | os.PathLike, curves: Mapping[str | None, tuple], title: str) -> None:
-    """Several runs' costs against iterations in one figure: `curves` maps a label to (iterations, costs)."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 4))  # no pyplot: no global backend or figure registry is touched
-    fig.subplots_adjust(**LINE_PLOT_MARGINS)
-    ax = fig.subplots()
-    for label, (iterations, costs) in curves.items():
-        ax.plot(iterations, costs, label=label)
-    ax.set(xlabel="iterations", ylabel="cost", title=title)
-    ax.grid(alpha=0.3)
-    if any(label is not None for label in curves) and len(curves) <= MAX_LEGEND_ENTRIES:
-        ax.legend(loc="upper right", shadow=True)
-    save_figure(path, fig)
-
-
-def save_figure(path: str | os.PathLike, fig: Figure, **savefig_kwargs) -> None:
-    """Render `fig` as PNG in memory (zlib level 1, as `figures.save_png`), then write it atomically."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", **{"dpi": 100, "pil_kwargs": {"compress_level": 1}, **savefig_kwargs})
-    with atomic_open(path, "wb") as f:
-        f.write(buf.getvalue())
-
-
-def plot_roc_curves(path: str | os.PathLike, curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
-    """One ROC curve (false positive rate, true positive rate) per split, with the chance diagonal."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(5, 5))
-    fig.subplots_adjust(**LINE_PLOT_MARGINS)
-    ax = fig.subplots()
-    for name, (fpr, tpr) in curves.items():
-        ax.plot(fpr, tpr, label=name)
-    ax.plot([0, 1], [0, 1], "k:", lw=1, label="chance")
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC", aspect="equal")
-    ax.legend(loc="lower right")
-    ax.grid(alpha=0.3)
-    save_figure(path, fig)
+def in_background(fn: Callable, *args, **kwargs) -> Future:
+    """Run `fn(*args, **kwargs)` in the worker thread, after what was given to it before; `.result()` waits
+    for it (and raises its error). For host work that can overlap a compiled call, which releases the GIL
+    (matplotlib's import and line plots, compiling the evaluation while the model trains: see `stages`)."""
+    return _worker_thread().submit(fn, *args, **kwargs)

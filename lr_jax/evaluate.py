@@ -42,6 +42,13 @@ def _score_grid(params_C, xs, ys, weight_N, l2, *, model: Model):
     return jax.vmap(lambda params: _score(params, xs, ys, weight_N, l2, model=model))(params_C)
 
 
+def compile_scores(model: Model, params, xs: dict, ys: dict, *, weight_N=None, l2=0.0, grid: bool = False) -> None:
+    """Compile (or load) the program that `evaluate` (`evaluate_grid` with `grid`) runs for arguments like
+    these, and run it once: the later call with parameters of the same shapes, dtypes and kind (host or
+    device arrays) finds it in jit's cache. `params` only lends its shapes: zeros will do."""
+    jax.block_until_ready((_score_grid if grid else _score)(params, xs, ys, weight_N, l2, model=model))
+
+
 def evaluate_grid(
     model: Model, params_C, xs: dict, ys: dict, *, threshold: float, weight_N=None, l2=0.0
 ) -> list[Evaluation]:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+from concurrent import futures
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
 
-from lr_jax import artifacts, models, report, runtime, stages
+from lr_jax import models, report, runtime, stages
 from lr_jax.config import Config
 
 
@@ -44,9 +45,13 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
         on_chunk, chunk = stages.training_hooks(
             config, workdir, past_costs, examples=len(inputs.splits["train"].y) * jax.process_count(), tail=tail
         )
-        artifacts.start_plotting()  # matplotlib imports in a worker thread while JAX compiles and trains
+        # In the worker thread while JAX compiles and trains: the evaluation's program, then matplotlib's
+        # import and the empty figures.
+        evaluation_compiled = stages.compile_evaluation(config, inputs, placed.state.params)
+        figures = report.start_figures(config, list(inputs.xs)) if runtime.is_writer() else None
         result = stages.fit(config, placed, on_chunk=on_chunk, chunk_size=chunk)
         t_evaluate = time.perf_counter()
+        futures.wait([evaluation_compiled])  # an error there is the evaluation's: the call below raises it
         params = stages.kept_params(config, result, tracker)
         evaluation = stages.evaluate_params(config, inputs, params)
         info = {
@@ -71,6 +76,7 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
             info,
             started=t_start,
             process_started=process_started,
+            figures=figures,
         )
         if runtime.is_writer():
             tracked.log_final(workdir, metrics)

@@ -11,13 +11,14 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 
-from lr_jax import artifacts, metrics, rundir, runtime
+from lr_jax import artifacts, metrics, plots, rundir, runtime
 from lr_jax import figures as inspection
 from lr_jax.config import Config
 from lr_jax.config_check import METRIC_DIRECTIONS
@@ -114,6 +115,26 @@ def val_columns(iterations, val_curve: dict[str, list] | None) -> dict[str, list
     }
 
 
+class RunFigures(NamedTuple):
+    """A run's line plots, built in the worker thread (`start_figures`); `write_outputs` finishes them."""
+
+    learning_curve: Future  # of a prepared plots.LearningCurves
+    roc: Future  # of a prepared plots.RocCurves
+
+
+def start_figures(config: Config, splits: Sequence[str], *, prepare: bool = True) -> RunFigures:
+    """The learning curve and ROC of a run on `splits` (train, test, val), built in the worker thread after
+    matplotlib's import, and with `prepare` drawn empty there: started before training, they cost the
+    run's end only their curves. With a "val" split the learning curve has a validation line."""
+    plots.start_plotting()
+    labels = ("train", "validation") if "val" in splits else (None,)
+    title = f"Learning rate = {config.optim.learning_rate}"
+    curve, roc = plots.LearningCurves, plots.RocCurves
+    if prepare:
+        curve, roc = (lambda *a: plots.LearningCurves(*a).prepare()), (lambda *a: plots.RocCurves(*a).prepare())
+    return RunFigures(artifacts.in_background(curve, title, labels), artifacts.in_background(roc, list(splits)))
+
+
 def write_outputs(
     workdir: Path,
     config: Config,
@@ -125,37 +146,36 @@ def write_outputs(
     evaluation: Evaluation,
     *,
     diverged: bool = False,
-    figures: bool = True,
+    figures: RunFigures | None = None,
     val_curve: dict[str, list] | None = None,
 ) -> None:
-    """params.npz, costs.csv and, with `figures`, the figures (learning curve, ROC; mistakes and weights of
-    image data). With a `val_curve` (`hooks.ValidationTracker.curve()`), costs.csv has VAL_COLUMNS and the
-    learning curve a validation line.
+    """params.npz, costs.csv and, with `figures` (`start_figures`), the figures (learning curve, ROC;
+    mistakes and weights of image data). With a `val_curve` (`hooks.ValidationTracker.curve()`), costs.csv
+    has VAL_COLUMNS and the learning curve a validation line.
 
-    The line plots are drawn by matplotlib in the plotting thread while this one writes the rest; this
-    returns once every file is written. A diverged run (a sweep's point; a single run stops before) writes
-    its costs only: no parameters, no figures.
+    The line plots are finished in the worker thread while this one writes the rest; this returns once
+    every file is written. A diverged run (a sweep's point; a single run stops before) writes its costs
+    only: no parameters, no figures.
     """
     params = jax.device_get(params)
     extra = val_columns(iterations, val_curve)
     if diverged:
         artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs, extra)
         return
-    plots = []
-    if figures:
-        title = f"Learning rate = {config.optim.learning_rate}"
-        rocs = {name: metrics.roc_curve(evaluation.labels[name], evaluation.probas[name]) for name in evaluation.probas}
-        curve = (artifacts.plot_learning_curve, iterations, costs)
+    drawn = []
+    if figures is not None:
+        curves = {None: (iterations, costs)}
         if val_curve:
-            lines = {"train": (iterations, costs), "validation": (val_curve["iteration"], val_curve["val_cost"])}
-            curve = (artifacts.plot_learning_curves, lines)
-        plots = [
-            artifacts.plot_in_background(curve[0], workdir / "learning_curve.png", *curve[1:], title),
-            artifacts.plot_in_background(artifacts.plot_roc_curves, workdir / "roc_curve.png", rocs),
+            curves = {"train": (iterations, costs), "validation": (val_curve["iteration"], val_curve["val_cost"])}
+        rocs = {name: metrics.roc_curve(evaluation.labels[name], evaluation.probas[name]) for name in evaluation.probas}
+        finish = lambda figure, name, data: figure.result().save(workdir / name, data)
+        drawn = [
+            artifacts.in_background(finish, figures.learning_curve, "learning_curve.png", curves),
+            artifacts.in_background(finish, figures.roc, "roc_curve.png", rocs),
         ]
     artifacts.save_params(workdir / "params.npz", params)
     artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs, extra)
-    if figures and test.x_raw.ndim == 4:  # images (synthetic features have no picture to show)
+    if figures is not None and test.x_raw.ndim == 4:  # images (synthetic features have no picture to show)
         inspection.save_inspection(
             workdir,
             test.x_raw,
@@ -166,7 +186,7 @@ def write_outputs(
             image_size=config.data.image_size,
             classes=test.classes,
         )
-    for plot in plots:
+    for plot in drawn:
         plot.result()
 
 
@@ -187,17 +207,17 @@ def report_run(
     *,
     started: float,
     process_started: float | None = None,
-    figures: bool = True,
+    figures: RunFigures | None = None,
 ) -> dict[str, Any]:
     """Print the costs and the evaluation, write the run's files (metrics.json last); return the metrics.
 
     `costs_T` is the whole cost history since iteration 0; `info` holds what only the trainer knows
     (n_iter, converged, timings; `val_curve` and `early_stopping` with a validation split, the curve also
-    going to costs.csv and the learning curve) and goes into the metrics as it is; `run_time_s` counts from `started`
-    (a `time.perf_counter()` value) to the writing of metrics.json, `files_time_s` the files alone;
-    `figures=False` writes no figures (a sweep's points). With `process_started` (the script's first
-    `time.perf_counter()`), `import_time_s` is the time from it to `started` (imports, Hydra's config) and
-    `process_time_s` the time from it to metrics.json.
+    going to costs.csv and the learning curve) and goes into the metrics as it is. `run_time_s` counts from
+    `started` (a `time.perf_counter()` value) to the writing of metrics.json, `files_time_s` the files
+    alone. Without `figures` (`start_figures`) no figure is written (a sweep's points). With
+    `process_started` (the script's first `time.perf_counter()`), `import_time_s` is the time from it to
+    `started` (imports, Hydra's config) and `process_time_s` the time from it to metrics.json.
     """
     iterations, costs = logged_costs(costs_T, config.train.log_every)
     if config.train.print_cost:

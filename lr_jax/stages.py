@@ -17,13 +17,27 @@ import functools
 import logging
 import math
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import NamedTuple
 
 import jax
 import numpy as np
 
-from lr_jax import checkpoint, data, evaluate, hooks, loggers, models, optim, parallel, rundir, runtime, train
+from lr_jax import (
+    artifacts,
+    checkpoint,
+    data,
+    evaluate,
+    hooks,
+    loggers,
+    models,
+    optim,
+    parallel,
+    rundir,
+    runtime,
+    train,
+)
 from lr_jax.config import Config
 from lr_jax.config_check import METRIC_DIRECTIONS
 from lr_jax.errors import ConfigError
@@ -285,13 +299,35 @@ def kept_params(config: Config, result: train.FitResult, tracker: hooks.Validati
     return tracker.best_params
 
 
+def compile_evaluation(config: Config, inputs: Inputs, params_like, *, grid: bool = False) -> Future:
+    """`evaluate_params`'s program compiled (and run once, on zeros shaped as `params_like`) in the worker
+    thread (`artifacts.in_background`) while the caller trains, which releases the GIL: the evaluation
+    after training then finds it in jit's cache. Wait for the future before `evaluate_params`; an error
+    in it is the evaluation's own, raised again there."""
+    zeros = jax.tree.map(lambda a: np.zeros(np.shape(a), a.dtype), params_like)  # host arrays, as evaluated
+
+    def compile_it():
+        with runtime.precision_scope(config.train.precision):  # JAX's 64-bit mode is set per thread
+            evaluate.compile_scores(
+                models.build(config.model),
+                zeros,
+                inputs.xs,
+                inputs.ys,
+                weight_N=inputs.weight_N,
+                l2=config.model.l2,
+                grid=grid,
+            )
+
+    return artifacts.in_background(compile_it)
+
+
 def evaluate_params(config: Config, inputs: Inputs, params, *, grid: bool = False):
     """Every split of `inputs` with the configured model, threshold, weights and L2, in one compiled call:
     an `evaluate.Evaluation`, or with `grid` (params stacked on a leading axis, a sweep's grid, which
     differs in learning rate and seed only) one per grid point."""
     return (evaluate.evaluate_grid if grid else evaluate.evaluate)(
         models.build(config.model),
-        params,
+        jax.device_get(params),  # host arrays, whatever their placement: the program `compile_evaluation` made
         inputs.xs,
         inputs.ys,
         threshold=config.model.threshold,

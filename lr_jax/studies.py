@@ -18,7 +18,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import artifacts, data, models, stages, sweep
+from lr_jax import artifacts, data, models, plots, stages, sweep
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError
 from lr_jax.model import predict
@@ -192,7 +192,7 @@ def plot_activation_study(path: Path, curves: Mapping[str, np.ndarray], target: 
     ax.set(xlabel="iterations", ylabel="training cost", title="Hidden-unit activation")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right")
-    artifacts.save_figure(path, fig, dpi=100, bbox_inches="tight")
+    plots.save_figure(path, fig, dpi=100, bbox_inches="tight")
 
 
 def plot_scale_study(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -209,4 +209,4 @@ def plot_scale_study(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
     ax.set(xscale="log", xlabel="training examples", ylabel="test accuracy", title="Performance against data")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left")
-    artifacts.save_figure(path, fig, dpi=100, bbox_inches="tight")
+    plots.save_figure(path, fig, dpi=100, bbox_inches="tight")

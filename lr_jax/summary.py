@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from lr_jax import artifacts, rundir
+from lr_jax import artifacts, plots, rundir
 from lr_jax.errors import LrJaxError
 
 METRIC_COLUMNS = ("train_accuracy", "test_accuracy", "train_cost", "test_cost")
@@ -163,7 +163,7 @@ def summarize(sweep_dir: str | Path) -> dict[str, Any]:
         describe(row): (runs[row["run"]]["cost_iterations"], np.asarray(runs[row["run"]]["costs"], float))
         for row in rows
     }  # a diverged run's costs hold nulls: NaN, a gap in its curve
-    artifacts.plot_learning_curves(sweep_dir / "learning_curves.png", curves, f"{len(rows)} runs")
+    plots.plot_learning_curves(sweep_dir / "learning_curves.png", curves, f"{len(rows)} runs")
     return {"rows": rows, "best": best, "selected_by": selected_by}
 
 

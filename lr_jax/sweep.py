@@ -22,6 +22,7 @@ import functools
 import logging
 import time
 from collections.abc import Sequence
+from concurrent import futures
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import artifacts, checkpoint, hooks, models, optim, report, runtime, stages, summary, train
+from lr_jax import checkpoint, hooks, models, optim, plots, report, runtime, stages, summary, train
 from lr_jax.config import Config
 from lr_jax.model import LOGISTIC, Model
 
@@ -175,8 +176,11 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             len(config.sweep.learning_rates),
             len(config.sweep.seeds),
         )
-        if config.sweep.figures == "all":
-            artifacts.start_plotting()  # matplotlib imports in a worker thread while JAX compiles and trains
+        # In the worker thread while JAX compiles and trains: the grid evaluation's program (and matplotlib).
+        evaluation_compiled = stages.compile_evaluation(config, inputs, start[0].params, grid=True)
+        figures = config.sweep.figures == "all"
+        if figures:
+            plots.start_plotting()
         result = train_grid(
             configs,
             inputs.xs["train"],
@@ -191,6 +195,7 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
         timing = {"sweep_compile_time_s": result.compile_s, "sweep_train_time_s": result.run_s}
         model = models.build(config.model)
         t_evaluate = time.perf_counter()
+        futures.wait([evaluation_compiled])  # an error there is the evaluation's: the call below raises it
         evaluations = stages.evaluate_params(config, inputs, result.state.params, grid=True)
         timing["sweep_evaluate_time_s"] = time.perf_counter() - t_evaluate
         for i, (c, evaluation) in enumerate(zip(configs, evaluations)):
@@ -209,7 +214,7 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
                 evaluation,
                 info,
                 started=started,
-                figures=config.sweep.figures == "all",
+                figures=report.start_figures(c, list(inputs.xs), prepare=False) if figures else None,
             )
     result_summary = summary.summarize(workdir)
     log.info("%s", summary.report(result_summary))

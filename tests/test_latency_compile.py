@@ -95,3 +95,34 @@ def test_sweep_writes_no_point_figures_by_default(data_dir, tmp_path):
     for i in ("0", "1"):
         assert {p.name for p in (tmp_path / i).iterdir()} == {"config.json", "metrics.json", "params.npz", "costs.csv"}
     assert (tmp_path / "learning_curves.png").is_file()
+
+
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+@pytest.mark.parametrize("grid", [False, True], ids=["run", "sweep"])
+def test_evaluation_compiled_in_the_worker_is_what_the_run_calls(caplog, precision, grid):
+    # A run compiles its evaluation in the worker thread while it trains: the call after training, with
+    # the trained parameters (host arrays from a run, device arrays from a sweep), then compiles nothing.
+    # The worker sets JAX's 64-bit mode itself (a per-thread setting): without it, float64 would recompile.
+    from concurrent import futures
+
+    from lr_jax import Config, stages
+
+    config = Config.from_dict({"train": {"precision": precision}, "model": {"l2": 0.1}})
+    rng = np.random.default_rng(3)
+    with runtime.precision_scope(precision):
+        dtype = runtime.run_dtype(precision)
+        xs = {s: jnp.asarray(rng.integers(0, 256, (9 + k, 6)), jnp.uint8) for k, s in enumerate(("train", "test"))}
+        ys = {s: jnp.asarray(rng.integers(0, 2, x.shape[0]), jnp.int32) for s, x in xs.items()}
+        inputs = stages.Inputs({}, xs, ys, None)
+        params = {"w": jnp.asarray(rng.normal(size=6), dtype), "b": jnp.asarray(0.2, dtype)}
+        if grid:
+            params = sweep.stack([params, params])
+        futures.wait([stages.compile_evaluation(config, inputs, params, grid=grid)])
+        trained = params if grid else jax.device_get(params)  # as sweep.py / stages.fit hand them over
+        caplog.set_level(logging.WARNING)
+        with jax.log_compiles():
+            got = stages.evaluate_params(config, inputs, trained, grid=grid)
+    compiles = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Compiling")]
+    assert compiles == []
+    first = got[0] if grid else got
+    assert np.asarray(first.probas["test"]).dtype == dtype  # evaluated in the run's precision
