@@ -7,6 +7,7 @@ input (uint8 images), the output (P(positive class)), the classes and the thresh
 from __future__ import annotations
 
 import hydra
+import hydra_fixes  # noqa: F401  (on sys.path: Python puts a script's folder there); before Hydra runs
 from omegaconf import DictConfig, OmegaConf
 
 

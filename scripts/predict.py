@@ -7,6 +7,7 @@ course's data) and the predicted class, with the run's own class names and thres
 from __future__ import annotations
 
 import hydra
+import hydra_fixes  # noqa: F401  (on sys.path: Python puts a script's folder there); before Hydra runs
 from omegaconf import DictConfig, OmegaConf
 
 

@@ -87,6 +87,7 @@ def run_cli(capsys, monkeypatch):
     def run(script: str, *overrides: str) -> CliResult:
         path = str(REPO_ROOT / "scripts" / f"{script}.py")
         monkeypatch.setattr(sys, "argv", [path, *overrides, "hydra/job_logging=none", "hydra/hydra_logging=none"])
+        monkeypatch.syspath_prepend(str(REPO_ROOT / "scripts"))  # as `python scripts/<script>.py` puts it
         capsys.readouterr()
         code = 0
         try:

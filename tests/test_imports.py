@@ -34,7 +34,7 @@ def test_train_and_evaluate_is_imported_on_first_use():
 def test_help_does_not_import_jax(script):
     code = (
         "import runpy, sys\n"
-        f"sys.argv = ['{script}.py', '--help']\n"
+        f"sys.argv = ['{script}.py', '--help']; sys.path.insert(0, 'scripts')\n"
         "try:\n"
         f"    runpy.run_path('scripts/{script}.py', run_name='__main__')\n"
         "except SystemExit:\n"
@@ -58,7 +58,7 @@ def test_summarize_runs_without_jax(tmp_path):
         }
         (tmp_path / str(i) / "metrics.json").write_text(json.dumps(metrics))
     code = (
-        f"import sys; sys.argv = ['summarize.py', {str(tmp_path)!r}]\nimport runpy\n"
+        f"import sys; sys.argv = ['summarize.py', {str(tmp_path)!r}]; sys.path.insert(0, 'scripts')\nimport runpy\n"
         "runpy.run_path('scripts/summarize.py', run_name='__main__')"
     )
     assert "jax" not in modules_after(code)
@@ -81,3 +81,30 @@ def test_every_module_is_in_a_layer_of_the_import_contract():
         if p.name != "__init__.py"
     }
     assert modules - named == set()
+
+
+@pytest.mark.slow  # a fresh Python process
+def test_scripts_share_hydra_config_store_and_help_is_unchanged():
+    # scripts/hydra_fixes.py: Hydra's deep copies of its config repository share the ConfigStore singleton
+    # (the copies are never written to) -- and `--help` prints exactly what Hydra prints without it.
+    def help_text(fix: bool) -> str:
+        code = (
+            "import copy, runpy, sys\n"
+            "sys.argv = ['train.py', '--help']; sys.path.insert(0, 'scripts')\n"
+            f"if {fix}:\n"
+            "    import hydra_fixes\n"
+            "    from hydra.core.config_store import ConfigStore\n"
+            "    assert copy.deepcopy(ConfigStore.instance()) is ConfigStore.instance()\n"
+            "else:\n"
+            "    sys.modules['hydra_fixes'] = type(sys)('hydra_fixes')  # the import in train.py does nothing\n"
+            "try:\n"
+            "    runpy.run_path('scripts/train.py', run_name='__main__')\n"
+            "except SystemExit:\n"
+            "    pass\n"
+        )
+        run = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+        return run.stdout
+
+    fixed = help_text(True)
+    assert fixed == help_text(False)
+    assert "== Configuration groups ==" in fixed and "optim: adam, lbfgs, sgd" in fixed

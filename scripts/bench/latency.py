@@ -154,7 +154,7 @@ def _loops_s(data_dir: str, repeats: int = 3) -> tuple[float, float]:
 
 def _help_imports_jax() -> bool:
     code = (
-        "import runpy, sys; sys.argv = ['scripts/train.py', '--help']\n"
+        "import runpy, sys; sys.argv = ['scripts/train.py', '--help']; sys.path.insert(0, 'scripts')\n"
         "try:\n    runpy.run_path('scripts/train.py', run_name='__main__')\nexcept SystemExit:\n    pass\n"
         "print('JAX' if 'jax' in sys.modules else 'none', file=sys.stderr)"
     )

@@ -32,6 +32,7 @@ def save_json(path, obj):
     real_save_json(path, obj)
 rundir.os.replace, rundir.artifacts.save_json = replace, save_json
 sys.argv = [sys.argv[2], *sys.argv[3:]]
+sys.path.insert(0, os.path.dirname(sys.argv[0]))  # as `python scripts/train.py` puts it
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
 RESULTS = ("params.npz", "costs.csv", "metrics.json", "learning_curve.png", "roc_curve.png")
