@@ -34,6 +34,7 @@ from lr_jax import (
     models,
     optim,
     parallel,
+    pixels,
     rundir,
     runtime,
     train,
@@ -175,13 +176,14 @@ def place(config: Config, inputs: Inputs, state, hparams) -> Placed:
     """With several devices (or processes) the batch sharded over a mesh (padding rows weigh 0) and the
     state replicated; otherwise everything stays where it is (so with `parallel.data_parallel=false`)."""
     x, y, weight = inputs.xs["train"], inputs.ys["train"], inputs.weight_N
+    dtype = runtime.run_dtype(config.train.precision)
     if not parallel.use_mesh(config.parallel):
-        return Placed(None, x, y, weight, state, hparams)
+        return Placed(None, pixels.for_training(x, dtype), y, weight, state, hparams)
     mesh = parallel.make_mesh()
     x, y, weight = parallel.shard_batch(
         mesh, np.asarray(x), np.asarray(y), None if weight is None else np.asarray(weight)
     )
-    return Placed(mesh, x, y, weight, *parallel.replicate(mesh, (state, hparams)))
+    return Placed(mesh, pixels.for_training(x, dtype), y, weight, *parallel.replicate(mesh, (state, hparams)))
 
 
 def run_loggers(config: Config, workdir: Path) -> loggers.RunLoggers:

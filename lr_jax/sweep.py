@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import checkpoint, hooks, models, optim, plots, report, runtime, stages, summary, train
+from lr_jax import checkpoint, hooks, models, optim, pixels, plots, report, runtime, stages, summary, train
 from lr_jax.config import Config
 from lr_jax.model import LOGISTIC, Model
 
@@ -114,6 +114,7 @@ def train_grid(
     """Train every config from its own initial state (or the stacked `start`, a resumed grid) in one compiled
     call, on one device (they differ in learning rate and seed only); `on_chunk` hooks see the stacked state."""
     states, hparams = start or initial_states(configs, x_ND.shape[1])  # x may be uint8
+    x_ND = pixels.for_training(x_ND, runtime.run_dtype(configs[0].train.precision))
     placed = stages.Placed(None, x_ND, y_N, weight_N, states, hparams)
     return stages.fit(configs[0], placed, on_chunk=list(on_chunk), chunk_size=chunk_size, run=run_steps_batched)
 

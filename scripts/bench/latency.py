@@ -118,8 +118,9 @@ def _loops_s(data_dir: str, repeats: int = 3) -> tuple[float, float]:
     """(NumPy float64, lr_jax): the course's 2000 gradient steps on its data, timed in this process, alternately.
 
     NumPy is the course's own loop (`lr_jax/reference.py`) on the float64 features; lr_jax is `train.run_steps`
-    as the course run calls it (uint8 pixels, float32, compiled once before timing): the loops alone, without
-    process start, imports, data loading or files on either side.
+    as the course run calls it (on what `stages.place` hands it: the pixels as float32 features, converted
+    once; compiled before timing): the loops alone, without process start, imports, data loading or files
+    on either side.
     """
     import jax
 
@@ -132,13 +133,13 @@ def _loops_s(data_dir: str, repeats: int = 3) -> tuple[float, float]:
     config = Config.from_dict({"data": {"dir": data_dir}})
     with stages.runtime_scope(config):
         inputs = stages.load_inputs(config)
-        state, hparams = stages.initial_state(config, inputs.n_features)
+        placed = stages.place(config, inputs, *stages.initial_state(config, inputs.n_features))
         run = functools.partial(
             train.run_steps,
-            state,
-            inputs.xs["train"],
-            inputs.ys["train"],
-            hparams,
+            placed.state,
+            placed.x,
+            placed.y,
+            placed.hparams,
             num_steps=config.train.num_iterations,
             optim=optim.spec(config.optim),
         )
