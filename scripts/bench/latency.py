@@ -82,7 +82,8 @@ def run(args) -> None:
             out = [f"hydra.run.dir={tmp / f'{name}-{r}'}", f"hydra.sweep.dir={tmp / f'{name}-{r}'}"]
             times[name].append(_timed(cmd + (out if "sweep" in name or "multirun" in name else []), env, name))
     med = {name: statistics.median(t) for name, t in times.items()}
-    loop_np, loop_jax = _loops_s(args.data_dir)
+    loop_repeats = 2 * args.repeats + 1  # the loops take ~1.5 s a pair: more of them tame the noise
+    loop_np, loop_jax = _loops_s(args.data_dir, loop_repeats)
     help_imports_jax = _help_imports_jax()
 
     print(f"medians of {args.repeats} whole processes; {os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d')}")
@@ -107,11 +108,14 @@ def run(args) -> None:
         met = {"<=": value <= target, "<": value < target, ">=": value >= target}[op]
         print(f"| {what} | {value:.2f} | {op} {target} | {'yes' if met else 'no'} |")
     print(
-        f"\n--help imports JAX: {help_imports_jax}. The course's 2000 steps in this process, medians of 3 "
-        f"interleaved: NumPy float64 {loop_np:.3f} s, lr_jax's compiled loop {loop_jax:.3f} s (compiled "
-        f"before timing). The same loop inside the course processes above (train_time_s, beside matplotlib's "
-        f"import in the plotting thread): {statistics.median(train_s):.3f} s."
+        f"\n--help imports JAX: {help_imports_jax}. The course's 2000 steps in this process, medians of "
+        f"{loop_repeats} interleaved: NumPy float64 {loop_np:.3f} s, lr_jax's compiled loop {loop_jax:.3f} s (compiled "
+        f"before timing). The same loop inside the course processes above (train_time_s, beside the worker "
+        f"thread's evaluation compile, matplotlib import and empty figures): {statistics.median(train_s):.3f} s."
     )
+
+
+IDLE_S = 0.5  # seconds between two timed loops: each starts on idle cores
 
 
 def _loops_s(data_dir: str, repeats: int = 3) -> tuple[float, float]:
@@ -147,6 +151,7 @@ def _loops_s(data_dir: str, repeats: int = 3) -> tuple[float, float]:
         times = {"numpy": [], "lr_jax": []}
         for _ in range(repeats):
             for name, loop in (("numpy", lambda: numpy_course_run.reference.model(x, y)), ("lr_jax", run)):
+                time.sleep(IDLE_S)  # OpenBLAS's threads spin on a core for a while after NumPy's last product
                 t0 = time.perf_counter()
                 jax.block_until_ready(loop())
                 times[name].append(time.perf_counter() - t0)
