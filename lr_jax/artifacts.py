@@ -1,4 +1,5 @@
-"""What a run writes into its folder, each file written atomically (temporary name, then rename)."""
+"""What a run writes into its folder, each file written atomically (temporary name, then rename); and the
+run's worker thread (`in_background`), for host work that overlaps the compiled calls."""
 
 from __future__ import annotations
 

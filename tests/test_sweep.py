@@ -50,7 +50,8 @@ def test_bad_sweep_values_are_named(sweep_section, message):
 
 def test_resume_without_a_grid_checkpoint_is_refused_with_a_reason(tmp_path):
     with pytest.raises(ConfigError, match="train.resume=true, but .*checkpoints holds no checkpoint"):
-        sweep.sweep_and_evaluate(make_config(train={"resume": True}), tmp_path)
+        data = {"name": "synthetic", "num_examples": 64, "num_test": 32, "num_features": 10}  # no files needed
+        sweep.sweep_and_evaluate(make_config(train={"resume": True}, data=data), tmp_path)
 
 
 def test_grid_compiles_once(caplog, rng):

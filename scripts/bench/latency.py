@@ -83,7 +83,7 @@ def run(args) -> None:
             times[name].append(_timed(cmd + (out if "sweep" in name or "multirun" in name else []), env, name))
     med = {name: statistics.median(t) for name, t in times.items()}
     loop_repeats = 2 * args.repeats + 1  # the loops take ~1.5 s a pair: more of them tame the noise
-    loop_np, loop_jax = _loops_s(args.data_dir, loop_repeats)
+    loops = _loops_s(args.data_dir, loop_repeats)
     help_imports_jax = _help_imports_jax()
 
     print(f"medians of {args.repeats} whole processes; {os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d')}")
@@ -101,7 +101,7 @@ def run(args) -> None:
             TARGETS["after_training_s"],
             "<",
         ),
-        ("NumPy loop / compiled loop (2000 steps)", loop_np / loop_jax, TARGETS["loop_speedup"], ">="),
+        ("NumPy loop / compiled loop (2000 steps)", loops["numpy"] / loops["lr_jax"], TARGETS["loop_speedup"], ">="),
     ]
     print("\n| figure | measured | target | met |\n| --- | ---: | ---: | --- |")
     for what, value, target, op in rows:
@@ -109,22 +109,48 @@ def run(args) -> None:
         print(f"| {what} | {value:.2f} | {op} {target} | {'yes' if met else 'no'} |")
     print(
         f"\n--help imports JAX: {help_imports_jax}. The course's 2000 steps in this process, medians of "
-        f"{loop_repeats} interleaved: NumPy float64 {loop_np:.3f} s, lr_jax's compiled loop {loop_jax:.3f} s (compiled "
-        f"before timing). The same loop inside the course processes above (train_time_s, beside the worker "
-        f"thread's evaluation compile, matplotlib import and empty figures): {statistics.median(train_s):.3f} s."
+        f"{loop_repeats} interleaved: NumPy float64 {loops['numpy']:.3f} s, lr_jax's compiled loop "
+        f"{loops['lr_jax']:.3f} s, the hand-written two-pass floor {loops['floor']:.3f} s (compiled before "
+        f"timing). The same loop inside the course processes above (train_time_s, beside the worker thread's "
+        f"evaluation compile, matplotlib import and empty figures): {statistics.median(train_s):.3f} s."
     )
 
 
 IDLE_S = 0.5  # seconds between two timed loops: each starts on idle cores
 
 
-def _loops_s(data_dir: str, repeats: int = 3) -> tuple[float, float]:
-    """(NumPy float64, lr_jax): the course's 2000 gradient steps on its data, timed in this process, alternately.
+def _floor_loop(x_ND, y_N, learning_rate: float, num_steps: int):
+    """The floor issue 10 names for lr_jax's loop: a hand-written two-pass step (z = Xw + b, dz = σ(z) - y,
+    w -= α·Xᵀdz/m, b -= α·mean(dz)) with each cost kept; no optimizer state, no stopping test."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    @jax.jit
+    def loop(x_ND, y_N):
+        y_N = y_N.astype(x_ND.dtype)
+
+        def step(t, carry):
+            w_D, b, costs_T = carry
+            z_N = x_ND @ w_D + b
+            dz_N = jax.nn.sigmoid(z_N) - y_N
+            costs_T = costs_T.at[t].set(jnp.mean(optax.sigmoid_binary_cross_entropy(z_N, y_N)))
+            return w_D - learning_rate * (dz_N @ x_ND) / x_ND.shape[0], b - learning_rate * jnp.mean(dz_N), costs_T
+
+        init = (jnp.zeros(x_ND.shape[1], x_ND.dtype), jnp.zeros((), x_ND.dtype), jnp.zeros(num_steps, x_ND.dtype))
+        return jax.lax.fori_loop(0, num_steps, step, init)[2]
+
+    return lambda: loop(x_ND, y_N)
+
+
+def _loops_s(data_dir: str, repeats: int = 3) -> dict[str, float]:
+    """{"numpy", "lr_jax", "floor"}: seconds for the course's 2000 gradient steps on its data, timed in this
+    process, alternately (medians).
 
     NumPy is the course's own loop (`lr_jax/reference.py`) on the float64 features; lr_jax is `train.run_steps`
     as the course run calls it (on what `stages.place` hands it: the pixels as float32 features, converted
-    once; compiled before timing): the loops alone, without process start, imports, data loading or files
-    on either side.
+    once; compiled before timing); floor is `_floor_loop` on the same arrays: the loops alone, without
+    process start, imports, data loading or files on either side.
     """
     import jax
 
@@ -147,15 +173,17 @@ def _loops_s(data_dir: str, repeats: int = 3) -> tuple[float, float]:
             num_steps=config.train.num_iterations,
             optim=optim.spec(config.optim),
         )
-        jax.block_until_ready(run())  # compiled (or loaded from the cache) before timing
-        times = {"numpy": [], "lr_jax": []}
+        floor = _floor_loop(placed.x, placed.y, config.optim.learning_rate, config.train.num_iterations)
+        jax.block_until_ready((run(), floor()))  # compiled (or loaded from the cache) before timing
+        loops = {"numpy": lambda: numpy_course_run.reference.model(x, y), "lr_jax": run, "floor": floor}
+        times = {name: [] for name in loops}
         for _ in range(repeats):
-            for name, loop in (("numpy", lambda: numpy_course_run.reference.model(x, y)), ("lr_jax", run)):
+            for name, loop in loops.items():
                 time.sleep(IDLE_S)  # OpenBLAS's threads spin on a core for a while after NumPy's last product
                 t0 = time.perf_counter()
                 jax.block_until_ready(loop())
                 times[name].append(time.perf_counter() - t0)
-    return statistics.median(times["numpy"]), statistics.median(times["lr_jax"])
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def _help_imports_jax() -> bool:
