@@ -26,7 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from bench import median_time  # noqa: E402
-from lr_jax import reference, train  # noqa: E402
+from lr_jax import pixels, reference, train  # noqa: E402
 from lr_jax.config import Config, DataConfig  # noqa: E402
 from lr_jax.stages import initial_state, load_inputs  # noqa: E402
 
@@ -65,22 +65,24 @@ def vectorized_step(w, b, X, Y, lr):
 
 def run(args) -> None:
     config = Config(data=DataConfig(dir=args.data_dir, download=False))
-    run_data = load_inputs(config)  # exactly the run's arrays: uint8 pixels, scaled inside the step
-    splits, x_ND, y = run_data.splits, run_data.xs["train"], run_data.ys["train"]
-    x_f32 = jax.device_put(splits["train"].features(np.float32))  # the float32 features, for comparison
+    run_data = load_inputs(config)  # the run's arrays: uint8 pixels as stored
+    splits, x_u8, y = run_data.splits, run_data.xs["train"], run_data.ys["train"]
+    x_ND = pixels.for_training(x_u8, jax.numpy.float32)  # what the run trains on (stages.place): converted once
     # The course's layout: X = x.reshape(m, -1).T / 255, an (n, m) Fortran-ordered array.
     X64, Y64 = splits["train"].features(np.float64).T, splits["train"].y[None, :].astype(np.float64)
     m, n = x_ND.shape
     state, hp = initial_state(config, n)
     loop = lambda: jax.block_until_ready(train.run_steps(state, x_ND, y, hp, num_steps=STEPS))
-    loop_f32 = lambda: jax.block_until_ready(train.run_steps(state, x_f32, y, hp, num_steps=STEPS))
+    loop_u8 = lambda: jax.block_until_ready(train.run_steps(state, x_u8, y, hp, num_steps=STEPS))
 
     rows = {}
     rows["lr_jax scan, first call (compile + run)"] = median_time(loop, args.repeats, setup=jax.clear_caches)
     loop()
     rows["lr_jax scan, second call"] = median_time(loop, args.repeats)
-    loop_f32()
-    rows["lr_jax scan on float32 features, second call"] = median_time(loop_f32, args.repeats)
+    loop_u8()
+    rows["lr_jax scan on the uint8 pixels (converted inside the program), second call"] = median_time(
+        loop_u8, args.repeats
+    )
     rows["NumPy float64 course loop (oracle)"] = median_time(lambda: reference.model(X64, Y64, STEPS), args.repeats)
     rows["NumPy float32 course loop"] = median_time(
         lambda: reference.model(X64, Y64, STEPS, dtype=np.float32), args.repeats
@@ -121,26 +123,25 @@ def per_step_times(args, state, x_ND, y, hp, X64, Y64, scan_time) -> dict[str, f
 
 def print_bound(x_ND, step_s, repeats) -> None:
     """Bytes of X read per step (two passes: Xw and Xᵀdz) vs one multi-threaded read of X as float32."""
-    x_np = np.asarray(x_ND)
-    x_f32, v = x_np.astype(np.float32), np.ones(x_np.shape[1], np.float32)
+    x_f32 = np.asarray(x_ND, np.float32)
+    v = np.ones(x_f32.shape[1], np.float32)
     read_s = median_time(lambda: x_f32 @ v, 20 * repeats)  # BLAS sgemv: reads X once, all cores
     big = np.ones((2**14, 2**12), np.float32)  # 256 MiB: far beyond the caches
     dram_s = median_time(lambda: big @ v[: big.shape[1]], repeats)
-    flops = 4 * x_np.size  # two multiply-adds per element of X
+    flops = 4 * x_f32.size  # two multiply-adds per element of X
     print("\n## What bounds the compiled loop\n")
     print(
-        f"- The run holds X as {x_np.dtype} ({x_np.nbytes / 2**20:.1f} MiB; as float32 "
-        f"{x_f32.nbytes / 2**20:.1f} MiB, which still fits the 32 MiB L3 cache). Each step reads it twice: "
-        f"{2 * x_np.nbytes / step_s / 1e9:.1f} GB/s of it, {flops / step_s / 1e9:.1f} GFLOP/s."
+        f"- The run trains on X as float32 features ({x_f32.nbytes / 2**20:.1f} MiB, converted once from "
+        f"{x_f32.size / 2**20:.1f} MiB of uint8; it fits the 32 MiB L3 cache). Each step reads it twice: "
+        f"{2 * x_f32.nbytes / step_s / 1e9:.1f} GB/s of it, {flops / step_s / 1e9:.1f} GFLOP/s."
     )
     print(
         f"- One NumPy float32 matrix-vector product reads X (float32) at {x_f32.nbytes / read_s / 1e9:.1f} GB/s "
         f"from the cache; a 256 MiB matrix at {big.nbytes / dram_s / 1e9:.1f} GB/s (main memory)."
     )
     print(
-        "- Two multiply-adds per value read (plus a conversion for uint8): the step is bound by reading X "
-        "from the cache and converting it, not by FLOPs or main memory; per-step dispatch is gone "
-        "(one call for all steps)."
+        "- Two multiply-adds per value read: the step is bound by reading X from the cache, not by FLOPs or "
+        "main memory; per-step dispatch is gone (one call for all steps)."
     )
 
 
