@@ -122,11 +122,6 @@ class RocCurves:
         _save_canvas(path, self.ax.figure)
 
 
-def plot_learning_curve(path: str | os.PathLike, iterations, costs, title: str) -> None:
-    """The course's figure: cost against iterations."""
-    LearningCurves(title).save(path, {None: (iterations, costs)})
-
-
 def plot_learning_curves(path: str | os.PathLike, curves: Mapping[str | None, tuple], title: str) -> None:
     """Several runs' costs against iterations in one figure: `curves` maps a label to (iterations, costs)."""
     LearningCurves(title, list(curves)).save(path, curves)

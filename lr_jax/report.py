@@ -126,13 +126,16 @@ def start_figures(config: Config, splits: Sequence[str], *, prepare: bool = True
     """The learning curve and ROC of a run on `splits` (train, test, val), built in the worker thread after
     matplotlib's import, and with `prepare` drawn empty there: started before training, they cost the
     run's end only their curves. With a "val" split the learning curve has a validation line."""
-    plots.start_plotting()
     labels = ("train", "validation") if "val" in splits else (None,)
     title = f"Learning rate = {config.optim.learning_rate}"
-    curve, roc = plots.LearningCurves, plots.RocCurves
-    if prepare:
-        curve, roc = (lambda *a: plots.LearningCurves(*a).prepare()), (lambda *a: plots.RocCurves(*a).prepare())
-    return RunFigures(artifacts.in_background(curve, title, labels), artifacts.in_background(roc, list(splits)))
+
+    def build(figure, *args):  # in the worker: its first figure imports matplotlib
+        return figure(*args).prepare() if prepare else figure(*args)
+
+    return RunFigures(
+        artifacts.in_background(build, plots.LearningCurves, title, labels),
+        artifacts.in_background(build, plots.RocCurves, list(splits)),
+    )
 
 
 def write_outputs(

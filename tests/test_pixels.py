@@ -49,3 +49,18 @@ def test_predict_on_uint8_matches_float(rng):
         model.predict_proba(params, jnp.asarray(data.flatten_and_scale(x_u8))),
         rtol=1e-6,
     )
+
+
+def test_training_gets_small_pixels_as_features_and_large_ones_as_stored(rng):
+    # pixels.for_training: below MIN_CHUNKS chunks the training program takes float features, converted
+    # once by the same XLA conversion as inside a step (so bit for bit what `as_features` gives there);
+    # from MIN_CHUNKS chunks on the uint8 pixels stay as stored, for the chunked pass.
+    rows = pixels.MIN_CHUNKS * pixels.chunk_rows()
+    small = jnp.asarray(rng.integers(0, 256, (rows - 1, 5)), jnp.uint8)
+    got = pixels.for_training(small, jnp.float32)
+    assert got.dtype == jnp.float32
+    np.testing.assert_array_equal(got, jax.jit(lambda x: pixels.as_features(x, jnp.float32))(small))
+    large = jnp.asarray(rng.integers(0, 256, (rows, 5)), jnp.uint8)
+    assert pixels.for_training(large, jnp.float32) is large
+    features = jnp.asarray(rng.random((3, 5)), jnp.float32)  # already features: as they are
+    assert pixels.for_training(features, jnp.float32) is features

@@ -81,6 +81,6 @@ def test_line_plots_do_not_touch_pyplot(tmp_path):
     import matplotlib.pyplot as plt
 
     before = plt.get_fignums()
-    plots.plot_learning_curve(tmp_path / "c.png", ITERATIONS, COSTS, "t")
+    plots.plot_learning_curves(tmp_path / "c.png", {None: (ITERATIONS, COSTS)}, "t")
     plots.plot_roc_curves(tmp_path / "r.png", ROCS)
     assert plt.get_fignums() == before
