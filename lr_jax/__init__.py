@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str):
     if name == "train_and_evaluate":
-        from lr_jax.experiment import train_and_evaluate
+        from lr_jax.pipelines.experiment import train_and_evaluate
 
         return train_and_evaluate
     raise AttributeError(f"module 'lr_jax' has no attribute {name!r}")

@@ -1,5 +1,4 @@
-"""What a run writes into its folder, each file written atomically (temporary name, then rename); and the
-run's worker thread (`in_background`), for host work that overlaps the compiled calls."""
+"""What a run writes into its folder, each file written atomically (temporary name, then rename)."""
 
 from __future__ import annotations
 
@@ -9,9 +8,7 @@ import json
 import math
 import os
 import tempfile
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -96,23 +93,3 @@ def save_table_csv(path: str | os.PathLike, rows: Sequence[Mapping[str, object]]
         writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-
-
-_worker: ThreadPoolExecutor | None = None
-_worker_lock = threading.Lock()
-
-
-def _worker_thread() -> ThreadPoolExecutor:
-    """The run's one worker thread: what it is given runs there in order, beside the caller's JAX calls."""
-    global _worker
-    with _worker_lock:
-        if _worker is None:
-            _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lr_jax-worker")
-        return _worker
-
-
-def in_background(fn: Callable, *args, **kwargs) -> Future:
-    """Run `fn(*args, **kwargs)` in the worker thread, after what was given to it before; `.result()` waits
-    for it (and raises its error). For host work that can overlap a compiled call, which releases the GIL
-    (matplotlib's import and line plots, compiling the evaluation while the model trains: see `stages`)."""
-    return _worker_thread().submit(fn, *args, **kwargs)

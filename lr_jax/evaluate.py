@@ -17,7 +17,8 @@ import optax
 
 from lr_jax import metrics
 from lr_jax.loss import cost
-from lr_jax.model import Model, predict_proba
+from lr_jax.models.interface import Model
+from lr_jax.models.logistic import predict_proba
 
 
 class Evaluation(NamedTuple):

@@ -33,7 +33,8 @@ import jax.numpy as jnp
 import optax
 
 from lr_jax import pixels
-from lr_jax.model import LOGISTIC, Model, Params, batched_logit, forward, param_dtype
+from lr_jax.models.interface import Model, Params, forward, param_dtype
+from lr_jax.models.logistic import LOGISTIC, batched_logit
 
 
 def example_loss(params: Params, x_D: jax.Array, y: jax.Array, model: Model = LOGISTIC) -> jax.Array:

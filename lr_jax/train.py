@@ -28,7 +28,8 @@ import optax
 
 from lr_jax import runtime
 from lr_jax.loss import cost
-from lr_jax.model import LOGISTIC, Model, Params, param_dtype
+from lr_jax.models.interface import Model, Params, param_dtype
+from lr_jax.models.logistic import LOGISTIC
 from lr_jax.optim import HParams, OptimSpec, as_spec, make_optimizer
 
 

@@ -18,8 +18,8 @@ def main(cfg: DictConfig) -> None:
     with exit_on_error():  # `error: <message>` and exit code 2; a traceback only with HYDRA_FULL_ERROR=1
         if OmegaConf.is_missing(cfg, "run"):
             raise ConfigError("run not given. Pass the run folder: python scripts/export.py run=<run folder>.")
-        from lr_jax.export import export_run
         from lr_jax.runtime import freeze_long_lived_objects
+        from lr_jax.serving.export import export_run
 
         freeze_long_lived_objects()  # the process ends with the run: spare the collector its imports
         path = export_run(cfg.run, str(cfg.format))

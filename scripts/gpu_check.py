@@ -15,8 +15,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import data, model, optim, stages, train
+from lr_jax import data, optim, train
 from lr_jax.config import Config, DataConfig
+from lr_jax.models import logistic as model
+from lr_jax.pipelines import stages
 
 
 def _course_data(smoke: bool):

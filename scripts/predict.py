@@ -28,8 +28,8 @@ def main(cfg: DictConfig) -> None:
             raise ConfigError(
                 f"images={args['images']!r}: expected a path or a list of paths, e.g. images=[a.jpg,b.png]."
             )
-        from lr_jax.predict import predict_images
         from lr_jax.runtime import freeze_long_lived_objects
+        from lr_jax.serving.predict import predict_images
 
         freeze_long_lived_objects()  # the process ends with the run: spare the collector its imports
         for p in predict_images(args["run"], images):

@@ -20,8 +20,8 @@ def main(cfg: DictConfig) -> None:
         container = OmegaConf.to_container(cfg, resolve=True)
         if "study" not in container:
             raise ConfigError("no study: section. Pass experiment=activation_study or experiment=scale_study.")
+        from lr_jax.pipelines.studies import StudyConfig, run_study
         from lr_jax.runtime import freeze_long_lived_objects
-        from lr_jax.studies import StudyConfig, run_study
 
         freeze_long_lived_objects()  # the process ends with the run: spare the collector its imports
         study = StudyConfig.from_dict(container.pop("study"))

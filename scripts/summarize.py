@@ -1,7 +1,7 @@
 """Summarize a finished sweep: `python scripts/summarize.py SWEEP_DIR` (e.g. multirun/2026-11-28/07-00-00).
 
 Writes SWEEP_DIR/summary.csv, summary.json and learning_curves.png (one curve per run) and prints the
-table. A `scripts/train.py -m` sweep does the same when it ends (`lr_jax.summary.SummarizeCallback`,
+table. A `scripts/train.py -m` sweep does the same when it ends (`lr_jax.runfolder.summary.SummarizeCallback`,
 hydra.callbacks in conf/config.yaml), and `scripts/sweep.py` writes the same files itself.
 """
 
@@ -11,7 +11,8 @@ import argparse
 import logging
 import sys
 
-from lr_jax import LrJaxError, summary  # neither imports JAX
+from lr_jax import LrJaxError  # neither imports JAX
+from lr_jax.runfolder import summary
 
 
 def main(argv=None) -> None:

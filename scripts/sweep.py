@@ -20,8 +20,8 @@ def main(cfg: DictConfig) -> float:
 
     with exit_on_error():  # `error: <message>` and exit code 2; a traceback only with HYDRA_FULL_ERROR=1
         config = Config.from_dict(OmegaConf.to_container(cfg, resolve=True))
+        from lr_jax.pipelines.sweep import sweep_and_evaluate
         from lr_jax.runtime import freeze_long_lived_objects
-        from lr_jax.sweep import sweep_and_evaluate
 
         freeze_long_lived_objects()  # the process ends with the run: spare the collector its imports
         result = sweep_and_evaluate(config, HydraConfig.get().runtime.output_dir)

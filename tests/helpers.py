@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 from PIL import Image
 
-from lr_jax import checkpoint
+from lr_jax.runfolder import checkpoint
 
 COURSE_CLASSES = (b"non-cat", b"cat")  # `list_classes` as the course's files store it (dtype S7)
 

@@ -13,9 +13,11 @@ import numpy as np
 import optax
 import pytest
 
-from lr_jax import artifacts, checkpoint, experiment, stages, train
+from lr_jax import artifacts, train
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError, DataError
+from lr_jax.pipelines import experiment, stages
+from lr_jax.runfolder import checkpoint
 
 
 def adam_state(n: int, seed: int) -> train.TrainState:

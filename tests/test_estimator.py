@@ -1,4 +1,4 @@
-"""lr_jax.estimator: scikit-learn's own checks, agreement with scikit-learn's solutions, compile counts.
+"""lr_jax.sklearn.logistic: scikit-learn's own checks, agreement with scikit-learn's solutions, compile counts.
 
 Agreement is measured on θ = (w, b) in norm, ‖θ - θ_sk‖ / ‖θ_sk‖ < 1e-4, both sides run to a tight tol in
 float64: the two L-BFGS implementations take different paths (scikit-learn's also stops on a relative
@@ -24,7 +24,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
-from lr_jax.estimator import LogisticRegression, LogisticRegressionCV
+from lr_jax.sklearn.logistic import LogisticRegression, LogisticRegressionCV
 
 RTOL = 1e-4  # ‖θ - θ_sk‖ / ‖θ_sk‖: see the module docstring
 TIGHT = dict(tol=1e-10, max_iter=2000)

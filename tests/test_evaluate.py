@@ -5,7 +5,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import evaluate, loss, metrics, model
+from lr_jax import evaluate, loss, metrics
+from lr_jax.models import logistic as model
 
 
 def test_every_split_in_its_own_order_with_its_cost_and_metrics(rng):

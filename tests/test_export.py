@@ -26,8 +26,8 @@ from PIL import Image
 
 from lr_jax import Config, train_and_evaluate
 from lr_jax.errors import ConfigError
-from lr_jax.export import FORMATS, export_run
-from lr_jax.predict import predict_images
+from lr_jax.serving.export import FORMATS, export_run
+from lr_jax.serving.predict import predict_images
 
 TOLERANCE = 1e-6  # see the module docstring
 # jax2onnx's first conversion in a process takes ~20 s on 2 CPU cores (it registers plugins for flax,
@@ -223,7 +223,7 @@ def test_inlining_calls_keeps_the_numbers_and_leaves_loops_alone():
     import jax
     import jax.numpy as jnp
 
-    from lr_jax.export import _inline_calls
+    from lr_jax.serving.export import _inline_calls
 
     def fn(x_ND):
         z_N = jax.nn.relu(x_ND @ jnp.arange(6.0).reshape(3, 2)).sum(axis=1)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lr_jax import figures
+from lr_jax.runfolder import inspection as figures
 
 
 def test_weights_image_is_grey_at_zero_and_spans_the_largest_weight():
@@ -48,7 +48,7 @@ def test_mistakes_grid_shows_each_wrong_image_2x_in_its_cell(tmp_path):
 def test_inspection_figures_do_not_import_matplotlib(tmp_path):
     code = (
         "import sys, numpy as np\n"
-        "from lr_jax import figures\n"
+        "from lr_jax.runfolder import inspection as figures\n"
         "x = np.zeros((4, 8, 8, 3), np.uint8)\n"
         "figures.save_inspection(sys.argv[1], x, np.zeros(4, int), np.full(4, 0.9), np.ones((1, 192)),"
         " threshold=0.5, image_size=8, classes=('a', 'b'))\n"

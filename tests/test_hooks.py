@@ -8,9 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import hooks, train
+from lr_jax import train
 from lr_jax.config import Config
-from lr_jax.stages import initial_state
+from lr_jax.pipelines import hooks
+from lr_jax.pipelines.stages import initial_state
 
 
 class _Terminal(io.StringIO):

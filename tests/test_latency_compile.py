@@ -11,7 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import evaluate, model, optim, runtime, sweep, train
+from lr_jax import evaluate, optim, runtime, train
+from lr_jax.models import logistic as model
+from lr_jax.pipelines import sweep
 
 
 def test_cache_auto_is_the_user_cache_honouring_xdg(monkeypatch, tmp_path):
@@ -105,7 +107,8 @@ def test_evaluation_compiled_in_the_worker_is_what_the_run_calls(caplog, precisi
     # The worker sets JAX's 64-bit mode itself (a per-thread setting): without it, float64 would recompile.
     from concurrent import futures
 
-    from lr_jax import Config, stages
+    from lr_jax import Config
+    from lr_jax.pipelines import stages
 
     config = Config.from_dict({"train": {"precision": precision}, "model": {"l2": 0.1}})
     rng = np.random.default_rng(3)

@@ -1,4 +1,4 @@
-"""lr_jax.loggers: each backend imported only when chosen, the CSV logger's files, a missing backend named."""
+"""lr_jax.runfolder.loggers: each backend imported only when chosen, the CSV logger's files, a missing backend named."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import sys
 
 import pytest
 
-from lr_jax import loggers
 from lr_jax.config import LoggerConfig
 from lr_jax.errors import ConfigError
+from lr_jax.runfolder import loggers
 from tests.conftest import REPO_ROOT
 
 
 def test_no_backend_is_imported_unless_chosen(tmp_path):
     probe = (
-        "import sys; from lr_jax import loggers; from lr_jax.config import LoggerConfig; "
+        "import sys; from lr_jax.runfolder import loggers; from lr_jax.config import LoggerConfig; "
         f"loggers.build(LoggerConfig(csv=True), {str(tmp_path)!r}).__exit__(None, None, None); "
         "print([m for m in ('mlflow', 'tensorboardX', 'tensorboard') if m in sys.modules])"
     )

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 
-from lr_jax import loss, reference, runtime, stages
+from lr_jax import loss, runtime
+from lr_jax.pipelines import stages
+from lr_jax.reference import logistic as reference
 
 REL_TOL = 1e-7
 

@@ -1,4 +1,4 @@
-"""The MLP (lr_jax/mlp.py): no hidden layer is logistic regression; the course's init drawn as the notebook
+"""The MLP (lr_jax/models/mlp.py): no hidden layer is logistic regression; the course's init drawn as the notebook
 draws it; L2 on the weights only; gradients against the course's hand-written L-layer backward pass and
 central differences for every depth and activation; the model config's checks."""
 
@@ -13,11 +13,12 @@ import numpy as np
 import optax
 import pytest
 
-from lr_jax import loss, models, optim, reference_deep, runtime, train
+from lr_jax import loss, models, optim, runtime, train
 from lr_jax.config import Config, SweepConfig
 from lr_jax.errors import ConfigError
-from lr_jax.mlp import MLP, course_params
-from lr_jax.model import LogisticRegression
+from lr_jax.models.logistic import LogisticModel
+from lr_jax.models.mlp import MLP, course_params
+from lr_jax.reference import deep as reference_deep
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
 
@@ -40,7 +41,7 @@ def test_no_hidden_layer_trains_exactly_like_logistic_regression(rng, precision,
     costs = {}
     with runtime.precision_scope(precision):
         dtype = runtime.run_dtype(precision)
-        for name, model in {"logistic": LogisticRegression(), "mlp": MLP(init_method="zeros")}.items():
+        for name, model in {"logistic": LogisticModel(), "mlp": MLP(init_method="zeros")}.items():
             config = Config.from_dict({"optim": {"learning_rate": 0.01}})
             hp = optim.config_hparams(config, dtype)
             state = train.init_state(model.init(None, x_ND.shape[1], dtype), hp, jax.random.key(0))
@@ -147,7 +148,7 @@ def test_class_weighted_cost_and_gradients_match_the_course_backward_pass(float6
     course's backward pass with each example's dA scaled by m·sᵢ/Σs; also through the chunked pass over uint8
     pixels (`lr_jax.pixels`, 8-row chunks). float64, the same 1e-7 as the unweighted check above."""
     from lr_jax import pixels as pixels_lib
-    from lr_jax import stages
+    from lr_jax.pipelines import stages
 
     if path == "chunked":
         monkeypatch.setitem(pixels_lib.CHUNK_ROWS, jax.default_backend(), 8)  # 40 rows >= 4 chunks: chunked
@@ -213,7 +214,7 @@ def synthetic_mlp_config(**sections) -> Config:
 def test_each_seed_of_a_sweep_starts_where_a_single_run_with_that_seed_starts(init, course_seed):
     """init=course draws from RandomState(train.seed) for every member of the grid, as a single run (or a
     multirun job) with that seed does; an explicit model.course_seed gives every member the same draws."""
-    from lr_jax import stages, sweep
+    from lr_jax.pipelines import stages, sweep
 
     model = {"init": init, "course_seed": course_seed}
     config = dataclasses.replace(
@@ -234,7 +235,7 @@ def test_each_seed_of_a_sweep_starts_where_a_single_run_with_that_seed_starts(in
 def test_vmapped_sweep_of_mlps_equals_separate_runs():
     """float64: the grid's batched matrix products sum in another order than one run's (~1e-16 per step);
     30 Adam epochs at these rates keep that far below 1e-10."""
-    from lr_jax import stages, sweep
+    from lr_jax.pipelines import stages, sweep
 
     config = synthetic_mlp_config(train={"precision": "float64"})
     config = dataclasses.replace(config, sweep=SweepConfig(learning_rates=(0.01, 0.003), seeds=(0, 1)))
@@ -260,7 +261,9 @@ def test_vmapped_sweep_of_mlps_equals_separate_runs():
 def test_resumed_mlp_run_is_bit_identical_and_predicts_like_the_model(tmp_path):
     from PIL import Image
 
-    from lr_jax import artifacts, experiment, predict
+    from lr_jax import artifacts
+    from lr_jax.pipelines import experiment
+    from lr_jax.serving import predict
 
     whole = tmp_path / "whole"
     experiment.train_and_evaluate(synthetic_mlp_config(), whole)
@@ -284,7 +287,8 @@ def test_early_stopping_keeps_the_best_mlp_on_a_validation_split_with_class_weig
     """Adam at 0.05 overfits 72 examples within a few dozen steps, so the validation log-loss turns up and the
     run stops `patience` measurements after its best; the kept (written) MLP is the best one: its validation
     log-loss recomputed from params.npz is the recorded best (1e-6 relative: another compiled program)."""
-    from lr_jax import artifacts, evaluate, experiment, stages
+    from lr_jax import artifacts, evaluate
+    from lr_jax.pipelines import experiment, stages
 
     config = synthetic_mlp_config(
         data={"val_fraction": 0.25},
@@ -319,7 +323,7 @@ def test_mlp_teacher_labels_are_balanced_and_not_linearly_predictable():
 
 @pytest.mark.slow  # eight small trainings
 def test_scale_study_writes_its_table_and_figure(tmp_path):
-    from lr_jax.studies import StudyConfig, run_study
+    from lr_jax.pipelines.studies import StudyConfig, run_study
     from tests.conftest import curves_in_png
 
     config = Config.from_dict(
@@ -347,7 +351,7 @@ def test_scale_study_writes_its_table_and_figure(tmp_path):
 
 @pytest.mark.slow  # two small seed grids
 def test_activation_study_writes_a_row_and_a_curve_per_activation(tmp_path):
-    from lr_jax.studies import StudyConfig, run_study
+    from lr_jax.pipelines.studies import StudyConfig, run_study
     from tests.conftest import curves_in_png
 
     config = synthetic_mlp_config(

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import model
+from lr_jax.models import logistic as model
 
 
 def test_init_zeros_matches_course():

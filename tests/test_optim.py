@@ -18,8 +18,10 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from lr_jax import loss, model, optim, runtime, stages, train
+from lr_jax import loss, optim, runtime, train
 from lr_jax.config import Config
+from lr_jax.models import logistic as model
+from lr_jax.pipelines import stages
 
 RTOL = 1e-4  # ‖θ - θ_sk‖ / ‖θ_sk‖, θ = (w, b)
 

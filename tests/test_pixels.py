@@ -7,8 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import data, model, pixels
+from lr_jax import data, pixels
 from lr_jax.loss import cost
+from lr_jax.models import logistic as model
 
 
 def _params(rng, n):

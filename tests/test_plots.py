@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lr_jax import plots
+from lr_jax.runfolder import plots
 
 ITERATIONS = np.arange(0, 2000, 100)
 COSTS = 0.69 * np.exp(-ITERATIONS / 700) + 0.1

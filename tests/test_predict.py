@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lr_jax import artifacts, experiment
+from lr_jax import artifacts
 from lr_jax.config import Config
 from lr_jax.data.images import load_image
-from lr_jax.predict import predict_images
+from lr_jax.pipelines import experiment
+from lr_jax.serving.predict import predict_images
 from tests.helpers import random_image
 
 SIZE = 24  # data.image_size: not the course's 64

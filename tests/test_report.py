@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lr_jax import report, runtime
+from lr_jax import runtime
+from lr_jax.runfolder import report
 from tests.conftest import REPO_ROOT
 
 SCORES = {"train": {"accuracy": 0.99, "log_loss": 0.1}, "test": {"accuracy": 0.7, "log_loss": 0.7}}

@@ -1,4 +1,4 @@
-"""lr_jax.solvers: the warm-started path of strengths reaches the same minimizers as cold fits."""
+"""lr_jax.sklearn.solvers: the warm-started path of strengths reaches the same minimizers as cold fits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from lr_jax.loss import cost
 from lr_jax.runtime import precision_scope
-from lr_jax.solvers import grad_max, lbfgs_paths
+from lr_jax.sklearn.solvers import grad_max, lbfgs_paths
 
 TOL = 1e-10  # max |∂J/∂θ| at which both fits stop (unless J stops decreasing first)
 

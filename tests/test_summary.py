@@ -8,8 +8,10 @@ import logging
 
 import pytest
 
-from lr_jax import LrJaxError, artifacts, rundir, summary
+from lr_jax import LrJaxError, artifacts
 from lr_jax.config import Config
+from lr_jax.runfolder import summary
+from lr_jax.runfolder import transaction as rundir
 
 
 def write_job(folder, learning_rate, seed, test_accuracy, test_cost):

@@ -10,7 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import Config, ConfigError, sweep
+from lr_jax import Config, ConfigError
+from lr_jax.pipelines import sweep
 
 
 def make_config(data_dir=None, **sections) -> Config:

@@ -8,9 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import loss, model, optim, train
+from lr_jax import loss, optim, train
 from lr_jax.config import Config, TrainConfig
-from lr_jax.stages import initial_state
+from lr_jax.models import logistic as model
+from lr_jax.pipelines.stages import initial_state
 
 COURSE = Config()  # zeros, learning rate 0.005, 2000 iterations
 

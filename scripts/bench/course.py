@@ -26,9 +26,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from bench import median_time  # noqa: E402
-from lr_jax import pixels, reference, train  # noqa: E402
+from lr_jax import pixels, train  # noqa: E402
 from lr_jax.config import Config, DataConfig  # noqa: E402
-from lr_jax.stages import initial_state, load_inputs  # noqa: E402
+from lr_jax.pipelines.stages import initial_state, load_inputs  # noqa: E402
+from lr_jax.reference import logistic as reference  # noqa: E402
 
 STEPS = 2000
 

@@ -1,4 +1,4 @@
-"""`--suite estimator`: `lr_jax.estimator.LogisticRegressionCV` against scikit-learn's, fit time and chosen C.
+"""`--suite estimator`: `lr_jax.sklearn.logistic.LogisticRegressionCV` against scikit-learn's, fit time and chosen C.
 
 Both with the same Cs (np.logspace(-4, 4, --cs)), the same StratifiedKFold(--folds) folds, tol, max_iter, lbfgs
 and float64 (scikit-learn's defaults: tol 1e-4, max_iter 100), on the course data (209 x 12288, pixels/255)
@@ -49,7 +49,7 @@ def _measure(args, x_ND, y_N) -> dict:
     from sklearn.model_selection import StratifiedKFold
     from threadpoolctl import threadpool_limits
 
-    from lr_jax.estimator import LogisticRegressionCV
+    from lr_jax.sklearn.logistic import LogisticRegressionCV
 
     common = dict(Cs=args.cs, cv=StratifiedKFold(args.folds), tol=args.tol, max_iter=args.max_iter)
     ours = lambda: LogisticRegressionCV(**common).fit(x_ND, y_N)

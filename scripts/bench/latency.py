@@ -147,14 +147,15 @@ def _loops_s(data_dir: str, repeats: int = 3) -> dict[str, float]:
     """{"numpy", "lr_jax", "floor"}: seconds for the course's 2000 gradient steps on its data, timed in this
     process, alternately (medians).
 
-    NumPy is the course's own loop (`lr_jax/reference.py`) on the float64 features; lr_jax is `train.run_steps`
+    NumPy is the course's own loop (`lr_jax/reference/logistic.py`) on the float64 features; lr_jax is `train.run_steps`
     as the course run calls it (on what `stages.place` hands it: the pixels as float32 features, converted
     once; compiled before timing); floor is `_floor_loop` on the same arrays: the loops alone, without
     process start, imports, data loading or files on either side.
     """
     import jax
 
-    from lr_jax import Config, optim, stages, train
+    from lr_jax import Config, optim, train
+    from lr_jax.pipelines import stages
 
     sys.path.insert(0, str(NUMPY_RUN.parent))
     import numpy_course_run

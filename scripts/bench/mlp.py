@@ -4,7 +4,7 @@
 
 (1) training from the course's init, `--steps` iterations: lr_jax's compiled loop (uint8 pixels scaled in the
     step; XLA hoists that conversion out of the loop, so it is paid once per call and counted; second call,
-    warm) in float64 and float32, against the course's NumPy code (`lr_jax.reference_deep`, float64 as in the
+    warm) in float64 and float32, against the course's NumPy code (`lr_jax.reference.deep`, float64 as in the
     course, and float32; features converted before the clock starts) with OpenBLAS limited to 1 and to 2
     threads (on a shared machine its 2 threads can be much slower than 1), run for `--numpy-steps` iterations
     once each and scaled linearly to `--steps` when fewer (its iterations all cost the same); the issue's
@@ -27,8 +27,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from bench import median_time  # noqa: E402
-from lr_jax import models, reference_deep, runtime, stages, sweep, train  # noqa: E402
+from lr_jax import models, runtime, train  # noqa: E402
 from lr_jax.config import Config  # noqa: E402
+from lr_jax.pipelines import stages, sweep  # noqa: E402
+from lr_jax.reference import deep as reference_deep  # noqa: E402
 
 LAYERS = [12288, 20, 7, 5, 1]
 LEARNING_RATES = tuple(float(a) for a in np.geomspace(1e-3, 3e-2, 16))

@@ -1,7 +1,7 @@
 """The course run as a plain NumPy float64 program, whole process: the baseline for `python scripts/train.py`.
 
 Does what the lr_jax run does: read both HDF5 files, 2000 full-batch gradient steps from zeros at
-learning rate 0.005 (the course's loop, lr_jax/reference.py), print the costs and accuracies, and write
+learning rate 0.005 (the course's loop, lr_jax/reference/logistic.py), print the costs and accuracies, and write
 metrics.json, costs.csv, learning_curve.png and params.npz into OUT_DIR.
 
     python scripts/bench/numpy_course_run.py DATA_DIR OUT_DIR [--no-plot] [--learning-rates A,B,...]
@@ -20,7 +20,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from lr_jax import reference  # noqa: E402
+from lr_jax.reference import logistic as reference  # noqa: E402
 
 
 def load(path, split):

@@ -173,7 +173,7 @@ def _jax_step(make_data, steps: int, repeats: int, chunk_rows: int | None, batch
 
     from lr_jax import pixels, train
     from lr_jax.config import Config
-    from lr_jax.stages import initial_state
+    from lr_jax.pipelines.stages import initial_state
 
     if chunk_rows:
         pixels.CHUNK_ROWS[jax.default_backend()] = chunk_rows

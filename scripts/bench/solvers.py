@@ -89,7 +89,8 @@ class LrJax:
         import jax
         import jax.numpy as jnp
 
-        from lr_jax import model, optim, train
+        from lr_jax import optim, train
+        from lr_jax.models import logistic as model
 
         self.x_ND, self.y_N = jnp.asarray(x_ND), jnp.asarray(y_N)
         m, dtype = x_ND.shape[0], self.x_ND.dtype

@@ -10,7 +10,7 @@
 (c) `python scripts/train.py -m optim.learning_rate=...` with Hydra's basic launcher: one multirun of 1
     job and one of `--hydra-jobs` jobs are measured; all `--num-lrs` jobs are EXTRAPOLATED from them
     (process start-up + jobs x time per job);
-(d) the course's NumPy loop (lr_jax/reference.py, float64 as in the course): `--numpy-runs` runs
+(d) the course's NumPy loop (lr_jax/reference/logistic.py, float64 as in the course): `--numpy-runs` runs
     measured, EXTRAPOLATED linearly to `--num-lrs` runs.
 What bounds (a): its FLOP rate against NumPy matrix products of the same shapes, measured in the same run.
 """
@@ -30,8 +30,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from bench import median_time  # noqa: E402
-from lr_jax import reference, stages, sweep, train  # noqa: E402
+from lr_jax import train  # noqa: E402
 from lr_jax.config import Config  # noqa: E402
+from lr_jax.pipelines import stages, sweep  # noqa: E402
+from lr_jax.reference import logistic as reference  # noqa: E402
 
 TARGETS = {"(b)": 3.0, "(c)": 20.0}  # the issue's targets for (a) on a 2-core CPU: at least this much faster
 

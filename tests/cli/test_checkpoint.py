@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from lr_jax import artifacts, checkpoint
+from lr_jax import artifacts
+from lr_jax.runfolder import checkpoint
 from tests.conftest import REPO_ROOT
 from tests.helpers import kill_after_first_checkpoint
 

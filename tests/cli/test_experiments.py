@@ -15,7 +15,8 @@ import sys
 import numpy as np
 import pytest
 
-from lr_jax import predict, summary
+from lr_jax.runfolder import summary
+from lr_jax.serving import predict
 from tests.conftest import REPO_ROOT, assert_costs_csv_matches, curves_in_png
 
 EXPERIMENTS = sorted(p.stem for p in (REPO_ROOT / "conf" / "experiment").glob("*.yaml"))
@@ -110,7 +111,7 @@ def test_every_experiment_runs_the_way_it_is_meant_to(experiment_run, name, how)
         else:  # every job is a run with its figures
             assert curves_in_png(run_dir / "learning_curve.png") == 1
         trained = predict.load_run(run_dir)  # the parameters fit the experiment's model
-        assert type(trained.model).__name__ == ("LogisticRegression" if name == "lr_compare" else "MLP")
+        assert type(trained.model).__name__ == ("LogisticModel" if name == "lr_compare" else "MLP")
     if how == "single":
         return
     with open(folder / "summary.csv") as f:

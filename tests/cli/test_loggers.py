@@ -17,7 +17,7 @@ pytest.importorskip("mlflow", reason="pip install -e '.[mlflow]'")
 
 @pytest.fixture(autouse=True)
 def mlflow_file_store(monkeypatch):
-    """MLflow 3 reads a file store only with this opt-in (lr_jax.loggers sets it for the runs it writes)."""
+    """MLflow 3 reads a file store only with this opt-in (lr_jax.runfolder.loggers sets it for the runs it writes)."""
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
 
 

@@ -67,8 +67,9 @@ def test_four_host_devices_equal_one_device(data_dir, tmp_path, single_device_ru
     script = textwrap.dedent(f"""
         import json, jax
         from lr_jax import Config, train_and_evaluate, train
-        from lr_jax.stages import initial_state
-        from lr_jax import models, parallel
+        from lr_jax.pipelines.stages import initial_state
+        from lr_jax import parallel
+        from lr_jax import models
         import numpy as np
         cfg = Config.from_dict(json.loads({json.dumps(json.dumps(_course_config(data_dir, model)))}))
         metrics = train_and_evaluate(cfg, {str(tmp_path)!r})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lr_jax.predict import predict_images
+from lr_jax.serving.predict import predict_images
 from tests.helpers import random_image
 
 

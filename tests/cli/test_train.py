@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lr_jax import artifacts, model
+from lr_jax import artifacts
+from lr_jax.models import logistic as model
 from tests.conftest import REPO_ROOT
 
 ARTIFACTS = ("metrics.json", "costs.csv", "learning_curve.png", "params.npz")

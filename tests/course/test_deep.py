@@ -1,5 +1,5 @@
 """The course's week-4 networks on the real data: `experiment=two_layer` and `experiment=deep` against the
-course's NumPy L-layer code (`lr_jax.reference_deep`, the oracle) at every 100th iteration, and the table
+course's NumPy L-layer code (`lr_jax.reference.deep`, the oracle) at every 100th iteration, and the table
 and accuracies the course notebook prints."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from lr_jax import Config, reference_deep, train_and_evaluate
+from lr_jax import Config, train_and_evaluate
+from lr_jax.reference import deep as reference_deep
 from tests.conftest import REPO_ROOT
 
 # The NumPy oracle's costs at iterations 0, 100, ..., 2400: reference_deep.L_layer_model on the real data,

@@ -7,8 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from lr_jax import data, experiment, runtime, stages
+from lr_jax import data, runtime
 from lr_jax.config import Config
+from lr_jax.pipelines import experiment, stages
 from tests.conftest import curves_in_png
 
 METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "confusion_matrix", "cost")

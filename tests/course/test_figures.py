@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lr_jax import artifacts, figures
+from lr_jax import artifacts
+from lr_jax.runfolder import inspection as figures
 
 
 @pytest.mark.slow  # the finished 2000-iteration course run

@@ -7,8 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import artifacts, experiment, loss, runtime, stages
+from lr_jax import artifacts, loss, runtime
 from lr_jax.config import Config
+from lr_jax.pipelines import experiment, stages
 from tests.test_optim import assert_same_solution, sklearn_fit
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from lr_jax import train
 from lr_jax.config import Config
-from lr_jax.stages import initial_state
+from lr_jax.pipelines.stages import initial_state
 
 
 @pytest.mark.slow  # 2000 iterations, twice

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lr_jax import artifacts, model
-from lr_jax.predict import predict_images
+from lr_jax import artifacts
+from lr_jax.models import logistic as model
+from lr_jax.serving.predict import predict_images
 from tests.helpers import random_image
 
 

@@ -9,7 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import Config, artifacts, model, runtime, stages, sweep, train
+from lr_jax import Config, artifacts, runtime, train
+from lr_jax.models import logistic as model
+from lr_jax.pipelines import stages, sweep
 from tests.conftest import assert_costs_csv_matches, curves_in_png
 
 

@@ -10,10 +10,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import model, optim, reference, stages, train
+from lr_jax import optim, train
 from lr_jax.config import Config
+from lr_jax.models import logistic as model
+from lr_jax.pipelines import stages
+from lr_jax.pipelines.stages import initial_state
+from lr_jax.reference import logistic as reference
 from lr_jax.runtime import precision_scope
-from lr_jax.stages import initial_state
 
 
 @pytest.mark.slow

@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import Config, artifacts, evaluate, models, stages, train_and_evaluate
+from lr_jax import Config, artifacts, evaluate, models, train_and_evaluate
+from lr_jax.pipelines import stages
 from tests.conftest import curves_in_png
 
 

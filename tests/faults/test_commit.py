@@ -10,14 +10,14 @@ import sys
 
 import pytest
 
-from lr_jax import rundir
+from lr_jax.runfolder import transaction as rundir
 from tests.conftest import REPO_ROOT
 from tests.faults.conftest import tiny_overrides
 
 # Runs scripts/train.py with a SIGKILL injected at the K-th rename of the commit (K = -1: at the journal).
 KILLER = """
 import os, runpy, signal, sys
-from lr_jax import rundir
+from lr_jax.runfolder import transaction as rundir
 k, calls = int(sys.argv[1]), []
 real_replace, real_save_json = rundir.os.replace, rundir.artifacts.save_json
 def replace(src, dst):

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lr_jax.config import _SECTIONS, DERIVED, Config
+from lr_jax.config import DERIVED, Config
+from lr_jax.config.schema import _SECTIONS
 from lr_jax.errors import ConfigError
 
 KEYS = [(s, f.name) for s, cls in _SECTIONS.items() for f in dataclasses.fields(cls) if f.name not in DERIVED]

@@ -9,7 +9,8 @@ import logging
 import numpy as np
 import pytest
 
-from lr_jax import checkpoint, rundir
+from lr_jax.runfolder import checkpoint
+from lr_jax.runfolder import transaction as rundir
 from tests.faults.conftest import tiny_overrides
 from tests.faults.test_rundir import assert_one_error
 
@@ -90,7 +91,7 @@ def test_no_good_checkpoint_is_one_error_naming_the_files(damage, finished_run, 
 
 
 def test_divergence_never_names_a_nan_checkpoint_as_finite(tmp_path):
-    from lr_jax import hooks
+    from lr_jax.pipelines import hooks
 
     folder = tmp_path / "checkpoints"
     folder.mkdir()

@@ -10,8 +10,10 @@ import time
 import numpy as np
 import pytest
 
-from lr_jax import checkpoint, hooks, rundir
 from lr_jax.errors import Interrupted
+from lr_jax.pipelines import hooks
+from lr_jax.runfolder import checkpoint
+from lr_jax.runfolder import transaction as rundir
 from tests.faults.conftest import spawn_train, tiny_overrides
 
 

@@ -12,7 +12,8 @@ import types
 
 import pytest
 
-from lr_jax import artifacts, rundir
+from lr_jax import artifacts
+from lr_jax.runfolder import transaction as rundir
 from tests.faults.conftest import tiny_overrides
 
 OUTPUTS = ("params.npz", "costs.csv", "metrics.json", "config.json")
@@ -55,7 +56,7 @@ def test_a_second_run_is_refused_naming_the_holder(tmp_path, tiny_data, run_cli,
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from lr_jax import rundir\n"
+            "import sys, time; from pathlib import Path; from lr_jax.runfolder import transaction as rundir\n"
             "with rundir.lock(Path(sys.argv[1])):\n    print('locked', flush=True); time.sleep(60)",
             str(run),
         ],
@@ -139,7 +140,7 @@ def test_disk_full_while_writing_results_keeps_the_previous_ones(finished_run, t
 
 
 def test_disk_full_while_writing_a_checkpoint(tmp_path, tiny_data, run_cli, monkeypatch):
-    from lr_jax import checkpoint
+    from lr_jax.runfolder import checkpoint
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -154,7 +155,7 @@ def test_disk_full_while_writing_a_checkpoint(tmp_path, tiny_data, run_cli, monk
 
 
 def test_disk_full_while_writing_config_json(tmp_path, tiny_data, run_cli, monkeypatch):
-    from lr_jax import report
+    from lr_jax.runfolder import report
 
     def full(path, obj):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))

@@ -18,13 +18,14 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from lr_jax import artifacts, metrics, plots, rundir, runtime
-from lr_jax import figures as inspection
+from lr_jax import artifacts, background, metrics, runtime
 from lr_jax.config import Config
-from lr_jax.config_check import METRIC_DIRECTIONS
+from lr_jax.config.checks import METRIC_DIRECTIONS
 from lr_jax.data import Split
 from lr_jax.evaluate import Evaluation
-from lr_jax.model import Model
+from lr_jax.models.interface import Model
+from lr_jax.runfolder import inspection, plots
+from lr_jax.runfolder import transaction as rundir
 
 log = logging.getLogger(__name__)
 CONFIG_FILE = "config.json"
@@ -133,8 +134,8 @@ def start_figures(config: Config, splits: Sequence[str], *, prepare: bool = True
         return figure(*args).prepare() if prepare else figure(*args)
 
     return RunFigures(
-        artifacts.in_background(build, plots.LearningCurves, title, labels),
-        artifacts.in_background(build, plots.RocCurves, list(splits)),
+        background.in_background(build, plots.LearningCurves, title, labels),
+        background.in_background(build, plots.RocCurves, list(splits)),
     )
 
 
@@ -173,8 +174,8 @@ def write_outputs(
         rocs = {name: metrics.roc_curve(evaluation.labels[name], evaluation.probas[name]) for name in evaluation.probas}
         finish = lambda figure, name, data: figure.result().save(workdir / name, data)
         drawn = [
-            artifacts.in_background(finish, figures.learning_curve, "learning_curve.png", curves),
-            artifacts.in_background(finish, figures.roc, "roc_curve.png", rocs),
+            background.in_background(finish, figures.learning_curve, "learning_curve.png", curves),
+            background.in_background(finish, figures.roc, "roc_curve.png", rocs),
         ]
     artifacts.save_params(workdir / "params.npz", params)
     artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs, extra)

@@ -1,17 +1,35 @@
 """The ranges of every config key: `validate(config)` raises a ConfigError naming the first value out of range.
 
-`Config.from_dict` calls it once, after building the typed config; the constants below are the allowed
-values, and `METRIC_DIRECTIONS` says which way each reported metric improves.
+`Config.from_dict` calls it once, after building the typed config; the allowed values are the vocabularies
+of `lr_jax.config.vocab`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lr_jax.config.vocab import (
+    ACTIVATIONS,
+    CLASS_WEIGHTS,
+    DATASETS,
+    INITS,
+    LOGISTIC_INITS,
+    MAX_IMAGE_SIZE,
+    MAX_SEED,
+    MAX_STEPS,
+    METRIC_DIRECTIONS,
+    MODELS,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULES,
+    SWEEP_FIGURES,
+    TEACHERS,
+)
 from lr_jax.errors import ConfigError
 
-if TYPE_CHECKING:
-    from lr_jax.config import Config
+# The checks sit below the dataclasses they check (`schema.Config.from_dict` calls `validate`), so they read
+# the config by attribute without importing its type: `Config` here names `lr_jax.config.schema.Config`.
+Config = Any
 
 
 def _check(ok: bool, key: str, value: Any, expected: str) -> None:
@@ -169,31 +187,3 @@ def _check_early_stopping(c: Config) -> None:
         t.early_stopping,
         "false without a validation split; set data.val_fraction (e.g. 0.2) to stop on validation metrics",
     )
-
-
-# The metrics a run reports per split, and whether a larger value is better (max) or a smaller one (min).
-METRIC_DIRECTIONS = {
-    "accuracy": "max",
-    "precision": "max",
-    "recall": "max",
-    "f1": "max",
-    "roc_auc": "max",
-    "log_loss": "min",
-    "cost": "min",
-}
-MAX_INT = 2**63 - 1  # what NumPy's int64 holds
-MAX_FLOAT = 1.7976931348623157e308  # the largest finite float64
-MAX_SEED = 2**32 - 1  # the range of NumPy's seeds and JAX's uint32 key data
-MAX_STEPS = 2**31 - 1  # the step counter is int32
-MAX_IMAGE_SIZE = 4096  # 4096x4096 RGB is 48 MiB per image already
-DATASETS = frozenset({"catvnoncat", "image_folder", "synthetic"})
-TEACHERS = ("linear", "mlp")  # the labels of data=synthetic (lr_jax/data/synthetic.py)
-MODELS = frozenset({"logistic", "mlp"})  # lr_jax/models.py builds each
-INITS = frozenset({"zeros", "normal", "he", "xavier", "course"})
-LOGISTIC_INITS = frozenset({"zeros", "normal"})
-ACTIVATIONS = frozenset({"relu", "leaky_relu", "tanh", "sigmoid"})  # of the MLP's hidden units (lr_jax/mlp.py)
-OPTIMIZERS = frozenset({"sgd", "adam", "lbfgs"})
-SCHEDULES = frozenset({"constant", "exponential", "cosine"})
-CLASS_WEIGHTS = (None, "balanced")
-SWEEP_FIGURES = ("summary", "all")  # sweep.figures: the summary's learning_curves.png only, or every point's too
-PRECISIONS = ("float32", "float64")

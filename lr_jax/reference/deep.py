@@ -5,7 +5,7 @@ Plain NumPy, no JAX, written as in the course's "Deep Neural Network" notebooks 
 unit a sigmoid; `L_model_backward` is the hand-derived backward pass, starting from
 dAL = -(Y/AL - (1-Y)/(1-AL)) (each column scaled by its example's weight for lr_jax's class weights, which
 the course has not). The course writes `relu` and `sigmoid`; `tanh` and `leaky_relu` (slope 0.01, as
-`jax.nn.leaky_relu`) are added here in the same form so that every activation of `lr_jax.mlp` has a
+`jax.nn.leaky_relu`) are added here in the same form so that every activation of `lr_jax.models.mlp` has a
 hand-written backward pass to compare with.
 
 Initialization, the notebooks' draws (NumPy's legacy global generator, here an explicit `RandomState`):

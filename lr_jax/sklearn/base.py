@@ -1,4 +1,4 @@
-r"""What lr_jax's two scikit-learn estimators share (`lr_jax.estimator`): the objective, the padded data, the
+r"""What lr_jax's two scikit-learn estimators share (`lr_jax.sklearn.logistic`): the objective, the padded data, the
 compiled training of a stack of problems, validation and the predictions.
 
 The objective is scikit-learn's L2 logistic regression. With sample weights sᵢ (times the class weights) and
@@ -29,11 +29,10 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from lr_jax.hooks import ProgressBar
-
-# lr_jax's numerics, used only through the names below (and lr_jax.solvers in estimator_cv).
-from lr_jax.model import batched_logit, init_params, predict_proba
+# lr_jax's numerics, used only through the names below (and lr_jax.sklearn.solvers in estimator_cv).
+from lr_jax.models.logistic import batched_logit, init_params, predict_proba
 from lr_jax.optim import make_hparams, spec
+from lr_jax.pipelines.hooks import ProgressBar
 from lr_jax.runtime import precision_scope
 from lr_jax.train import init_state, run_steps, steps_done
 

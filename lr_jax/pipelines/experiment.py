@@ -1,6 +1,6 @@
 """`train_and_evaluate(config, workdir)`: the one function the CLI, the tests and a notebook all call.
 
-It reads as the stages of a run, in order (`lr_jax.stages`): runtime, inputs, state, resume, placement,
+It reads as the stages of a run, in order (`lr_jax.pipelines.stages`): runtime, inputs, state, resume, placement,
 fit with hooks, evaluate, report.
 """
 
@@ -15,8 +15,10 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import models, report, runtime, stages
+from lr_jax import models, runtime
 from lr_jax.config import Config
+from lr_jax.pipelines import stages
+from lr_jax.runfolder import report
 
 
 def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: float | None = None) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The line plots, drawn by matplotlib: learning curves (cost against iterations) and ROC curves.
 
 matplotlib is imported by what draws (not by `import lr_jax`), in a run in the worker thread
-(`artifacts.in_background`) while JAX trains. A run's two figures are built there before their data exist
+(`background.in_background`) while JAX trains. A run's two figures are built there before their data exist
 and drawn once empty (`prepare`), so that at the run's end only the curves are left to draw:
 
 - the ROC's axes are fixed ([0, 1]², with matplotlib's 5 % margins), so `RocCurves.save` draws the curves
@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from lr_jax import artifacts, figures
+from lr_jax import artifacts, background
+from lr_jax.runfolder import inspection as figures
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -45,7 +46,7 @@ def _import_matplotlib() -> None:
 
 def start_plotting() -> None:
     """Import matplotlib in the worker thread now (~0.3 s), while the caller's JAX work releases the GIL."""
-    artifacts.in_background(_import_matplotlib)
+    background.in_background(_import_matplotlib)
 
 
 def _axes(figsize: tuple[float, float]) -> Axes:

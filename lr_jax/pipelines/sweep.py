@@ -1,6 +1,6 @@
 """One-process sweeps: every (learning rate, seed) of `config.sweep` trained by one jitted, vmapped call.
 
-It runs the stages of a single run (`lr_jax.stages`) with a batched fit: grid point i starts exactly where a
+It runs the stages of a single run (`lr_jax.pipelines.stages`) with a batched fit: grid point i starts exactly where a
 single run with its learning rate and seed starts (`stages.initial_state`); the C initial states and
 hyperparameters are stacked along a new leading axis and `run_steps_batched` maps `train.run_steps` over
 it with `jax.vmap`. The whole grid is one XLA program, compiled once, in which the C matrix-vector
@@ -30,9 +30,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import checkpoint, hooks, models, optim, pixels, plots, report, runtime, stages, summary, train
+from lr_jax import models, optim, pixels, runtime, train
 from lr_jax.config import Config
-from lr_jax.model import LOGISTIC, Model
+from lr_jax.models.interface import Model
+from lr_jax.models.logistic import LOGISTIC
+from lr_jax.pipelines import hooks, stages
+from lr_jax.runfolder import checkpoint, plots, report, summary
 
 log = logging.getLogger(__name__)
 

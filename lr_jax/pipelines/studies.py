@@ -18,10 +18,12 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import artifacts, data, models, plots, stages, sweep
+from lr_jax import artifacts, data, models
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError
-from lr_jax.model import predict
+from lr_jax.models.logistic import predict
+from lr_jax.pipelines import stages, sweep
+from lr_jax.runfolder import plots
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import artifacts, data, models, report, rundir, runtime
-from lr_jax import model as model_lib
+from lr_jax import artifacts, data, models, runtime
 from lr_jax.config import Config
 from lr_jax.data.images import load_image
 from lr_jax.errors import ConfigError, DataError
-from lr_jax.model import Model
+from lr_jax.models import logistic as model_lib
+from lr_jax.models.interface import Model
+from lr_jax.runfolder import report
+from lr_jax.runfolder import transaction as rundir
 
 
 class Prediction(NamedTuple):

@@ -1,7 +1,7 @@
 """Typed, validated run configuration: the one boundary between Hydra's DictConfig and the library.
 
 The library never imports Hydra. `scripts/*.py` turn the composed config into a plain dict and call
-`Config.from_dict`, which checks every key (here) and range (`lr_jax.config_check`) once and returns frozen
+`Config.from_dict`, which checks every key (here) and range (`lr_jax.config.checks`) once and returns frozen
 dataclasses.
 """
 
@@ -12,7 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from lr_jax.config_check import MAX_FLOAT, MAX_INT, validate
+from lr_jax.config.checks import validate
+from lr_jax.config.vocab import MAX_FLOAT, MAX_INT
 from lr_jax.errors import ConfigError
 
 
@@ -48,7 +49,7 @@ class ModelConfig:
     name: str = "logistic"
     init: str = "zeros"
     init_scale: float = 0.01
-    # mlp (lr_jax/mlp.py)
+    # mlp (lr_jax/models/mlp.py)
     hidden: tuple[int, ...] = ()
     activation: str = "relu"
     course_seed: int | None = None  # RandomState seed of init=course; None: train.seed
@@ -122,7 +123,7 @@ class ParallelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class LoggerConfig:
-    """Experiment trackers the run reports to (conf/logger/); `lr_jax.loggers` imports each only when chosen."""
+    """Experiment trackers the run reports to (conf/logger/); `runfolder.loggers` imports each only when chosen."""
 
     csv: bool = False
     tensorboard: bool = False

@@ -2,7 +2,7 @@ r"""`LogisticRegressionCV`: C chosen by cross-validation, every fold's path of C
 
 With lbfgs (the default) it runs as scikit-learn's: each fold's path of Cs ascending, each C warm-started from
 the previous solution, stopping at max |∂J/∂θ| <= tol (scipy's gtol, as scikit-learn's lbfgs), all folds x Cs
-in one compiled call (`lr_jax.solvers.lbfgs_paths`); the refit at the chosen C starts from the folds' mean
+in one compiled call (`lr_jax.sklearn.solvers.lbfgs_paths`); the refit at the chosen C starts from the folds' mean
 solution, in the same compiled program. Rows are padded to a bucket with a floor of 128 (every iteration reads
 them all); X wider than tall is replaced by its coordinates in an orthonormal basis of its rows (exactly the
 same problem, iterates and stopping test; see `_call_lbfgs`). With sgd or adam, all folds x Cs train as one
@@ -24,9 +24,9 @@ from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
-from lr_jax.estimator_base import COL_FLOOR, COMMON_CONSTRAINTS, BinaryLinear, bucket, l2_strength, pad
 from lr_jax.runtime import precision_scope
-from lr_jax.solvers import lbfgs_paths
+from lr_jax.sklearn.base import COL_FLOOR, COMMON_CONSTRAINTS, BinaryLinear, bucket, l2_strength, pad
+from lr_jax.sklearn.solvers import lbfgs_paths
 
 CV_ROW_FLOOR = 128  # LogisticRegressionCV's L-BFGS paths: every iteration of every fold reads all padded rows
 

@@ -16,7 +16,7 @@ on the W's only; `unit_weights` is W¹ᵀ: one row per first-layer unit, the inp
 Initializations (biases are zeros): `he` N(0, 2/n_in), `xavier` (Glorot) N(0, 2/(n_in + n_out)), `normal`
 init_scale·N(0, 1), `zeros` (no hidden layer only: hidden units from zeros would stay identical), and
 `course`: the notebook's NumPy draws from `RandomState(course_seed)` in its order and (n_out, n_in) layout,
-transposed into ours (`lr_jax.reference_deep.course_parameters`).
+transposed into ours (`lr_jax.reference.deep.course_parameters`).
 
 `apply` is the network for one example. `batched_apply` is the same network over a batch, which the loss and
 the forward pass use (`model.forward`): its first layer is one product X W¹ whose gradient ∂J/∂W¹ = Xᵀ dZ is
@@ -34,8 +34,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import pixels, reference_deep
-from lr_jax.model import Params
+from lr_jax import pixels
+from lr_jax.models.interface import Params
+from lr_jax.reference import deep as reference_deep
 
 ACTIVATIONS = {
     "relu": jax.nn.relu,

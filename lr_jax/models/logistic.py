@@ -5,12 +5,9 @@ For one example x of n features (a flattened image, n = 64*64*3 = 12288):
     z = wᵀx + b            (the logit; forward pass, step 1)
     ŷ = a = σ(z) = 1 / (1 + e^{-z})   (the probability that x shows a cat; step 2)
 
-A model is an interface: any hashable object with `init(key, n_features, dtype) -> params` and
-`apply(params, x_D) -> logit` for ONE example (plus `penalized(params)`, the leaves L2 acts on, and
-`unit_weights(params)`, the input weights of its first units as rows, for the figures; and optionally
-`batched_apply(params, x_ND)`, the same logits for a batch in a faster form, see `forward`). Everything
-above this module (loss, training, evaluation, figures) goes through it and never looks inside the
-params pytree. `LogisticRegression` is the course's model, with params `{"w": f[n], "b": f[]}`.
+`LogisticModel` is the course's model, with params `{"w": f[n], "b": f[]}`; it implements the model
+interface of `lr_jax.models.interface`, through which everything above the models (loss, training,
+evaluation, figures) reaches it, never looking inside the params pytree.
 
 Everything is written for a single example and batched with `jax.vmap`, which turns the per-example dot
 product into one matrix-vector product ("vectorization replaces the for-loops"). Raw uint8 pixels (any
@@ -21,31 +18,16 @@ z = (x / 255)ᵀw + b (see `lr_jax.pixels`, which also chunks the batch for them
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
 
 from lr_jax import pixels
-
-Params = Any  # a pytree of arrays; for LogisticRegression {"w": Array[n], "b": Array[]}
-
-
-class Model(Protocol):
-    """What the rest of lr_jax needs from a model. Implementations are frozen dataclasses (static in jit)."""
-
-    def init(self, key: jax.Array, n_features: int, dtype) -> Params: ...
-
-    def apply(self, params: Params, x_D: jax.Array) -> jax.Array: ...
-
-    def penalized(self, params: Params) -> Params: ...
-
-    def unit_weights(self, params: Params) -> jax.Array: ...
+from lr_jax.models.interface import Model, Params, forward
 
 
 @dataclasses.dataclass(frozen=True)
-class LogisticRegression:
+class LogisticModel:
     """ŷ = σ(wᵀx + b); `init_method` "zeros" (the course) or "normal" (`init_scale` · N(0, 1))."""
 
     init_method: str = "zeros"
@@ -66,7 +48,7 @@ class LogisticRegression:
         return params["w"][None, :]
 
 
-LOGISTIC = LogisticRegression()
+LOGISTIC = LogisticModel()
 
 
 def init_params(
@@ -88,18 +70,6 @@ def logit(params: Params, x_D: jax.Array) -> jax.Array:
     """z = wᵀx + b for one example (integer pixels are divided by 255 first)."""
     w_D = params["w"]
     return jnp.dot(pixels.as_features(x_D, w_D.dtype), w_D) + params["b"]
-
-
-def param_dtype(params: Params):
-    """The floating dtype of a model's parameters (and of its costs; x may be uint8 pixels)."""
-    return jax.tree.leaves(params)[0].dtype
-
-
-def forward(model: Model) -> Callable[[Params, jax.Array], jax.Array]:
-    """(params, x_ND) -> z_N: the model's `batched_apply` when it has one (the same numbers as `apply`
-    vmapped, computed faster), else `apply` vmapped over the examples."""
-    batched = getattr(model, "batched_apply", None)
-    return batched if batched is not None else jax.vmap(model.apply, in_axes=(None, 0))
 
 
 def batched_logit(params: Params, x_ND: jax.Array, model: Model = LOGISTIC) -> jax.Array:

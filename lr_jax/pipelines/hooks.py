@@ -16,8 +16,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import checkpoint, train
+from lr_jax import train
 from lr_jax.errors import DivergenceError, Interrupted
+from lr_jax.runfolder import checkpoint
 
 
 class DivergenceGuard:

@@ -25,7 +25,7 @@ from typing import Any
 
 from lr_jax.config import LoggerConfig
 from lr_jax.errors import ConfigError
-from lr_jax.summary import flatten
+from lr_jax.runfolder.summary import flatten
 
 FIGURES = ("learning_curve.png", "roc_curve.png", "mistakes.png", "weights.png")
 RECORDS = ("metrics.json", "costs.csv")

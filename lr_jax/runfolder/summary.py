@@ -22,8 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from lr_jax import artifacts, plots, rundir
+from lr_jax import artifacts
 from lr_jax.errors import LrJaxError
+from lr_jax.runfolder import plots
+from lr_jax.runfolder import transaction as rundir
 
 METRIC_COLUMNS = ("train_accuracy", "test_accuracy", "train_cost", "test_cost")
 SUMMARY_FILES = ("summary.csv", "summary.json", "learning_curves.png")

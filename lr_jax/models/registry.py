@@ -1,17 +1,18 @@
-"""The models a config can name (`model.name`): each maps `ModelConfig` to a `model.Model`.
+"""The models a config can name (`model.name`): each maps `ModelConfig` to a `lr_jax.models.interface.Model`.
 
-A new model is one module (pure `init` / `apply` for one example, as `lr_jax.model.LogisticRegression`),
+A new model is one module (pure `init` / `apply` for one example, as `lr_jax.models.logistic.LogisticModel`),
 one line here and one file in `conf/model/`.
 """
 
 from __future__ import annotations
 
 from lr_jax.config import ModelConfig
-from lr_jax.mlp import MLP
-from lr_jax.model import LogisticRegression, Model
+from lr_jax.models.interface import Model
+from lr_jax.models.logistic import LogisticModel
+from lr_jax.models.mlp import MLP
 
 BUILDERS = {
-    "logistic": lambda cfg: LogisticRegression(init_method=cfg.init, init_scale=cfg.init_scale),
+    "logistic": lambda cfg: LogisticModel(init_method=cfg.init, init_scale=cfg.init_scale),
     "mlp": lambda cfg: MLP(
         hidden=tuple(cfg.hidden),
         activation=cfg.activation,

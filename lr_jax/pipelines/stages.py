@@ -7,7 +7,7 @@ resume       the newest checkpoint instead, with train.resume=true              
 placement    the batch sharded over a device mesh when there are several         `place`
 fit          the compiled loop, in chunks, with hooks between them                `fit`
 evaluate     the kept parameters on every split, in one compiled call             `kept_params`, `evaluate_params`
-report       the printed lines and the run folder's files                        `lr_jax.report`
+report       the printed lines and the run folder's files                        `lr_jax.runfolder.report`
 """
 
 from __future__ import annotations
@@ -24,25 +24,14 @@ from typing import NamedTuple
 import jax
 import numpy as np
 
-from lr_jax import (
-    artifacts,
-    checkpoint,
-    data,
-    evaluate,
-    hooks,
-    loggers,
-    models,
-    optim,
-    parallel,
-    pixels,
-    rundir,
-    runtime,
-    train,
-)
+from lr_jax import background, data, evaluate, models, optim, parallel, pixels, runtime, train
 from lr_jax.config import Config
-from lr_jax.config_check import METRIC_DIRECTIONS
+from lr_jax.config.checks import METRIC_DIRECTIONS
 from lr_jax.errors import ConfigError
-from lr_jax.model import Model
+from lr_jax.models.interface import Model
+from lr_jax.pipelines import hooks
+from lr_jax.runfolder import checkpoint, loggers
+from lr_jax.runfolder import transaction as rundir
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +292,7 @@ def kept_params(config: Config, result: train.FitResult, tracker: hooks.Validati
 
 def compile_evaluation(config: Config, inputs: Inputs, params_like, *, grid: bool = False) -> Future:
     """`evaluate_params`'s program compiled (and run once, on zeros shaped as `params_like`) in the worker
-    thread (`artifacts.in_background`) while the caller trains, which releases the GIL: the evaluation
+    thread (`background.in_background`) while the caller trains, which releases the GIL: the evaluation
     after training then finds it in jit's cache. Wait for the future before `evaluate_params`; an error
     in it is the evaluation's own, raised again there."""
     zeros = jax.tree.map(lambda a: np.zeros(np.shape(a), a.dtype), params_like)  # host arrays, as evaluated
@@ -320,7 +309,7 @@ def compile_evaluation(config: Config, inputs: Inputs, params_like, *, grid: boo
                 grid=grid,
             )
 
-    return artifacts.in_background(compile_it)
+    return background.in_background(compile_it)
 
 
 def evaluate_params(config: Config, inputs: Inputs, params, *, grid: bool = False):

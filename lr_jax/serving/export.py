@@ -26,7 +26,7 @@ import jax.numpy as jnp
 
 from lr_jax import artifacts, pixels, runtime
 from lr_jax.errors import ConfigError
-from lr_jax.predict import TrainedRun, load_run
+from lr_jax.serving.predict import TrainedRun, load_run
 
 FORMATS = {"onnx": "model.onnx", "stablehlo": "model.stablehlo"}
 STABLEHLO_PLATFORMS = ("cpu", "cuda", "rocm", "tpu")  # lowered once for each: one file runs on any of them

@@ -1,0 +1,12 @@
+"""The run folder: everything a run writes, and how it writes it so that a folder is never half-written.
+
+    transaction.py  the folder's lock, the commit journal, and claiming a folder for a run (`claim`, `commit`)
+    checkpoint.py   checkpoints of the training state, written and found for train.resume
+    report.py       the printed lines and the run's files (metrics.json, costs.csv, params.npz, figures)
+    plots.py        the line plots (learning curves, ROC), matplotlib, prepared in the worker thread
+    inspection.py   pictures of a run's inputs and weights (Pillow): weights.png, mistakes.png
+    loggers.py      experiment trackers (TensorBoard, MLflow, CSV) behind one interface
+    summary.py      a sweep's or multirun's runs read back, tabulated and ranked
+
+Nothing here trains: the pipelines call these with what a run produced.
+"""
