@@ -8,8 +8,8 @@ at λ = 1/(C·S) (C = inf: no penalty).
 Compile once: every fit trains a stack of K problems (K = 1 for a plain fit), differing in row weights and
 hyperparameters, in one compiled call (`_run_stack`). X is padded to bucketed sizes (8 per octave, at most
 1/8 padding; at least 256 rows and 32 columns) with zero-weight rows and zero columns, so folds of slightly
-different sizes (GridSearchCV, cross_val_score) and small problems share one compiled program; C, tol and the
-learning rate are traced values.
+different sizes (GridSearchCV, cross_val_score) and small problems share one compiled program; C, tol,
+max_iter and the learning rate are traced values (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -30,16 +30,22 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 # lr_jax's numerics, used only through the names below (and lr_jax.sklearn.solvers in estimator_cv).
+from lr_jax.models.interface import param_dtype
 from lr_jax.models.logistic import batched_logit, init_params, predict_proba
 from lr_jax.optim import make_hparams, spec
 from lr_jax.pipelines.hooks import ProgressBar
 from lr_jax.runtime import precision_scope
-from lr_jax.train import init_state, run_steps, steps_done
+from lr_jax.train import init_state, steps_done, train_step
 
 
 def _to_params(coef_1D, intercept_1, dtype):
     """The model's parameters from scikit-learn's `coef_` (1, n) and `intercept_` (1,)."""
     return {"w": jnp.asarray(coef_1D[0], dtype), "b": jnp.asarray(intercept_1[0], dtype)}
+
+
+def to_device(a, dtype) -> jax.Array:
+    """`a` as a device array of `dtype`, converted by NumPy (jnp.asarray would compile a conversion)."""
+    return jax.device_put(np.asarray(a, dtype))
 
 
 def _from_params(params_K) -> tuple[np.ndarray, np.ndarray]:
@@ -54,18 +60,22 @@ def _start_stack(params, hparams_K, key, *, optim):
     return jax.vmap(lambda hp: init_state(params, hp, key, optim=optim))(hparams_K)
 
 
-@functools.partial(jax.jit, static_argnames=("num_steps", "optim"))
-def _run_stack(state_K, x_ND, y_N, weight_KN, hparams_K, *, num_steps, optim):
-    """`run_steps` for K problems on one data set, each with its own row weights and hyperparameters.
-
-    SGD and Adam are vmapped (the K matrix-vector products become one matrix product). L-BFGS problems run
-    one after another in the same program (`lax.map`): vmapped, optax's zoom line search gets batched
-    branch predicates, and 6 problems on the course data took 11x one problem's time instead of <= 6x
-    (measured on 2 CPU cores; lax.map: 3.5x).
+@functools.partial(jax.jit, static_argnames=("optim",))
+def _run_stack(state_K, x_ND, y_N, weight_KN, hparams_K, limit, *, optim):
+    """`train.train_step` for K problems on one data set (vmapped: the K matrix-vector products become one
+    matrix product), each with its own row weights and hyperparameters, until step `limit` (traced: every
+    max_iter and chunk runs this one program) or ‖∇J‖₂ < tol: (states, J before each one's last iteration).
     """
-    run = lambda s, w_N, hp: run_steps(s, x_ND, y_N, hp, num_steps=num_steps, optim=optim, weight_N=w_N)
-    if optim.name == "lbfgs":
-        return jax.lax.map(lambda args: run(*args), (state_K, weight_KN, hparams_K))
+
+    def run(state, weight_N, hparams):
+        def iteration(carry):
+            return train_step(carry[0], x_ND, y_N, hparams, optim, weight_N)
+
+        keep_going = lambda carry: (carry[0].step < limit) & ~(carry[2] < hparams["tol"])
+        nan, inf = (jnp.full((), v, param_dtype(state.params)) for v in (jnp.nan, jnp.inf))
+        state, value, _ = jax.lax.while_loop(keep_going, iteration, (state, nan, inf))
+        return state, value
+
     return jax.vmap(run)(state_K, weight_KN, hparams_K)
 
 
@@ -159,10 +169,10 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
                 init_params(cols, dtype=dtype) if init is None else _to_params(pad(init[0], cols=cols), init[1], dtype)
             )
             hparams = make_hparams(self.learning_rate, dtype, l2=np.asarray(l2_K), tol=self.tol)
-            hparams = jax.tree.map(lambda v: jnp.broadcast_to(v, (len(l2_K),)), hparams)
+            hparams = {k: to_device(np.broadcast_to(np.asarray(v), (len(l2_K),)), dtype) for k, v in hparams.items()}
             state = _start_stack(params, hparams, jax.random.key(seed), optim=optim)
             x_ND, y_N, weight_KN = (
-                jnp.asarray(a, dtype) for a in (pad(X, rows, cols), pad(y01, rows), pad(weight_KN, cols=rows))
+                to_device(a, dtype) for a in (pad(X, rows, cols), pad(y01, rows), pad(weight_KN, cols=rows))
             )
             state = self._run_in_chunks(state, x_ND, y_N, weight_KN, hparams, optim)
             coef, intercept = _from_params(state.params)
@@ -181,15 +191,17 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
             )
 
     def _run_in_chunks(self, state, x_ND, y_N, weight_KN, hparams, optim):
-        """All of max_iter in one call, or (verbose) in 20 chunks with a progress bar between them."""
+        """All of max_iter in one call, or (verbose) in 20 chunks with a progress bar between them; max_iter
+        and the chunk's end are traced, so every call runs one compiled program."""
         chunk, done = -(-self.max_iter // 20) if self.verbose else self.max_iter, 0
         with ProgressBar(self.max_iter, x_ND.shape[0], enabled=bool(self.verbose)) as bar:
             while done < self.max_iter:
                 n = min(chunk, self.max_iter - done)
-                state, costs_KT = _run_stack(state, x_ND, y_N, weight_KN, hparams, num_steps=n, optim=optim)
+                limit = jax.device_put(np.int32(done + n))
+                state, last_K = _run_stack(state, x_ND, y_N, weight_KN, hparams, limit, optim=optim)
                 ran = steps_done(state) - done
                 if ran and bar.visible:
-                    bar(state, np.asarray(costs_KT[0])[:ran])
+                    bar(state, np.full(ran, np.asarray(last_K)[0]))  # the bar shows the chunk's last cost
                 done += ran
                 if ran < n:  # every problem has reached tol
                     break

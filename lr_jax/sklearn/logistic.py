@@ -1,47 +1,62 @@
 r"""scikit-learn estimators on lr_jax's compiled training loop: `LogisticRegression`, `LogisticRegressionCV`.
 
-The objective is scikit-learn's L2 logistic regression at λ = 1/(C·S) (`lr_jax.sklearn.base`). `tol` bounds
-‖∇J‖₂ of lr_jax's J (scikit-learn's lbfgs bounds the largest |∂J/∂θ| of the same J), so a tol stops both near
-the same point. `LogisticRegressionCV` (`lr_jax.sklearn.cv`) chooses C on held-out folds, every fold's
-path of Cs in one compiled call.
+The objective is scikit-learn's L2 logistic regression at λ = 1/(C·S) (`lr_jax.sklearn.base`). With newton-cholesky
+and lbfgs, `tol` bounds max |∂J/∂θ| (scikit-learn's lbfgs bound, scipy's gtol); with sgd and adam, ‖∇J‖₂.
+`LogisticRegressionCV` (`lr_jax.sklearn.cv`) chooses C on held-out folds, every fold's path of Cs in one
+compiled call.
 
-scikit-learn is an optional extra (`pip install -e '.[sklearn]'`); only these three modules import it.
+One compiled program per solver and padded shape: C, tol and max_iter (and sgd's and adam's learning rate) are
+traced, so a new value, a grid search or a test sweep over them compiles nothing. X wider than tall is solved
+in the coordinates of an orthonormal basis of its rows (exactly the same problem: the minimizer lies in their
+span), as `LogisticRegressionCV` does.
+
+scikit-learn is an optional extra (`pip install -e '.[sklearn]'`); only these modules import it.
 """
 
 from __future__ import annotations
 
 import numbers
 
+import jax
 import numpy as np
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
-from lr_jax.sklearn.base import COMMON_CONSTRAINTS, BinaryLinear, l2_strength
-from lr_jax.sklearn.cv import LogisticRegressionCV
+from lr_jax.runtime import CACHE_AUTO, precision_scope, use_compilation_cache
+from lr_jax.sklearn import solvers
+from lr_jax.sklearn.base import COMMON_CONSTRAINTS, BinaryLinear, l2_strength, pad, padded_shape, to_device
+from lr_jax.sklearn.cv import LogisticRegressionCV, _row_basis
 
 __all__ = ["LogisticRegression", "LogisticRegressionCV"]
 
+NEWTON_MAX_SIZE = 1024  # solver="auto": Newton while its P x P Hessian (P = min(rows, columns) + 1) stays this small
+
 
 class LogisticRegression(BinaryLinear):
-    """Binary L2 logistic regression trained by lr_jax (optax L-BFGS, SGD or Adam in one compiled loop).
+    """Binary L2 logistic regression trained by lr_jax (Newton, optax L-BFGS, SGD or Adam in one compiled loop).
 
-    Parameters: C (inverse L2 strength, np.inf = none), solver ("lbfgs", "sgd", "adam": full batch),
-    learning_rate (sgd, adam), max_iter, tol (on ‖∇J‖₂), class_weight (None, "balanced", {label: w}),
-    warm_start, random_state (the PRNG key handed to training), precision ("float64" as scikit-learn, or
-    "float32"), verbose (a progress bar). Fitted: coef_ (1, n), intercept_ (1,), classes_, n_iter_ (1,),
-    n_features_in_, feature_names_in_.
+    Parameters: C (inverse L2 strength, np.inf = none), solver ("auto": newton-cholesky for a finite C and
+    min(m, n) <= 1024, else lbfgs; "newton-cholesky", "lbfgs", "sgd", "adam": full batch), learning_rate (sgd,
+    adam), max_iter, tol (max |∂J/∂θ| for newton-cholesky and lbfgs, ‖∇J‖₂ for sgd and adam), class_weight
+    (None, "balanced", {label: w}), warm_start, random_state (the PRNG key handed to sgd and adam), precision
+    ("float64" as scikit-learn, or "float32"), verbose (a progress bar, sgd and adam), compilation_cache_dir
+    ("auto": lr_jax's persistent compilation cache, as `train.compilation_cache_dir`; a folder; None: JAX's
+    own setting; a cache the process already uses is kept). Fitted: coef_ (1, n), intercept_ (1,), classes_,
+    n_iter_ (1,), n_features_in_, feature_names_in_.
     """
 
     _parameter_constraints = {
         "C": [Interval(numbers.Real, 0, None, closed="right")],  # np.inf included
         "warm_start": ["boolean"],
         **COMMON_CONSTRAINTS,
+        "solver": [StrOptions({"auto", "newton-cholesky", "lbfgs", "sgd", "adam"})],
+        "compilation_cache_dir": [str, None],
     }
 
     def __init__(
         self,
         C=1.0,
         *,
-        solver="lbfgs",
+        solver="auto",
         learning_rate=0.1,
         max_iter=100,
         tol=1e-4,
@@ -50,6 +65,7 @@ class LogisticRegression(BinaryLinear):
         random_state=None,
         precision="float64",
         verbose=0,
+        compilation_cache_dir=CACHE_AUTO,
     ):
         self.C = C
         self.solver = solver
@@ -61,10 +77,13 @@ class LogisticRegression(BinaryLinear):
         self.random_state = random_state
         self.precision = precision
         self.verbose = verbose
+        self.compilation_cache_dir = compilation_cache_dir
 
     def fit(self, X, y, sample_weight=None):
         """Minimize the weighted, L2-penalized cross-entropy on (X, y); returns self."""
         self._validate_params()
+        if self.compilation_cache_dir is not None and not jax.config.jax_compilation_cache_dir:
+            use_compilation_cache(self.compilation_cache_dir)  # before this fit's first compile
         init = (self.coef_, self.intercept_) if self.warm_start and hasattr(self, "coef_") else None
         X, _, y01, weight_N = self._validate_fit_data(X, y, sample_weight)
         if init is not None and init[0].shape != (1, X.shape[1]):
@@ -72,7 +91,56 @@ class LogisticRegression(BinaryLinear):
                 f"warm_start: the previous coef_ has shape {init[0].shape}, X has {X.shape[1]} "
                 "features. Fit with warm_start=False, or pass X of the previous width."
             )
-        l2_K = np.array([l2_strength(self.C, weight_N.sum())])
-        coef, intercept, n_iter = self._fit_stack(X, y01, weight_N[None], l2_K, init)
-        self.coef_, self.intercept_, self.n_iter_ = coef[0], intercept[0], n_iter.astype(np.int32)
+        l2 = l2_strength(self.C, weight_N.sum())
+        solver = self.solver_for(*X.shape)
+        if solver in ("sgd", "adam"):
+            coef, intercept, n_iter = self._fit_stack(X, y01, weight_N[None], np.array([l2]), init)
+            self.coef_, self.intercept_, self.n_iter_ = coef[0], intercept[0], n_iter.astype(np.int32)
+        else:
+            self.coef_, self.intercept_, n_iter = self._fit_second_order(solver, X, y01, weight_N, l2, init)
+            self.n_iter_ = np.array([n_iter], np.int32)
+            self._warn_if_not_converged(self.n_iter_, stacklevel=3)
         return self
+
+    def solver_for(self, m: int, n: int) -> str:
+        """The solver `fit` runs on m x n data: `solver`, with "auto" resolved (see the class docstring)."""
+        if self.solver != "auto":
+            return self.solver
+        small = min(padded_shape(m, n)) + 1 <= NEWTON_MAX_SIZE
+        return "newton-cholesky" if small and np.isfinite(self.C) else "lbfgs"
+
+    def _fit_second_order(self, solver, X, y01, weight_N, l2, init):
+        """Newton or L-BFGS on X padded (or, wider than tall, in the basis of its rows): (coef, intercept, n_iter).
+
+        Every array is made on the host and copied to the device once: an operation on a device array (a
+        reshape, a conversion) would be a compiled program of its own.
+        """
+        n, (rows, cols) = X.shape[1], padded_shape(*X.shape)
+        basis_DK = _row_basis(X, rows, cols)
+        x_NK = pad(X, rows, cols) if basis_DK is None else pad(X, rows, cols) @ basis_DK
+        w_D = np.zeros(cols) if init is None else pad(init[0][0], cols=cols)
+        theta = {"w": w_D if basis_DK is None else w_D @ basis_DK, "b": np.asarray(0.0 if init is None else init[1][0])}
+        data = (x_NK, pad(y01, rows), pad(weight_N, rows))
+        with precision_scope(self.precision):
+            dtype = np.dtype(self.precision)
+            basis = None if basis_DK is None else to_device(basis_DK, dtype)
+            tol = to_device(self.tol, dtype)
+            if solver == "newton-cholesky":
+                args = jax.tree.map(lambda a: to_device(a, dtype), (theta, *data, l2))
+                theta, n_iter = solvers.newton(*args, to_device(self.max_iter, np.int32), tol, basis)
+            else:  # one weighting, one strength: the path solver of LogisticRegressionCV, (G, C) = (1, 1)
+                theta_G, x_NK, y_N, weight_GM, l2_GC = jax.tree.map(
+                    lambda a: to_device(a, dtype),
+                    ({k: v[None] for k, v in theta.items()}, *data[:2], data[2][None], np.array([[l2]])),
+                )
+                rows_GM, max_iter_GC = (
+                    to_device(np.arange(rows)[None], np.int32),
+                    to_device([[self.max_iter]], np.int32),
+                )
+                theta, n_iter = solvers.lbfgs_paths(
+                    theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol, basis
+                )
+            theta, n_iter = jax.device_get((theta, n_iter))
+        theta = {k: np.reshape(v, (-1,) if k == "w" else ()) for k, v in theta.items()}
+        w_D = theta["w"] if basis_DK is None else theta["w"] @ basis_DK.T.astype(theta["w"].dtype)
+        return w_D[None, :n], theta["b"][None], int(np.max(n_iter))
