@@ -124,16 +124,18 @@ def _on_duration(event: str, seconds: float, **_) -> None:
     for meter in getattr(_meters, "active", ()):
         if event in _COMPILE_EVENTS:
             meter.seconds += seconds
+            meter.traces += event == _COMPILE_EVENTS[0]
             meter.compiles += event == _COMPILE_EVENTS[-1]
 
 
 class CompileMeter:
-    """Seconds JAX spent compiling (tracing, lowering, compiling or loading) in this thread inside `with`."""
+    """Seconds JAX spent compiling (tracing, lowering, compiling or loading) in this thread inside `with`, and
+    how many programs it traced and compiled (or loaded from the persistent cache)."""
 
     _listening = False
 
     def __init__(self):
-        self.seconds, self.compiles = 0.0, 0
+        self.seconds, self.traces, self.compiles = 0.0, 0, 0
 
     def __enter__(self) -> CompileMeter:
         if not CompileMeter._listening:  # one listener for the process; meters are per thread

@@ -24,6 +24,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
+from lr_jax.runtime import CompileMeter
 from lr_jax.sklearn.logistic import LogisticRegression, LogisticRegressionCV
 
 RTOL = 1e-4  # ‖θ - θ_sk‖ / ‖θ_sk‖: see the module docstring
@@ -59,10 +60,11 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
+@pytest.mark.parametrize("solver", ["newton-cholesky", "lbfgs"])
 @pytest.mark.parametrize("class_weight", [None, "balanced", {0: 3.0, 1: 0.5}])
-def test_matches_sklearn_on_breast_cancer(cancer, class_weight):
+def test_matches_sklearn_on_breast_cancer(cancer, class_weight, solver):
     x_ND, y_N = cancer
-    ours = LogisticRegression(C=0.5, class_weight=class_weight, **TIGHT).fit(x_ND, y_N)
+    ours = LogisticRegression(C=0.5, class_weight=class_weight, solver=solver, **TIGHT).fit(x_ND, y_N)
     theirs = sklearn_fit(linear_model.LogisticRegression(C=0.5, class_weight=class_weight, **TIGHT), x_ND, y_N)
     assert relative_error(ours, theirs) < RTOL
     np.testing.assert_array_equal(ours.predict(x_ND), theirs.predict(x_ND))
@@ -113,7 +115,7 @@ def test_cv_without_refit_averages_the_folds(cancer):
 
 @pytest.mark.slow  # several float64 L-BFGS fits (> 2 s on 2 cores)
 def test_folds_of_different_sizes_compile_once(caplog, rng):
-    """GridSearchCV in a Pipeline: 5 folds (train sizes 82 and 83) x 3 Cs = 15 fits, one compiled loop.
+    """GridSearchCV in a Pipeline: 5 folds (train sizes 82 and 83) x 3 Cs = 15 fits, one compiled solver.
 
     37 features (padded to 40): a width no other test uses, so the compile is this test's own.
     """
@@ -129,7 +131,7 @@ def test_folds_of_different_sizes_compile_once(caplog, rng):
     with jax.log_compiles():
         search.fit(x_ND, y_N)
     names = compiled_names(caplog)
-    assert names.count("Compiling jit(_run_stack)") == 1, names
+    assert names.count("Compiling jit(newton)") == 1, names  # solver="auto" on 82 x 37
     assert names.count("Compiling jit(batched_logit)") <= 1, names  # the held-out folds share a bucket too
     assert search.best_score_ > 0.7
 
@@ -175,15 +177,18 @@ def test_float32_agrees_with_float64(cancer):
 
 @pytest.mark.slow  # several float64 L-BFGS fits (> 2 s on 2 cores)
 def test_warm_start_continues_and_verbose_changes_nothing(cancer):
-    """(TIGHT everywhere: max_iter is static, so one value across tests saves compiles.)"""
+    """Warm start from the solution; verbose (a progress bar: sgd and adam run in 20 chunks) changes nothing."""
     x_ND, y_N = cancer
     clf = LogisticRegression(C=0.5, warm_start=True, **TIGHT).fit(x_ND, y_N)
     first = clf.coef_.copy()
     clf.fit(x_ND, y_N)  # starts at the solution: at most one more iteration
     assert clf.n_iter_[0] <= 1
     np.testing.assert_allclose(clf.coef_, first, rtol=1e-6)
-    chunked = LogisticRegression(C=0.5, verbose=1, **TIGHT).fit(x_ND, y_N)  # chunks of 100 iterations
-    plain = LogisticRegression(C=0.5, **TIGHT).fit(x_ND, y_N)
+    sgd = dict(C=0.5, solver="sgd", learning_rate=0.5, max_iter=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        chunked = LogisticRegression(verbose=1, **sgd).fit(x_ND, y_N)  # chunks of 10 iterations
+        plain = LogisticRegression(**sgd).fit(x_ND, y_N)
     np.testing.assert_array_equal(chunked.coef_, plain.coef_)  # the same loop, cut into pieces
 
 
@@ -259,3 +264,48 @@ def test_cv_compiles_once_per_bucket(caplog, rng, shape, other_rows, programs):
             x_ND = rng.normal(size=(m, shape[1]))
             LogisticRegressionCV(Cs=3, cv=3).fit(x_ND, x_ND[:, 0] + rng.normal(size=m) > 0)
     assert compiled_names(caplog).count("Compiling jit(lbfgs_paths)") == programs, compiled_names(caplog)
+
+
+@pytest.mark.slow  # each solver's program compiled once (seconds on 2 cores)
+@pytest.mark.parametrize(
+    "solver, changes",
+    [
+        ("newton-cholesky", [{"max_iter": 7}, {"tol": 1e-3}, {"C": 0.01}]),
+        ("lbfgs", [{"max_iter": 7}, {"tol": 1e-3}, {"C": 0.01}]),
+        ("sgd", [{"max_iter": 7}, {"tol": 1e-3}, {"C": 0.01}, {"learning_rate": 0.05}, {"verbose": 1}]),
+    ],
+)
+def test_new_max_iter_tol_C_or_learning_rate_compile_nothing(rng, solver, changes):
+    """max_iter, tol, C and the learning rate are runtime values of one compiled program per solver and shape."""
+    x_ND = rng.normal(size=(40, 5))
+    y_N = x_ND[:, 0] + rng.normal(size=40) > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter 5 and 7
+        LogisticRegression(solver=solver, max_iter=5).fit(x_ND, y_N)  # compiles (or loads) the solver's program
+        with CompileMeter() as meter:
+            for change in changes:
+                LogisticRegression(solver=solver, **{"max_iter": 5, **change}).fit(x_ND, y_N)
+    assert (meter.traces, meter.compiles) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "shape, C, solver",
+    [((569, 30), 1.0, "newton-cholesky"), ((209, 12288), 1.0, "newton-cholesky"), ((569, 30), np.inf, "lbfgs")]
+    + [((5000, 2000), 1.0, "lbfgs"), ((1000, 1000), 1.0, "newton-cholesky"), ((1100, 1100), 1.0, "lbfgs")],
+)
+def test_auto_solver_is_newton_for_small_penalized_problems(shape, C, solver):
+    """Newton while the smaller of the padded rows and columns is at most 1024 (1000 pads to 1024, 1100 to
+    1152) and C is finite."""
+    assert LogisticRegression(C=C).solver_for(*shape) == solver
+
+
+@pytest.mark.slow  # the course data, and scikit-learn's lbfgs run to convergence (seconds)
+def test_defaults_converge_on_course_data_to_sklearns_solution(course_data):
+    """At the defaults (solver auto: Newton in the basis of X's rows), no ConvergenceWarning, and within RTOL of
+    scikit-learn's lbfgs solution (run to tol 1e-10; its own defaults stop 3 % away from it, measured)."""
+    x_ND, y_N = course_data["train"].features(np.float64), course_data["train"].y
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ours = LogisticRegression().fit(x_ND, y_N)
+    theirs = sklearn_fit(linear_model.LogisticRegression(**TIGHT), x_ND, y_N)
+    assert ours.n_iter_[0] < ours.max_iter and relative_error(ours, theirs) < RTOL

@@ -31,7 +31,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 # lr_jax's numerics, used only through the names below (and lr_jax.sklearn.solvers in estimator_cv).
 from lr_jax.models.interface import param_dtype
-from lr_jax.models.logistic import batched_logit, init_params, predict_proba
+from lr_jax.models.logistic import batched_logit, predict_proba
 from lr_jax.optim import make_hparams, spec
 from lr_jax.pipelines.hooks import ProgressBar
 from lr_jax.runtime import precision_scope
@@ -40,7 +40,7 @@ from lr_jax.train import init_state, steps_done, train_step
 
 def _to_params(coef_1D, intercept_1, dtype):
     """The model's parameters from scikit-learn's `coef_` (1, n) and `intercept_` (1,)."""
-    return {"w": jnp.asarray(coef_1D[0], dtype), "b": jnp.asarray(intercept_1[0], dtype)}
+    return {"w": to_device(coef_1D[0], dtype), "b": to_device(intercept_1[0], dtype)}
 
 
 def to_device(a, dtype) -> jax.Array:
@@ -55,8 +55,10 @@ def _from_params(params_K) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.partial(jax.jit, static_argnames=("optim",))
-def _start_stack(params, hparams_K, key, *, optim):
-    """K optimizer states, all starting from `params`."""
+def _start_stack(params, hparams_K, seed, *, optim):
+    """K optimizer states, all starting from `params`, with the PRNG key of `seed` (made here: outside, making
+    it would be a compiled program of its own)."""
+    key = jax.random.key(seed)
     return jax.vmap(lambda hp: init_state(params, hp, key, optim=optim))(hparams_K)
 
 
@@ -165,12 +167,11 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         with precision_scope(self.precision):
             dtype = jnp.dtype(self.precision)
-            params = (
-                init_params(cols, dtype=dtype) if init is None else _to_params(pad(init[0], cols=cols), init[1], dtype)
-            )
+            init = (np.zeros((1, cols)), np.zeros(1)) if init is None else (pad(init[0], cols=cols), init[1])
+            params = _to_params(*init, dtype)  # zeros: `init_params`' start, made on the host
             hparams = make_hparams(self.learning_rate, dtype, l2=np.asarray(l2_K), tol=self.tol)
             hparams = {k: to_device(np.broadcast_to(np.asarray(v), (len(l2_K),)), dtype) for k, v in hparams.items()}
-            state = _start_stack(params, hparams, jax.random.key(seed), optim=optim)
+            state = _start_stack(params, hparams, to_device(seed, np.uint32), optim=optim)
             x_ND, y_N, weight_KN = (
                 to_device(a, dtype) for a in (pad(X, rows, cols), pad(y01, rows), pad(weight_KN, cols=rows))
             )
@@ -214,7 +215,7 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
         rows, cols = padded_shape(*X.shape)
         with precision_scope(self.precision):
             params = _to_params(pad(self.coef_, cols=cols), self.intercept_, X.dtype)
-            return np.asarray(fn(params, jnp.asarray(pad(X, rows, cols))))[: X.shape[0]]
+            return np.asarray(fn(params, to_device(pad(X, rows, cols), X.dtype)))[: X.shape[0]]
 
     def decision_function(self, X) -> np.ndarray:
         """The logit z = wᵀx + b of each row: > 0 predicts classes_[1]."""

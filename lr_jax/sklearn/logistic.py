@@ -28,7 +28,7 @@ from lr_jax.sklearn.cv import LogisticRegressionCV, _row_basis
 
 __all__ = ["LogisticRegression", "LogisticRegressionCV"]
 
-NEWTON_MAX_SIZE = 1024  # solver="auto": Newton while its P x P Hessian (P = min(rows, columns) + 1) stays this small
+NEWTON_MAX_SIZE = 1024  # solver="auto": Newton while min(padded rows, columns) is at most this (a P x P Hessian, P - 1)
 
 
 class LogisticRegression(BinaryLinear):
@@ -106,7 +106,7 @@ class LogisticRegression(BinaryLinear):
         """The solver `fit` runs on m x n data: `solver`, with "auto" resolved (see the class docstring)."""
         if self.solver != "auto":
             return self.solver
-        small = min(padded_shape(m, n)) + 1 <= NEWTON_MAX_SIZE
+        small = min(padded_shape(m, n)) <= NEWTON_MAX_SIZE
         return "newton-cholesky" if small and np.isfinite(self.C) else "lbfgs"
 
     def _fit_second_order(self, solver, X, y01, weight_N, l2, init):
