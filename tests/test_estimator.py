@@ -9,6 +9,8 @@ decrease in its objective), so they agree on the minimizer only to about their s
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import warnings
 
 import jax
@@ -309,3 +311,27 @@ def test_defaults_converge_on_course_data_to_sklearns_solution(course_data):
         ours = LogisticRegression().fit(x_ND, y_N)
     theirs = sklearn_fit(linear_model.LogisticRegression(**TIGHT), x_ND, y_N)
     assert ours.n_iter_[0] < ours.max_iter and relative_error(ours, theirs) < RTOL
+
+
+CACHE_PROBE = """
+import collections, sys, jax, numpy as np
+events = collections.Counter()
+jax.monitoring.register_event_listener(lambda event, **_: events.update([event.rsplit("/", 1)[-1]]))
+from lr_jax.sklearn import LogisticRegression
+x_ND = np.random.default_rng(0).normal(size=(30, 3))
+LogisticRegression(compilation_cache_dir=None if sys.argv[1] == "-" else sys.argv[1]).fit(x_ND, x_ND[:, 0] > 0)
+print(jax.config.jax_compilation_cache_dir, events["cache_hits"], events["cache_misses"])
+"""
+
+
+@pytest.mark.slow  # three fresh interpreters importing JAX and scikit-learn
+def test_a_second_process_loads_the_fit_from_the_persistent_cache(tmp_path):
+    """compilation_cache_dir=None leaves JAX without a cache; a folder is used, and a second process with the
+    same shapes loads every program of its fit from it (the cache's key is stable across processes)."""
+    probe = lambda arg: subprocess.run(
+        [sys.executable, "-c", CACHE_PROBE, arg], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert probe("-") == ["None", "0", "0"]
+    folder, first_hits, first_misses = probe(str(tmp_path))
+    assert folder == str(tmp_path) and first_hits == "0" and int(first_misses) >= 1
+    assert probe(str(tmp_path))[1:] == [first_misses, "0"]  # every program loaded, none compiled

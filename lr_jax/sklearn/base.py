@@ -34,7 +34,7 @@ from lr_jax.models.interface import param_dtype
 from lr_jax.models.logistic import batched_logit, predict_proba
 from lr_jax.optim import make_hparams, spec
 from lr_jax.pipelines.hooks import ProgressBar
-from lr_jax.runtime import precision_scope
+from lr_jax.runtime import precision_scope, use_compilation_cache
 from lr_jax.train import init_state, steps_done, train_step
 
 
@@ -130,6 +130,7 @@ COMMON_CONSTRAINTS = {
     "random_state": ["random_state"],
     "precision": [StrOptions({"float32", "float64"})],
     "verbose": ["verbose"],
+    "compilation_cache_dir": [str, None],
 }
 
 
@@ -140,6 +141,12 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         return tags
+
+    def _use_compilation_cache(self) -> None:
+        """The persistent compilation cache of `compilation_cache_dir` ("auto", a folder; None: JAX's own
+        setting), unless the process already has one (a notebook that set JAX's, a run of the CLI)."""
+        if self.compilation_cache_dir is not None and not jax.config.jax_compilation_cache_dir:
+            use_compilation_cache(self.compilation_cache_dir)
 
     def _validate_fit_data(self, X, y, sample_weight):
         """(X, y, y as 0/1, per-row weights: sample_weight times class_weight), classes_ set."""

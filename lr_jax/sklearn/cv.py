@@ -24,7 +24,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
-from lr_jax.runtime import precision_scope
+from lr_jax.runtime import CACHE_AUTO, precision_scope
 from lr_jax.sklearn.base import COL_FLOOR, COMMON_CONSTRAINTS, BinaryLinear, bucket, l2_strength, pad
 from lr_jax.sklearn.solvers import lbfgs_paths
 
@@ -59,7 +59,7 @@ class LogisticRegressionCV(BinaryLinear):
 
     tol: with lbfgs, on max |∂J/∂θ| (scikit-learn's), each fold's Cs warm-started in ascending order; with
     sgd and adam, on ‖∇J‖₂, every (fold, C) from zero as one vmapped stack. verbose: a progress bar with sgd
-    and adam (lbfgs runs as one call, without one).
+    and adam (lbfgs runs as one call, without one). compilation_cache_dir: as `LogisticRegression`'s.
 
     As scikit-learn's: Cs (an int n: np.logspace(-4, 4, n); or a list), cv (folds, or a splitter;
     StratifiedKFold(5) by default), scoring (None: accuracy), refit (True: refit on all data at the C of the
@@ -91,6 +91,7 @@ class LogisticRegressionCV(BinaryLinear):
         random_state=None,
         precision="float64",
         verbose=0,
+        compilation_cache_dir=CACHE_AUTO,
     ):
         self.Cs = Cs
         self.cv = cv
@@ -104,10 +105,12 @@ class LogisticRegressionCV(BinaryLinear):
         self.random_state = random_state
         self.precision = precision
         self.verbose = verbose
+        self.compilation_cache_dir = compilation_cache_dir
 
     def fit(self, X, y, sample_weight=None):
         """Train every (fold, C) in one compiled call, score each on its held-out fold, pick C, refit."""
         self._validate_params()
+        self._use_compilation_cache()  # before this fit's first compile
         X, y, y01, weight_N = self._validate_fit_data(X, y, sample_weight)
         Cs = self.Cs
         self.Cs_ = np.logspace(-4, 4, Cs) if isinstance(Cs, numbers.Integral) else np.asarray(Cs, np.float64)

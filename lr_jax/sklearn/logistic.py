@@ -21,7 +21,7 @@ import jax
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from lr_jax.runtime import CACHE_AUTO, precision_scope, use_compilation_cache
+from lr_jax.runtime import CACHE_AUTO, precision_scope
 from lr_jax.sklearn import solvers
 from lr_jax.sklearn.base import COMMON_CONSTRAINTS, BinaryLinear, l2_strength, pad, padded_shape, to_device
 from lr_jax.sklearn.cv import LogisticRegressionCV, _row_basis
@@ -49,7 +49,6 @@ class LogisticRegression(BinaryLinear):
         "warm_start": ["boolean"],
         **COMMON_CONSTRAINTS,
         "solver": [StrOptions({"auto", "newton-cholesky", "lbfgs", "sgd", "adam"})],
-        "compilation_cache_dir": [str, None],
     }
 
     def __init__(
@@ -82,8 +81,7 @@ class LogisticRegression(BinaryLinear):
     def fit(self, X, y, sample_weight=None):
         """Minimize the weighted, L2-penalized cross-entropy on (X, y); returns self."""
         self._validate_params()
-        if self.compilation_cache_dir is not None and not jax.config.jax_compilation_cache_dir:
-            use_compilation_cache(self.compilation_cache_dir)  # before this fit's first compile
+        self._use_compilation_cache()  # before this fit's first compile
         init = (self.coef_, self.intercept_) if self.warm_start and hasattr(self, "coef_") else None
         X, _, y01, weight_N = self._validate_fit_data(X, y, sample_weight)
         if init is not None and init[0].shape != (1, X.shape[1]):

@@ -3,7 +3,9 @@
 lr_jax: the course run with a fresh compilation cache (first process on a machine) and again with it warm;
 `scripts/train.py --help`; `scripts/sweep.py` with 16 learning rates x 2000 iterations and a Hydra multirun
 of 8 learning rates (both with the cache warm, as on a machine that ran the course before). NumPy float64
-(`numpy_course_run.py`): the plot-free course process, and the same 16 / 8 runs in one process.
+(`numpy_course_run.py`): the plot-free course process, and the same 16 / 8 runs in one process. Then
+(`--only` picks parts) the dependencies' import cost (`bench.importcost`) and the estimator's cold start
+against scikit-learn's process (`bench.coldstart`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import coldstart, importcost
+
 REPO = Path(__file__).resolve().parents[2]
 NUMPY_RUN = REPO / "scripts" / "bench" / "numpy_course_run.py"
 RATES_16 = [round(0.0005 * (k + 1), 4) for k in range(16)]  # 0.0005 ... 0.008: none diverges
@@ -33,8 +37,12 @@ TARGETS = {  # issue 10, on a 2-core CPU
 }
 
 
+PARTS = ("course", "imports", "coldstart")  # issue 10's figures; import cost; the estimator's cold start
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("--data-dir", default=os.environ.get("LR_JAX_DATA_DIR"), help="the course's .h5 files")
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated parts of {PARTS} (default: all)")
 
 
 def _timed(cmd: list[str], env: dict, label: str = "") -> float:
@@ -51,6 +59,18 @@ def _metrics(folder: Path) -> dict:
 
 
 def run(args) -> None:
+    parts = args.only.split(",")
+    if unknown := set(parts) - set(PARTS):
+        sys.exit(f"error: --only {args.only}: unknown part(s) {sorted(unknown)}; choose from {','.join(PARTS)}")
+    if "course" in parts:
+        _course_figures(args)
+    if "imports" in parts:
+        importcost.report(max(args.repeats, 3))
+    if "coldstart" in parts:
+        coldstart.report(args.repeats, args.data_dir)
+
+
+def _course_figures(args) -> None:
     if not args.data_dir:
         sys.exit("error: pass --data-dir or set LR_JAX_DATA_DIR (the folder with the course's .h5 files)")
     py, tmp = sys.executable, Path(tempfile.mkdtemp(prefix="lr_jax-latency-"))
