@@ -16,7 +16,6 @@ import functools
 import numbers
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from sklearn import linear_model
 from sklearn.metrics import get_scorer, get_scorer_names
@@ -25,7 +24,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from threadpoolctl import threadpool_limits
 
 from lr_jax.runtime import CACHE_AUTO, precision_scope
-from lr_jax.sklearn.base import COL_FLOOR, COMMON_CONSTRAINTS, BinaryLinear, bucket, l2_strength, pad
+from lr_jax.sklearn.base import COL_FLOOR, COMMON_CONSTRAINTS, BinaryLinear, bucket, l2_strength, pad, to_device
 from lr_jax.sklearn.solvers import lbfgs_paths
 
 CV_ROW_FLOOR = 128  # LogisticRegressionCV's L-BFGS paths: every iteration of every fold reads all padded rows
@@ -165,27 +164,22 @@ class LogisticRegressionCV(BinaryLinear):
         rows, cols = _cv_shape(*X.shape)
         x_NK = pad(X, rows, cols) if basis_DK is None else pad(X, rows, cols) @ basis_DK
         with precision_scope(self.precision):
-            dtype = jnp.dtype(self.precision)
-            basis = None if basis_DK is None else jnp.asarray(basis_DK, dtype)
-            return jnp.asarray(x_NK, dtype), jnp.asarray(pad(y01, rows), dtype), basis
+            dtype = np.dtype(self.precision)
+            basis = None if basis_DK is None else to_device(basis_DK, dtype)
+            return to_device(x_NK, dtype), to_device(pad(y01, rows), dtype), basis
 
     def _call_lbfgs(self, data, basis_DK, rows_GM, weight_GM, l2_GC, max_iter_GC, start_P):
         """`solvers.lbfgs_paths` on `data` (`_device_data`) from θ = start_P: (paths (G, C, n + 1), n_iter (G, C))."""
         n, cols = len(start_P) - 1, data[0].shape[1] if basis_DK is None else len(basis_DK)
         w_P = pad(start_P[:-1], cols=cols)
         with precision_scope(self.precision):
-            dtype = jnp.dtype(self.precision)
-            start = {
-                "w": jnp.asarray(w_P if basis_DK is None else w_P @ basis_DK, dtype),
-                "b": jnp.asarray(start_P[-1], dtype),
-            }
-            start_G = jax.tree.map(lambda a: jnp.broadcast_to(a, (len(weight_GM), *a.shape)), start)
-            rows_GM, weight_GM, l2_GC = (
-                jnp.asarray(rows_GM, jnp.int32),
-                jnp.asarray(weight_GM, dtype),
-                jnp.asarray(l2_GC, dtype),
-            )
-            limits = jnp.asarray(max_iter_GC, jnp.int32), jnp.asarray(self.tol, dtype)
+            # Made on the host, copied once: jnp conversions and broadcasts are each a compiled program.
+            dtype, G = np.dtype(self.precision), len(weight_GM)
+            start = {"w": w_P if basis_DK is None else w_P @ basis_DK, "b": np.asarray(start_P[-1])}
+            start_G = {k: to_device(np.broadcast_to(a, (G, *a.shape)), dtype) for k, a in start.items()}
+            rows_GM, weight_GM = to_device(rows_GM, np.int32), to_device(weight_GM, dtype)
+            l2_GC = to_device(l2_GC, dtype)
+            limits = to_device(max_iter_GC, np.int32), to_device(self.tol, dtype)
             x_NK, y_N, basis = data
             solved = lbfgs_paths(start_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, *limits, basis)
             theta_GC, n_iter_GC = jax.device_get(solved)
