@@ -55,9 +55,12 @@ def sweep(smoke: bool) -> None:
     state, _ = stages.initial_state(Config(), x.shape[1])
     rates = jnp.logspace(-5, -1, num_rates, dtype=jnp.float32)
 
+    def hparams(lr):  # make_hparams converts on the host; inside vmap the rate is traced, so stack copies
+        return {k: jnp.full_like(lr, v) for k, v in optim.make_hparams(0.0).items()} | {"learning_rate": lr}
+
     @jax.jit
     def run_all(rates):
-        return jax.vmap(lambda lr: train.run_steps(state, x, y, optim.make_hparams(lr), num_steps=steps))(rates)
+        return jax.vmap(lambda lr: train.run_steps(state, x, y, hparams(lr), num_steps=steps))(rates)
 
     t0 = time.perf_counter()
     jax.block_until_ready(run_all(rates))

@@ -11,6 +11,8 @@ of 0.75 s with the test extra's plugins installed and 0.27 s instead of 0.44 s w
 
 from __future__ import annotations
 
+import warnings
+
 from hydra.core.config_store import ConfigStore
 
 
@@ -20,4 +22,12 @@ def share_config_store() -> None:
         ConfigStore.__deepcopy__ = lambda self, memo: self
 
 
+def quiet_hydra_internal_warnings() -> None:
+    """Hydra 1.3.2 calls OmegaConf.register_new_resolver, which newer omegaconf releases deprecate with a
+    UserWarning at every start: the user can do nothing about it, and it would stand before the run's own
+    lines (and its one `error:` line) on stderr."""
+    warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)
+
+
 share_config_store()
+quiet_hydra_internal_warnings()
