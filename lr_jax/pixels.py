@@ -29,6 +29,11 @@ PIXEL_MAX = 255.0
 CHUNK_ROWS = {"cpu": 64}
 DEFAULT_CHUNK_ROWS = 32768
 MIN_CHUNKS = 4  # fewer rows than this many chunks: one piece, no loop (the course's 209 images)
+# Backends on which `features_dot` of integer pixels is a fused multiply-and-sum instead of a dot product.
+# A dot product of uint8 rows makes XLA convert them into a float buffer first (on a GPU, 13 bytes of
+# memory traffic per pixel instead of 1); a sum of products reads the uint8 once inside one reduction
+# kernel. Empty until measured: `python scripts/gpu_check.py pixels` compares the two on a GPU.
+FUSED_REDUCTION_BACKENDS: set[str] = set()
 
 
 def is_pixels(x) -> bool:
@@ -39,6 +44,14 @@ def is_pixels(x) -> bool:
 def as_features(x, dtype):
     """Integer pixels divided by 255 in `dtype` (the course's features, to the last bit); floats as they are."""
     return x.astype(dtype) / PIXEL_MAX if is_pixels(x) else x
+
+
+def features_dot(x_D, w_D):
+    """(x / 255)ᵀw for integer pixels (xᵀw for floats), as a dot product or, on the backends of
+    `FUSED_REDUCTION_BACKENDS`, as a sum of products that XLA fuses with the conversion."""
+    if is_pixels(x_D) and jax.default_backend() in FUSED_REDUCTION_BACKENDS:
+        return jnp.sum(as_features(x_D, w_D.dtype) * w_D, axis=-1)
+    return jnp.dot(as_features(x_D, w_D.dtype), w_D)
 
 
 @functools.partial(jax.jit, static_argnames="dtype")

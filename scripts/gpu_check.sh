@@ -54,6 +54,7 @@ section environment 30 bash -c 'nvidia-smi --query-gpu=name,memory.total,driver_
   python -c "import importlib.util as u; print(\"missing modules:\", [m for m in (\"optax\",\"h5py\",\"matplotlib\",\"PIL\",\"pytest\",\"hydra\",\"omegaconf\",\"pooch\",\"tqdm\") if u.find_spec(m) is None] or \"none\")"'
 section course 45 python scripts/gpu_check.py course $flag
 section sweep 45 python scripts/gpu_check.py sweep $flag
+section pixels 90 python scripts/gpu_check.py pixels $flag
 section scale 120 python scripts/benchmark.py --suite scale --sizes "$sizes" --features "$features" \
   --numpy-max "$numpy_max" --repeats 3
 # Full float32 matmul precision for the tests' tolerances (XLA may use TF32 on the GPU by default).
