@@ -163,7 +163,7 @@ def run_steps(
             value = jnp.where(new_state.step > state.step, value, jnp.nan)  # NaN: stopped, no iteration made
             return new_state, costs_T.at[state.step - start].set(value), grad_norm
 
-        carry = (state, costs_T, jnp.asarray(jnp.inf, param_dtype(state.params)))
+        carry: tuple[Any, ...] = (state, costs_T, jnp.asarray(jnp.inf, param_dtype(state.params)))
     else:
         value_fn, update = _objective_and_update(x_ND, y_N, hparams, optim, weight_N, batch_size, model)
         value_and_grad = jax.value_and_grad(value_fn)

@@ -56,7 +56,7 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
         futures.wait([evaluation_compiled])  # an error there is the evaluation's: the call below raises it
         params = stages.kept_params(config, result, tracker)
         evaluation = stages.evaluate_params(config, inputs, params)
-        info = {
+        info: dict[str, Any] = {
             "n_iter": int(result.state.step),
             "data_time_s": t_data - t_start,
             "converged": result.converged,

@@ -76,6 +76,8 @@ class InterruptStop:
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    received: int | None  # the signal caught, if any
+    previous: dict[int, Any]  # {signal: its handler before `with`}
 
     def __init__(self, writer: CheckpointWriter | None, run_dir: Path):
         self.writer, self.run_dir, self.received, self.previous = writer, run_dir, None, {}
@@ -175,7 +177,10 @@ class ValidationTracker:
         self.evaluate_params, self.every, self.num_steps = evaluate_params, every, num_steps
         self.metric, self.direction, self.patience, self.report = metric, direction, patience, list(report)
         self.history: list[tuple[int, dict[str, float]]] = []
+        self.best_step: int | None
+        self.best_params: Any
         self.best_step, self.best_value, self.best_params = None, math.nan, None
+        self.stopped_at: int | None
         self.waited, self.stopped_at = 0, None
 
     def start(self, state) -> None:
@@ -193,7 +198,7 @@ class ValidationTracker:
         if self.history and self.history[-1][0] == step:
             return False
         params = jax.device_get(state.params)
-        scores = {f"val_{k}": float(v) for k, v in self.evaluate_params(params).items() if np.isscalar(v)}
+        scores = {f"val_{k}": float(v) for k, v in self.evaluate_params(params).items() if np.isscalar(v)}  # type: ignore[arg-type]  # real scalars
         self.history.append((step, scores))
         for report in self.report:
             report(step, scores)

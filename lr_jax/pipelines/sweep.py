@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from concurrent import futures
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
@@ -206,7 +206,7 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             started = time.perf_counter()
             log.info("config %d: learning_rate=%s seed=%d", i, c.optim.learning_rate, c.train.seed)
             n_iter = int(result.state.step[i])
-            info = {"n_iter": n_iter, "converged": bool(result.converged[i]), **timing}
+            info = {"n_iter": n_iter, "converged": bool(cast(np.ndarray, result.converged)[i]), **timing}
             report.write_config(workdir / str(i), c, inputs.classes, inputs.n_features)
             report.report_run(
                 workdir / str(i),

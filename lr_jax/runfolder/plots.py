@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from PIL import Image
@@ -29,7 +29,8 @@ from lr_jax.runfolder import inspection as figures
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure, SubFigure
 
 # Fixed margins (fractions of the figure) that fit the axis labels and title: `bbox_inches="tight"` would
 # draw every figure twice to find them (~40 % of a line plot's time).
@@ -59,9 +60,10 @@ def _axes(figsize: tuple[float, float]) -> Axes:
     return fig.subplots()
 
 
-def _save_canvas(path: str | os.PathLike, fig: Figure) -> None:
+def _save_canvas(path: str | os.PathLike, fig: Figure | SubFigure) -> None:
     """What `fig`'s canvas holds now (no new drawing), as PNG."""
-    figures.save_png(path, Image.fromarray(np.asarray(fig.canvas.buffer_rgba())))
+    canvas = cast("FigureCanvasAgg", fig.canvas)  # every figure here gets an Agg canvas in `_axes`
+    figures.save_png(path, Image.fromarray(np.asarray(canvas.buffer_rgba())))
 
 
 class LearningCurves:

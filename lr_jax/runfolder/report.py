@@ -168,7 +168,7 @@ def write_outputs(
         return
     drawn = []
     if figures is not None:
-        curves = {None: (iterations, costs)}
+        curves: dict[str | None, tuple] = {None: (iterations, costs)}
         if val_curve:
             curves = {"train": (iterations, costs), "validation": (val_curve["iteration"], val_curve["val_cost"])}
         rocs = {name: metrics.roc_curve(evaluation.labels[name], evaluation.probas[name]) for name in evaluation.probas}

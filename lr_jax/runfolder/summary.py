@@ -161,7 +161,7 @@ def summarize(sweep_dir: str | Path) -> dict[str, Any]:
     best = best_row(rows, selected_by["name"], selected_by["direction"])
     artifacts.save_table_csv(sweep_dir / "summary.csv", rows)
     artifacts.save_json(sweep_dir / "summary.json", {"rows": rows, "best": best, "selected_by": selected_by})
-    curves = {
+    curves: dict[str | None, tuple] = {
         describe(row): (runs[row["run"]]["cost_iterations"], np.asarray(runs[row["run"]]["costs"], float))
         for row in rows
     }  # a diverged run's costs hold nulls: NaN, a gap in its curve
