@@ -57,6 +57,6 @@ section sweep 45 python scripts/gpu_check.py sweep $flag
 section pixels 90 python scripts/gpu_check.py pixels $flag
 section scale 120 python scripts/benchmark.py --suite scale --sizes "$sizes" --features "$features" \
   --numpy-max "$numpy_max" --repeats 3
-# Full float32 matmul precision for the tests' tolerances (XLA may use TF32 on the GPU by default).
-section tests 200 env JAX_DEFAULT_MATMUL_PRECISION=highest python -m pytest -p no:cacheprovider "${tests[@]}"
+# tests/conftest.py sets full float32 matmul precision (XLA may use TF32 on the GPU by default).
+section tests 200 python -m pytest -p no:cacheprovider "${tests[@]}"
 echo "figures: $report" | tee -a "$report"
