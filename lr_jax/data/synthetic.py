@@ -27,7 +27,6 @@ from lr_jax.data.split import Split
 
 CHUNK_ROWS = 512
 CLASSES = ("negative", "positive")
-TEACHERS = ("linear", "mlp")
 TEACHER_WIDTH = 16  # hidden units of the mlp teacher
 
 
