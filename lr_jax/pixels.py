@@ -7,9 +7,9 @@ cache (`lax.scan` over `dynamic_slice`s of X), and the cost and its gradient com
     J = Σ_c Σ_{i∈c} wᵢLᵢ / Σ wᵢ,      ∇J = Σ_c ∇(Σ_{i∈c} wᵢLᵢ) / Σ wᵢ
 
 each chunk's gradient taken with `jax.value_and_grad` while its converted rows are still in cache, and
-the sum handed to the outer `jax.grad` through a `custom_vjp`. Measured on a 2-core CPU at m=20k,
-n=12288: about 9x faster than converting the whole matrix and 2-5x faster than a chunked forward plus a
-recomputed backward pass; 64-row chunks were fastest.
+the sum handed to the outer `jax.grad` through a `custom_vjp`: each chunk is converted once per step,
+not once for the forward pass and again for a recomputed backward pass (`chunk_rows()` rows at a time;
+`scripts/benchmark.py --suite scale` measures the throughput).
 
 When a device mesh with a "batch" axis is set (`jax.set_mesh`, see `lr_jax.parallel`), each device makes
 its pass over its own rows inside `jax.shard_map` and the sums are all-reduced (`psum`).
@@ -64,8 +64,8 @@ def for_training(x_ND, dtype):
     features here, once (as `as_features`); anything else as it is.
 
     Given small uint8 pixels, XLA converts them inside the training program anyway, before its loop, into a
-    buffer that the loop's products read more slowly than an input (the course's 2000 steps: 0.40 s against
-    0.36 s on this project's 2-core CPU); the memory is the same, as that buffer exists while it trains.
+    buffer that the loop's products read more slowly than an input; the memory is the same, as that buffer
+    exists while it trains.
     """
     return _features(x_ND, dtype) if is_pixels(x_ND) and not is_large(x_ND) else x_ND
 

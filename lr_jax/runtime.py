@@ -35,8 +35,8 @@ def freeze_long_lived_objects() -> None:
     it exits (`gc.freeze`).
 
     For the scripts, whose process ends with their run: the imports live until then, so no collection
-    could free them, and scanning them again in each full collection (tracing makes many) and once more at
-    exit costs ~0.2 s per process on a 2-core CPU. The library never calls it: a notebook or a test process
+    could free them, yet each full collection (tracing makes many) and the one at exit would scan them all
+    again. The library never calls it: a notebook or a test process
     lives on after a run, and cyclic garbage frozen there would stay.
     """
     gc.freeze()

@@ -2,7 +2,7 @@
 # The GPU check: test suite, course run, vmapped sweep of 1024 learning rates, and the scale suite at
 # m = 1,000,000 (12 GB of uint8 on the device), all figures into ONE file: $OUT/gpu_check.txt.
 #
-#   bash scripts/gpu_check.sh            # on the GPU machine (about 5 minutes on an H100)
+#   bash scripts/gpu_check.sh            # on the GPU machine
 #   bash scripts/gpu_check.sh --smoke    # small sizes, runs on a CPU (or GPU_CHECK_SMOKE=1)
 #
 # Installs nothing. It runs from the repository root with PYTHONPATH=$PWD, so lr_jax needs no

@@ -60,8 +60,7 @@ def _run_stack(state_K, x_ND, y_N, weight_KN, hparams_K, *, num_steps, optim):
 
     SGD and Adam are vmapped (the K matrix-vector products become one matrix product). L-BFGS problems run
     one after another in the same program (`lax.map`): vmapped, optax's zoom line search gets batched
-    branch predicates, and 6 problems on the course data took 11x one problem's time instead of <= 6x
-    (measured on 2 CPU cores; lax.map: 3.5x).
+    branch predicates and runs both branches of every cond for every problem.
     """
     run = lambda s, w_N, hp: run_steps(s, x_ND, y_N, hp, num_steps=num_steps, optim=optim, weight_N=w_N)
     if optim.name == "lbfgs":

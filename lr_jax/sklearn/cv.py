@@ -50,7 +50,7 @@ def _row_basis(X, rows: int, cols: int) -> np.ndarray | None:
     """An orthonormal basis (cols x rows) of the span of X's rows (X padded), for X wider than tall; else None."""
     if cols <= rows:
         return None
-    with threadpool_limits(1):  # tall-skinny QR: one BLAS thread measured 0.2 s, two on 2 busy cores 1-2 s
+    with threadpool_limits(1):  # a tall-skinny QR: one BLAS thread, as more were slower on busy cores
         return np.linalg.qr(pad(X, rows, cols).T)[0]  # padded rows of X: columns of Q orthogonal to X
 
 
