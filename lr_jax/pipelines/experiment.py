@@ -15,8 +15,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import models, runtime
+from lr_jax import models, outcomes, runtime
 from lr_jax.config import Config
+from lr_jax.errors import OutcomeError
 from lr_jax.pipelines import stages
 from lr_jax.runfolder import report
 
@@ -31,6 +32,9 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
 
     Returns:
       The metrics also written to `workdir/metrics.json`.
+
+    Raises:
+      OutcomeError: with train.strict=true, once the files are written, if the run raised outcome warnings.
     """
     workdir, t_start = Path(workdir), time.perf_counter()
     with stages.runtime_scope(config), contextlib.ExitStack() as run_scope:
@@ -82,4 +86,7 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
         )
         if runtime.is_writer():
             tracked.log_final(workdir, metrics)
+    failure = outcomes.strict_failure([w["code"] for w in metrics["warnings"]], "the run") if config.train.strict else None
+    if failure:  # after every file of the run is written and the trackers are closed
+        raise OutcomeError(failure)
     return metrics

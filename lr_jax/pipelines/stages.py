@@ -213,6 +213,8 @@ def validation_tracker(config: Config, inputs: Inputs, report: list[Callable] = 
         direction=METRIC_DIRECTIONS[t.early_stopping_metric.partition("_")[2]],
         patience=t.early_stopping_patience if t.early_stopping else 0,
         report=report,
+        warmup=t.early_stopping_warmup if t.early_stopping else 0,
+        min_delta=t.early_stopping_min_delta if t.early_stopping else 0.0,
     )
 
 
@@ -278,7 +280,7 @@ def fit(
 
 def kept_params(config: Config, result: train.FitResult, tracker: hooks.ValidationTracker | None):
     """The parameters the run keeps: the best measured ones with train.early_stopping, else the last ones."""
-    if not config.train.early_stopping:
+    if not config.train.early_stopping or tracker.best_params is None:  # None: stopped by tol before a measurement counted
         return result.state.params
     log.info(
         "early stopping: %s at iteration %s, best %.6f at iteration %i (the parameters kept)",
