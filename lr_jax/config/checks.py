@@ -187,7 +187,8 @@ def _check_early_stopping(c: Config) -> None:
         t.early_stopping_warmup,
         "an integer >= 0 (iterations; a warm-up past the iteration limit leaves the last measurement eligible)",
     )
-    _check(t.early_stopping_min_delta >= 0, "train.early_stopping_min_delta", t.early_stopping_min_delta, "a number >= 0")
+    delta = t.early_stopping_min_delta
+    _check(delta >= 0, "train.early_stopping_min_delta", delta, "a number >= 0 (in the metric's units)")
     _check(
         not t.early_stopping or c.data.val_fraction > 0,
         "train.early_stopping",

@@ -86,7 +86,8 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
         )
         if runtime.is_writer():
             tracked.log_final(workdir, metrics)
-    failure = outcomes.strict_failure([w["code"] for w in metrics["warnings"]], "the run") if config.train.strict else None
+    codes = [w["code"] for w in metrics["warnings"]]
+    failure = outcomes.strict_failure(codes, "the run") if config.train.strict else None
     if failure:  # after every file of the run is written and the trackers are closed
         raise OutcomeError(failure)
     return metrics

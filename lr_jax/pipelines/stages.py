@@ -280,7 +280,7 @@ def fit(
 
 def kept_params(config: Config, result: train.FitResult, tracker: hooks.ValidationTracker | None):
     """The parameters the run keeps: the best measured ones with train.early_stopping, else the last ones."""
-    if not config.train.early_stopping or tracker.best_params is None:  # None: stopped by tol before a measurement counted
+    if not config.train.early_stopping or tracker.best_params is None:  # None: tol stopped it before the warm-up
         return result.state.params
     log.info(
         "early stopping: %s at iteration %s, best %.6f at iteration %i (the parameters kept)",

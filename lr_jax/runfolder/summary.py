@@ -195,8 +195,9 @@ def summarize(sweep_dir: str | Path) -> dict[str, Any]:
     artifacts.save_table_csv(sweep_dir / "summary.csv", csv_rows(rows))
     artifacts.save_json(sweep_dir / "summary.json", {"rows": rows, "best": best, "selected_by": selected_by})
     curves = {
-        describe(row): (runs[row["run"]].get("cost_iterations", []), np.asarray(runs[row["run"]].get("costs", []), float))
+        describe(row): (m.get("cost_iterations", []), np.asarray(m.get("costs", []), float))
         for row in rows
+        for m in [runs[row["run"]]]
     }  # a diverged run's costs hold nulls: NaN, a gap in its curve
     plots.plot_learning_curves(sweep_dir / "learning_curves.png", curves, f"{len(rows)} runs")
     return {"rows": rows, "best": best, "selected_by": selected_by}
