@@ -13,9 +13,11 @@ wide margin, while the degenerate runs of the tests fail each by orders of magni
   early_stop_at_start  early stopping kept its first measurement (the starting parameters).
   cost_rose            the mean cost of the last 10 % of the iterations exceeds the best cost reached before
                        them by more than 10 % of the progress made by then (oscillation, slow divergence).
-  weights_unbounded    no penalty, every training example on the right side of the boundary, and the cost
-                       still falling by more than 1 % (relative) over the last 10 % of the iterations: the
-                       minimum is at infinity and the weights grow for as long as the run lasts.
+  weights_unbounded    no penalty, every training example on the right side of the boundary, the cost still
+                       falling by more than 1 % (relative) over the last 10 % of the iterations and already
+                       below 1e-3 (every training probability within about 0.1 % of its label): the minimum
+                       is at infinity and the weights grow for as long as the run lasts. (A run stopped
+                       earlier by its iteration count, like the course's, is regularized by that count.)
   val_too_small        a val_ metric selects or stops the run, and the validation split has fewer than
                        10 examples of a class (ROC AUC, precision, recall and F1 then move in steps of
                        1/10 or more, and log-loss is dominated by a handful of examples).
@@ -34,6 +36,7 @@ LEARN_RTOL = 1e-3  # learned_nothing: the relative fall of the cost below which 
 TAIL_FRACTION = 0.1  # cost_rose, weights_unbounded: "the end of training" is the last 10 % of iterations
 RISE_FRACTION = 0.1  # cost_rose: the rise, as a fraction of the progress made, that counts as rising
 FALL_RTOL = 1e-2  # weights_unbounded: a relative fall over the tail above this is "still falling"
+SATURATED_COST = 1e-3  # weights_unbounded: a mean training loss below this: the predictions have saturated
 MIN_PER_CLASS = 10  # val_too_small: the fewest validation examples of each class a val_ metric needs
 
 
@@ -85,10 +88,14 @@ def learned_nothing(initial_cost: float, final_cost: float, knobs: Knobs = CLI_K
         return None
     if final_cost <= initial_cost - LEARN_RTOL * abs(initial_cost):
         return None
+    if final_cost > initial_cost + LEARN_RTOL * abs(initial_cost):  # it got worse: the steps are too long
+        fix = f"the steps overshoot: lower {knobs.learning_rate}"
+    else:
+        fix = f"the steps are too short or too few: raise {knobs.learning_rate} or {knobs.iterations}"
     return Outcome(
         "learned_nothing",
         f"the model learned nothing: its training cost {final_cost:.6g} is not below the initial parameters' "
-        f"{initial_cost:.6g}; raise {knobs.learning_rate} or {knobs.iterations}.",
+        f"{initial_cost:.6g}; {fix}.",
     )
 
 
@@ -148,14 +155,15 @@ def weights_unbounded(
     if len(np.unique(y)) < 2 or not np.all((p > 0.5) == (y == 1)):
         return None
     start = c[_tail_start(c.size) - 1]  # the cost just before the tail
-    if not start > 0 or (start - c[-1]) / start <= FALL_RTOL:
+    if not start > 0 or (start - c[-1]) / start <= FALL_RTOL or c[-1] >= SATURATED_COST:
         return None
     return Outcome(
         "weights_unbounded",
         f"the training set is separated and there is no penalty, so the cost has no minimum at finite weights: "
         f"the weights were still growing when the run stopped (cost {start:.3g} -> {c[-1]:.3g} over the last "
-        f"{c.size - _tail_start(c.size)} iterations) and the predictions saturate (a confident mistake costs "
-        f"without bound); add a penalty ({knobs.penalty_hint}).",
+        f"{c.size - _tail_start(c.size)} iterations), the result depends on when it stopped, and its "
+        f"probabilities are saturated (a confident mistake on new data costs without bound, so the cost and the "
+        f"clipped log-loss disagree); add a penalty ({knobs.penalty_hint}).",
     )
 
 
