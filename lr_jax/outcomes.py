@@ -242,6 +242,6 @@ def strict_failure(codes: Sequence[str], where: str) -> str | None:
         return None
     return (
         f"train.strict=true and {where} raised {len(codes)} outcome warning(s) ({', '.join(dict.fromkeys(codes))}); "
-        "its files are written, each metrics.json lists them under `warnings`. Act on the warnings above, or "
+        "the files are written, and metrics.json lists them under `warnings`. Act on the warnings above, or "
         "set train.strict=false to accept the result."
     )

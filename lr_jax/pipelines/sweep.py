@@ -223,8 +223,10 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             )
     result_summary = summary.summarize(workdir)
     log.info("sweep summary:\n%s", summary.report(result_summary))  # the table's header aligned after the log prefix
-    flagged = [code for row in result_summary["rows"] for code in row["warnings"]]
-    failure = outcomes.strict_failure(flagged, f"{len(configs)} grid points") if config.train.strict else None
+    flagged = [row for row in result_summary["rows"] if row["warnings"]]
+    codes = [code for row in flagged for code in row["warnings"]]
+    where = f"{len(flagged)} of {len(configs)} grid points"
+    failure = outcomes.strict_failure(codes, where) if config.train.strict else None
     if failure:  # every point's files and the summary are written
         raise OutcomeError(failure)
     return result_summary
