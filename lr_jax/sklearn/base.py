@@ -216,6 +216,8 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
     def _warn_outcomes(self, X, y01, weight_N, l2: float, costs_T, *, from_start: bool) -> None:
         """An OutcomeWarning per finding of `lr_jax.outcomes.check_fit` on the fitted model (stacklevel: the
         caller of fit())."""
+        counts = weight_N > 0  # rows of weight 0 are not part of the problem (e.g. a class weighted out)
+        X, y01, weight_N = X[counts], y01[counts], weight_N[counts]
         z_N = X @ self.coef_[0] + self.intercept_[0]
         losses_N = np.where(y01 == 1, np.logaddexp(0, -z_N), np.logaddexp(0, z_N))  # finite for any |z|
         final_cost = float(weight_N @ losses_N / weight_N.sum() + l2 / 2 * self.coef_[0] @ self.coef_[0])
