@@ -74,6 +74,14 @@ def test_another_tools_metrics_json_is_skipped_with_a_warning(sweep_dir, caplog,
     assert "other/metrics.json" in caplog.text and "skipped" in caplog.text
 
 
+def test_a_record_without_accuracies_is_summarized(tmp_path):
+    write_job(tmp_path / "0", 0.01, 0, 0.7, 0.8)
+    (tmp_path / "1").mkdir()
+    artifacts.save_json(tmp_path / "1" / "metrics.json", {"config": {"optim": {"learning_rate": 0.1}}})
+    text = summary.report(summary.summarize(tmp_path))
+    assert "n/a" in text.splitlines()[2] and "best: run 0" in text
+
+
 def test_runs_written_before_warnings_were_recorded_count_as_clean(tmp_path):
     write_job(tmp_path / "0", 0.01, 0, 0.7, 0.8)  # no `warnings` key
     assert summary.summarize(tmp_path)["rows"][0]["warnings"] == []

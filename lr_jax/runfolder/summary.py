@@ -221,9 +221,13 @@ def report(summary: Mapping[str, Any]) -> str:
     )
     return (
         f"{format_table(summary['rows'])}\nbest: run {best['run']} ({describe(best)}) by {by['name']}{on_test}: "
-        f"test accuracy {100 * best['test_accuracy']:.2f} %, train accuracy {100 * best['train_accuracy']:.2f} %"
+        f"test accuracy {_percent(best.get('test_accuracy'))}, train accuracy {_percent(best.get('train_accuracy'))}"
         f"{flagged}"
     )
+
+
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f} %"
 
 
 class SummarizeCallback:
