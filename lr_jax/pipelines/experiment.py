@@ -22,19 +22,23 @@ from lr_jax.pipelines import stages
 from lr_jax.runfolder import report
 
 
-def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: float | None = None) -> dict[str, Any]:
+def train_and_evaluate(
+    config: Config, workdir: str | Path, *, process_started: float | None = None, strict: bool | None = None
+) -> dict[str, Any]:
     """Train on the training set, evaluate on every split, write the run's files; return the metrics.
 
     Args:
       config: the validated run configuration.
       workdir: the run folder (Hydra's output dir from the CLI); created if absent.
       process_started: the script's first `time.perf_counter()`, for `import_time_s` in the metrics.
+      strict: whether outcome warnings raise; None: train.strict (a multirun's job passes False, and the
+        sweep's summary enforces train.strict once every job has run).
 
     Returns:
       The metrics also written to `workdir/metrics.json`.
 
     Raises:
-      OutcomeError: with train.strict=true, once the files are written, if the run raised outcome warnings.
+      OutcomeError: with `strict`, once the files are written, if the run raised outcome warnings.
     """
     workdir, t_start = Path(workdir), time.perf_counter()
     with stages.runtime_scope(config), contextlib.ExitStack() as run_scope:
@@ -87,7 +91,8 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
         if runtime.is_writer():
             tracked.log_final(workdir, metrics)
     codes = [w["code"] for w in metrics["warnings"]]
-    failure = outcomes.strict_failure(codes, "the run") if config.train.strict else None
+    strict = config.train.strict if strict is None else strict
+    failure = outcomes.strict_failure(codes, "the run") if strict else None
     if failure:  # after every file of the run is written and the trackers are closed
         raise OutcomeError(failure)
     return metrics

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lr_jax import artifacts
-from lr_jax.errors import LrJaxError
+from lr_jax import artifacts, outcomes
+from lr_jax.errors import LrJaxError, OutcomeError
 from lr_jax.runfolder import plots
 from lr_jax.runfolder import transaction as rundir
 
@@ -238,10 +239,19 @@ class SummarizeCallback:
     """
 
     def on_multirun_end(self, config, **kwargs) -> None:
+        """Summarize; with train.strict=true, then exit 3 with one `error:` line if any job has a warning."""
         try:
-            log.info("sweep summary:\n%s", report(summarize(config.hydra.sweep.dir)))  # the header aligned
+            result = summarize(config.hydra.sweep.dir)
         except LrJaxError as e:  # e.g. every job failed: say so, and leave the jobs' own errors visible
             log.warning("no sweep summary: %s", e)
+            return
+        log.info("sweep summary:\n%s", report(result))  # on its own line: the header aligned after the log prefix
+        flagged = [row for row in result["rows"] if row["warnings"]]
+        where = f"{len(flagged)} of {len(result['rows'])} jobs"
+        failure = outcomes.strict_failure([c for row in flagged for c in row["warnings"]], where)
+        if failure and (config.get("train") or {}).get("strict", False):
+            print(f"error: {failure}", file=sys.stderr)
+            sys.exit(OutcomeError.exit_code)
 
     def on_run_start(self, config, **kwargs) -> None:
         """Hydra calls every hook of every callback; only the end of a multirun has work to do."""
