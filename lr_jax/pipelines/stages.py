@@ -215,6 +215,8 @@ def validation_tracker(
         direction=METRIC_DIRECTIONS[t.early_stopping_metric.partition("_")[2]],
         patience=t.early_stopping_patience if t.early_stopping else 0,
         report=report,
+        warmup=t.early_stopping_warmup if t.early_stopping else 0,
+        min_delta=t.early_stopping_min_delta if t.early_stopping else 0.0,
     )
 
 
@@ -283,6 +285,8 @@ def kept_params(config: Config, result: train.FitResult, tracker: hooks.Validati
     if not config.train.early_stopping:
         return result.state.params
     assert tracker is not None  # checks.validate: train.early_stopping needs a validation split
+    if tracker.best_params is None:  # tol stopped the run before the warm-up ended
+        return result.state.params
     log.info(
         "early stopping: %s at iteration %s, best %.6f at iteration %i (the parameters kept)",
         "stopped" if result.stopped else "not triggered, ran to the end",

@@ -30,8 +30,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import models, optim, pixels, runtime, train
+from lr_jax import models, optim, outcomes, pixels, runtime, train
 from lr_jax.config import Config
+from lr_jax.errors import OutcomeError
 from lr_jax.models.interface import Model
 from lr_jax.models.logistic import LOGISTIC
 from lr_jax.pipelines import hooks, stages
@@ -221,5 +222,11 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
                 figures=report.start_figures(c, list(inputs.xs), prepare=False) if figures else None,
             )
     result_summary = summary.summarize(workdir)
-    log.info("%s", summary.report(result_summary))
+    log.info("sweep summary:\n%s", summary.report(result_summary))  # the table's header aligned after the log prefix
+    flagged = [row for row in result_summary["rows"] if row["warnings"]]
+    codes = [code for row in flagged for code in row["warnings"]]
+    where = f"{len(flagged)} of {len(configs)} grid points"
+    failure = outcomes.strict_failure(codes, where) if config.train.strict else None
+    if failure:  # every point's files and the summary are written
+        raise OutcomeError(failure)
     return result_summary

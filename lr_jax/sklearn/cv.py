@@ -121,6 +121,7 @@ class LogisticRegressionCV(BinaryLinear):
         self.scores_ = {self.classes_[1]: self._score_folds(X, y, sample_weight, folds, paths_FCP)}
         self.n_iter_ = n_iter_FC[None].astype(np.int32)
         self._choose(paths_FCP, refit)
+        self._check_finite()
         return self
 
     def _lbfgs_paths(self, X, y01, weight_N, weight_FN):
