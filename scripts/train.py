@@ -9,6 +9,7 @@ PROCESS_STARTED = time.perf_counter()  # before the imports: metrics.json's impo
 import hydra  # noqa: E402
 import hydra_fixes  # noqa: E402, F401  (on sys.path: Python puts a script's folder there); before Hydra runs
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 
@@ -26,7 +27,12 @@ def main(cfg: DictConfig) -> float:
         from lr_jax.runtime import freeze_long_lived_objects
 
         freeze_long_lived_objects()  # the process ends with the run: spare the collector its imports
-        metrics = train_and_evaluate(config, HydraConfig.get().runtime.output_dir, process_started=process_started)
+        hydra_config = HydraConfig.get()
+        # In a multirun every job runs; train.strict fails the sweep at its end (`SummarizeCallback`).
+        strict = False if hydra_config.mode == RunMode.MULTIRUN else None
+        metrics = train_and_evaluate(
+            config, hydra_config.runtime.output_dir, process_started=process_started, strict=strict
+        )
     return metrics["optimized_metric"]["value"]
 
 

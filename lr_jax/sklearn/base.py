@@ -30,6 +30,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 # lr_jax's numerics, used only through the names below (and lr_jax.sklearn.solvers in estimator_cv).
+from lr_jax import outcomes
+from lr_jax.errors import DivergenceError
 from lr_jax.models.interface import param_dtype
 from lr_jax.models.logistic import batched_logit, predict_proba
 from lr_jax.optim import make_hparams, spec
@@ -62,23 +64,44 @@ def _start_stack(params, hparams_K, seed, *, optim):
     return jax.vmap(lambda hp: init_state(params, hp, key, optim=optim))(hparams_K)
 
 
+COST_SLOTS = 512  # the costs `_run_stack` keeps per call: every iteration's up to 512 iterations, then a sample
+
+
 @functools.partial(jax.jit, static_argnames=("optim",))
 def _run_stack(state_K, x_ND, y_N, weight_KN, hparams_K, limit, *, optim):
     """`train.train_step` for K problems on one data set (vmapped: the K matrix-vector products become one
     matrix product), each with its own row weights and hyperparameters, until step `limit` (traced: every
-    max_iter and chunk runs this one program) or ‖∇J‖₂ < tol: (states, J before each one's last iteration).
+    max_iter and chunk runs this one program) or ‖∇J‖₂ < tol.
+
+    Returns (states, costs (K, COST_SLOTS)): the cost before iteration t of this call in slot t·S/n (n the
+    iterations this call may make, S = COST_SLOTS), each slot holding its first iteration's (so slot 0 holds
+    the first); NaN where no iteration was made. For n <= S, the cost of every iteration in order.
     """
+    start = state_K.step[0]  # the stack's members start at one step
+    span = jnp.maximum(limit - start, 1)
 
     def run(state, weight_N, hparams):
         def iteration(carry):
-            return train_step(carry[0], x_ND, y_N, hparams, optim, weight_N)
+            state, costs_S, _ = carry
+            new_state, value, grad_norm = train_step(state, x_ND, y_N, hparams, optim, weight_N)
+            t = state.step - start
+            slot = t * COST_SLOTS // span
+            first = (t == 0) | (slot != (t - 1) * COST_SLOTS // span)
+            keep = first & (new_state.step > state.step)  # an iteration was made, the first of its slot
+            return new_state, costs_S.at[slot].set(jnp.where(keep, value, costs_S[slot])), grad_norm
 
         keep_going = lambda carry: (carry[0].step < limit) & ~(carry[2] < hparams["tol"])
-        nan, inf = (jnp.full((), v, param_dtype(state.params)) for v in (jnp.nan, jnp.inf))
-        state, value, _ = jax.lax.while_loop(keep_going, iteration, (state, nan, inf))
-        return state, value
+        dtype = param_dtype(state.params)
+        costs_S = jnp.full((COST_SLOTS,), jnp.nan, dtype)
+        state, costs_S, _ = jax.lax.while_loop(keep_going, iteration, (state, costs_S, jnp.full((), jnp.inf, dtype)))
+        return state, costs_S
 
     return jax.vmap(run)(state_K, weight_KN, hparams_K)
+
+
+def slots_filled(ran: int, span: int) -> int:
+    """How many of `_run_stack`'s cost slots `ran` iterations of a call that could make `span` fill."""
+    return 0 if ran <= 0 else (ran - 1) * COST_SLOTS // max(span, 1) + 1
 
 
 _logit = jax.jit(batched_logit)
@@ -119,6 +142,13 @@ def l2_strength(C: float, weight_sum: float) -> float:
             "example of each training set a positive weight."
         )
     return 0.0 if np.isinf(C) else 1.0 / (C * weight_sum)
+
+
+def host_cost(X, y01, weight_N, l2: float, w_D, b) -> float:
+    """J(w, b) computed by NumPy on the host (finite for any logit)."""
+    z_N = X @ w_D + b
+    losses_N = np.where(y01 == 1, np.logaddexp(0, -z_N), np.logaddexp(0, z_N))
+    return float(weight_N @ losses_N / weight_N.sum() + l2 / 2 * w_D @ w_D)
 
 
 COMMON_CONSTRAINTS = {
@@ -167,8 +197,9 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
             weight_N = sample_weight * per_class[y01.astype(np.intp)]
         return X, y, y01, weight_N
 
-    def _fit_stack(self, X, y01, weight_KN, l2_K, init=None):
-        """Train K problems on (X, y01) in one compiled call: (coef (K, 1, n), intercept (K, 1), n_iter (K,))."""
+    def _fit_stack(self, X, y01, weight_KN, l2_K, init=None, *, with_costs=False):
+        """Train K problems on (X, y01) in one compiled call: (coef (K, 1, n), intercept (K, 1), n_iter (K,)),
+        and with `with_costs` the cost before each iteration (K, n_iter.max()) after them."""
         (m, n), optim = X.shape, spec(name=self.solver)
         rows, cols = padded_shape(m, n)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -182,11 +213,11 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
             x_ND, y_N, weight_KN = (
                 to_device(a, dtype) for a in (pad(X, rows, cols), pad(y01, rows), pad(weight_KN, cols=rows))
             )
-            state = self._run_in_chunks(state, x_ND, y_N, weight_KN, hparams, optim)
+            state, costs_KT = self._run_in_chunks(state, x_ND, y_N, weight_KN, hparams, optim)
             coef, intercept = _from_params(state.params)
             n_iter = np.asarray(state.step)
         self._warn_if_not_converged(n_iter)
-        return coef[..., :n], intercept, n_iter
+        return (coef[..., :n], intercept, n_iter) + ((costs_KT,) if with_costs else ())
 
     def _warn_if_not_converged(self, n_iter, stacklevel: int = 4) -> None:
         """A ConvergenceWarning if any problem stopped at max_iter (stacklevel 4: from `_fit_stack`)."""
@@ -200,20 +231,55 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
 
     def _run_in_chunks(self, state, x_ND, y_N, weight_KN, hparams, optim):
         """All of max_iter in one call, or (verbose) in 20 chunks with a progress bar between them; max_iter
-        and the chunk's end are traced, so every call runs one compiled program."""
-        chunk, done = -(-self.max_iter // 20) if self.verbose else self.max_iter, 0
+        and the chunk's end are traced, so every call runs one compiled program. Returns (the final state, the
+        cost before each iteration (K, iterations run; sampled, first iteration kept, for a call of more than
+        COST_SLOTS iterations), NaN for a problem's iterations not run)."""
+        chunk, done, costs = -(-self.max_iter // 20) if self.verbose else self.max_iter, 0, []
         with ProgressBar(self.max_iter, x_ND.shape[0], enabled=bool(self.verbose)) as bar:
             while done < self.max_iter:
                 n = min(chunk, self.max_iter - done)
                 limit = jax.device_put(np.int32(done + n))
-                state, last_K = _run_stack(state, x_ND, y_N, weight_KN, hparams, limit, optim=optim)
+                state, costs_KS = _run_stack(state, x_ND, y_N, weight_KN, hparams, limit, optim=optim)
                 ran = steps_done(state) - done
+                costs.append(np.asarray(costs_KS)[:, : slots_filled(ran, n)])
                 if ran and bar.visible:
-                    bar(state, np.full(ran, np.asarray(last_K)[0]))  # the bar shows the chunk's last cost
+                    bar(state, np.full(ran, costs[-1][0, -1]))  # the bar shows the chunk's last kept cost
                 done += ran
                 if ran < n:  # every problem has reached tol
                     break
-        return state
+        return state, np.concatenate(costs, axis=1)
+
+    def _check_finite(self) -> None:
+        """Raise DivergenceError when the fitted coef_ or intercept_ hold a NaN or an infinity."""
+        if np.isfinite(self.coef_).all() and np.isfinite(self.intercept_).all():
+            return
+        if self.solver not in ("sgd", "adam"):
+            fix = "Scale X (e.g. StandardScaler), or use a smaller C."
+        else:
+            fix = f"Lower learning_rate (now {self.learning_rate:g}), scale X (e.g. StandardScaler), or use lbfgs."
+        raise DivergenceError(
+            f"{type(self).__name__}: the {self.solver} fit ended with non-finite coefficients (NaN or infinite): "
+            f"training diverged. {fix}"
+        )
+
+    def _warn_outcomes(self, X, y01, weight_N, l2: float, costs_T, *, from_start: bool) -> None:
+        """An OutcomeWarning per finding of `lr_jax.outcomes.check_fit` on the fitted model (stacklevel: the
+        caller of fit())."""
+        counts = weight_N > 0  # rows of weight 0 are not part of the problem (e.g. a class weighted out)
+        X, y01, weight_N = X[counts], y01[counts], weight_N[counts]
+        z_N = X @ self.coef_[0] + self.intercept_[0]
+        final_cost = host_cost(X, y01, weight_N, l2, self.coef_[0], self.intercept_[0])
+        found = outcomes.check_fit(
+            costs_T=costs_T,
+            final_cost=final_cost,
+            train_y=y01.astype(np.int64),
+            train_proba=1 / (1 + np.exp(-np.clip(z_N, -500, 500))),
+            penalty=l2,
+            from_start=from_start,
+            knobs=outcomes.ESTIMATOR_KNOBS,
+        )
+        for w in found:
+            warnings.warn(f"{type(self).__name__}: {w.message} [{w.code}]", outcomes.OutcomeWarning, stacklevel=3)
 
     def _forward(self, fn, X) -> np.ndarray:
         """`fn(params, x_ND)` on X padded to its bucket (so that batch sizes share a compile)."""

@@ -23,7 +23,15 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from lr_jax.runtime import CACHE_AUTO, precision_scope
 from lr_jax.sklearn import solvers
-from lr_jax.sklearn.base import COMMON_CONSTRAINTS, BinaryLinear, l2_strength, pad, padded_shape, to_device
+from lr_jax.sklearn.base import (
+    COMMON_CONSTRAINTS,
+    BinaryLinear,
+    host_cost,
+    l2_strength,
+    pad,
+    padded_shape,
+    to_device,
+)
 from lr_jax.sklearn.cv import LogisticRegressionCV, _row_basis
 
 __all__ = ["LogisticRegression", "LogisticRegressionCV"]
@@ -92,12 +100,22 @@ class LogisticRegression(BinaryLinear):
         l2 = l2_strength(self.C, weight_N.sum())
         solver = self.solver_for(*X.shape)
         if solver in ("sgd", "adam"):
-            coef, intercept, n_iter = self._fit_stack(X, y01, weight_N[None], np.array([l2]), init)
+            coef, intercept, n_iter, costs_KT = self._fit_stack(
+                X, y01, weight_N[None], np.array([l2]), init, with_costs=True
+            )
             self.coef_, self.intercept_, self.n_iter_ = coef[0], intercept[0], n_iter.astype(np.int32)
+            costs_T = costs_KT[0]
         else:
             self.coef_, self.intercept_, n_iter = self._fit_second_order(solver, X, y01, weight_N, l2, init)
             self.n_iter_ = np.array([n_iter], np.int32)
             self._warn_if_not_converged(self.n_iter_, stacklevel=3)
+            # Descent methods (a line search on J): their costs fall from the start's to the end's, which the
+            # outcome checks read as the run's history.
+            w_D, b = (np.zeros(X.shape[1]), 0.0) if init is None else (init[0][0], init[1][0])
+            ends = [(w_D, b), (self.coef_[0], self.intercept_[0])]
+            costs_T = np.array([host_cost(X, y01, weight_N, l2, *theta) for theta in ends])
+        self._check_finite()
+        self._warn_outcomes(X, y01, weight_N, l2, costs_T, from_start=init is None)
         return self
 
     def solver_for(self, m: int, n: int) -> str:
