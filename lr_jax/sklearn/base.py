@@ -175,7 +175,7 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
     def _use_compilation_cache(self) -> None:
         """The persistent compilation cache of `compilation_cache_dir` ("auto", a folder; None: JAX's own
         setting), unless the process already has one (a notebook that set JAX's, a run of the CLI)."""
-        if self.compilation_cache_dir is not None and not jax.config.jax_compilation_cache_dir:
+        if self.compilation_cache_dir is not None and not jax.config.values.get("jax_compilation_cache_dir"):
             use_compilation_cache(self.compilation_cache_dir)
 
     def _validate_fit_data(self, X, y, sample_weight):
