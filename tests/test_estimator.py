@@ -335,3 +335,33 @@ def test_a_second_process_loads_the_fit_from_the_persistent_cache(tmp_path):
     folder, first_hits, first_misses = probe(str(tmp_path))
     assert folder == str(tmp_path) and first_hits == "0" and int(first_misses) >= 1
     assert probe(str(tmp_path))[1:] == [first_misses, "0"]  # every program loaded, none compiled
+
+
+@pytest.mark.parametrize(
+    "ran, span, filled",
+    [(0, 100, 0), (1, 5000, 1), (100, 100, 100), (512, 512, 512)]
+    + [
+        (1000, 1000, 512),  # iterations 0, 2, 4, ...: slot t·512 // 1000 takes its first iteration
+        (500, 1000, 256),
+    ],
+)
+def test_cost_slots_hold_every_iteration_then_a_sample(ran, span, filled):
+    from lr_jax.sklearn.base import COST_SLOTS, slots_filled
+
+    assert COST_SLOTS == 512 and slots_filled(ran, span) == filled
+
+
+@pytest.mark.slow  # sgd's program compiled (seconds on 2 cores)
+@pytest.mark.parametrize("max_iter, verbose, kept", [(100, 0, 100), (100, 1, 100), (2000, 0, 512)])
+def test_sgd_records_its_costs_from_the_start(cancer, max_iter, verbose, kept):
+    """What the outcome checks read: J before each iteration from J(0) = log 2, falling (a small step on a
+    convex J), every iteration's up to 512 (also in verbose's chunks), then 512 of them."""
+    x_ND, y_N = cancer
+    clf = LogisticRegression(solver="sgd", learning_rate=0.5, max_iter=max_iter, tol=0, verbose=verbose)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        *_, costs_KT = clf._fit_stack(
+            x_ND, y_N.astype(float), np.ones((1, len(y_N))), np.array([1e-3]), with_costs=True
+        )
+    assert costs_KT.shape == (1, kept) and costs_KT[0, 0] == pytest.approx(np.log(2), rel=1e-12)
+    assert np.all(np.diff(costs_KT[0]) <= 0)

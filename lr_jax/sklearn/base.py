@@ -73,12 +73,12 @@ def _run_stack(state_K, x_ND, y_N, weight_KN, hparams_K, limit, *, optim):
     matrix product), each with its own row weights and hyperparameters, until step `limit` (traced: every
     max_iter and chunk runs this one program) or ‖∇J‖₂ < tol.
 
-    Returns (states, costs (K, COST_SLOTS)): the cost before iteration t of this call in slot t·S/n (n the
-    iterations this call may make, S = COST_SLOTS), each slot holding its first iteration's (so slot 0 holds
-    the first); NaN where no iteration was made. For n <= S, the cost of every iteration in order.
+    Returns (states, costs (K, COST_SLOTS)): the cost before iteration t of this call in slot t, or for a call
+    that may make n > S = COST_SLOTS iterations in slot ⌊t·S/n⌋, each slot holding its first iteration's (so
+    slot 0 holds the first); NaN where no iteration was made.
     """
     start = state_K.step[0]  # the stack's members start at one step
-    span = jnp.maximum(limit - start, 1)
+    span = jnp.maximum(limit - start, COST_SLOTS)  # n, or S for a call of at most S iterations: one slot each
 
     def run(state, weight_N, hparams):
         def iteration(carry):
@@ -101,7 +101,7 @@ def _run_stack(state_K, x_ND, y_N, weight_KN, hparams_K, limit, *, optim):
 
 def slots_filled(ran: int, span: int) -> int:
     """How many of `_run_stack`'s cost slots `ran` iterations of a call that could make `span` fill."""
-    return 0 if ran <= 0 else (ran - 1) * COST_SLOTS // max(span, 1) + 1
+    return 0 if ran <= 0 else (ran - 1) * COST_SLOTS // max(span, COST_SLOTS) + 1
 
 
 _logit = jax.jit(batched_logit)
