@@ -212,6 +212,7 @@ def report_run(
     started: float,
     process_started: float | None = None,
     figures: RunFigures | None = None,
+    costs_printed: bool = False,
 ) -> dict[str, Any]:
     """Print the costs and the evaluation, write the run's files (metrics.json last); return the metrics.
 
@@ -221,10 +222,12 @@ def report_run(
     `started` (a `time.perf_counter()` value) to the writing of metrics.json, `files_time_s` the files
     alone. Without `figures` (`start_figures`) no figure is written (a sweep's points). With
     `process_started` (the script's first `time.perf_counter()`), `import_time_s` is the time from it to
-    `started` (imports, Hydra's config) and `process_time_s` the time from it to metrics.json.
+    `started` (imports, Hydra's config) and `process_time_s` the time from it to metrics.json. With
+    `costs_printed` (a single run, whose `hooks.CostPrinter` printed each chunk's lines as it finished) the
+    cost lines are not printed again.
     """
     iterations, costs = logged_costs(costs_T, config.train.log_every)
-    if config.train.print_cost:
+    if config.train.print_cost and not costs_printed:
         print_costs(iterations, costs)
     log_evaluation(evaluation, info["n_iter"], info["converged"])
     result = run_metrics(config, evaluation, iterations, costs, info)
