@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -47,3 +48,18 @@ def test_cost_lines_reach_a_redirected_stdout_while_the_run_trains(data_dir, tmp
     # Off a terminal, no bar: plain progress lines (as many as 5-second intervals passed; none on a fast machine).
     assert "it/s" not in out_path.read_text() + (tmp_path / "stderr.txt").read_text()
     assert all(PROGRESS_LINE.match(line) for line in lines if line.startswith("iteration "))
+
+
+@pytest.mark.slow  # a fresh process; a short loop
+def test_chunking_benchmark_prints_its_table(data_dir):
+    proc = subprocess.run(
+        [sys.executable, "scripts/benchmark.py", "--suite", "chunks", "--repeats", "1", "--steps", "200"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "LR_JAX_DATA_DIR": str(data_dir)},
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and "iterations" in line]
+    assert len(rows) == 2 and "| one call, no hooks |" in proc.stdout
