@@ -128,14 +128,15 @@ def start_figures(config: Config, splits: Sequence[str], *, prepare: bool = True
     matplotlib's import, and with `prepare` drawn empty there: started before training, they cost the
     run's end only their curves. With a "val" split the learning curve has a validation line."""
     labels = ("train", "validation") if "val" in splits else (None,)
-    title = f"Learning rate = {config.optim.learning_rate}"
+    subject = plots.run_subject(config.to_dict())
+    title = f"Cost against iterations, {config.train.iteration_limit} iterations\n{subject}"
 
     def build(figure, *args):  # in the worker: its first figure imports matplotlib
         return figure(*args).prepare() if prepare else figure(*args)
 
     return RunFigures(
         background.in_background(build, plots.LearningCurves, title, labels),
-        background.in_background(build, plots.RocCurves, list(splits)),
+        background.in_background(build, plots.RocCurves, list(splits), subject),
     )
 
 
@@ -189,6 +190,7 @@ def write_outputs(
             threshold=config.model.threshold,
             image_size=config.data.image_size,
             classes=test.classes,
+            subject=plots.run_subject(config.to_dict()),
         )
     for plot in drawn:
         plot.result()
