@@ -124,14 +124,12 @@ class LearningCurves:
         self, title: str, labels: Sequence[str | None] = (None,), *, outside: bool = False, validation: bool = False
     ):
         ax = self.ax = _axes((9, 4) if outside else (6, 4), OUTSIDE_LEGEND_MARGINS if outside else LINE_PLOT_MARGINS)
-        self.lines = {label: ax.plot([], [], label=label)[0] for label in labels}
-        self.val_lines = {}
-        if validation:
-            for label, line in self.lines.items():
+        self.lines, self.val_lines = {}, {}
+        for label in labels:  # each run's validation line right after its own (its legend entry too)
+            line = self.lines[label] = ax.plot([], [], label="train" if validation and label is None else label)[0]
+            if validation:
                 val_label = "validation" if label is None else f"{label} (validation)"
                 self.val_lines[label] = ax.plot([], [], ls="--", color=line.get_color(), label=val_label)[0]
-            if None in self.lines:
-                self.lines[None].set_label("train")
         ax.set(xlabel="iterations", ylabel="cost")
         ax.set_title(title, y=1.0, fontsize=TITLE_SIZE)  # y given: matplotlib skips measuring the axis to lift it
         ax.grid(alpha=0.3)
@@ -155,8 +153,12 @@ class LearningCurves:
                 lines[label].set_data(np.asarray(iterations), np.asarray(costs, float))
         self.ax.relim()
         self.ax.autoscale_view()
-        self.ax.figure.canvas.draw()
-        _save_canvas(path, self.ax.figure)
+        fig = self.ax.figure
+        fig.canvas.draw()
+        if self.legend is not None and self.legend.get_window_extent().x1 > fig.bbox.width:  # long labels
+            save_figure(path, fig, bbox_inches="tight")  # drawn again, the figure widened to hold the legend
+        else:
+            _save_canvas(path, fig)
 
 
 def auc_label(name: str, auc: float) -> str:

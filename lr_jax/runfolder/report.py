@@ -131,11 +131,11 @@ def start_figures(config: Config, splits: Sequence[str], *, prepare: bool = True
     subject = plots.run_subject(config.to_dict())
     title = f"Cost against iterations, {config.train.iteration_limit} iterations\n{subject}"
 
-    def build(figure, *args):  # in the worker: its first figure imports matplotlib
-        return figure(*args).prepare() if prepare else figure(*args)
+    def build(figure, *args, **kwargs):  # in the worker: its first figure imports matplotlib
+        return figure(*args, **kwargs).prepare() if prepare else figure(*args, **kwargs)
 
-    return RunFigures(
-        background.in_background(build, plots.LearningCurves, title, labels),
+    return RunFigures(  # a legend (train and validation) right of the axes, off the curves
+        background.in_background(build, plots.LearningCurves, title, labels, outside=labels != (None,)),
         background.in_background(build, plots.RocCurves, list(splits), subject),
     )
 
