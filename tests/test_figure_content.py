@@ -168,3 +168,22 @@ def test_scale_study_figure_says_what_its_error_bars_are():
     fig.canvas.draw()
     assert "error bars: ± one standard deviation over the seeds" in fig.axes[0].get_title()
     assert_legend_off_the_axes(fig.axes[0])
+
+
+def test_sweep_figure_from_metrics_shows_validation_when_runs_have_it(tmp_path):
+    config = Config().to_dict()
+    runs = {
+        f"learning_rate={lr}": {
+            "cost_iterations": ITERATIONS.tolist(),
+            "costs": (COSTS * k).tolist(),
+            "val_curve": {"iteration": [0, 1000], "val_cost": [0.7, 0.5 * k]},
+            "config": config,
+        }
+        for k, lr in enumerate((0.001, 0.01), start=1)
+    }
+    figure = plots.plot_sweep_curves(tmp_path / "curves.png", runs)
+    assert figure.ax.get_title() == "Cost against iterations, 2 runs\nlogistic regression on catvnoncat, sgd"
+    assert [line.get_ydata()[-1] for line in figure.val_lines.values()] == [0.5, 1.0]
+    assert_legend_off_the_axes(figure)
+    without = {label: {k: v for k, v in run.items() if k != "val_curve"} for label, run in runs.items()}
+    assert plots.plot_sweep_curves(tmp_path / "plain.png", without).val_lines == {}

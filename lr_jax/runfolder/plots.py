@@ -232,6 +232,20 @@ def plot_learning_curves(
     return figure
 
 
+def plot_sweep_curves(path: str | os.PathLike, runs: Mapping[str, Mapping]) -> LearningCurves:
+    """A sweep's learning curves from its runs' metrics.json ({label: metrics}): the training costs, the
+    validation costs of runs that measured some (dashed), titled with the number of runs and what they
+    share (`run_subject` of the first run's config, without the learning rate)."""
+    curves, validation = {}, {}
+    for label, run in runs.items():  # a diverged run's costs hold nulls: NaN, a gap in its curve
+        curves[label] = (run["cost_iterations"], np.asarray(run["costs"], float))
+        if run.get("val_curve"):
+            validation[label] = (run["val_curve"]["iteration"], np.asarray(run["val_curve"]["val_cost"], float))
+    first = next(iter(runs.values()), {})
+    subject = f"\n{run_subject(first['config'], learning_rate=False)}" if "config" in first else ""
+    return plot_learning_curves(path, curves, f"Cost against iterations, {len(runs)} runs{subject}", validation)
+
+
 def plot_roc_curves(
     path: str | os.PathLike, curves: Mapping[str, tuple[np.ndarray, np.ndarray]], subject: str = ""
 ) -> RocCurves:
