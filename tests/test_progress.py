@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import signal
+import sys
 
 import jax.numpy as jnp
 import numpy as np
@@ -112,3 +114,16 @@ def test_interrupted_run_says_the_last_cost_it_reached(tmp_path):
 def test_chunks_hold_a_few_seconds_of_work(aligned, num_steps, work, expected):
     assert stages.CHUNK_WORK == 2e10  # the rows with work 2e8 allow 100 iterations per chunk
     assert stages.chunk_length(aligned, num_steps, work_per_iteration=work) == expected
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_lines_logged_to_the_console_go_around_the_bar(monkeypatch):
+    console = logging.StreamHandler(sys.stdout)
+    monkeypatch.setattr(logging.root, "handlers", [console])
+    with hooks.ProgressBar(10, examples_per_step=1, file=_Terminal()) as bar:
+        assert bar.visible and console not in logging.root.handlers  # through tqdm.write while the bar shows
+    assert logging.root.handlers == [console]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -193,10 +194,24 @@ class ProgressBar:
         self.bar.set_postfix(cost=f"{float(costs_n[-1]):.6f}", examples_per_s=f"{rate * self.examples_per_step:.3g}")
 
     def __enter__(self) -> ProgressBar:
+        if self.visible and any(_is_console(h) for h in logging.root.handlers):
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            # Lines logged to the console while the bar shows (the cost lines) go through tqdm.write, which
+            # clears the bar, prints the line and draws the bar again below it.
+            self.redirect = logging_redirect_tqdm()
+            self.redirect.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self.bar.close()
+        if getattr(self, "redirect", None) is not None:
+            self.redirect.__exit__(*exc)
+            self.redirect = None
+
+
+def _is_console(handler: logging.Handler) -> bool:
+    return isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.stderr)
 
 
 class CostReporter:
