@@ -127,3 +127,14 @@ def test_lines_logged_to_the_console_go_around_the_bar(monkeypatch):
     with hooks.ProgressBar(10, examples_per_step=1, file=_Terminal()) as bar:
         assert bar.visible and console not in logging.root.handlers  # through tqdm.write while the bar shows
     assert logging.root.handlers == [console]
+
+
+def test_sweep_reports_progress_and_caps_its_chunks(tmp_path):
+    from lr_jax.pipelines import sweep
+
+    config = Config.from_dict({"sweep": {"learning_rates": [0.01, 0.001], "seeds": [0]}})
+    configs = sweep.grid_configs(config)
+    _, _, on_chunk, chunk = sweep.resumable_grid(config, tmp_path, configs, n_features=12, n_examples=40)
+    assert isinstance(on_chunk[-1], hooks.ProgressLog) and chunk == config.train.checkpoint_every
+    # 3 · 10,000 examples · 2 configs · 10,001 parameters: at most 33 iterations, and a divisor of 500: 25
+    assert sweep.resumable_grid(config, tmp_path, configs, n_features=10_000, n_examples=10_000)[3] == 25
