@@ -53,8 +53,13 @@ def train_and_evaluate(
         tracked = run_scope.enter_context(stages.run_loggers(config, workdir))  # closed even if the run fails
         tracker, tail = stages.reporting_hooks(config, inputs, tracked)
         on_chunk, chunk = stages.training_hooks(
-            config, workdir, past_costs, examples=len(inputs.splits["train"].y) * jax.process_count(), tail=tail
-        )
+            config,
+            workdir,
+            past_costs,
+            examples=len(inputs.splits["train"].y) * jax.process_count(),
+            tail=tail,
+            n_params=sum(np.size(leaf) for leaf in jax.tree.leaves(state.params)),
+        )  # the cost lines are printed by a hook as each chunk finishes, not by the report
         # In the worker thread while JAX compiles and trains: the evaluation's program, then matplotlib's
         # import and the empty figures.
         evaluation_compiled = stages.compile_evaluation(config, inputs, placed.state.params)
@@ -87,6 +92,7 @@ def train_and_evaluate(
             started=t_start,
             process_started=process_started,
             figures=figures,
+            costs_printed=True,
         )
         if runtime.is_writer():
             tracked.log_final(workdir, metrics)

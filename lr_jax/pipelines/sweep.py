@@ -130,10 +130,12 @@ def checkpoint_config(config: Config) -> dict[str, Any]:
     return {**config.to_dict(), "sweep_grid": {"learning_rates": list(s.learning_rates), "seeds": list(s.seeds)}}
 
 
-def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_features: int):
-    """((stacked states, hparams), costs so far f[C, t], the checkpoint hooks, the chunk length): the grid from
-    its newest checkpoint with train.resume=true, else from its initial states; written every
-    train.checkpoint_every iterations (atomically, the newest train.keep_checkpoints kept)."""
+def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_features: int, n_examples: int = 1):
+    """((stacked states, hparams), costs so far f[C, t], the hooks, the chunk length): the grid from its newest
+    checkpoint with train.resume=true, else from its initial states; written every train.checkpoint_every
+    iterations (atomically, the newest train.keep_checkpoints kept); with train.progress, a line every few
+    seconds (`hooks.ProgressLog`: the grid's costs from lowest to highest); chunks of a few seconds of work
+    at most (`stages.chunk_length`)."""
     t, saved_config = config.train, checkpoint_config(config)
     states, hparams = initial_states(configs, n_features)
     states, past_costs = checkpoint.starting_point(
@@ -154,7 +156,11 @@ def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_f
         num_steps=t.iteration_limit,
         past_costs=past_costs,
     )
-    return (states, hparams), past_costs, [save, hooks.InterruptStop(save, workdir)], t.checkpoint_every or None
+    progress = [hooks.ProgressLog(t.iteration_limit)] if t.progress else []
+    work = 3 * n_examples * sum(np.size(leaf) for leaf in jax.tree.leaves(states.params))  # every config's
+    on_chunk = [save, hooks.InterruptStop(save, workdir), *progress]
+    chunk = stages.chunk_length(t.checkpoint_every or None, t.iteration_limit, work_per_iteration=work)
+    return (states, hparams), past_costs, on_chunk, chunk
 
 
 def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
@@ -173,7 +179,9 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
     with stages.runtime_scope(config), contextlib.ExitStack() as run_scope:
         inputs = stages.load_inputs(config)
         configs = grid_configs(config)
-        start, past_costs, on_chunk, chunk = resumable_grid(config, workdir, configs, inputs.n_features)
+        start, past_costs, on_chunk, chunk = resumable_grid(
+            config, workdir, configs, inputs.n_features, len(inputs.splits["train"].y)
+        )
         run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
         log.info(
             "training %d configs (%d learning rates x %d seeds) in one compiled call",

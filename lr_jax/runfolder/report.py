@@ -157,14 +157,15 @@ def start_figures(config: Config, splits: Sequence[str], *, prepare: bool = True
     matplotlib's import, and with `prepare` drawn empty there: started before training, they cost the
     run's end only their curves. With a "val" split the learning curve has a validation line."""
     labels = ("train", "validation") if "val" in splits else (None,)
-    title = f"Learning rate = {config.optim.learning_rate}"
+    subject = plots.run_subject(config.to_dict())
+    title = f"Cost against iterations, {config.train.iteration_limit} iterations\n{subject}"
 
-    def build(figure, *args):  # in the worker: its first figure imports matplotlib
-        return figure(*args).prepare() if prepare else figure(*args)
+    def build(figure, *args, **kwargs):  # in the worker: its first figure imports matplotlib
+        return figure(*args, **kwargs).prepare() if prepare else figure(*args, **kwargs)
 
-    return RunFigures(
-        background.in_background(build, plots.LearningCurves, title, labels),
-        background.in_background(build, plots.RocCurves, list(splits)),
+    return RunFigures(  # a legend (train and validation) right of the axes, off the curves
+        background.in_background(build, plots.LearningCurves, title, labels, outside=labels != (None,)),
+        background.in_background(build, plots.RocCurves, list(splits), subject),
     )
 
 
@@ -218,6 +219,7 @@ def write_outputs(
             threshold=config.model.threshold,
             image_size=config.data.image_size,
             classes=test.classes,
+            subject=plots.run_subject(config.to_dict()),
         )
     for plot in drawn:
         plot.result()
@@ -241,6 +243,7 @@ def report_run(
     started: float,
     process_started: float | None = None,
     figures: RunFigures | None = None,
+    costs_printed: bool = False,
 ) -> dict[str, Any]:
     """Print the costs and the evaluation, write the run's files (metrics.json last); return the metrics.
 
@@ -251,10 +254,12 @@ def report_run(
     counts from `started` (a `time.perf_counter()` value) to the writing of metrics.json, `files_time_s` the files
     alone. Without `figures` (`start_figures`) no figure is written (a sweep's points). With
     `process_started` (the script's first `time.perf_counter()`), `import_time_s` is the time from it to
-    `started` (imports, Hydra's config) and `process_time_s` the time from it to metrics.json.
+    `started` (imports, Hydra's config) and `process_time_s` the time from it to metrics.json. With
+    `costs_printed` (a single run, whose `hooks.CostPrinter` printed each chunk's lines as it finished) the
+    cost lines are not printed again.
     """
     iterations, costs = logged_costs(costs_T, config.train.log_every)
-    if config.train.print_cost:
+    if config.train.print_cost and not costs_printed:
         print_costs(iterations, costs)
     log_evaluation(evaluation, info["n_iter"], info["converged"])
     result = run_metrics(config, evaluation, iterations, costs, info)
