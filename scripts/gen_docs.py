@@ -101,6 +101,21 @@ def dataclass_section(cls) -> list[str]:
     return [*out, ""]
 
 
+def defaults() -> dict[str, str]:
+    """group -> the file conf/config.yaml's defaults list picks (null for an optional group)."""
+    return {k.removeprefix("defaults."): v for k, v, _ in parse(CONF / "config.yaml")[1] if k.startswith("defaults.")}
+
+
+def overview() -> list[str]:
+    chosen = defaults()
+    out = ["| group | files (`group=file`; the default in bold) | what it sets |", "| --- | --- | --- |"]
+    for group, (what, _) in GROUPS.items():
+        files = [p.stem for p in sorted((CONF / group).glob("*.yaml"))]
+        names = ", ".join(f"**`{f}`**" if chosen.get(group) == f else f"`{f}`" for f in files)
+        out.append(f"| [`{group}`](#{group.replace('/', '')}) | {names} | {what} |")
+    return [*out, ""]
+
+
 def render() -> str:
     out = [
         "# Configuration reference",
@@ -111,6 +126,9 @@ def render() -> str:
         "Every config group, every file in it (`group=file` on the command line) and every key, with the value",
         "the file sets and the comment beside it. [Configuration](configuration.md) explains how they fit.",
         "",
+        "## Groups",
+        "",
+        *overview(),
         "## The run's config",
         "",
         *file_section(CONF / "config.yaml", "config.yaml"),
