@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT
 
-EXTRAS = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
 BIN = Path(sys.executable).parent  # where pip put the console scripts of this environment
 
 
+VIEWERS = [["mlflow", "ui", "--help"], ["mlflow", "server", "--help"], ["tensorboard", "--help"]]
+
+
 def names(extra: str) -> set[str]:
-    return {req.split(">")[0].split("<")[0].split("=")[0].split("[")[0].strip() for req in EXTRAS[extra]}
+    """The distributions an extra of pyproject.toml names."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    extras = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    return {re.split(r"[<>=\[ ]", req, maxsplit=1)[0] for req in extras[extra]}
 
 
 def test_each_trackers_extra_installs_its_viewer():
@@ -27,7 +32,7 @@ def test_each_trackers_extra_installs_its_viewer():
 
 
 @pytest.mark.slow  # imports MLflow's server and TensorBoard (seconds each)
-@pytest.mark.parametrize("command", [["mlflow", "ui", "--help"], ["mlflow", "server", "--help"], ["tensorboard", "--help"]])
+@pytest.mark.parametrize("command", VIEWERS, ids=" ".join)
 def test_the_documented_viewer_commands_start(command):
     executable = shutil.which(command[0], path=str(BIN))
     assert executable, f"{command[0]} not in {BIN}: pip install -e '.[{command[0]}]'"
