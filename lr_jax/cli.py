@@ -104,13 +104,14 @@ def main(argv: list[str] | None = None) -> None:
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
         parser = argparse.ArgumentParser(
             prog="lr-jax",
+            usage="lr-jax [-h] [--version] COMMAND [ARGS...]",
             description="Logistic regression as the smallest neural network, in JAX. "
             "`lr-jax COMMAND --help` shows what each command takes.",
             formatter_class=argparse.RawDescriptionHelpFormatter,
             epilog="commands:\n" + "\n".join(f"  {name:<10} {help}" for name, (_, help) in COMMANDS.items()),
         )
         parser.add_argument("--version", action="store_true", help="print lr_jax's version")
-        parser.add_argument("command", choices=COMMANDS, metavar="COMMAND", nargs="?")
+        parser.add_argument("command", choices=COMMANDS, metavar="COMMAND", nargs="?", help="one of the commands below")
         args = parser.parse_args(argv)
         if args.version:
             from lr_jax import __version__

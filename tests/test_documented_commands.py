@@ -99,7 +99,7 @@ def with_overrides(script: str, overrides: str) -> str:
         command, rest = parts[0], "".join(parts[1:])
         for key in {o.split("=", 1)[0] for o in extra}:
             command = re.sub(rf"\s+{re.escape(key)}=\S+", "", command)
-        out.append(" ".join([command.rstrip(), *extra]) + rest)
+        out.append(" ".join([command.rstrip(), *map(shlex.quote, extra)]) + rest)
     return "\n".join(out)
 
 
