@@ -7,7 +7,7 @@ import time
 PROCESS_STARTED = time.perf_counter()  # before the imports: metrics.json's import_time_s counts from here
 
 import hydra  # noqa: E402
-import hydra_fixes  # noqa: E402, F401  (on sys.path: Python puts a script's folder there); before Hydra runs
+import hydra_fixes  # noqa: E402  (on sys.path: Python puts a script's folder there); before Hydra runs
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
@@ -31,4 +31,5 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    with hydra_fixes.SIGNALS:  # SIGINT / SIGTERM at any moment: one `error:` line, exit 130 / 143
+        main()

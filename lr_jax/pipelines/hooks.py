@@ -16,7 +16,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import train
+from lr_jax import errors, train
 from lr_jax.errors import DivergenceError, Interrupted
 from lr_jax.runfolder import checkpoint
 
@@ -85,6 +85,7 @@ class InterruptStop:
         signal.signal(signum, self.previous.get(signum, signal.SIG_DFL))
 
     def __enter__(self) -> InterruptStop:
+        errors.check_signals()  # one received before (start-up) and not yet raised
         if threading.current_thread() is threading.main_thread():
             self.previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
@@ -99,10 +100,12 @@ class InterruptStop:
             return
         name = signal.Signals(self.received).name
         saved = f"checkpoint {self.writer.write(state)} written" if self.writer else "no checkpoint written"
+        if self.writer or checkpoint.list_checkpoints(self.run_dir / checkpoint.FOLDER):
+            then = f"To continue, run the same command with train.resume=true hydra.run.dir={self.run_dir}"
+        else:
+            then = "No checkpoint is kept: run the same command again to start over"
         raise Interrupted(
-            f"{name}: training stopped at iteration {train.steps_done(state)}, {saved}. To continue, run "
-            f"the same command with train.resume=true hydra.run.dir={self.run_dir}",
-            self.received,
+            f"{name}: training stopped at iteration {train.steps_done(state)}, {saved}. {then}", self.received
         )
 
 
