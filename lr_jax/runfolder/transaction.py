@@ -33,6 +33,7 @@ from lr_jax.runfolder import journal
 from lr_jax.runfolder.journal import (  # noqa: F401 (re-exported: the run folder's one entry point)
     JOURNAL,
     OVERWRITTEN,
+    SETTING_ASIDE,
     STAGE_DIR,
     committed_path,
     staged_outputs,
@@ -49,7 +50,6 @@ METRICS_FILE = "metrics.json"
 FINISHED_MARKERS = (METRICS_FILE, "summary.json")  # a single run's last file; a vmapped sweep's
 HASHED_FILES = ("params.npz", "costs.csv")  # what metrics.json's `files_sha256` describes
 MARGIN_BYTES = 16 * 2**20  # the figures, logs and JSON files of a run, roughly
-SETTING_ASIDE = ".overwriting"  # `.overwritten/` while it fills: a kill then puts everything back
 KEPT = (".hydra", LOCK_FILE, OVERWRITTEN, SETTING_ASIDE)  # not the run's: an overwrite leaves them (and *.log)
 
 
