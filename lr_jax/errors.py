@@ -48,10 +48,11 @@ class Interrupted(LrJaxError):
 class Stopped(KeyboardInterrupt):
     """SIGINT or SIGTERM outside the training loop (`exit_on_signals`); exit code 128 + the signal's number."""
 
-    def __init__(self, signum: int, message: str | None = None):
+    def __init__(self, signum: int, message: str | None = None, final: bool = False):
         name = signal.Signals(signum).name
         super().__init__(message or f"{name}: stopped during start-up, before the run folder was written.")
         self.signum, self.exit_code = signum, 128 + signum
+        self.final = final  # the message says what the run folder holds: report it as it is
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

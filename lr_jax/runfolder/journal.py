@@ -121,7 +121,7 @@ def check_targets(workdir: Path, files: Iterable[str] = (), folders: Iterable[st
     for name in files:
         target = workdir / name
         if target.parent != workdir and target.parent.exists() and not target.parent.is_dir():
-            raise _blocked(target.parent, "a file", "folder", name)
+            raise _blocked(target.parent, "a file", "folder", target.parent.name)
         if target.is_dir():
             raise _blocked(target, "a directory", "file", name)
     for name in folders:
@@ -174,12 +174,19 @@ def commit(workdir: Path) -> None:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     step(workdir, "checked")
-    with errors.signals_deferred():  # SIGINT / SIGTERM wait until the folder is consistent again
-        _back_up(workdir, names)
-        step(workdir, "backed-up")
-        artifacts.save_json(workdir / JOURNAL, {"files": names})  # the commit point
-        step(workdir, "journaled")
-        roll_forward(workdir, names)
+    try:
+        with errors.signals_deferred():  # SIGINT / SIGTERM wait until the folder is consistent again
+            _back_up(workdir, names)
+            step(workdir, "backed-up")
+            artifacts.save_json(workdir / JOURNAL, {"files": names})  # the commit point
+            step(workdir, "journaled")
+            roll_forward(workdir, names)
+    except errors.Stopped as e:
+        if (workdir / JOURNAL).exists():  # raised before the block ended: the claim's message says what holds
+            raise
+        name = signal.Signals(e.signum).name
+        message = f"{name}: stopped once the run's results were complete in {workdir} (committed first)."
+        raise errors.Stopped(e.signum, message, final=True) from None
 
 
 def _back_up(workdir: Path, names: list[str]) -> None:
@@ -228,7 +235,7 @@ def roll_back(workdir: Path, names: list[str]) -> None:
         target = workdir / name
         if not os.path.lexists(stage / name) and os.path.lexists(target) and not target.is_dir():
             os.replace(target, stage / name)  # moved: back where it came from
-        if os.path.lexists(old / name):
+        if os.path.lexists(old / name) and not target.is_dir():  # a directory in the way stays (the user's)
             os.replace(old / name, target)  # the same file when it never moved: nothing changes
     (workdir / JOURNAL).unlink(missing_ok=True)
     discard(workdir)

@@ -87,13 +87,16 @@ def claim(
             if aside and (workdir / OVERWRITTEN).exists():  # not committed: the earlier run comes back
                 with errors.signals_deferred():
                     restore_overwritten(workdir)
-            raise _reported(e, workdir, aside) from e
+            reported = _reported(e, workdir, aside)
+            if reported is e:
+                raise
+            raise reported from e
 
 
 def _reported(e: BaseException, workdir: Path, aside: bool) -> BaseException:
     """`e` as the CLI should report it, naming what the run folder now holds."""
     kept = "keeps the run it held before (train.overwrite=true undone)" if aside else "keeps its previous results"
-    if isinstance(e, errors.Stopped):
+    if isinstance(e, errors.Stopped) and not e.final:
         name = signal.Signals(e.signum).name
         return errors.Stopped(
             e.signum, f"{name}: the run stopped before it finished; {workdir} {kept}.{resume_hint(workdir, aside)}"
