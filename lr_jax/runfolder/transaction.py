@@ -80,8 +80,11 @@ def claim(
                 "(hydra.run.dir=<new folder>), or pass train.overwrite=true to replace its results."
             )
         check_free_space(workdir, need_bytes)
-        aside = overwrite and not resume and set_aside(workdir)
+        aside = False
         try:
+            if overwrite and not resume:
+                with errors.signals_deferred():  # a signal then finds the earlier run set aside whole
+                    aside = set_aside(workdir)
             yield
         except BaseException as e:
             if aside and (workdir / OVERWRITTEN).exists():  # not committed: the earlier run comes back
@@ -106,6 +109,8 @@ def _reported(e: BaseException, workdir: Path, aside: bool) -> BaseException:
         return errors.Interrupted(
             f"{name}: training stopped; {workdir} {kept}. Run the same command again.", e.exit_code - 128
         )
+    if isinstance(e, errors.LrJaxError) and aside:  # diverged, a bad value found late: the earlier run is back
+        return errors.LrJaxError(f"{e} The earlier run in {workdir} is kept (train.overwrite=true undone).")
     if isinstance(e, OSError):  # a write the more specific handlers do not cover (config.json, ...)
         return DataError(
             f"{e.filename or workdir}: writing failed ({e.strerror or e}); {workdir} {kept}. Free some space or "
