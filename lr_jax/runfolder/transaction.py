@@ -87,8 +87,10 @@ def claim(
                     aside = set_aside(workdir)
             yield
         except BaseException as e:
-            if aside and (workdir / OVERWRITTEN).exists():  # not committed: the earlier run comes back
-                with errors.signals_deferred():
+            with errors.signals_deferred():  # not committed: the earlier run comes back
+                if (workdir / SETTING_ASIDE).exists():  # setting it aside failed part-way
+                    _put_back(workdir / SETTING_ASIDE, workdir)
+                if aside and (workdir / OVERWRITTEN).exists():
                     restore_overwritten(workdir)
             reported = _reported(e, workdir, aside)
             if reported is e:
