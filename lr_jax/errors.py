@@ -60,8 +60,14 @@ _pending: list[int] = []  # the signals received and not yet raised
 _deferred = 0  # > 0 inside `signals_deferred()`
 
 
+_entered = False  # inside `with exit_on_signals()`: a signal raises; before (the script's imports), it exits
+
+
 def _on_signal(signum, frame) -> None:
     _pending.append(signum)
+    if not _entered:  # still importing: nothing written yet, and no `with` that would report an exception
+        os.write(2, f"error: {Stopped(signum)}\n".encode())
+        os._exit(128 + signum)
     if not _deferred:
         raise Stopped(signum)
 
@@ -78,10 +84,14 @@ class _SignalScope:
             self.previous = {s: signal.signal(s, _on_signal) for s in STOP_SIGNALS}
 
     def __enter__(self) -> _SignalScope:
+        global _entered
         self.install()  # again, for a second run in the same process (tests)
+        _entered = True
         return self
 
     def __exit__(self, kind, e, tb) -> None:
+        global _entered
+        _entered = False
         for s, handler in self.previous.items():
             signal.signal(s, handler)
         self.previous = {}

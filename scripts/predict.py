@@ -6,8 +6,10 @@ course's data) and the predicted class, with the run's own class names and thres
 
 from __future__ import annotations
 
+import hydra_fixes  # first (on sys.path: Python puts a script's folder there): SIGINT/SIGTERM handled from here
+
+# isort: split
 import hydra
-import hydra_fixes  # (on sys.path: Python puts a script's folder there); before Hydra runs
 from omegaconf import DictConfig, OmegaConf
 
 

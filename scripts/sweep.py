@@ -6,8 +6,10 @@ The grid is `sweep.learning_rates` x `sweep.seeds` (conf/sweep/grid.yaml), e.g.
 
 from __future__ import annotations
 
+import hydra_fixes  # first (on sys.path: Python puts a script's folder there): SIGINT/SIGTERM handled from here
+
+# isort: split
 import hydra
-import hydra_fixes  # (on sys.path: Python puts a script's folder there); before Hydra runs
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 

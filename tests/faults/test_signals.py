@@ -105,3 +105,22 @@ def test_a_real_signal_during_start_up(signum, ignored, tmp_path, tiny_data):
     assert not (run / "metrics.json").exists() and not any((run / name).exists() for name in INTERNALS)
     if (run / "config.json").exists():  # written atomically: whole, or not at all
         json.loads((run / "config.json").read_text())
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_the_script_imports_is_one_line(signum):
+    # Once scripts/hydra_fixes.py is imported (each script's first import), before Hydra's own imports.
+    code = (
+        "import os, sys, time\n"
+        "sys.path.insert(0, 'scripts')\n"
+        "import hydra_fixes\n"
+        f"os.kill(os.getpid(), {int(signum)})\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+
+    assert proc.returncode == 128 + signum
+    assert (
+        proc.stderr
+        == f"error: {signal.Signals(signum).name}: stopped during start-up, before the run folder was written.\n"
+    )
