@@ -13,7 +13,9 @@
    (two listings, one per group), and once or twice per job of a run or multirun. The copies are never
    written to; Hydra's own fix (facebookresearch/hydra#2928, after 1.3.2) reads the singleton instead of
    storing it in the repository. Here a deep copy of the store is the store itself, so the copies are the
-   shallow part only.
+   shallow part only: `--help` prints the same text without copying every stored config each time
+   (`scripts/benchmark.py --suite latency` times `--help`).
+4. Hydra's own deprecation warning (`register_new_resolver`, newer omegaconf) silenced.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import functools
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from lr_jax.errors import exit_on_signals  # light: no JAX
@@ -114,5 +117,13 @@ def check_run_folders() -> None:
     hydra_internal.run_job = basic_launcher.run_job = hydra_utils.run_job
 
 
+def quiet_hydra_internal_warnings() -> None:
+    """Hydra 1.3.2 calls OmegaConf.register_new_resolver, which newer omegaconf releases deprecate with a
+    UserWarning at every start: the user can do nothing about it, and it would stand before the run's own
+    lines (and its one `error:` line) on stderr."""
+    warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)
+
+
 share_config_store()
+quiet_hydra_internal_warnings()
 check_run_folders()

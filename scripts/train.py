@@ -11,6 +11,7 @@ import hydra_fixes  # noqa: E402  first (on sys.path: Python puts a script's fol
 # isort: split
 import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 
@@ -28,7 +29,12 @@ def main(cfg: DictConfig) -> float:
         from lr_jax.runtime import freeze_long_lived_objects
 
         freeze_long_lived_objects()  # the process ends with the run: spare the collector its imports
-        metrics = train_and_evaluate(config, HydraConfig.get().runtime.output_dir, process_started=process_started)
+        hydra_config = HydraConfig.get()
+        # In a multirun every job runs; train.strict fails the sweep at its end (`SummarizeCallback`).
+        strict = False if hydra_config.mode == RunMode.MULTIRUN else None
+        metrics = train_and_evaluate(
+            config, hydra_config.runtime.output_dir, process_started=process_started, strict=strict
+        )
     return metrics["optimized_metric"]["value"]
 
 

@@ -26,6 +26,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 from PIL import Image
@@ -200,12 +201,12 @@ def _current_entries(folder: Path, files, manifest: dict | None) -> list[dict]:
         st = (folder / path).stat()
         old = known.get(path)
         same = old is not None and (old["size"], old["mtime_ns"]) == (st.st_size, st.st_mtime_ns)
-        digest = old["sha256"] if same else hashlib.sha256((folder / path).read_bytes()).hexdigest()
+        digest = old["sha256"] if same and old is not None else hashlib.sha256((folder / path).read_bytes()).hexdigest()
         entries.append({"path": path, "label": label, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest})
     return entries
 
 
-def _same_content(manifest: dict | None, entries: list[dict]) -> bool:
+def _same_content(manifest: dict | None, entries: list[dict]) -> TypeGuard[dict]:
     """The cache is valid when the same files hold the same bytes (a touched file is not a change)."""
     key = lambda es: [(e["path"], e["label"], e["sha256"]) for e in es]
     return manifest is not None and manifest.get("version") == CACHE_VERSION and key(manifest["files"]) == key(entries)

@@ -15,22 +15,30 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import models, runtime
+from lr_jax import models, outcomes, runtime
 from lr_jax.config import Config
+from lr_jax.errors import OutcomeError
 from lr_jax.pipelines import stages
 from lr_jax.runfolder import report
 
 
-def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: float | None = None) -> dict[str, Any]:
+def train_and_evaluate(
+    config: Config, workdir: str | Path, *, process_started: float | None = None, strict: bool | None = None
+) -> dict[str, Any]:
     """Train on the training set, evaluate on every split, write the run's files; return the metrics.
 
     Args:
       config: the validated run configuration.
       workdir: the run folder (Hydra's output dir from the CLI); created if absent.
       process_started: the script's first `time.perf_counter()`, for `import_time_s` in the metrics.
+      strict: whether outcome warnings raise; None: train.strict (a multirun's job passes False, and the
+        sweep's summary enforces train.strict once every job has run).
 
     Returns:
       The metrics also written to `workdir/metrics.json`.
+
+    Raises:
+      OutcomeError: with `strict`, once the files are written, if the run raised outcome warnings.
     """
     workdir, t_start = Path(workdir), time.perf_counter()
     with stages.runtime_scope(config), contextlib.ExitStack() as run_scope:
@@ -58,7 +66,7 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
         futures.wait([evaluation_compiled])  # an error there is the evaluation's: the call below raises it
         params = stages.kept_params(config, result, tracker)
         evaluation = stages.evaluate_params(config, inputs, params)
-        info = {
+        info: dict[str, Any] = {
             "n_iter": int(result.state.step),
             "data_time_s": t_data - t_start,
             "converged": result.converged,
@@ -84,4 +92,9 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
         )
         if runtime.is_writer():
             tracked.log_final(workdir, metrics)
+    codes = [w["code"] for w in metrics["warnings"]]
+    strict = config.train.strict if strict is None else strict
+    failure = outcomes.strict_failure(codes, "the run") if strict else None
+    if failure:  # after every file of the run is written and the trackers are closed
+        raise OutcomeError(failure)
     return metrics

@@ -76,6 +76,8 @@ class InterruptStop:
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    received: int | None  # the signal caught, if any
+    previous: dict[int, Any]  # {signal: its handler before `with`}
 
     def __init__(self, writer: CheckpointWriter | None, run_dir: Path):
         self.writer, self.run_dir, self.received, self.previous = writer, run_dir, None, {}
@@ -162,6 +164,8 @@ class ValidationTracker:
     `report` (`report(step, values)`: the loggers) and remembers the best parameters by `metric` (a
     `val_<metric>`, better when larger for direction "max"). With `patience`, `patience` measurements in a
     row without improvement raise `train.StopTraining`: place it last, after the checkpoint writer.
+    Measurements before iteration `warmup` are made and reported but can be neither the best nor count
+    to patience (the last measurement, at `num_steps`, always can); an improvement must exceed `min_delta`.
     """
 
     def __init__(
@@ -174,11 +178,17 @@ class ValidationTracker:
         direction: str,
         patience: int = 0,
         report: Sequence[Callable[[int, dict[str, float]], None]] = (),
+        warmup: int = 0,
+        min_delta: float = 0.0,
     ):
         self.evaluate_params, self.every, self.num_steps = evaluate_params, every, num_steps
+        self.warmup, self.min_delta = min(warmup, num_steps), min_delta
         self.metric, self.direction, self.patience, self.report = metric, direction, patience, list(report)
         self.history: list[tuple[int, dict[str, float]]] = []
+        self.best_step: int | None
+        self.best_params: Any
         self.best_step, self.best_value, self.best_params = None, math.nan, None
+        self.stopped_at: int | None
         self.waited, self.stopped_at = 0, None
 
     def start(self, state) -> None:
@@ -196,10 +206,12 @@ class ValidationTracker:
         if self.history and self.history[-1][0] == step:
             return False
         params = jax.device_get(state.params)
-        scores = {f"val_{k}": float(v) for k, v in self.evaluate_params(params).items() if np.isscalar(v)}
+        scores = {f"val_{k}": float(v) for k, v in self.evaluate_params(params).items() if np.isscalar(v)}  # type: ignore[arg-type]  # real scalars
         self.history.append((step, scores))
         for report in self.report:
             report(step, scores)
+        if step < self.warmup:
+            return False
         if self._improves(scores[self.metric]):
             self.best_step, self.best_value, self.best_params, self.waited = step, scores[self.metric], params, 0
             return False
@@ -211,7 +223,9 @@ class ValidationTracker:
             return False
         if not math.isfinite(self.best_value):
             return True
-        return value > self.best_value if self.direction == "max" else value < self.best_value
+        if self.direction == "max":
+            return value > self.best_value + self.min_delta
+        return value < self.best_value - self.min_delta
 
     def curve(self) -> dict[str, list]:
         """{"iteration": [...], "val_cost": [...], "val_accuracy": [...], ...}: every measurement so far."""

@@ -16,10 +16,10 @@ import contextlib
 import functools
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import jax
 import numpy as np
@@ -208,7 +208,9 @@ def reporting_hooks(
     return tracker, tail + ([tracker] if tracker else [])
 
 
-def validation_tracker(config: Config, inputs: Inputs, report: list[Callable] = ()) -> hooks.ValidationTracker | None:
+def validation_tracker(
+    config: Config, inputs: Inputs, report: Sequence[Callable] = ()
+) -> hooks.ValidationTracker | None:
     """The hook that measures the validation split every train.log_every iterations (None without one), and
     stops early with train.early_stopping."""
     if "val" not in inputs.xs:
@@ -223,11 +225,13 @@ def validation_tracker(config: Config, inputs: Inputs, report: list[Callable] = 
         direction=METRIC_DIRECTIONS[t.early_stopping_metric.partition("_")[2]],
         patience=t.early_stopping_patience if t.early_stopping else 0,
         report=report,
+        warmup=t.early_stopping_warmup if t.early_stopping else 0,
+        min_delta=t.early_stopping_min_delta if t.early_stopping else 0.0,
     )
 
 
 def training_hooks(
-    config: Config, workdir: Path, past_costs, examples: int, tail: list[Callable] = ()
+    config: Config, workdir: Path, past_costs, examples: int, tail: Sequence[Callable] = ()
 ) -> tuple[list[Callable], int | None]:
     """(the hooks of a single run: divergence guard, checkpoint writer, progress bar, then `tail` (loggers,
     validation); the chunk length). With a `tail`, chunks end on every multiple of log_every."""
@@ -254,7 +258,7 @@ def fit(
     config: Config,
     placed: Placed,
     *,
-    on_chunk: list[Callable] = (),
+    on_chunk: Sequence[Callable] = (),
     chunk_size: int | None = None,
     run: Callable = train.run_steps,
 ) -> train.FitResult:
@@ -264,7 +268,7 @@ def fit(
     with parallel.mesh_scope(placed.mesh), contextlib.ExitStack() as stack:
         for hook in on_chunk:
             if hasattr(hook, "__exit__"):  # the progress bar closes even when a hook stops the run
-                stack.enter_context(hook)
+                stack.enter_context(cast(contextlib.AbstractContextManager, hook))
         for hook in on_chunk:
             if hasattr(hook, "start"):
                 hook.start(placed.state)
@@ -289,6 +293,9 @@ def fit(
 def kept_params(config: Config, result: train.FitResult, tracker: hooks.ValidationTracker | None):
     """The parameters the run keeps: the best measured ones with train.early_stopping, else the last ones."""
     if not config.train.early_stopping:
+        return result.state.params
+    assert tracker is not None  # checks.validate: train.early_stopping needs a validation split
+    if tracker.best_params is None:  # tol stopped the run before the warm-up ended
         return result.state.params
     log.info(
         "early stopping: %s at iteration %s, best %.6f at iteration %i (the parameters kept)",

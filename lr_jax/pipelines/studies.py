@@ -46,7 +46,8 @@ class StudyConfig:
         unknown = sorted(set(d) - set(fields))
         if unknown:
             raise ConfigError(f"study: unknown key(s) {unknown}; known keys are {sorted(fields)}.")
-        study = cls(**{k: tuple(v) if isinstance(fields[k], tuple) else v for k, v in d.items()})
+        values: dict[str, Any] = {k: tuple(v) if isinstance(fields[k], tuple) else v for k, v in d.items()}
+        study = cls(**values)
         if study.kind not in KINDS:
             raise ConfigError(f"study.kind={study.kind!r} is out of range: expected one of {list(KINDS)}.")
         if min(study.sizes) < 2 or min(study.widths) < 0:

@@ -24,14 +24,15 @@ import time
 from collections.abc import Sequence
 from concurrent import futures
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import models, optim, pixels, runtime, train
+from lr_jax import models, optim, outcomes, pixels, runtime, train
 from lr_jax.config import Config
+from lr_jax.errors import OutcomeError
 from lr_jax.models.interface import Model
 from lr_jax.models.logistic import LOGISTIC
 from lr_jax.pipelines import hooks, stages
@@ -211,8 +212,13 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             started = time.perf_counter()
             log.info("config %d: learning_rate=%s seed=%d", i, c.optim.learning_rate, c.train.seed)
             n_iter = int(result.state.step[i])
+<<<<<<< HEAD
             info = {"n_iter": n_iter, "converged": bool(result.converged[i]), **timing}
             (stage / str(i)).mkdir()
+=======
+            info = {"n_iter": n_iter, "converged": bool(cast(np.ndarray, result.converged)[i]), **timing}
+            report.write_config(workdir / str(i), c, inputs.classes, inputs.n_features)
+>>>>>>> main
             report.report_run(
                 stage / str(i),
                 c,
@@ -226,6 +232,17 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
                 figures=report.start_figures(c, list(inputs.xs), prepare=False) if figures else None,
                 commit=False,
             )
+<<<<<<< HEAD
         result_summary = summary.summarize(stage)
     log.info("%s", summary.report(result_summary))
+=======
+    result_summary = summary.summarize(workdir)
+    log.info("sweep summary:\n%s", summary.report(result_summary))  # the table's header aligned after the log prefix
+    flagged = [row for row in result_summary["rows"] if row["warnings"]]
+    codes = [code for row in flagged for code in row["warnings"]]
+    where = f"{len(flagged)} of {len(configs)} grid points"
+    failure = outcomes.strict_failure(codes, where) if config.train.strict else None
+    if failure:  # every point's files and the summary are written
+        raise OutcomeError(failure)
+>>>>>>> main
     return result_summary

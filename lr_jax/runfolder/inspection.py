@@ -2,7 +2,7 @@
 or the input weights of each first-layer unit).
 
 Both are composed as pixels with NumPy and Pillow (labels in PIL's default font): no matplotlib, so they
-cost a few milliseconds and no import. Written atomically through `artifacts.atomic_open`.
+need neither its import nor its drawing. Written atomically through `artifacts.atomic_open`.
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ def weights_png(units_KD: np.ndarray, image_size: int) -> Image.Image:
 
 
 def save_png(path: str | os.PathLike, image: Image.Image) -> None:
-    """`image` as PNG, encoded in memory (zlib level 1: 4x faster than the default, files ~10 % larger),
-    then written atomically."""
+    """`image` as PNG, encoded in memory (zlib level 1: less compression work than the default, slightly
+    larger files), then written atomically."""
     buf = io.BytesIO()
     image.save(buf, format="PNG", compress_level=1)
     with artifacts.atomic_open(path, "wb") as f:

@@ -5,9 +5,9 @@ matplotlib is imported by what draws (not by `import lr_jax`), in a run in the w
 and drawn once empty (`prepare`), so that at the run's end only the curves are left to draw:
 
 - the ROC's axes are fixed ([0, 1]², with matplotlib's 5 % margins), so `RocCurves.save` draws the curves
-  onto the finished frame and the legend over them (~10 ms instead of ~45 ms for the whole figure);
+  onto the finished frame and the legend over them, not the whole figure;
 - a learning curve's axes follow the costs, so `LearningCurves.save` draws the figure again, its ticks
-  and texts already made (~30 ms instead of ~42 ms).
+  and texts already made.
 
 Figures are `matplotlib.figure.Figure`s with an Agg canvas (no pyplot: no global backend or figure
 registry is touched), encoded as PNG by Pillow at zlib level 1 (as `figures.save_png`) and written
@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from PIL import Image
@@ -29,10 +29,11 @@ from lr_jax.runfolder import inspection as figures
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure, SubFigure
 
 # Fixed margins (fractions of the figure) that fit the axis labels and title: `bbox_inches="tight"` would
-# draw every figure twice to find them (~40 % of a line plot's time).
+# draw every figure twice to find them.
 LINE_PLOT_MARGINS = {"left": 0.13, "right": 0.96, "bottom": 0.12, "top": 0.92}
 MAX_LEGEND_ENTRIES = 12  # more curves than this are drawn without a legend
 DPI = 100
@@ -45,7 +46,7 @@ def _import_matplotlib() -> None:
 
 
 def start_plotting() -> None:
-    """Import matplotlib in the worker thread now (~0.3 s), while the caller's JAX work releases the GIL."""
+    """Import matplotlib in the worker thread now, while the caller's JAX work releases the GIL."""
     background.in_background(_import_matplotlib)
 
 
@@ -59,9 +60,10 @@ def _axes(figsize: tuple[float, float]) -> Axes:
     return fig.subplots()
 
 
-def _save_canvas(path: str | os.PathLike, fig: Figure) -> None:
+def _save_canvas(path: str | os.PathLike, fig: Figure | SubFigure) -> None:
     """What `fig`'s canvas holds now (no new drawing), as PNG."""
-    figures.save_png(path, Image.fromarray(np.asarray(fig.canvas.buffer_rgba())))
+    canvas = cast("FigureCanvasAgg", fig.canvas)  # every figure here gets an Agg canvas in `_axes`
+    figures.save_png(path, Image.fromarray(np.asarray(canvas.buffer_rgba())))
 
 
 class LearningCurves:

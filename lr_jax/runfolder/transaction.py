@@ -42,7 +42,7 @@ from lr_jax.runfolder.journal import (  # noqa: F401 (re-exported: the run folde
 try:
     import fcntl
 except ImportError:  # Windows: an O_EXCL lock file instead of flock
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # tested with `is not None` below
 
 log = logging.getLogger(__name__)
 LOCK_FILE = ".lock"
