@@ -212,13 +212,8 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             started = time.perf_counter()
             log.info("config %d: learning_rate=%s seed=%d", i, c.optim.learning_rate, c.train.seed)
             n_iter = int(result.state.step[i])
-<<<<<<< HEAD
-            info = {"n_iter": n_iter, "converged": bool(result.converged[i]), **timing}
-            (stage / str(i)).mkdir()
-=======
             info = {"n_iter": n_iter, "converged": bool(cast(np.ndarray, result.converged)[i]), **timing}
-            report.write_config(workdir / str(i), c, inputs.classes, inputs.n_features)
->>>>>>> main
+            (stage / str(i)).mkdir()
             report.report_run(
                 stage / str(i),
                 c,
@@ -232,11 +227,7 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
                 figures=report.start_figures(c, list(inputs.xs), prepare=False) if figures else None,
                 commit=False,
             )
-<<<<<<< HEAD
         result_summary = summary.summarize(stage)
-    log.info("%s", summary.report(result_summary))
-=======
-    result_summary = summary.summarize(workdir)
     log.info("sweep summary:\n%s", summary.report(result_summary))  # the table's header aligned after the log prefix
     flagged = [row for row in result_summary["rows"] if row["warnings"]]
     codes = [code for row in flagged for code in row["warnings"]]
@@ -244,5 +235,4 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
     failure = outcomes.strict_failure(codes, where) if config.train.strict else None
     if failure:  # every point's files and the summary are written
         raise OutcomeError(failure)
->>>>>>> main
     return result_summary
