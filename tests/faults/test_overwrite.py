@@ -88,3 +88,23 @@ def test_a_sweep_overwrite_replaces_a_single_run_whole(finished_run, tiny_data, 
     left = sorted(p.name for p in finished_run.iterdir() if p.name not in (".hydra", "train.log"))
     assert left == ["0", "1", "checkpoints", "learning_curves.png", "summary.csv", "summary.json"]
     assert json.loads((finished_run / "0" / "metrics.json").read_text())["n_iter"] == 20
+
+
+def test_an_overwrite_interrupted_in_training_keeps_the_earlier_run(
+    finished_run, tiny_data, run_cli, snapshot, monkeypatch
+):
+    from lr_jax.pipelines import hooks
+
+    before = snapshot(finished_run)
+    write = hooks.CheckpointWriter.__call__
+
+    def signalled(self, state, costs_n):  # SIGINT after the first chunk: InterruptStop, next, stops the run
+        write(self, state, costs_n)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(hooks.CheckpointWriter, "__call__", signalled)
+    code, _, err = run_cli("train", *tiny_overrides(tiny_data, finished_run, "train.overwrite=true"))
+
+    assert_one_error(code, err, expected_code=130)
+    assert f"SIGINT: training stopped; {finished_run} keeps the run it held before" in err and "resume" not in err
+    assert snapshot(finished_run) == before and not any((finished_run / name).exists() for name in INTERNALS)
