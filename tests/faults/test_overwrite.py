@@ -9,6 +9,8 @@ import json
 import os
 import signal
 
+import pytest
+
 from lr_jax.runfolder import journal
 from tests.faults.conftest import tiny_overrides
 from tests.faults.test_rundir import assert_one_error
@@ -41,6 +43,7 @@ def test_a_stopped_overwrite_keeps_the_earlier_run(finished_run, tiny_data, run_
     assert snapshot(finished_run) == before and not any((finished_run / name).exists() for name in INTERNALS)
 
 
+@pytest.mark.slow
 def test_an_overwrite_killed_before_its_commit_is_undone_by_the_next_command(finished_run, tiny_data, tmp_path):
     import subprocess
     import sys
@@ -64,6 +67,7 @@ def test_an_overwrite_killed_before_its_commit_is_undone_by_the_next_command(fin
     assert _snapshot(finished_run) == before
 
 
+@pytest.mark.slow
 def test_an_overwrite_replaces_a_sweep_whole(tmp_path, tiny_data, run_cli):
     run = tmp_path / "run"
     code, _, err = run_cli("sweep", *tiny_overrides(tiny_data, run, *SWEEP))
