@@ -5,8 +5,10 @@ Writes `<kind>_study.csv` and `<kind>_study.png` into Hydra's run folder; `study
 
 from __future__ import annotations
 
+import hydra_fixes  # first (on sys.path: Python puts a script's folder there): SIGINT/SIGTERM handled from here
+
+# isort: split
 import hydra
-import hydra_fixes  # noqa: F401  (on sys.path: Python puts a script's folder there); before Hydra runs
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
@@ -31,4 +33,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with hydra_fixes.SIGNALS:  # SIGINT / SIGTERM at any moment: one `error:` line, exit 130 / 143
+        main()

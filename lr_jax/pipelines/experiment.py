@@ -47,14 +47,21 @@ def train_and_evaluate(
         state, hparams = stages.initial_state(config, inputs.n_features)
         state, past_costs = stages.resume_point(config, workdir, state)
         run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
-        if runtime.is_writer():  # every check on the input is done: only now does the run write anything
+        # Every check on the input is done: only now does the run write anything. A resumed run's config.json
+        # is replaced by the commit of its results (report_run), with them.
+        if runtime.is_writer() and not (workdir / report.CONFIG_FILE).exists():
             report.write_config(workdir, config, inputs.classes, inputs.n_features)
         placed = stages.place(config, inputs, state, hparams)
         tracked = run_scope.enter_context(stages.run_loggers(config, workdir))  # closed even if the run fails
         tracker, tail = stages.reporting_hooks(config, inputs, tracked)
         on_chunk, chunk = stages.training_hooks(
-            config, workdir, past_costs, examples=len(inputs.splits["train"].y) * jax.process_count(), tail=tail
-        )
+            config,
+            workdir,
+            past_costs,
+            examples=len(inputs.splits["train"].y) * jax.process_count(),
+            tail=tail,
+            n_params=sum(np.size(leaf) for leaf in jax.tree.leaves(state.params)),
+        )  # the cost lines are printed by a hook as each chunk finishes, not by the report
         # In the worker thread while JAX compiles and trains: the evaluation's program, then matplotlib's
         # import and the empty figures.
         evaluation_compiled = stages.compile_evaluation(config, inputs, placed.state.params)
@@ -87,6 +94,7 @@ def train_and_evaluate(
             started=t_start,
             process_started=process_started,
             figures=figures,
+            costs_printed=True,
         )
         if runtime.is_writer():
             tracked.log_final(workdir, metrics)

@@ -6,9 +6,12 @@ stops the run. The guard comes first, so a diverged state is never checkpointed.
 
 from __future__ import annotations
 
+import logging
 import math
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,9 +19,13 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import train
+from lr_jax import errors, train
 from lr_jax.errors import DivergenceError, Interrupted
 from lr_jax.runfolder import checkpoint
+from lr_jax.runfolder.report import print_costs
+
+log = logging.getLogger(__name__)
+PROGRESS_SECONDS = 5.0  # off a terminal, ProgressLog writes a line at most this often
 
 
 class DivergenceGuard:
@@ -87,6 +94,7 @@ class InterruptStop:
         signal.signal(signum, self.previous.get(signum, signal.SIG_DFL))
 
     def __enter__(self) -> InterruptStop:
+        errors.check_signals()  # one received before (start-up) and not yet raised
         if threading.current_thread() is threading.main_thread():
             self.previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
@@ -101,11 +109,70 @@ class InterruptStop:
             return
         name = signal.Signals(self.received).name
         saved = f"checkpoint {self.writer.write(state)} written" if self.writer else "no checkpoint written"
+        step = train.steps_done(state)
+        if self.writer or checkpoint.list_checkpoints(self.run_dir / checkpoint.FOLDER):
+            then = f"To continue, run the same command with train.resume=true hydra.run.dir={self.run_dir}"
+        else:
+            then = "No checkpoint is kept: run the same command again to start over"
         raise Interrupted(
-            f"{name}: training stopped at iteration {train.steps_done(state)}, {saved}. To continue, run "
-            f"the same command with train.resume=true hydra.run.dir={self.run_dir}",
+            f"{name}: training stopped at iteration {step}{last_cost(costs_n, step)}, {saved}. {then}",
             self.received,
         )
+
+
+def describe_cost(costs_n) -> str:
+    """The last cost of a chunk: `0.123456`, or for a grid (costs f[C, n]) `0.1 to 0.5 over C configs`."""
+    last = np.asarray(costs_n)[..., -1]
+    if last.ndim == 0:
+        return f"{float(last):.6f}"
+    return f"{np.nanmin(last):.6f} to {np.nanmax(last):.6f} over {last.size} configs"
+
+
+def last_cost(costs_n, step: int) -> str:
+    """` (cost 0.123456 at iteration 41)`: the cost before the chunk's last iteration; "" for an empty chunk."""
+    if np.shape(costs_n)[-1] == 0:
+        return ""
+    return f" (cost {describe_cost(costs_n)} at iteration {step - 1})"
+
+
+class CostPrinter:
+    """The course's `Cost after iteration N: J` lines of each chunk, logged as the chunk finishes.
+
+    The lines of a resumed run's past costs (`past_costs`) come first, at `start`: a run prints the lines
+    it would have printed uninterrupted, each as soon as its chunk is done (`report.print_costs`).
+    """
+
+    def __init__(self, every: int, past_costs=()):
+        self.every, self.past_costs = every, np.asarray(past_costs)
+
+    def start(self, state) -> None:
+        self(None, self.past_costs, end=len(self.past_costs))
+
+    def __call__(self, state, costs_n, *, end: int | None = None) -> None:
+        end = train.steps_done(state) if end is None else end
+        start = end - len(costs_n)
+        first = -(-start // self.every) * self.every
+        print_costs(range(first, end, self.every), np.asarray(costs_n)[first - start :: self.every])
+
+
+class ProgressLog:
+    """Where the bar is not shown (output to a file, a pipe, a batch job's log): a plain line at most every
+    `every_s` seconds, `iteration 12000/20000, cost 0.123456, 3.1 s`, the seconds counted from `start`."""
+
+    def __init__(self, num_steps: int, every_s: float = PROGRESS_SECONDS, clock: Callable[[], float] = time.monotonic):
+        self.num_steps, self.every_s, self.clock = num_steps, every_s, clock
+        self.started = self.shown = clock()
+
+    def start(self, state) -> None:
+        self.started = self.shown = self.clock()
+
+    def __call__(self, state, costs_n) -> None:
+        now = self.clock()
+        if now - self.shown < self.every_s or np.shape(costs_n)[-1] == 0:
+            return
+        self.shown = now
+        step = train.steps_done(state)
+        log.info("iteration %i/%i, cost %s, %.1f s", step, self.num_steps, describe_cost(costs_n), now - self.started)
 
 
 class ProgressBar:
@@ -133,10 +200,24 @@ class ProgressBar:
         self.bar.set_postfix(cost=f"{float(costs_n[-1]):.6f}", examples_per_s=f"{rate * self.examples_per_step:.3g}")
 
     def __enter__(self) -> ProgressBar:
+        if self.visible and any(_is_console(h) for h in logging.root.handlers):
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            # Lines logged to the console while the bar shows (the cost lines) go through tqdm.write, which
+            # clears the bar, prints the line and draws the bar again below it.
+            self.redirect = logging_redirect_tqdm()
+            self.redirect.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self.bar.close()
+        if getattr(self, "redirect", None) is not None:
+            self.redirect.__exit__(*exc)
+            self.redirect = None
+
+
+def _is_console(handler: logging.Handler) -> bool:
+    return isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.stderr)
 
 
 class CostReporter:

@@ -16,6 +16,7 @@ import contextlib
 import functools
 import logging
 import math
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -30,7 +31,7 @@ from lr_jax.config.checks import METRIC_DIRECTIONS
 from lr_jax.errors import ConfigError
 from lr_jax.models.interface import Model
 from lr_jax.pipelines import hooks
-from lr_jax.runfolder import checkpoint, loggers
+from lr_jax.runfolder import checkpoint, loggers, report
 from lr_jax.runfolder import transaction as rundir
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ def _init_state(seed, hparams, *, model: Model, optim, n_features, dtype) -> tra
 def resume_point(config: Config, workdir: Path, state: train.TrainState) -> tuple[train.TrainState, np.ndarray]:
     """(state, costs so far): the newest checkpoint with train.resume=true, else `state` and no costs."""
     t = config.train
+    rundir.recover(workdir, enabled=runtime.is_writer())  # what a killed run left, before its checkpoints are read
     state, past_costs = checkpoint.starting_point(
         workdir, state, config.to_dict(), resume=t.resume, num_steps=t.iteration_limit, overwrite=t.overwrite
     )
@@ -138,8 +140,15 @@ def resume_point(config: Config, workdir: Path, state: train.TrainState) -> tupl
     return state, past_costs
 
 
-def claim_folder(config: Config, workdir: Path, n_features: int) -> contextlib.AbstractContextManager:
-    """The run folder held for the run (`rundir.claim`): writable, locked, no finished run replaced."""
+def claim_folder(
+    config: Config,
+    workdir: Path,
+    n_features: int,
+    files: tuple[str, ...] = report.RUN_FILES,
+    folders: tuple[str, ...] = report.RUN_FOLDERS,
+) -> contextlib.AbstractContextManager:
+    """The run folder held for the run (`rundir.claim`): writable, locked, no finished run replaced, every
+    name it writes (`files`, `folders`) free."""
     state_bytes = 3 * n_features * 8  # params and up to two optimizer slots, float64 at most
     return rundir.claim(
         workdir,
@@ -147,6 +156,8 @@ def claim_folder(config: Config, workdir: Path, n_features: int) -> contextlib.A
         resume=config.train.resume,
         need_bytes=(config.train.keep_checkpoints + 2) * state_bytes,
         enabled=runtime.is_writer(),
+        files=files,
+        folders=folders,
     )
 
 
@@ -221,14 +232,17 @@ def validation_tracker(
 
 
 def training_hooks(
-    config: Config, workdir: Path, past_costs, examples: int, tail: Sequence[Callable] = ()
+    config: Config, workdir: Path, past_costs, examples: int, tail: Sequence[Callable] = (), *, n_params: int = 0
 ) -> tuple[list[Callable], int | None]:
-    """(the hooks of a single run: divergence guard, checkpoint writer, progress bar, then `tail` (loggers,
-    validation); the chunk length). With a `tail`, chunks end on every multiple of log_every."""
+    """(the hooks of a single run: cost lines, divergence guard, checkpoint writer, progress bar (or, off a
+    terminal, progress lines), then `tail` (loggers, validation); the chunk length, `chunk_length`). With a
+    visible bar or a `tail`, chunks end on every multiple of log_every."""
     t = config.train
     writer = runtime.is_writer()  # one process writes checkpoints
     folder = workdir / checkpoint.FOLDER
-    bar = hooks.ProgressBar(t.iteration_limit, examples, enabled=t.progress and writer)
+    show = t.progress and writer
+    bar = hooks.ProgressBar(t.iteration_limit, examples, enabled=show and sys.stdout.isatty())
+    progress = [bar] if bar.visible or not show else [hooks.ProgressLog(t.iteration_limit)]
     chunk = t.checkpoint_every or None
     if bar.visible or tail:  # report every log_every iterations, still landing on every checkpoint
         chunk = math.gcd(chunk or t.log_every, t.log_every)
@@ -241,7 +255,30 @@ def training_hooks(
         past_costs=past_costs,
     )
     stop = hooks.InterruptStop(save if writer else None, workdir)
-    return [hooks.DivergenceGuard(folder), save, stop, bar, *tail], chunk
+    printer = [hooks.CostPrinter(t.log_every, past_costs)] if t.print_cost else []
+    on_chunk = [*printer, hooks.DivergenceGuard(folder), save, stop, *progress, *tail]
+    return on_chunk, chunk_length(chunk, t.iteration_limit, work_per_iteration=3 * examples * max(n_params, 1))
+
+
+CHUNK_WORK = 2e10  # multiply-adds in one compiled chunk at most: a few seconds on one CPU core
+
+
+def chunk_length(aligned: int | None, num_steps: int, *, work_per_iteration: float) -> int:
+    """Iterations per compiled chunk: `aligned` (None: the whole run), shortened so that a chunk is at most
+    CHUNK_WORK multiply-adds (so cost lines, progress lines and Ctrl-C are answered every few seconds).
+
+    A shorter chunk is a divisor of `aligned`, so chunks still end on every checkpoint and logged iteration;
+    `work_per_iteration` is about 3 · examples · parameters (forward, backward, update) of a full-batch pass.
+    """
+    limit = max(1, int(CHUNK_WORK // max(work_per_iteration, 1)))
+    whole = aligned or max(num_steps, 1)
+    if whole <= limit:
+        return whole
+    divisors = [d for k in range(1, math.isqrt(whole) + 1) if whole % k == 0 for d in (k, whole // k)]
+    best = max(d for d in divisors if d <= limit)
+    if aligned is None and best < limit // 2:  # nothing to land on: equal chunks, a shorter last one
+        return limit
+    return best
 
 
 def fit(

@@ -37,6 +37,7 @@ from lr_jax.models.interface import Model
 from lr_jax.models.logistic import LOGISTIC
 from lr_jax.pipelines import hooks, stages
 from lr_jax.runfolder import checkpoint, plots, report, summary
+from lr_jax.runfolder import transaction as rundir
 
 log = logging.getLogger(__name__)
 
@@ -130,11 +131,14 @@ def checkpoint_config(config: Config) -> dict[str, Any]:
     return {**config.to_dict(), "sweep_grid": {"learning_rates": list(s.learning_rates), "seeds": list(s.seeds)}}
 
 
-def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_features: int):
-    """((stacked states, hparams), costs so far f[C, t], the checkpoint hooks, the chunk length): the grid from
-    its newest checkpoint with train.resume=true, else from its initial states; written every
-    train.checkpoint_every iterations (atomically, the newest train.keep_checkpoints kept)."""
+def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_features: int, n_examples: int = 1):
+    """((stacked states, hparams), costs so far f[C, t], the hooks, the chunk length): the grid from its newest
+    checkpoint with train.resume=true, else from its initial states; written every train.checkpoint_every
+    iterations (atomically, the newest train.keep_checkpoints kept); with train.progress, a line every few
+    seconds (`hooks.ProgressLog`: the grid's costs from lowest to highest); chunks of a few seconds of work
+    at most (`stages.chunk_length`)."""
     t, saved_config = config.train, checkpoint_config(config)
+    rundir.recover(workdir, enabled=runtime.is_writer())  # what a killed run left, before its checkpoints are read
     states, hparams = initial_states(configs, n_features)
     states, past_costs = checkpoint.starting_point(
         workdir,
@@ -154,7 +158,11 @@ def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_f
         num_steps=t.iteration_limit,
         past_costs=past_costs,
     )
-    return (states, hparams), past_costs, [save, hooks.InterruptStop(save, workdir)], t.checkpoint_every or None
+    progress = [hooks.ProgressLog(t.iteration_limit)] if t.progress else []
+    work = 3 * n_examples * sum(np.size(leaf) for leaf in jax.tree.leaves(states.params))  # every config's
+    on_chunk = [save, hooks.InterruptStop(save, workdir), *progress]
+    chunk = stages.chunk_length(t.checkpoint_every or None, t.iteration_limit, work_per_iteration=work)
+    return (states, hparams), past_costs, on_chunk, chunk
 
 
 def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
@@ -173,8 +181,12 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
     with stages.runtime_scope(config), contextlib.ExitStack() as run_scope:
         inputs = stages.load_inputs(config)
         configs = grid_configs(config)
-        start, past_costs, on_chunk, chunk = resumable_grid(config, workdir, configs, inputs.n_features)
-        run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
+        start, past_costs, on_chunk, chunk = resumable_grid(
+            config, workdir, configs, inputs.n_features, len(inputs.splits["train"].y)
+        )
+        members = [f"{i}/{name}" for i in range(len(configs)) for name in report.RUN_FILES]
+        targets = {"files": (*members, *summary.SUMMARY_FILES), "folders": (checkpoint.FOLDER,)}
+        run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features, **targets))  # to the end
         log.info(
             "training %d configs (%d learning rates x %d seeds) in one compiled call",
             len(configs),
@@ -203,14 +215,15 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
         futures.wait([evaluation_compiled])  # an error there is the evaluation's: the call below raises it
         evaluations = stages.evaluate_params(config, inputs, result.state.params, grid=True)
         timing["sweep_evaluate_time_s"] = time.perf_counter() - t_evaluate
+        stage = run_scope.enter_context(rundir.staged_outputs(workdir))  # members and summary committed together
         for i, (c, evaluation) in enumerate(zip(configs, evaluations)):
             started = time.perf_counter()
             log.info("config %d: learning_rate=%s seed=%d", i, c.optim.learning_rate, c.train.seed)
             n_iter = int(result.state.step[i])
             info = {"n_iter": n_iter, "converged": bool(cast(np.ndarray, result.converged)[i]), **timing}
-            report.write_config(workdir / str(i), c, inputs.classes, inputs.n_features)
+            (stage / str(i)).mkdir()
             report.report_run(
-                workdir / str(i),
+                stage / str(i),
                 c,
                 model,
                 unstack(result.state.params, i),
@@ -220,8 +233,9 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
                 info,
                 started=started,
                 figures=report.start_figures(c, list(inputs.xs), prepare=False) if figures else None,
+                commit=False,
             )
-    result_summary = summary.summarize(workdir)
+        result_summary = summary.summarize(stage)
     log.info("sweep summary:\n%s", summary.report(result_summary))  # the table's header aligned after the log prefix
     flagged = [row for row in result_summary["rows"] if row["warnings"]]
     codes = [code for row in flagged for code in row["warnings"]]

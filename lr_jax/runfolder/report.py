@@ -7,6 +7,7 @@ with a `metrics.json` holds a finished run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -26,10 +27,16 @@ from lr_jax.evaluate import Evaluation
 from lr_jax.models.interface import Model
 from lr_jax.runfolder import inspection, plots
 from lr_jax.runfolder import transaction as rundir
+from lr_jax.version import __version__
 
 log = logging.getLogger(__name__)
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
+# Every name a single run writes into its folder (files, then folders): `transaction.claim` checks them all
+# before training, so that a directory named params.npz is refused then, not at the commit.
+FIGURES = ("learning_curve.png", "roc_curve.png", "mistakes.png", "weights.png")  # as loggers.FIGURES
+RUN_FILES = (CONFIG_FILE, "params.npz", "costs.csv", *FIGURES, METRICS_FILE)
+RUN_FOLDERS = ("checkpoints", "logs", "tensorboard")
 
 
 def write_config(workdir: Path, config: Config, classes: Sequence[str], n_features: int) -> None:
@@ -124,6 +131,7 @@ def run_metrics(config: Config, evaluation: Evaluation, iterations, costs, info:
         "optimized_metric": selection_record(config.optimized_metric, evaluation.metrics),
         "diverged": not (np.isfinite(costs).all() and math.isfinite(evaluation.train_objective)),
         **info,
+        "lr_jax_version": __version__,  # CHANGELOG.md says what each version changed
         "jax_version": jax.__version__,
         **runtime.describe_devices(),
         "environment": runtime.environment(),
@@ -157,14 +165,15 @@ def start_figures(config: Config, splits: Sequence[str], *, prepare: bool = True
     matplotlib's import, and with `prepare` drawn empty there: started before training, they cost the
     run's end only their curves. With a "val" split the learning curve has a validation line."""
     labels = ("train", "validation") if "val" in splits else (None,)
-    title = f"Learning rate = {config.optim.learning_rate}"
+    subject = plots.run_subject(config.to_dict())
+    title = f"Cost against iterations, {config.train.iteration_limit} iterations\n{subject}"
 
-    def build(figure, *args):  # in the worker: its first figure imports matplotlib
-        return figure(*args).prepare() if prepare else figure(*args)
+    def build(figure, *args, **kwargs):  # in the worker: its first figure imports matplotlib
+        return figure(*args, **kwargs).prepare() if prepare else figure(*args, **kwargs)
 
-    return RunFigures(
-        background.in_background(build, plots.LearningCurves, title, labels),
-        background.in_background(build, plots.RocCurves, list(splits)),
+    return RunFigures(  # a legend (train and validation) right of the axes, off the curves
+        background.in_background(build, plots.LearningCurves, title, labels, outside=labels != (None,)),
+        background.in_background(build, plots.RocCurves, list(splits), subject),
     )
 
 
@@ -218,6 +227,7 @@ def write_outputs(
             threshold=config.model.threshold,
             image_size=config.data.image_size,
             classes=test.classes,
+            subject=plots.run_subject(config.to_dict()),
         )
     for plot in drawn:
         plot.result()
@@ -241,6 +251,8 @@ def report_run(
     started: float,
     process_started: float | None = None,
     figures: RunFigures | None = None,
+    costs_printed: bool = False,
+    commit: bool = True,
 ) -> dict[str, Any]:
     """Print the costs and the evaluation, write the run's files (metrics.json last); return the metrics.
 
@@ -251,10 +263,14 @@ def report_run(
     counts from `started` (a `time.perf_counter()` value) to the writing of metrics.json, `files_time_s` the files
     alone. Without `figures` (`start_figures`) no figure is written (a sweep's points). With
     `process_started` (the script's first `time.perf_counter()`), `import_time_s` is the time from it to
-    `started` (imports, Hydra's config) and `process_time_s` the time from it to metrics.json.
+    `started` (imports, Hydra's config) and `process_time_s` the time from it to metrics.json. With
+    `costs_printed` (a single run, whose `hooks.CostPrinter` printed each chunk's lines as it finished) the
+    cost lines are not printed again. The files, config.json too, are committed into `workdir` together
+    (`rundir.staged_outputs`); without `commit`, `workdir` is a folder of a stage the caller commits (a
+    sweep's member).
     """
     iterations, costs = logged_costs(costs_T, config.train.log_every)
-    if config.train.print_cost:
+    if config.train.print_cost and not costs_printed:
         print_costs(iterations, costs)
     log_evaluation(evaluation, info["n_iter"], info["converged"])
     result = run_metrics(config, evaluation, iterations, costs, info)
@@ -270,8 +286,10 @@ def report_run(
     if not runtime.is_writer():  # one process writes the run's files
         result["run_time_s"] = time.perf_counter() - started
         return result
-    with rundir.staged_outputs(workdir) as stage:  # moved into workdir together, metrics.json last
+    staged = rundir.staged_outputs(workdir, rundir.resume_hint(workdir)) if commit else contextlib.nullcontext(workdir)
+    with staged as stage:  # moved into workdir together, metrics.json last
         t_files = time.perf_counter()
+        write_config(stage, config, test.classes, int(np.prod(test.x_raw.shape[1:])))
         write_outputs(
             stage,
             config,

@@ -23,8 +23,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from lr_jax import artifacts, outcomes
 from lr_jax.errors import LrJaxError, OutcomeError
 from lr_jax.runfolder import plots
@@ -195,12 +193,7 @@ def summarize(sweep_dir: str | Path) -> dict[str, Any]:
     best = best_row(rows, selected_by["name"], selected_by["direction"])
     artifacts.save_table_csv(sweep_dir / "summary.csv", csv_rows(rows))
     artifacts.save_json(sweep_dir / "summary.json", {"rows": rows, "best": best, "selected_by": selected_by})
-    curves: dict[str | None, tuple] = {
-        describe(row): (m.get("cost_iterations", []), np.asarray(m.get("costs", []), float))
-        for row in rows
-        for m in [runs[row["run"]]]
-    }  # a diverged run's costs hold nulls: NaN, a gap in its curve
-    plots.plot_learning_curves(sweep_dir / "learning_curves.png", curves, f"{len(rows)} runs")
+    plots.plot_sweep_curves(sweep_dir / "learning_curves.png", {describe(row): runs[row["run"]] for row in rows})
     return {"rows": rows, "best": best, "selected_by": selected_by}
 
 
