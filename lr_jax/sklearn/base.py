@@ -35,7 +35,6 @@ from lr_jax.errors import DivergenceError
 from lr_jax.models.interface import param_dtype
 from lr_jax.models.logistic import batched_logit, predict_proba
 from lr_jax.optim import make_hparams, spec
-from lr_jax.pipelines.hooks import ProgressBar
 from lr_jax.runtime import precision_scope, use_compilation_cache
 from lr_jax.train import init_state, steps_done, train_step
 
@@ -234,6 +233,10 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
         and the chunk's end are traced, so every call runs one compiled program. Returns (the final state, the
         cost before each iteration (K, iterations run; sampled, first iteration kept, for a call of more than
         COST_SLOTS iterations), NaN for a problem's iterations not run)."""
+        # Here, not at the top: the hooks module brings the run folder's and the data's (h5py, Pillow, pooch),
+        # which `import lr_jax.sklearn` and the newton and lbfgs fits never need (tests/test_import_cost.py).
+        from lr_jax.pipelines.hooks import ProgressBar
+
         chunk, done, costs = -(-self.max_iter // 20) if self.verbose else self.max_iter, 0, []
         with ProgressBar(self.max_iter, x_ND.shape[0], enabled=bool(self.verbose)) as bar:
             while done < self.max_iter:
