@@ -71,9 +71,9 @@ def choose(
     """(SPAN or WEIGHTS, why) for `train.parametrization` = `setting` (auto, weights or span).
 
     auto picks the span when it is exact (logistic regression, optimizer sgd, one device) and pays:
-    m <= n/4 (K's m² float32 values take no more memory than X's m·n bytes as uint8 pixels), m <=
-    MAX_EXAMPLES (K's float64 accumulator), and the iterations repay building K: K costs m²n multiply-adds
-    once and m² per step, the weights 2mn per step, so the span pays when num_steps·(2n - m) > m·n.
+    m <= n/4 (K's m² float64 values, 8m² bytes, at most twice X's m·n bytes as uint8 pixels), m <=
+    MAX_EXAMPLES (K within 2 GiB), and the iterations repay building K: K costs m²n multiply-adds once
+    and m² per step, the weights 2mn per step, so the span pays when num_steps·(2n - m) > m·n.
     """
     exact = _why_not_exact(optimizer, model, sharded)
     if setting == SPAN:

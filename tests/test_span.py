@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +19,7 @@ from lr_jax.errors import ConfigError
 from lr_jax.models import logistic, mlp
 from lr_jax.pipelines import experiment
 from lr_jax.runtime import precision_scope
+from tests.conftest import REPO_ROOT
 from tests.test_checkpoint import Stopped, record_and_stop_hooks
 
 M, N, STEPS, EVERY = 40, 300, 30, 10  # m < n/4, as the span needs; a record every EVERY iterations
@@ -227,3 +229,25 @@ def test_course_run_in_float32_chooses_the_span_and_prints_the_course_numbers(da
     np.testing.assert_allclose(metrics["costs"], oracle_costs, rtol=0, atol=2e-6)
     assert [f"{c:f}" for c in metrics["costs"]] == [f"{c:f}" for c in oracle_costs]
     assert (metrics["train_accuracy"], metrics["test_accuracy"]) == (207 / 209, 35 / 50)
+
+
+def doc_commands() -> list[str]:
+    """The shell commands of docs/span.md's bash block, one per line."""
+    text = (REPO_ROOT / "docs" / "span.md").read_text()
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+@pytest.mark.slow  # three Python processes, two short runs
+def test_the_commands_of_docs_span_work_as_written(tmp_path):
+    """Run verbatim in a folder that holds the repository's scripts/ and conf/ (so runs/ lands there)."""
+    for name in ("scripts", "conf"):
+        (tmp_path / name).symlink_to(REPO_ROOT / name)
+    outputs = []
+    for command in doc_commands():
+        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, f"{command}\n{proc.stderr}"
+        outputs.append(proc.stdout + proc.stderr)
+    assert "parametrization span (m=200 < n=4096)" in outputs[0]
+    assert "parametrization weights (forced)" in outputs[1]
+    assert outputs[2].strip() == "['span', 'weights']"
