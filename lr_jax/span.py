@@ -18,10 +18,10 @@ they train in weights (`choose`).
 The span's own arithmetic is float64, also in a float32 run (whose features, weights and costs stay float32):
 it costs m² per step, and float32 would move the course's float32 cost table (by 1.3e-6 with K from XLA's
 float32 product, by 8.2e-7 with float32 coefficients) more than the 1.4e-8 between a printed cost and its
-rounding boundary. The state is a `TrainState` whose `opt_state` is a `SpanState` (w₀, the coefficients, optax's state of them,
-all float64) and whose `params` are the weights materialized at the end of each compiled chunk, so hooks,
-checkpoints, early stopping and evaluation see ordinary weights, and a checkpoint holds the coefficients
-(a run resumes exactly).
+rounding boundary. The state is a `TrainState` whose `opt_state` is a `SpanState` (w₀, the coefficients,
+optax's state of them, all float64) and whose `params` are the weights materialized at the end of each
+compiled chunk, so hooks, checkpoints, early stopping and evaluation see ordinary weights, and a checkpoint
+holds the coefficients (a run resumes exactly).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from lr_jax.models.interface import Model, param_dtype
 from lr_jax.models.logistic import LOGISTIC, LogisticModel
 from lr_jax.optim import HParams, OptimSpec, as_spec, make_optimizer
 
-SPAN, WEIGHTS, AUTO = "span", "weights", "auto"
+SPAN, WEIGHTS = "span", "weights"  # train.parametrization's choices besides auto
 LINEAR_OPTIMIZERS = frozenset({"sgd"})  # optax.sgd with or without (Nesterov) momentum, any schedule
 MAX_EXAMPLES = 16384  # K's float64 accumulator: 8·m² bytes = 2 GiB at this m
 GRAM_COLUMNS = 1024  # features per block while K is accumulated: the float64 copy of X is m x 1024 at most
