@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import subprocess
 
 import jax
@@ -102,6 +103,22 @@ def test_the_span_state_is_float64_and_its_weights_are_the_run_dtype():
     result = span.fit(state, x, y, hparams, num_steps=5)
     assert result.costs.dtype == np.float32 and result.state.params["w"].dtype == jnp.float32
     assert result.state.opt_state.coef["a"].dtype == jnp.float64 and span.is_span(result.state)
+
+
+def test_a_new_learning_rate_or_l2_reuses_the_compiled_span_programs(caplog):
+    """K's program, the loop's and the conversion's all take the hyperparameters traced."""
+    x, y, _, w0 = problem()
+    x, w0 = x.astype(jnp.float32), jax.tree.map(lambda a: a.astype(jnp.float32), w0)
+
+    def fit(hparams):
+        state = span.to_span(train.init_state(w0, hparams, jax.random.key(0)), hparams, m=M)
+        return span.fit(state, x, y, hparams, num_steps=5)
+
+    fit(optim.make_hparams(0.05))
+    caplog.set_level(logging.WARNING)
+    with jax.log_compiles():
+        fit(optim.make_hparams(0.2, l2=0.5))
+    assert not [r.getMessage() for r in caplog.records if r.getMessage().startswith("Compiling")]
 
 
 MLP = mlp.MLP(hidden=(4,))
