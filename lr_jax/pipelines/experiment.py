@@ -45,6 +45,7 @@ def train_and_evaluate(
         inputs = stages.load_inputs(config)
         t_data = time.perf_counter()
         state, hparams = stages.initial_state(config, inputs.n_features)
+        state, parametrization = stages.parametrize(config, inputs, state, hparams)
         state, past_costs = stages.resume_point(config, workdir, state)
         run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
         # Every check on the input is done: only now does the run write anything. A resumed run's config.json
@@ -73,6 +74,7 @@ def train_and_evaluate(
         evaluation = stages.evaluate_params(config, inputs, params)
         info: dict[str, Any] = {
             "n_iter": int(result.state.step),
+            "parametrization": parametrization,
             "data_time_s": t_data - t_start,
             "converged": result.converged,
             "compile_time_s": result.compile_s,

@@ -3,6 +3,7 @@
 runtime      the process: compilation cache, other processes, precision        `runtime_scope`
 inputs       the data read, split and put on the device                          `load_inputs`
 state        the model's init and the optimizer's, every key from train.seed     `initial_state`
+parametrize  the state in weights or in the span of the data (train.parametrization) `parametrize`
 resume       the newest checkpoint instead, with train.resume=true               `resume_point`
 placement    the batch sharded over a device mesh when there are several         `place`
 fit          the compiled loop, in chunks, with hooks between them                `fit`
@@ -25,7 +26,7 @@ from typing import NamedTuple, cast
 import jax
 import numpy as np
 
-from lr_jax import background, data, evaluate, models, optim, parallel, pixels, runtime, train
+from lr_jax import background, data, evaluate, models, optim, parallel, pixels, runtime, span, train
 from lr_jax.config import Config
 from lr_jax.config.checks import METRIC_DIRECTIONS
 from lr_jax.errors import ConfigError
@@ -126,6 +127,25 @@ def _init_state(seed, hparams, *, model: Model, optim, n_features, dtype) -> tra
     """One small compiled init (instead of one compile per eager operation); the seed is traced."""
     key_init, key_train = jax.random.split(jax.random.key(seed))
     return train.init_state(model.init(key_init, n_features, dtype), hparams, key_train, optim=optim)
+
+
+def parametrize(config: Config, inputs: Inputs, state: train.TrainState, hparams) -> tuple[train.TrainState, str]:
+    """(the state in the parametrization the run trains in, its name): train.parametrization, auto decided
+    by `span.choose`; logged once. Before `resume_point`, whose checkpoint must match the state's form."""
+    m, n = inputs.xs["train"].shape
+    name, why = span.choose(
+        config.train.parametrization,
+        m=m,
+        n=n,
+        optimizer=config.optim.name,
+        model=models.build(config.model),
+        num_steps=config.train.iteration_limit,
+        sharded=parallel.use_mesh(config.parallel),
+    )
+    log.info("parametrization %s (%s)", name, why)
+    if name == span.SPAN:
+        state = span.to_span(state, hparams, m=m, optim=optim.spec(config.optim))
+    return state, name
 
 
 def resume_point(config: Config, workdir: Path, state: train.TrainState) -> tuple[train.TrainState, np.ndarray]:
@@ -290,7 +310,8 @@ def fit(
     run: Callable = train.run_steps,
 ) -> train.FitResult:
     """The compiled training of `placed.state` up to the iteration limit (or ‖∇J‖ < tol, or a hook's
-    `StopTraining`); params on the host. Hooks with a `start(state)` method see the starting state first."""
+    `StopTraining`); params on the host. Hooks with a `start(state)` method see the starting state first.
+    A state in the span of the data (`parametrize`) trains through `span.fit` (`run` is for weights)."""
     t = config.train
     with parallel.mesh_scope(placed.mesh), contextlib.ExitStack() as stack:
         for hook in on_chunk:
@@ -299,7 +320,8 @@ def fit(
         for hook in on_chunk:
             if hasattr(hook, "start"):
                 hook.start(placed.state)
-        result = train.fit(
+        fit_state = span.fit if span.is_span(placed.state) else functools.partial(train.fit, run=run)
+        result = fit_state(
             placed.state,
             placed.x,
             placed.y,
@@ -311,7 +333,6 @@ def fit(
             weight_N=placed.weight,
             batch_size=t.batch_size,
             model=models.build(config.model),
-            run=run,
         )
     # Replicated over the mesh: the host copy serves the evaluation of the (local) splits.
     return result._replace(state=result.state._replace(params=jax.device_get(result.state.params)))

@@ -25,6 +25,7 @@ import jax
 import numpy as np
 
 from lr_jax import artifacts
+from lr_jax.config import Config
 from lr_jax.errors import ConfigError, DataError
 from lr_jax.train import TrainState, steps_done
 
@@ -221,7 +222,9 @@ def _checked_leaf(path, name, value, like) -> np.ndarray:
 
 
 def _check_config(path, saved: Mapping[str, Any], current: Mapping[str, Any]) -> None:
-    flat_saved, flat_now = _flatten(saved), _flatten(current)
+    # A key absent on either side held its default (a checkpoint's lr_jax may not have known it yet).
+    defaults = _flatten(Config().to_dict())
+    flat_saved, flat_now = {**defaults, **_flatten(saved)}, {**defaults, **_flatten(current)}
     differ = sorted(
         k
         for k in flat_saved.keys() | flat_now.keys()
