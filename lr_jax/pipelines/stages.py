@@ -71,6 +71,7 @@ def load_inputs(config: Config) -> Inputs:
     splits["train"], val = data.split_validation(splits["train"], config.data.val_fraction, config.data.split_seed)
     if val is not None:
         splits["val"] = val
+        _check_early_stopping_metric(config, val)
     if jax.process_count() == 1:  # alone: a block of rows of a multi-process run may rightly hold one class
         data.check_both_classes(splits["train"], config.data)
     _check_batch_size(config.train.batch_size, splits["train"].y.shape[0], config.data.val_fraction)
@@ -96,6 +97,20 @@ def sample_weights(class_weight: str | None, y_N: np.ndarray, dtype) -> jax.Arra
     return jax.device_put(per_class[y_N].astype(dtype))
 
 
+def _check_early_stopping_metric(config: Config, val: data.Split) -> None:
+    """Refuse early stopping on ROC AUC when the validation split holds one class: it is undefined (NaN) at
+    every measurement, so no iteration could ever be the best."""
+    t = config.train
+    counts = np.bincount(val.y, minlength=2)
+    if t.early_stopping and t.early_stopping_metric == "val_roc_auc" and counts.min() == 0:
+        raise ConfigError(
+            f"train.early_stopping_metric=val_roc_auc: the validation split (data.val_fraction="
+            f"{config.data.val_fraction}: {counts[0]} {val.classes[0]!r}, {counts[1]} {val.classes[1]!r}) holds "
+            "one class, where ROC AUC is undefined. Stop on val_log_loss or val_cost, or use a larger "
+            "data.val_fraction (or another data.split_seed)."
+        )
+
+
 def _check_batch_size(batch_size: int | None, m: int, val_fraction: float) -> None:
     if batch_size is not None and batch_size > m:
         after = f" (after data.val_fraction={val_fraction})" if val_fraction else ""
@@ -110,7 +125,7 @@ def initial_state(config: Config, n_features: int) -> tuple[train.TrainState, op
     dtype = runtime.run_dtype(config.train.precision)
     hparams = optim.config_hparams(config, dtype)
     state = _init_state(
-        config.train.seed,
+        np.uint32(config.train.seed),  # the whole range 0..2**32-1; the same key as the int32 of seeds < 2**31
         hparams,
         model=models.build(config.model),
         optim=optim.spec(config.optim),
@@ -280,8 +295,13 @@ def kept_params(config: Config, result: train.FitResult, tracker: hooks.Validati
     """The parameters the run keeps: the best measured ones with train.early_stopping, else the last ones."""
     if not config.train.early_stopping:
         return result.state.params
+    if tracker.best_params is None:  # no measurement was finite: nothing to prefer to the last parameters
+        log.warning(
+            "early stopping: %s was never finite; the run keeps its last parameters", config.train.early_stopping_metric
+        )
+        return result.state.params
     log.info(
-        "early stopping: %s at iteration %s, best %.6f at iteration %i (the parameters kept)",
+        "early stopping: %s at iteration %s, best %.6f at iteration %s (the parameters kept)",
         "stopped" if result.stopped else "not triggered, ran to the end",
         tracker.stopped_at,
         tracker.best_value,
