@@ -132,7 +132,46 @@ def initial_state(config: Config, n_features: int) -> tuple[train.TrainState, op
         n_features=n_features,
         dtype=dtype,
     )
+    _check_initial_params(config, state.params, dtype)
     return state, hparams
+
+
+def _check_initial_params(config: Config, params, dtype) -> None:
+    """Refuse initial parameters that are not finite: model.init_scale beyond the range of the run's dtype."""
+    if all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(jax.device_get(params))):
+        return
+    m = config.model
+    raise ConfigError(
+        f"model.init_scale={m.init_scale!r}: the initial parameters of model.init={m.init} are not finite in "
+        f"{np.dtype(dtype).name} (largest {float(np.finfo(dtype).max):.4g}). Use a model.init_scale like 0.01."
+    )
+
+
+def divergence_advice(config: Config) -> Callable[[bool], str]:
+    """What the divergence message advises: `advice(at_start)`, True when the cost of the initial parameters
+    (iteration 0) is already not finite.
+
+    Gradient descent on the L2 term alone multiplies the weights by (1 - learning_rate·l2) per step (by a
+    factor of size up to (1 + momentum) more with momentum), so it diverges once learning_rate·l2 >= 2(1 + momentum).
+    """
+    m, o = config.model, config.optim
+
+    def advice(at_start: bool) -> str:
+        if at_start:
+            return (
+                f"The cost of the initial parameters (model.init={m.init}, model.init_scale={m.init_scale!r}) is "
+                "already not finite: their outputs overflow. Use a smaller model.init_scale (e.g. 0.01)"
+                + (" or model.init=he." if m.name == "mlp" else ".")
+            )
+        if o.name == "sgd" and o.learning_rate * m.l2 >= 2 * (1 + o.momentum):
+            return (
+                f"model.l2={m.l2!r} with optim.learning_rate={o.learning_rate!r}: each step multiplies the weights "
+                f"by 1 - learning_rate·l2 = {1 - o.learning_rate * m.l2:.4g}, so the L2 penalty alone diverges. "
+                f"Keep learning_rate·l2 < {2 * (1 + o.momentum):g}: lower model.l2."
+            )
+        return "Lower optim.learning_rate (or keep data.scale=true)."
+
+    return advice
 
 
 @functools.partial(jax.jit, static_argnames=("model", "optim", "n_features", "dtype"))
@@ -252,7 +291,7 @@ def training_hooks(
         past_costs=past_costs,
     )
     stop = hooks.InterruptStop(save if writer else None, workdir)
-    return [hooks.DivergenceGuard(folder), save, stop, bar, *tail], chunk
+    return [hooks.DivergenceGuard(folder, advice=divergence_advice(config)), save, stop, bar, *tail], chunk
 
 
 def fit(
