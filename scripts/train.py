@@ -9,6 +9,7 @@ PROCESS_STARTED = time.perf_counter()  # before the imports: metrics.json's impo
 import hydra  # noqa: E402
 import hydra_fixes  # noqa: E402, F401  (on sys.path: Python puts a script's folder there); before Hydra runs
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
+from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 
 
@@ -18,15 +19,23 @@ def main(cfg: DictConfig) -> float:
     global PROCESS_STARTED
     process_started, PROCESS_STARTED = PROCESS_STARTED, None  # a multirun's later jobs did not import
     from lr_jax import Config  # light; JAX is imported only once the config is valid
-    from lr_jax.errors import exit_on_error
+    from lr_jax.errors import DivergenceError, exit_on_error
 
+    hydra_config = HydraConfig.get()
     with exit_on_error():  # `error: <message>` and exit code 2; a traceback only with HYDRA_FULL_ERROR=1
         config = Config.from_dict(OmegaConf.to_container(cfg, resolve=True))
-        from lr_jax.pipelines.experiment import train_and_evaluate
+        from lr_jax.pipelines.experiment import record_divergence, train_and_evaluate
         from lr_jax.runtime import freeze_long_lived_objects
 
         freeze_long_lived_objects()  # the process ends with the run: spare the collector its imports
-        metrics = train_and_evaluate(config, HydraConfig.get().runtime.output_dir, process_started=process_started)
+        try:
+            metrics = train_and_evaluate(config, hydra_config.runtime.output_dir, process_started=process_started)
+        except DivergenceError as e:
+            if hydra_config.mode != RunMode.MULTIRUN:
+                raise
+            # One job of a sweep or search diverged: its result, recorded; NaN makes Optuna mark the trial
+            # failed and go on (a plain multirun ignores the value).
+            return record_divergence(config, hydra_config.runtime.output_dir, e)
     return metrics["optimized_metric"]["value"]
 
 
