@@ -17,9 +17,10 @@ decodes the folder again, with one warning for a damaged cache; a cache folder t
 leaves the run on the decoded images, with one warning.
 
 Refused, each naming what to fix: a class folder missing or without images, a sub-folder that is no class
-of `data.classes`, image files the loader would skip (unreadable, or of a type other than JPEG/PNG; with
-`data.skip_bad_images=true` they are skipped, counted and listed in the log), and a `data.image_size` at
-which the decoded images would not fit in the memory available.
+of `data.classes`, image files the loader would skip (unreadable, of a type other than JPEG/PNG such as
+.gif or .heic, or a PNG/JPEG file without its extension; with `data.skip_bad_images=true` they are
+skipped, counted and listed in the log), and a `data.image_size` at which the decoded images would not fit
+in the memory available. Files that are no images at all (a notes.txt) are ignored, listed in the log.
 """
 
 from __future__ import annotations
@@ -97,13 +98,37 @@ def list_images(folder: Path, classes) -> tuple[list[tuple[str, int]], list[str]
             f"{folder}: no .jpg/.jpeg/.png images in class folder(s) {empty}; a classifier needs examples of "
             "both classes. Add images there."
         )
-    other_images = Image.registered_extensions().keys() - EXTENSIONS
-    unsupported = [
-        f"{path} (not a .jpg/.jpeg/.png file: convert it)"
-        for path, _ in found
-        if Path(path).suffix.lower() in other_images
-    ]
+    other_images = (Image.registered_extensions().keys() | PHOTO_EXTENSIONS) - EXTENSIONS
+    unsupported, ignored = [], []
+    for path, _ in found:
+        suffix = Path(path).suffix.lower()
+        if suffix in EXTENSIONS:
+            continue
+        if suffix in other_images:
+            unsupported.append(f"{path} (not a .jpg/.jpeg/.png file: convert it)")
+        elif kind := _sniff(folder / path):
+            unsupported.append(f"{path} (a {kind} file without its extension: rename it to {path}.{kind.lower()})")
+        else:
+            ignored.append(path)
+    if ignored:
+        shown = ", ".join(ignored[:10]) + (f" and {len(ignored) - 10} more" if len(ignored) > 10 else "")
+        log.info("%s: ignored %d file(s) that are no images: %s", folder, len(ignored), shown)
     return files, unsupported
+
+
+# Photo formats Pillow does not open without a plugin: named as images that cannot be used, not ignored.
+PHOTO_EXTENSIONS = frozenset({".heic", ".heif", ".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw"})
+_MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
+
+
+def _sniff(path: Path) -> str | None:
+    """ "PNG" or "JPEG" when the file starts as one does (whatever its name), else None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None
+    return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), None)
 
 
 def read_folder(folder: Path, cfg: DataConfig) -> Split:
