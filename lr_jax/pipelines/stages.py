@@ -29,7 +29,7 @@ from lr_jax.config import Config
 from lr_jax.config.checks import METRIC_DIRECTIONS
 from lr_jax.errors import ConfigError
 from lr_jax.models.interface import Model
-from lr_jax.pipelines import hooks
+from lr_jax.pipelines import hooks, sizes
 from lr_jax.runfolder import checkpoint, loggers
 from lr_jax.runfolder import transaction as rundir
 
@@ -64,6 +64,7 @@ class Inputs(NamedTuple):
 
 def load_inputs(config: Config) -> Inputs:
     """Read (or download) the data, carve the validation split, put the arrays on the device."""
+    sizes.check_memory(config)  # before the data or any parameter is allocated
     dtype = runtime.run_dtype(config.train.precision)
     devices = runtime.describe_devices()
     log.info("backend %s, %d device(s): %s", devices["backend"], len(devices["devices"]), devices["devices"])
