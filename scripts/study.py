@@ -5,8 +5,9 @@ Writes `<kind>_study.csv` and `<kind>_study.png` into Hydra's run folder; `study
 
 from __future__ import annotations
 
+import command_line  # on sys.path: Python puts a script's folder there
 import hydra
-import hydra_fixes  # on sys.path: Python puts a script's folder there); before Hydra runs
+import hydra_fixes  # noqa: F401  (on sys.path: Python puts a script's folder there); before Hydra runs
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
@@ -31,5 +32,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    hydra_fixes.check_command_line()  # one line for what Hydra would answer with a traceback
+    command_line.check_command_line()  # one line for what Hydra would answer with a traceback
     main()

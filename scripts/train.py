@@ -6,8 +6,9 @@ import time
 
 PROCESS_STARTED = time.perf_counter()  # before the imports: metrics.json's import_time_s counts from here
 
+import command_line  # noqa: E402  (on sys.path: Python puts a script's folder there)
 import hydra  # noqa: E402
-import hydra_fixes  # noqa: E402  (on sys.path: Python puts a script's folder there); before Hydra runs
+import hydra_fixes  # noqa: E402, F401  (on sys.path: Python puts a script's folder there); before Hydra runs
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
@@ -40,5 +41,5 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    hydra_fixes.check_command_line()  # one line for what Hydra would answer with a traceback
+    command_line.check_command_line()  # one line for what Hydra would answer with a traceback
     main()
