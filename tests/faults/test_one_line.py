@@ -200,3 +200,21 @@ def test_the_memory_estimate_counts_data_parameters_and_optimizer_state():
     sizes.check_memory(config, free=1000)
     with pytest.raises(sizes.ConfigError, match=r"^data.num_features=10: this run needs at least 276 bytes"):
         sizes.check_memory(config, free=100)
+
+
+def test_the_command_line_checks_leave_good_overrides_alone(tmp_path):
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    try:
+        import command_line
+    finally:
+        sys.path.remove(str(REPO_ROOT / "scripts"))
+    good = [
+        "train=course",
+        "model=mlp",
+        "hydra.sweeper.n_trials=3",
+        f"hydra.sweeper.storage=sqlite:///{tmp_path}/new.db",
+    ]
+    command_line.check_command_line(["train.py", *good])  # no SystemExit
+    assert command_line._problem("hydra.sweeper.storage", f"sqlite:///{tmp_path}/missing/new.db").startswith(
+        f"{tmp_path}/missing is not a folder this process can write"
+    )

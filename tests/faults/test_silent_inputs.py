@@ -127,6 +127,17 @@ def test_a_float_tiff_in_0_1_is_read_as_its_8_bit_image_and_another_range_is_ref
 
 
 @pytest.fixture
+def mlflow_env(monkeypatch):
+    """MLflow's HTTP settings absent during the test and restored after it (the logger sets its defaults)."""
+    from lr_jax.runfolder import loggers
+
+    for key in loggers.HTTP_LIMITS:
+        monkeypatch.setenv(key, "recorded")  # so that teardown restores the value before the test, or its absence
+        monkeypatch.delenv(key)
+    return monkeypatch
+
+
+@pytest.fixture
 def silent_server():
     """(port) of a socket on 127.0.0.1 that accepts connections and never answers: a hung server."""
     server = socket.socket()
@@ -146,7 +157,7 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize("case", ["scheme", "closed-port", "no-answer"])
 def test_an_unusable_mlflow_tracking_uri_is_one_error_within_seconds(
-    case, tiny_data, tmp_path, run_cli, snapshot, monkeypatch, silent_server
+    case, tiny_data, tmp_path, run_cli, snapshot, mlflow_env, silent_server
 ):
     pytest.importorskip("mlflow", reason="pip install -e '.[mlflow]'")
     uri, says = {
@@ -155,8 +166,8 @@ def test_an_unusable_mlflow_tracking_uri_is_one_error_within_seconds(
         "no-answer": (f"http://127.0.0.1:{silent_server}", "MLflow cannot start a run there (MlflowException"),
     }[case]
     # the test's own limits for a server that never answers (the defaults, 10 s x 3 tries, would be slow here)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "1")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    mlflow_env.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "1")
+    mlflow_env.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     before = snapshot(tiny_data)
 
     code, _, err = run_cli(
@@ -168,12 +179,12 @@ def test_an_unusable_mlflow_tracking_uri_is_one_error_within_seconds(
     assert snapshot(tiny_data) == before and not (tmp_path / "run" / "params.npz").exists()
 
 
-def test_mlflow_http_limits_are_set_unless_the_user_chose_them(monkeypatch):
+def test_mlflow_http_limits_are_set_unless_the_user_chose_them(mlflow_env):
+    pytest.importorskip("mlflow", reason="pip install -e '.[mlflow]'")
     from lr_jax.runfolder import loggers
 
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
-    monkeypatch.setattr(loggers, "_check_server", lambda uri: None)
+    mlflow_env.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    mlflow_env.setattr(loggers, "_check_server", lambda uri: None)
     with pytest.raises(Exception):  # noqa: B017  (nothing listens: whatever MLflow raises, wrapped or not)
         loggers.MlflowLogger(REPO_ROOT / "x", f"http://127.0.0.1:{_closed_port()}", None)
     assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "30"

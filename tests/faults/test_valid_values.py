@@ -118,3 +118,23 @@ def test_logistic_regression_cv_refuses_an_empty_or_invalid_Cs_as_scikit_learn_d
     X, y = np.random.default_rng(0).random((12, 3)), np.arange(12) % 2
     with pytest.raises(InvalidParameterError, match=r"^The 'Cs' parameter of LogisticRegressionCV must be an int"):
         LogisticRegressionCV(Cs=Cs).fit(X, y)
+
+
+def test_early_stopping_without_a_finite_measurement_keeps_the_last_parameters(caplog):
+    """No validation measurement was finite (nothing to prefer): the last parameters, and one warning."""
+    import logging
+    from types import SimpleNamespace
+
+    from lr_jax import Config
+    from lr_jax.pipelines import stages
+
+    config = Config.from_dict({"data": {"val_fraction": 0.2}, "train": {"early_stopping": True}})
+    last = {"w": np.ones(3), "b": np.zeros(())}
+    result = SimpleNamespace(state=SimpleNamespace(params=last), stopped=False)
+    tracker = SimpleNamespace(best_params=None, best_step=None, best_value=float("nan"), stopped_at=None)
+
+    with caplog.at_level(logging.WARNING):
+        assert stages.kept_params(config, result, tracker) is last
+    assert [r.getMessage() for r in caplog.records] == [
+        "early stopping: val_log_loss was never finite; the run keeps its last parameters"
+    ]
