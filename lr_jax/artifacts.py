@@ -43,7 +43,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
 def save_params(path: str | os.PathLike, params: Mapping[str, np.ndarray]) -> None:
     """`params.npz`: one array per leaf ("w", "b")."""
     with atomic_open(path, "wb") as f:
-        np.savez(f, **{k: np.asarray(v) for k, v in params.items()})
+        np.savez(f, **{k: np.asarray(v) for k, v in params.items()})  # type: ignore[arg-type]  # no key is allow_pickle
 
 
 def load_params(path: str | os.PathLike) -> dict[str, np.ndarray]:

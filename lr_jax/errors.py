@@ -31,6 +31,12 @@ class DivergenceError(LrJaxError):
     """Training produced non-finite parameters or costs."""
 
 
+class OutcomeError(LrJaxError):
+    """train.strict=true and the run raised outcome warnings (`lr_jax.outcomes`); the CLI exits with 3."""
+
+    exit_code = 3
+
+
 class Interrupted(LrJaxError):
     """SIGINT or SIGTERM stopped training; the CLI exits with 128 + the signal's number (130, 143)."""
 

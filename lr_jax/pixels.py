@@ -7,9 +7,9 @@ cache (`lax.scan` over `dynamic_slice`s of X), and the cost and its gradient com
     J = Σ_c Σ_{i∈c} wᵢLᵢ / Σ wᵢ,      ∇J = Σ_c ∇(Σ_{i∈c} wᵢLᵢ) / Σ wᵢ
 
 each chunk's gradient taken with `jax.value_and_grad` while its converted rows are still in cache, and
-the sum handed to the outer `jax.grad` through a `custom_vjp`. Measured on a 2-core CPU at m=20k,
-n=12288: about 9x faster than converting the whole matrix and 2-5x faster than a chunked forward plus a
-recomputed backward pass; 64-row chunks were fastest.
+the sum handed to the outer `jax.grad` through a `custom_vjp`: each chunk is converted once per step,
+not once for the forward pass and again for a recomputed backward pass (`chunk_rows()` rows at a time;
+`scripts/benchmark.py --suite scale` measures the throughput).
 
 When a device mesh with a "batch" axis is set (`jax.set_mesh`, see `lr_jax.parallel`), each device makes
 its pass over its own rows inside `jax.shard_map` and the sums are all-reduced (`psum`).
@@ -29,6 +29,11 @@ PIXEL_MAX = 255.0
 CHUNK_ROWS = {"cpu": 64}
 DEFAULT_CHUNK_ROWS = 32768
 MIN_CHUNKS = 4  # fewer rows than this many chunks: one piece, no loop (the course's 209 images)
+# Backends on which `features_dot` of integer pixels is a fused multiply-and-sum instead of a dot product.
+# A dot product of uint8 rows makes XLA convert them into a float buffer first (on a GPU, 13 bytes of
+# memory traffic per pixel instead of 1); a sum of products reads the uint8 once inside one reduction
+# kernel. Empty until measured: `python scripts/gpu_check.py pixels` compares the two on a GPU.
+FUSED_REDUCTION_BACKENDS: set[str] = set()
 
 
 def is_pixels(x) -> bool:
@@ -41,6 +46,14 @@ def as_features(x, dtype):
     return x.astype(dtype) / PIXEL_MAX if is_pixels(x) else x
 
 
+def features_dot(x_D, w_D):
+    """(x / 255)ᵀw for integer pixels (xᵀw for floats), as a dot product or, on the backends of
+    `FUSED_REDUCTION_BACKENDS`, as a sum of products that XLA fuses with the conversion."""
+    if is_pixels(x_D) and jax.default_backend() in FUSED_REDUCTION_BACKENDS:
+        return jnp.sum(as_features(x_D, w_D.dtype) * w_D, axis=-1)
+    return jnp.dot(as_features(x_D, w_D.dtype), w_D)
+
+
 @functools.partial(jax.jit, static_argnames="dtype")
 def _features(x, dtype):
     return as_features(x, dtype)
@@ -51,8 +64,8 @@ def for_training(x_ND, dtype):
     features here, once (as `as_features`); anything else as it is.
 
     Given small uint8 pixels, XLA converts them inside the training program anyway, before its loop, into a
-    buffer that the loop's products read more slowly than an input (the course's 2000 steps: 0.40 s against
-    0.36 s on this project's 2-core CPU); the memory is the same, as that buffer exists while it trains.
+    buffer that the loop's products read more slowly than an input; the memory is the same, as that buffer
+    exists while it trains.
     """
     return _features(x_ND, dtype) if is_pixels(x_ND) and not is_large(x_ND) else x_ND
 

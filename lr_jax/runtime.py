@@ -35,8 +35,8 @@ def freeze_long_lived_objects() -> None:
     it exits (`gc.freeze`).
 
     For the scripts, whose process ends with their run: the imports live until then, so no collection
-    could free them, and scanning them again in each full collection (tracing makes many) and once more at
-    exit costs ~0.2 s per process on a 2-core CPU. The library never calls it: a notebook or a test process
+    could free them, yet each full collection (tracing makes many) and the one at exit would scan them all
+    again. The library never calls it: a notebook or a test process
     lives on after a run, and cyclic garbage frozen there would stay.
     """
     gc.freeze()
@@ -45,7 +45,7 @@ def freeze_long_lived_objects() -> None:
 
 def precision_scope(precision: str):
     """A context in which JAX's 64-bit mode is on exactly when `precision == "float64"`."""
-    enable_x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64  # JAX < 0.6
+    enable_x64 = jax.enable_x64 if hasattr(jax, "enable_x64") else jax.experimental.enable_x64  # type: ignore[attr-defined]  # JAX < 0.6
     return enable_x64(precision == "float64")
 
 
@@ -91,7 +91,7 @@ def use_compilation_cache(setting: str | None) -> None:
 _UNUSABLE_CACHES: set[Path] = set()  # warned about once per process
 
 
-def _usable_cache(path: Path, setting: str) -> bool:
+def _usable_cache(path: Path, setting: str | None) -> bool:
     """Whether `path` is (made) a folder this process can write: a probe file created and removed."""
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -112,7 +112,7 @@ def _usable_cache(path: Path, setting: str) -> bool:
         return False
 
 
-def _trusted_cache(path: Path, setting: str) -> bool:
+def _trusted_cache(path: Path, setting: str | None) -> bool:
     """Whether only this user can put programs into `path`: JAX runs what it finds there, so a folder that
     another user owns or every user may write is warned about and left out (the run compiles as without a
     cache, with the same results; refusing the run would stop it over what only saves time)."""
@@ -144,10 +144,10 @@ _COMPILE_EVENTS = (  # JAX's duration events of a compilation: trace, lower, com
 _meters = threading.local()
 
 
-def _on_duration(event: str, seconds: float, **_) -> None:
+def _on_duration(event: str, duration_secs: float, **_: str | int) -> None:
     for meter in getattr(_meters, "active", ()):
         if event in _COMPILE_EVENTS:
-            meter.seconds += seconds
+            meter.seconds += duration_secs
             meter.compiles += event == _COMPILE_EVENTS[-1]
 
 
@@ -208,7 +208,7 @@ def is_writer() -> bool:
 def environment() -> dict:
     """What reproduces a run beyond its config: the code's git commit and dirty flag (None outside git),
     the command line, Python, the platform and the versions of the libraries the numbers depend on."""
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in ("lr_jax", "jax", "jaxlib", "optax", "numpy", "hydra-core"):
         try:
             versions[name] = metadata.version(name)

@@ -149,8 +149,8 @@ def run_steps(
     With a first-order optimizer the loop carries J and ∇J of the current parameters: an iteration
     records J, updates, and computes J and ∇J of the new parameters, which the loop's condition tests
     against tol before the next. So no iteration needs a branch to keep the state of a converged run (a
-    `lax.cond` there copied the parameters and optimizer state in and out of its branches every
-    iteration: 7 % of the course loop), at the price of one gradient more per call. Under `jax.vmap` (a
+    `lax.cond` there would copy the parameters and optimizer state in and out of its branches every
+    iteration), at the price of one gradient more per call. Under `jax.vmap` (a
     sweep) JAX's own batching of the loop keeps each converged member's state.
     """
     start = state.step
@@ -163,7 +163,7 @@ def run_steps(
             value = jnp.where(new_state.step > state.step, value, jnp.nan)  # NaN: stopped, no iteration made
             return new_state, costs_T.at[state.step - start].set(value), grad_norm
 
-        carry = (state, costs_T, jnp.asarray(jnp.inf, param_dtype(state.params)))
+        carry: tuple[Any, ...] = (state, costs_T, jnp.asarray(jnp.inf, param_dtype(state.params)))
     else:
         value_fn, update = _objective_and_update(x_ND, y_N, hparams, optim, weight_N, batch_size, model)
         value_and_grad = jax.value_and_grad(value_fn)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # makes `bench` importable from anywhere
 
-SUITES = ("course", "sweep", "solvers", "scale", "latency", "estimator", "mlp")
+SUITES = ("course", "sweep", "solvers", "scale", "latency", "estimator", "mlp", "chunks")
 
 
 def main(argv=None) -> None:

@@ -3,6 +3,7 @@
 course: the course's run (2000 steps) on uint8 pixels, timed after compilation, in one compiled call and in
         chunks of log_every (what the CLI does, for the progress bar).
 sweep:  1024 learning rates trained at once: `jax.vmap` over `train.run_steps`'s traced hyperparameters.
+pixels: the uint8 step at m = 1,000,000 as a dot product and as a fused sum of products, by chunk size.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import data, optim, train
+from lr_jax import data, optim, pixels, train
 from lr_jax.config import Config, DataConfig
 from lr_jax.models import logistic as model
 from lr_jax.pipelines import stages
@@ -55,9 +56,12 @@ def sweep(smoke: bool) -> None:
     state, _ = stages.initial_state(Config(), x.shape[1])
     rates = jnp.logspace(-5, -1, num_rates, dtype=jnp.float32)
 
+    def hparams(lr):  # make_hparams converts on the host; inside vmap the rate is traced, so stack copies
+        return {k: jnp.full_like(lr, v) for k, v in optim.make_hparams(0.0).items()} | {"learning_rate": lr}
+
     @jax.jit
     def run_all(rates):
-        return jax.vmap(lambda lr: train.run_steps(state, x, y, optim.make_hparams(lr), num_steps=steps))(rates)
+        return jax.vmap(lambda lr: train.run_steps(state, x, y, hparams(lr), num_steps=steps))(rates)
 
     t0 = time.perf_counter()
     jax.block_until_ready(run_all(rates))
@@ -78,9 +82,46 @@ def sweep(smoke: bool) -> None:
     )
 
 
+def pixels_forms(smoke: bool) -> None:
+    """The uint8 weight-space step (logistic regression, 10 steps) as a dot product and as a fused sum of
+    products (`pixels.FUSED_REDUCTION_BACKENDS`), at several chunk sizes, against the device's read rate."""
+    m, n, steps = (20_000, 3000, 3) if smoke else (1_000_000, 12288, 10)
+    k1, k2 = jax.random.split(jax.random.key(0))
+    x = jax.random.randint(k1, (m, n), 0, 256, dtype=jnp.int32).astype(jnp.uint8)
+    y = jax.random.bernoulli(k2, 0.5, (m,)).astype(jnp.int32)
+    read = _median_s(lambda: jax.block_until_ready(jnp.max(x)))
+    print(f"pixels: {m:,} x {n:,} uint8 ({m * n / 1e9:.2f} GB); jnp.max reads {m * n / read / 1e9:,.0f} GB/s")
+    state, hparams = stages.initial_state(Config(), n)
+    backend, rows_before = jax.default_backend(), dict(pixels.CHUNK_ROWS)
+    for fused in (False, True):
+        pixels.FUSED_REDUCTION_BACKENDS.clear()
+        pixels.FUSED_REDUCTION_BACKENDS.update({backend} if fused else set())
+        for rows in (1024, 4096, 32768):
+            pixels.CHUNK_ROWS[backend] = rows
+            run = jax.jit(lambda s, x, y, h: train.run_steps(s, x, y, h, num_steps=steps))
+            out = jax.block_until_ready(run(state, x, y, hparams))  # compiles
+            step = _median_s(lambda run=run: jax.block_until_ready(run(state, x, y, hparams))) / steps
+            print(
+                f"pixels: {'fused sum' if fused else 'dot':9s} chunk {rows:6,d} rows: step {step * 1e3:8.2f} ms, "
+                f"{m * n / step / 1e9:7,.0f} GB/s of X per step; final cost {float(out[1][-1]):.6f}"
+            )
+    pixels.CHUNK_ROWS.clear()
+    pixels.CHUNK_ROWS.update(rows_before)
+    pixels.FUSED_REDUCTION_BACKENDS.clear()
+
+
+def _median_s(fn, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("what", choices=("course", "sweep"))
+    parser.add_argument("what", choices=("course", "sweep", "pixels"))
     parser.add_argument("--smoke", action="store_true", help="small sizes, for a CPU")
     args = parser.parse_args()
-    {"course": course, "sweep": sweep}[args.what](args.smoke)
+    {"course": course, "sweep": sweep, "pixels": pixels_forms}[args.what](args.smoke)

@@ -2,7 +2,7 @@
 # The GPU check: test suite, course run, vmapped sweep of 1024 learning rates, and the scale suite at
 # m = 1,000,000 (12 GB of uint8 on the device), all figures into ONE file: $OUT/gpu_check.txt.
 #
-#   bash scripts/gpu_check.sh            # on the GPU machine (about 5 minutes on an H100)
+#   bash scripts/gpu_check.sh            # on the GPU machine
 #   bash scripts/gpu_check.sh --smoke    # small sizes, runs on a CPU (or GPU_CHECK_SMOKE=1)
 #
 # Installs nothing. It runs from the repository root with PYTHONPATH=$PWD, so lr_jax needs no
@@ -54,8 +54,9 @@ section environment 30 bash -c 'nvidia-smi --query-gpu=name,memory.total,driver_
   python -c "import importlib.util as u; print(\"missing modules:\", [m for m in (\"optax\",\"h5py\",\"matplotlib\",\"PIL\",\"pytest\",\"hydra\",\"omegaconf\",\"pooch\",\"tqdm\") if u.find_spec(m) is None] or \"none\")"'
 section course 45 python scripts/gpu_check.py course $flag
 section sweep 45 python scripts/gpu_check.py sweep $flag
+section pixels 90 python scripts/gpu_check.py pixels $flag
 section scale 120 python scripts/benchmark.py --suite scale --sizes "$sizes" --features "$features" \
   --numpy-max "$numpy_max" --repeats 3
-# Full float32 matmul precision for the tests' tolerances (XLA may use TF32 on the GPU by default).
-section tests 200 env JAX_DEFAULT_MATMUL_PRECISION=highest python -m pytest -p no:cacheprovider "${tests[@]}"
+# tests/conftest.py sets full float32 matmul precision (XLA may use TF32 on the GPU by default).
+section tests 200 python -m pytest -p no:cacheprovider "${tests[@]}"
 echo "figures: $report" | tee -a "$report"

@@ -29,13 +29,17 @@ def main(cfg: DictConfig) -> float:
         from lr_jax.runtime import freeze_long_lived_objects
 
         freeze_long_lived_objects()  # the process ends with the run: spare the collector its imports
+        # In a multirun every job runs; train.strict fails the sweep at its end (`SummarizeCallback`).
+        strict = False if hydra_config.mode == RunMode.MULTIRUN else None
         try:
-            metrics = train_and_evaluate(config, hydra_config.runtime.output_dir, process_started=process_started)
+            metrics = train_and_evaluate(
+                config, hydra_config.runtime.output_dir, process_started=process_started, strict=strict
+            )
         except DivergenceError as e:
             if hydra_config.mode != RunMode.MULTIRUN:
                 raise
-            # One job of a sweep or search diverged: its result, recorded; NaN makes Optuna mark the trial
-            # failed and go on (a plain multirun ignores the value).
+            # One job of a sweep or search diverged: its result, recorded; the worst value of its metric lets
+            # Optuna rank the trial last and go on (a plain multirun ignores the value).
             return record_divergence(config, hydra_config.runtime.output_dir, e)
     return metrics["optimized_metric"]["value"]
 

@@ -1,4 +1,5 @@
-"""Shared fixtures. JAX runs with rank promotion as an error, so implicit (m,) vs (m, 1) broadcasts fail."""
+"""Shared fixtures. JAX runs with rank promotion as an error, so implicit (m,) vs (m, 1) broadcasts fail, and
+with float32 matrix products at full precision, so the tests' float32 tolerances hold on GPUs too."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ import numpy as np
 import pytest
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+# XLA may multiply float32 matrices in TF32 (10-bit mantissa) on NVIDIA GPUs by default; the tolerances of these
+# tests are for float32 products. "highest" changes nothing on a CPU, which multiplies float32 in float32. The
+# environment variable carries the setting to the CLI's subprocesses (JAX reads it when imported).
+jax.config.update("jax_default_matmul_precision", "highest")
+os.environ.setdefault("JAX_DEFAULT_MATMUL_PRECISION", "highest")
 # train.compilation_cache_dir=auto caches compiled programs in a folder of this test session (inherited by the
 # CLI's subprocesses), never in the user's ~/.cache; set LR_JAX_COMPILATION_CACHE to choose another.
 os.environ.setdefault("LR_JAX_COMPILATION_CACHE", tempfile.mkdtemp(prefix="lr_jax-test-xla-"))

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import subprocess
+import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import h5py
@@ -63,3 +67,57 @@ def kill_after_first_checkpoint(command: list[str], run_dir: Path, timeout_s: fl
     proc.send_signal(signal.SIGKILL)
     assert proc.wait(timeout=60) == -signal.SIGKILL, f"{command[1]} ended before it could be killed"
     return checkpoint.list_checkpoints(folder)[-1].name
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def core_distributions() -> set[str]:
+    """The distributions `pip install -e .` brings (normalized names): lr_jax's dependencies without its extras,
+    and theirs, recursively, as their environment markers select them here."""
+    from packaging.requirements import Requirement
+
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo = [("lr_jax", frozenset[str]())]
+    while todo:
+        name, extras = todo.pop()
+        if (_normalize(name), extras) in seen:
+            continue
+        seen.add((_normalize(name), extras))
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for line in requires:
+            req = Requirement(line)
+            if req.marker is None or any(req.marker.evaluate({"extra": e}) for e in ("", *extras)):
+                todo.append((req.name, frozenset(req.extras)))
+    return {name for name, _ in seen}
+
+
+BLOCK_IMPORTS = """
+import sys
+BLOCKED = frozenset({blocked!r})
+class _CoreOnly:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (not a core dependency of lr_jax)", name=name)
+sys.meta_path.insert(0, _CoreOnly())
+"""
+
+
+def core_dependencies_only(folder: Path) -> dict[str, str]:
+    """An environment for a subprocess in which only what `pip install -e .` installs can be imported.
+
+    The installed packages of every other distribution (the extras', pytest's) raise ModuleNotFoundError, as if
+    absent: a `sitecustomize.py` written into `folder`, on PYTHONPATH, puts a finder first on `sys.meta_path`.
+    """
+    core = core_distributions()
+    blocked = {
+        module
+        for module, dists in metadata.packages_distributions().items()
+        if module not in sys.stdlib_module_names and not any(_normalize(d) in core for d in dists)
+    }
+    (folder / "sitecustomize.py").write_text(BLOCK_IMPORTS.format(blocked=sorted(blocked)))
+    return {**os.environ, "PYTHONPATH": str(folder), "JAX_PLATFORMS": "cpu"}

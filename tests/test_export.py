@@ -28,6 +28,8 @@ from lr_jax import Config, train_and_evaluate
 from lr_jax.errors import ConfigError
 from lr_jax.serving.export import FORMATS, export_run
 from lr_jax.serving.predict import predict_images
+from tests.conftest import REPO_ROOT
+from tests.helpers import core_dependencies_only
 
 TOLERANCE = 1e-6  # see the module docstring
 # jax2onnx's first conversion in a process takes ~20 s on 2 CPU cores (it registers plugins for flax,
@@ -188,6 +190,37 @@ def test_cli_writes_the_file_and_prints_its_path(tiny_run, run_cli):
 
     assert code == 0, err
     assert out.splitlines() == [f"wrote {tiny_run / 'model.stablehlo'} and model.stablehlo.json"]
+    assert (tiny_run / "model.stablehlo").stat().st_size > 0
+
+
+# Run under tests.helpers.core_dependencies_only: the ONNX packages are not importable, flatbuffers is (a core
+# dependency: jax.export serializes with it).
+ONLY_CORE_PROBE = """
+import flatbuffers
+for name in ("jax2onnx", "onnxruntime", "onnx"):
+    try:
+        __import__(name)
+    except ImportError:
+        continue
+    raise SystemExit(f"{name} is importable")
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter imports JAX and Hydra to export
+@pytest.mark.parametrize("tiny_run", ["float32"], indirect=True)
+def test_cli_exports_stablehlo_with_only_the_core_dependencies(tiny_run, tmp_path):
+    """`pip install -e .` without extras is enough for `scripts/export.py format=stablehlo`."""
+    env = core_dependencies_only(tmp_path)
+    probe = subprocess.run([sys.executable, "-c", ONLY_CORE_PROBE], env=env, capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr
+    (tiny_run / FORMATS["stablehlo"]).unlink(missing_ok=True)
+
+    script = str(REPO_ROOT / "scripts" / "export.py")
+    args = [sys.executable, script, f"run={tiny_run}", "format=stablehlo"]
+    result = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"wrote {tiny_run / 'model.stablehlo'} and model.stablehlo.json"]
     assert (tiny_run / "model.stablehlo").stat().st_size > 0
 
 

@@ -1,4 +1,5 @@
-"""Cheap entry points: `import lr_jax`, `--help` and a sweep summary answer without importing JAX."""
+"""Cheap entry points (`import lr_jax`, `--help` and a sweep summary answer without importing JAX); the import
+contracts cover every module, and the import graph has no cycle."""
 
 from __future__ import annotations
 
@@ -112,3 +113,38 @@ def test_scripts_share_hydra_config_store_and_help_is_unchanged():
     fixed = help_text(True)
     assert fixed == help_text(False)
     assert "== Configuration groups ==" in fixed and "optim: adam, lbfgs, sgd" in fixed
+
+
+def import_cycles(package: str) -> list[tuple[str, ...]]:
+    """Each circle of imports among `package`'s modules, as (module, ..., module), once per import that closes
+    it. Every import counts: at module level, inside a function, and under `if TYPE_CHECKING:`."""
+    import grimp  # import-linter's graph builder (the test extra installs it with import-linter)
+
+    graph = grimp.build_graph(package, cache_dir=None, exclude_type_checking_imports=False)
+    cycles = []
+    for importer in sorted(graph.modules):
+        for imported in sorted(graph.find_modules_directly_imported_by(importer) - {importer}):
+            back = graph.find_shortest_chain(importer=imported, imported=importer)
+            if back:
+                cycles.append((importer, *back))
+    return cycles
+
+
+def test_the_module_import_graph_has_no_cycle():
+    assert import_cycles("lr_jax") == []
+
+
+def test_a_cycle_through_type_checking_and_a_function_is_found(tmp_path, monkeypatch):
+    package = tmp_path / "cycle_probe"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from cycle_probe import b\n"
+    )
+    (package / "b.py").write_text("def f():\n    from cycle_probe.a import g\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    assert import_cycles("cycle_probe") == [
+        ("cycle_probe.a", "cycle_probe.b", "cycle_probe.a"),
+        ("cycle_probe.b", "cycle_probe.a", "cycle_probe.b"),
+    ]

@@ -294,7 +294,13 @@ def test_early_stopping_keeps_the_best_mlp_on_a_validation_split_with_class_weig
         data={"val_fraction": 0.25},
         model={"hidden": [16], "l2": 0.0, "class_weight": "balanced"},
         optim={"learning_rate": 0.05},
-        train={"num_iterations": 300, "log_every": 10, "early_stopping": True, "early_stopping_patience": 3},
+        train={
+            "num_iterations": 300,
+            "log_every": 10,
+            "early_stopping": True,
+            "early_stopping_patience": 3,
+            "early_stopping_warmup": 0,
+        },
     )
     metrics = experiment.train_and_evaluate(config, tmp_path)
     record, curve = metrics["early_stopping"], metrics["val_curve"]

@@ -65,3 +65,16 @@ def test_training_gets_small_pixels_as_features_and_large_ones_as_stored(rng):
     assert pixels.for_training(large, jnp.float32) is large
     features = jnp.asarray(rng.random((3, 5)), jnp.float32)  # already features: as they are
     assert pixels.for_training(features, jnp.float32) is features
+
+
+def test_fused_sum_of_products_equals_the_dot_product(monkeypatch, x64):
+    # The two forms of (x / 255)ᵀw that `pixels.FUSED_REDUCTION_BACKENDS` chooses between, for a batch of
+    # uint8 rows in float64: they add the same 300 products in another order, so they agree to a few ulps
+    # of the sum (1e-12 relative is ~4500 float64 ulps, far below any real difference), on any backend.
+    x_ND = np.random.default_rng(0).integers(0, 256, (50, 300), dtype=np.uint8)
+    w_D = np.random.default_rng(1).normal(size=300)
+    dot = np.asarray(jax.vmap(pixels.features_dot, in_axes=(0, None))(x_ND, jnp.asarray(w_D)))
+    monkeypatch.setattr(pixels, "FUSED_REDUCTION_BACKENDS", {jax.default_backend()})
+    fused = np.asarray(jax.vmap(pixels.features_dot, in_axes=(0, None))(x_ND, jnp.asarray(w_D)))
+    np.testing.assert_allclose(fused, dot, rtol=1e-12)
+    np.testing.assert_allclose(dot, (x_ND / 255.0) @ w_D, rtol=1e-12)

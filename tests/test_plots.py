@@ -31,7 +31,7 @@ def pixels(path) -> np.ndarray:
     ids=["course", "validation"],
 )
 def test_prepared_learning_curve_is_the_one_drawn_at_once(tmp_path, curves):
-    plots.plot_learning_curves(tmp_path / "once.png", curves, "Learning rate = 0.005")
+    plots.LearningCurves("Learning rate = 0.005", list(curves)).save(tmp_path / "once.png", curves)
     prepared = plots.LearningCurves("Learning rate = 0.005", list(curves)).prepare()
     prepared.save(tmp_path / "prepared.png", curves)
     np.testing.assert_array_equal(pixels(tmp_path / "prepared.png"), pixels(tmp_path / "once.png"))

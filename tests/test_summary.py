@@ -55,6 +55,7 @@ def test_summary_rows_are_the_jobs_metrics_with_the_varying_keys(sweep_dir):
         *summary.METRIC_COLUMNS,
         "diverged",
         "files_ok",
+        "warnings",
     ]
     with open(sweep_dir / "summary.csv") as f:
         table = list(csv.DictReader(f))

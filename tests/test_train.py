@@ -159,12 +159,16 @@ def test_epoch_batches_visit_every_example_once():
     assert not np.array_equal(other, idx_KB) and np.array_equal(same, idx_KB)
 
 
-def test_minibatch_of_m_equals_full_batch_exactly(synthetic):
+def test_minibatch_of_m_equals_full_batch(synthetic):
+    # One batch of all m rows is the full batch, but gathered through the epoch's permutation first: on a
+    # CPU the two programs reduce in the same order and agree bit for bit; on a GPU XLA may order the
+    # gathered program's sums differently (seen on an H200: 1 float32 ulp, 6e-8, at 8 of 30 steps).
+    # rtol 1e-6 is about 8 float32 ulps: room for such rounding over 30 steps, far below a real difference.
     full = _fit(synthetic, momentum=0.5, l2=0.01)
     batch = _fit(synthetic, momentum=0.5, l2=0.01, batch_size=M)
-    np.testing.assert_array_equal(batch.costs, full.costs)
+    np.testing.assert_allclose(batch.costs, full.costs, rtol=1e-6, atol=0)
     for k in ("w", "b"):
-        np.testing.assert_array_equal(batch.state.params[k], full.state.params[k])
+        np.testing.assert_allclose(batch.state.params[k], full.state.params[k], rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.slow  # > 2 s on 2 cores

@@ -187,6 +187,14 @@ def _check_early_stopping(c: Config) -> None:
         t.early_stopping_patience >= 1, "train.early_stopping_patience", t.early_stopping_patience, "an integer >= 1"
     )
     _check(
+        t.early_stopping_warmup >= 0,
+        "train.early_stopping_warmup",
+        t.early_stopping_warmup,
+        "an integer >= 0 (iterations; a warm-up past the iteration limit leaves the last measurement eligible)",
+    )
+    delta = t.early_stopping_min_delta
+    _check(delta >= 0, "train.early_stopping_min_delta", delta, "a number >= 0 (in the metric's units)")
+    _check(
         not t.early_stopping or c.data.val_fraction > 0,
         "train.early_stopping",
         t.early_stopping,

@@ -98,6 +98,10 @@ class TrainConfig:
     early_stopping: bool = False
     early_stopping_metric: str = "val_log_loss"
     early_stopping_patience: int = 5
+    early_stopping_warmup: int = 500  # iterations before a measurement can be the best one or count to patience
+    early_stopping_min_delta: float = 0.0  # an improvement smaller than this counts as none
+    # Outcome warnings (lr_jax.outcomes) become an error (exit code 3) once the run's files are written.
+    strict: bool = False
 
     @property
     def iteration_limit(self) -> int:

@@ -44,6 +44,7 @@ def locate(data_dir: str | None, base_url: str, download: bool = True) -> Path:
     candidates = candidate_dirs(data_dir)
     if data_dir:  # explicit beats found: a typo in a path must not train on other data
         folder = candidates[0][1]
+        assert folder is not None  # data_dir is set
         missing = sorted(name for name in FILES.values() if not (folder / name).is_file())
         if missing:
             raise DataError(
@@ -55,6 +56,7 @@ def locate(data_dir: str | None, base_url: str, download: bool = True) -> Path:
         if folder is not None and all((folder / name).is_file() for name in FILES.values()):
             return folder
     cache = candidates[-1][1]
+    assert cache is not None  # the user cache is always a folder
     if not download:
         raise DataError(_missing_message(candidates, "downloads are off (data.download=false)"))
     try:

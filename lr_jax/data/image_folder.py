@@ -30,6 +30,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 from PIL import Image
@@ -255,7 +256,7 @@ def _chunked(f) -> str:  # Python 3.10 has no hashlib.file_digest
     return digest.hexdigest()
 
 
-def _same_content(manifest: dict | None, entries: list[dict]) -> bool:
+def _same_content(manifest: dict | None, entries: list[dict]) -> TypeGuard[dict]:
     """The cache is valid when the same files hold the same bytes (a touched file is not a change)."""
     key = lambda es: [(e["path"], e["label"], e["sha256"]) for e in es]
     return manifest is not None and manifest.get("version") == CACHE_VERSION and key(manifest["files"]) == key(entries)

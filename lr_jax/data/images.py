@@ -24,7 +24,7 @@ def load_image(path: str | os.PathLike, image_size: int) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)  # over MAX_IMAGE_PIXELS: refused
-            image = Image.open(path)
+            image: Image.Image = Image.open(path)
         with image:
             image = ImageOps.exif_transpose(image)
             if image.mode.startswith("I"):  # 16-bit greyscale: scale to 8 bits (Pillow's convert would clip)

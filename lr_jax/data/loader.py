@@ -7,9 +7,18 @@ synthetic     -> synthetic.load         a generated, linearly separable stream o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lr_jax.config import DataConfig
 from lr_jax.data import course, image_folder, synthetic
 from lr_jax.data.split import Split, shard_rows
+
+# data.name -> the source's loader (lr_jax.config.vocab.DATASETS names the same sets: tests/config/test_vocab.py)
+SOURCES: dict[str, Callable[..., dict[str, Split]]] = {
+    "catvnoncat": course.load_course,
+    "image_folder": image_folder.load,
+    "synthetic": synthetic.load,  # takes the shard's rows too
+}
 
 
 def load(cfg: DataConfig, shard: tuple[int, int] = (0, 1)) -> dict[str, Split]:
@@ -19,8 +28,8 @@ def load(cfg: DataConfig, shard: tuple[int, int] = (0, 1)) -> dict[str, Split]:
     test split is always whole.
     """
     if cfg.name == "synthetic":  # generates only the shard's rows
-        return synthetic.load(cfg, shard_rows(cfg.num_examples, *shard))
-    splits = image_folder.load(cfg) if cfg.name == "image_folder" else course.load_course(cfg)
+        return SOURCES["synthetic"](cfg, shard_rows(cfg.num_examples, *shard))
+    splits = SOURCES[cfg.name](cfg)
     if shard != (0, 1):
         train = splits["train"]
         rows = shard_rows(len(train.y), *shard)

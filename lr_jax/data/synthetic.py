@@ -27,7 +27,6 @@ from lr_jax.data.split import Split
 
 CHUNK_ROWS = 512
 CLASSES = ("negative", "positive")
-TEACHERS = ("linear", "mlp")
 TEACHER_WIDTH = 16  # hidden units of the mlp teacher
 
 
@@ -77,7 +76,7 @@ def generate(
         x_KD[a - start : b - start] = part
         if teacher == "mlp":
             y_K[a - start : b - start] = mlp_teacher_labels(part, seed)
-        else:  # wᵀ(x/255 - 1/2) as (xᵀw)/255 - Σw/2: one matrix-vector product, 8x faster than scaling x first
+        else:  # wᵀ(x/255 - 1/2) as (xᵀw)/255 - Σw/2: one matrix-vector product on the uint8 rows, no scaled copy
             y_K[a - start : b - start] = (part @ w_D) / np.float32(255) - half_sum_w > 0
     return x_KD, y_K
 

@@ -69,7 +69,7 @@ def init_params(
 def logit(params: Params, x_D: jax.Array) -> jax.Array:
     """z = wᵀx + b for one example (integer pixels are divided by 255 first)."""
     w_D = params["w"]
-    return jnp.dot(pixels.as_features(x_D, w_D.dtype), w_D) + params["b"]
+    return pixels.features_dot(x_D, w_D) + params["b"]
 
 
 def batched_logit(params: Params, x_ND: jax.Array, model: Model = LOGISTIC) -> jax.Array:

@@ -21,8 +21,8 @@ transposed into ours (`lr_jax.reference.deep.course_parameters`).
 `apply` is the network for one example. `batched_apply` is the same network over a batch, which the loss and
 the forward pass use (`model.forward`): its first layer is one product X W¹ whose gradient ∂J/∂W¹ = Xᵀ dZ is
 computed as (dZᵀ X)ᵀ (`_batch_times_weights`, a `custom_vjp`). XLA's CPU backend runs Xᵀ dZ, which sums over
-X's rows, through a kernel several times slower than the plain product dZᵀ X, and for 12288 inputs it was
-most of a training step (float32: 3x faster steps, `scripts/bench/mlp.py`). `apply` stays plain JAX, so
+X's rows, through a slower kernel than the plain product dZᵀ X, and for 12288 inputs that product is
+most of a training step (`scripts/bench/mlp.py` measures the steps). `apply` stays plain JAX, so
 per-example gradients (`vmap(grad(apply))`) and forward mode work as for any function.
 """
 

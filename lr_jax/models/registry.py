@@ -6,12 +6,14 @@ one line here and one file in `conf/model/`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lr_jax.config import ModelConfig
 from lr_jax.models.interface import Model
 from lr_jax.models.logistic import LogisticModel
 from lr_jax.models.mlp import MLP
 
-BUILDERS = {
+BUILDERS: dict[str, Callable[[ModelConfig], Model]] = {
     "logistic": lambda cfg: LogisticModel(init_method=cfg.init, init_scale=cfg.init_scale),
     "mlp": lambda cfg: MLP(
         hidden=tuple(cfg.hidden),

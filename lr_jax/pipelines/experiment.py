@@ -17,25 +17,33 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import artifacts, models, runtime
+from lr_jax import artifacts, models, outcomes, runtime
 from lr_jax.config import Config
 from lr_jax.config.vocab import METRIC_DIRECTIONS
+from lr_jax.errors import OutcomeError
 from lr_jax.pipelines import stages
 from lr_jax.runfolder import report
 
 log = logging.getLogger(__name__)
 
 
-def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: float | None = None) -> dict[str, Any]:
+def train_and_evaluate(
+    config: Config, workdir: str | Path, *, process_started: float | None = None, strict: bool | None = None
+) -> dict[str, Any]:
     """Train on the training set, evaluate on every split, write the run's files; return the metrics.
 
     Args:
       config: the validated run configuration.
       workdir: the run folder (Hydra's output dir from the CLI); created if absent.
       process_started: the script's first `time.perf_counter()`, for `import_time_s` in the metrics.
+      strict: whether outcome warnings raise; None: train.strict (a multirun's job passes False, and the
+        sweep's summary enforces train.strict once every job has run).
 
     Returns:
       The metrics also written to `workdir/metrics.json`.
+
+    Raises:
+      OutcomeError: with `strict`, once the files are written, if the run raised outcome warnings.
     """
     workdir, t_start = Path(workdir), time.perf_counter()
     with stages.runtime_scope(config), contextlib.ExitStack() as run_scope:
@@ -50,8 +58,13 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
         tracked = run_scope.enter_context(stages.run_loggers(config, workdir))  # closed even if the run fails
         tracker, tail = stages.reporting_hooks(config, inputs, tracked)
         on_chunk, chunk = stages.training_hooks(
-            config, workdir, past_costs, examples=len(inputs.splits["train"].y) * jax.process_count(), tail=tail
-        )
+            config,
+            workdir,
+            past_costs,
+            examples=len(inputs.splits["train"].y) * jax.process_count(),
+            tail=tail,
+            n_params=sum(np.size(leaf) for leaf in jax.tree.leaves(state.params)),
+        )  # the cost lines are printed by a hook as each chunk finishes, not by the report
         # In the worker thread while JAX compiles and trains: the evaluation's program, then matplotlib's
         # import and the empty figures.
         evaluation_compiled = stages.compile_evaluation(config, inputs, placed.state.params)
@@ -61,7 +74,7 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
         futures.wait([evaluation_compiled])  # an error there is the evaluation's: the call below raises it
         params = stages.kept_params(config, result, tracker)
         evaluation = stages.evaluate_params(config, inputs, params)
-        info = {
+        info: dict[str, Any] = {
             "n_iter": int(result.state.step),
             "data_time_s": t_data - t_start,
             "converged": result.converged,
@@ -84,9 +97,15 @@ def train_and_evaluate(config: Config, workdir: str | Path, *, process_started: 
             started=t_start,
             process_started=process_started,
             figures=figures,
+            costs_printed=True,
         )
         if runtime.is_writer():
             tracked.log_final(workdir, metrics)
+    codes = [w["code"] for w in metrics["warnings"]]
+    strict = config.train.strict if strict is None else strict
+    failure = outcomes.strict_failure(codes, "the run") if strict else None
+    if failure:  # after every file of the run is written and the trackers are closed
+        raise OutcomeError(failure)
     return metrics
 
 

@@ -6,9 +6,12 @@ stops the run. The guard comes first, so a diverged state is never checkpointed.
 
 from __future__ import annotations
 
+import logging
 import math
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,10 @@ import numpy as np
 from lr_jax import train
 from lr_jax.errors import DivergenceError, Interrupted
 from lr_jax.runfolder import checkpoint
+from lr_jax.runfolder.report import print_costs
+
+log = logging.getLogger(__name__)
+PROGRESS_SECONDS = 5.0  # off a terminal, ProgressLog writes a line at most this often
 
 
 class DivergenceGuard:
@@ -79,6 +86,8 @@ class InterruptStop:
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    received: int | None  # the signal caught, if any
+    previous: dict[int, Any]  # {signal: its handler before `with`}
 
     def __init__(self, writer: CheckpointWriter | None, run_dir: Path):
         self.writer, self.run_dir, self.received, self.previous = writer, run_dir, None, {}
@@ -102,11 +111,67 @@ class InterruptStop:
             return
         name = signal.Signals(self.received).name
         saved = f"checkpoint {self.writer.write(state)} written" if self.writer else "no checkpoint written"
+        step = train.steps_done(state)
         raise Interrupted(
-            f"{name}: training stopped at iteration {train.steps_done(state)}, {saved}. To continue, run "
+            f"{name}: training stopped at iteration {step}{last_cost(costs_n, step)}, {saved}. To continue, run "
             f"the same command with train.resume=true hydra.run.dir={self.run_dir}",
             self.received,
         )
+
+
+def describe_cost(costs_n) -> str:
+    """The last cost of a chunk: `0.123456`, or for a grid (costs f[C, n]) `0.1 to 0.5 over C configs`."""
+    last = np.asarray(costs_n)[..., -1]
+    if last.ndim == 0:
+        return f"{float(last):.6f}"
+    return f"{np.nanmin(last):.6f} to {np.nanmax(last):.6f} over {last.size} configs"
+
+
+def last_cost(costs_n, step: int) -> str:
+    """` (cost 0.123456 at iteration 41)`: the cost before the chunk's last iteration; "" for an empty chunk."""
+    if np.shape(costs_n)[-1] == 0:
+        return ""
+    return f" (cost {describe_cost(costs_n)} at iteration {step - 1})"
+
+
+class CostPrinter:
+    """The course's `Cost after iteration N: J` lines of each chunk, logged as the chunk finishes.
+
+    The lines of a resumed run's past costs (`past_costs`) come first, at `start`: a run prints the lines
+    it would have printed uninterrupted, each as soon as its chunk is done (`report.print_costs`).
+    """
+
+    def __init__(self, every: int, past_costs=()):
+        self.every, self.past_costs = every, np.asarray(past_costs)
+
+    def start(self, state) -> None:
+        self(None, self.past_costs, end=len(self.past_costs))
+
+    def __call__(self, state, costs_n, *, end: int | None = None) -> None:
+        end = train.steps_done(state) if end is None else end
+        start = end - len(costs_n)
+        first = -(-start // self.every) * self.every
+        print_costs(range(first, end, self.every), np.asarray(costs_n)[first - start :: self.every])
+
+
+class ProgressLog:
+    """Where the bar is not shown (output to a file, a pipe, a batch job's log): a plain line at most every
+    `every_s` seconds, `iteration 12000/20000, cost 0.123456, 3.1 s`, the seconds counted from `start`."""
+
+    def __init__(self, num_steps: int, every_s: float = PROGRESS_SECONDS, clock: Callable[[], float] = time.monotonic):
+        self.num_steps, self.every_s, self.clock = num_steps, every_s, clock
+        self.started = self.shown = clock()
+
+    def start(self, state) -> None:
+        self.started = self.shown = self.clock()
+
+    def __call__(self, state, costs_n) -> None:
+        now = self.clock()
+        if now - self.shown < self.every_s or np.shape(costs_n)[-1] == 0:
+            return
+        self.shown = now
+        step = train.steps_done(state)
+        log.info("iteration %i/%i, cost %s, %.1f s", step, self.num_steps, describe_cost(costs_n), now - self.started)
 
 
 class ProgressBar:
@@ -134,10 +199,24 @@ class ProgressBar:
         self.bar.set_postfix(cost=f"{float(costs_n[-1]):.6f}", examples_per_s=f"{rate * self.examples_per_step:.3g}")
 
     def __enter__(self) -> ProgressBar:
+        if self.visible and any(_is_console(h) for h in logging.root.handlers):
+            from tqdm.contrib.logging import logging_redirect_tqdm
+
+            # Lines logged to the console while the bar shows (the cost lines) go through tqdm.write, which
+            # clears the bar, prints the line and draws the bar again below it.
+            self.redirect = logging_redirect_tqdm()
+            self.redirect.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
         self.bar.close()
+        if getattr(self, "redirect", None) is not None:
+            self.redirect.__exit__(*exc)
+            self.redirect = None
+
+
+def _is_console(handler: logging.Handler) -> bool:
+    return isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.stderr)
 
 
 class CostReporter:
@@ -162,6 +241,8 @@ class ValidationTracker:
     `report` (`report(step, values)`: the loggers) and remembers the best parameters by `metric` (a
     `val_<metric>`, better when larger for direction "max"). With `patience`, `patience` measurements in a
     row without improvement raise `train.StopTraining`: place it last, after the checkpoint writer.
+    Measurements before iteration `warmup` are made and reported but can be neither the best nor count
+    to patience (the last measurement, at `num_steps`, always can); an improvement must exceed `min_delta`.
     """
 
     def __init__(
@@ -174,11 +255,17 @@ class ValidationTracker:
         direction: str,
         patience: int = 0,
         report: Sequence[Callable[[int, dict[str, float]], None]] = (),
+        warmup: int = 0,
+        min_delta: float = 0.0,
     ):
         self.evaluate_params, self.every, self.num_steps = evaluate_params, every, num_steps
+        self.warmup, self.min_delta = min(warmup, num_steps), min_delta
         self.metric, self.direction, self.patience, self.report = metric, direction, patience, list(report)
         self.history: list[tuple[int, dict[str, float]]] = []
+        self.best_step: int | None
+        self.best_params: Any
         self.best_step, self.best_value, self.best_params = None, math.nan, None
+        self.stopped_at: int | None
         self.waited, self.stopped_at = 0, None
 
     def start(self, state) -> None:
@@ -196,10 +283,12 @@ class ValidationTracker:
         if self.history and self.history[-1][0] == step:
             return False
         params = jax.device_get(state.params)
-        scores = {f"val_{k}": float(v) for k, v in self.evaluate_params(params).items() if np.isscalar(v)}
+        scores = {f"val_{k}": float(v) for k, v in self.evaluate_params(params).items() if np.isscalar(v)}  # type: ignore[arg-type]  # real scalars
         self.history.append((step, scores))
         for report in self.report:
             report(step, scores)
+        if step < self.warmup:
+            return False
         if self._improves(scores[self.metric]):
             self.best_step, self.best_value, self.best_params, self.waited = step, scores[self.metric], params, 0
             return False
@@ -211,7 +300,9 @@ class ValidationTracker:
             return False
         if not math.isfinite(self.best_value):
             return True
-        return value > self.best_value if self.direction == "max" else value < self.best_value
+        if self.direction == "max":
+            return value > self.best_value + self.min_delta
+        return value < self.best_value - self.min_delta
 
     def curve(self) -> dict[str, list]:
         """{"iteration": [...], "val_cost": [...], "val_accuracy": [...], ...}: every measurement so far."""

@@ -44,7 +44,7 @@ def check_memory(config: Config, free: int | None = None) -> None:
     total = sum(need.values())
     if free is None or total <= free:
         return
-    key = max(need, key=need.get).split(" ")[0]
+    key = max(need, key=lambda k: need[k]).split(" ")[0]
     section, _, name = key.partition(".")
     value = getattr(getattr(config, section), name)
     shown = ", ".join(f"{k} {_size(v)}" for k, v in need.items() if v)

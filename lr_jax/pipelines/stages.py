@@ -16,10 +16,11 @@ import contextlib
 import functools
 import logging
 import math
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import jax
 import numpy as np
@@ -253,7 +254,9 @@ def reporting_hooks(
     return tracker, tail + ([tracker] if tracker else [])
 
 
-def validation_tracker(config: Config, inputs: Inputs, report: list[Callable] = ()) -> hooks.ValidationTracker | None:
+def validation_tracker(
+    config: Config, inputs: Inputs, report: Sequence[Callable] = ()
+) -> hooks.ValidationTracker | None:
     """The hook that measures the validation split every train.log_every iterations (None without one), and
     stops early with train.early_stopping."""
     if "val" not in inputs.xs:
@@ -268,18 +271,23 @@ def validation_tracker(config: Config, inputs: Inputs, report: list[Callable] = 
         direction=METRIC_DIRECTIONS[t.early_stopping_metric.partition("_")[2]],
         patience=t.early_stopping_patience if t.early_stopping else 0,
         report=report,
+        warmup=t.early_stopping_warmup if t.early_stopping else 0,
+        min_delta=t.early_stopping_min_delta if t.early_stopping else 0.0,
     )
 
 
 def training_hooks(
-    config: Config, workdir: Path, past_costs, examples: int, tail: list[Callable] = ()
+    config: Config, workdir: Path, past_costs, examples: int, tail: Sequence[Callable] = (), *, n_params: int = 0
 ) -> tuple[list[Callable], int | None]:
-    """(the hooks of a single run: divergence guard, checkpoint writer, progress bar, then `tail` (loggers,
-    validation); the chunk length). With a `tail`, chunks end on every multiple of log_every."""
+    """(the hooks of a single run: cost lines, divergence guard, checkpoint writer, progress bar (or, off a
+    terminal, progress lines), then `tail` (loggers, validation); the chunk length, `chunk_length`). With a
+    visible bar or a `tail`, chunks end on every multiple of log_every."""
     t = config.train
     writer = runtime.is_writer()  # one process writes checkpoints
     folder = workdir / checkpoint.FOLDER
-    bar = hooks.ProgressBar(t.iteration_limit, examples, enabled=t.progress and writer)
+    show = t.progress and writer
+    bar = hooks.ProgressBar(t.iteration_limit, examples, enabled=show and sys.stdout.isatty())
+    progress = [bar] if bar.visible or not show else [hooks.ProgressLog(t.iteration_limit)]
     chunk = t.checkpoint_every or None
     if bar.visible or tail:  # report every log_every iterations, still landing on every checkpoint
         chunk = math.gcd(chunk or t.log_every, t.log_every)
@@ -292,14 +300,37 @@ def training_hooks(
         past_costs=past_costs,
     )
     stop = hooks.InterruptStop(save if writer else None, workdir)
-    return [hooks.DivergenceGuard(folder, advice=divergence_advice(config)), save, stop, bar, *tail], chunk
+    printer = [hooks.CostPrinter(t.log_every, past_costs)] if t.print_cost else []
+    on_chunk = [*printer, hooks.DivergenceGuard(folder, advice=divergence_advice(config)), save, stop, *progress, *tail]
+    return on_chunk, chunk_length(chunk, t.iteration_limit, work_per_iteration=3 * examples * max(n_params, 1))
+
+
+CHUNK_WORK = 2e10  # multiply-adds in one compiled chunk at most: a few seconds on one CPU core
+
+
+def chunk_length(aligned: int | None, num_steps: int, *, work_per_iteration: float) -> int:
+    """Iterations per compiled chunk: `aligned` (None: the whole run), shortened so that a chunk is at most
+    CHUNK_WORK multiply-adds (so cost lines, progress lines and Ctrl-C are answered every few seconds).
+
+    A shorter chunk is a divisor of `aligned`, so chunks still end on every checkpoint and logged iteration;
+    `work_per_iteration` is about 3 · examples · parameters (forward, backward, update) of a full-batch pass.
+    """
+    limit = max(1, int(CHUNK_WORK // max(work_per_iteration, 1)))
+    whole = aligned or max(num_steps, 1)
+    if whole <= limit:
+        return whole
+    divisors = [d for k in range(1, math.isqrt(whole) + 1) if whole % k == 0 for d in (k, whole // k)]
+    best = max(d for d in divisors if d <= limit)
+    if aligned is None and best < limit // 2:  # nothing to land on: equal chunks, a shorter last one
+        return limit
+    return best
 
 
 def fit(
     config: Config,
     placed: Placed,
     *,
-    on_chunk: list[Callable] = (),
+    on_chunk: Sequence[Callable] = (),
     chunk_size: int | None = None,
     run: Callable = train.run_steps,
 ) -> train.FitResult:
@@ -309,7 +340,7 @@ def fit(
     with parallel.mesh_scope(placed.mesh), contextlib.ExitStack() as stack:
         for hook in on_chunk:
             if hasattr(hook, "__exit__"):  # the progress bar closes even when a hook stops the run
-                stack.enter_context(hook)
+                stack.enter_context(cast(contextlib.AbstractContextManager, hook))
         for hook in on_chunk:
             if hasattr(hook, "start"):
                 hook.start(placed.state)
@@ -335,10 +366,8 @@ def kept_params(config: Config, result: train.FitResult, tracker: hooks.Validati
     """The parameters the run keeps: the best measured ones with train.early_stopping, else the last ones."""
     if not config.train.early_stopping:
         return result.state.params
-    if tracker.best_params is None:  # no measurement was finite: nothing to prefer to the last parameters
-        log.warning(
-            "early stopping: %s was never finite; the run keeps its last parameters", config.train.early_stopping_metric
-        )
+    assert tracker is not None  # checks.validate: train.early_stopping needs a validation split
+    if tracker.best_params is None:  # tol stopped the run before the warm-up ended, or no measurement was finite
         return result.state.params
     log.info(
         "early stopping: %s at iteration %s, best %.6f at iteration %s (the parameters kept)",

@@ -13,7 +13,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
@@ -24,6 +24,9 @@ from lr_jax.errors import ConfigError
 from lr_jax.models.logistic import predict
 from lr_jax.pipelines import stages, sweep
 from lr_jax.runfolder import plots
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,8 @@ class StudyConfig:
         unknown = sorted(set(d) - set(fields))
         if unknown:
             raise ConfigError(f"study: unknown key(s) {unknown}; known keys are {sorted(fields)}.")
-        study = cls(**{k: tuple(v) if isinstance(fields[k], tuple) else v for k, v in d.items()})
+        values: dict[str, Any] = {k: tuple(v) if isinstance(fields[k], tuple) else v for k, v in d.items()}
+        study = cls(**values)
         if study.kind not in KINDS:
             raise ConfigError(f"study.kind={study.kind!r} is out of range: expected one of {list(KINDS)}.")
         if min(study.sizes) < 2 or min(study.widths) < 0:
@@ -70,11 +74,17 @@ def run_study(config: Config, study: StudyConfig, workdir: str | Path) -> list[d
     with stages.runtime_scope(config):
         if study.kind == "activation":
             rows, curves = activation_study(config, study)
-            plot_activation_study(workdir / "activation_study.png", curves, study.target_cost)
+            subject = plots.run_subject(config.to_dict(), activation=False)
+            plot_activation_study(workdir / "activation_study.png", curves, study.target_cost, subject)
         else:
             sizes = tuple(s for s in study.sizes if s <= QUICK_MAX_SIZE) if study.quick else study.sizes
             rows = scale_study(config, dataclasses.replace(study, sizes=sizes))
-            plot_scale_study(workdir / "scale_study.png", rows)
+            subject = (
+                f"{config.data.name}, {config.optim.name}, learning rate {plots.sig3(config.optim.learning_rate)}, "
+                f"about {study.updates // QUICK_DIVISOR if study.quick else study.updates} updates of "
+                f"{study.batch_size} examples"
+            )
+            plot_scale_study(workdir / "scale_study.png", rows, subject)
     artifacts.save_table_csv(workdir / f"{study.kind}_study.csv", rows)
     return rows
 
@@ -180,35 +190,50 @@ def _scale_row(width: int, size: int, c: Config, accuracy: np.ndarray, final: np
 MODEL_NAMES = {0: "logistic", 4: "small mlp[4]", 32: "medium mlp[32]", 128: "large mlp[128]"}
 
 
-def plot_activation_study(path: Path, curves: Mapping[str, np.ndarray], target: float) -> None:
-    """Cost against iterations per activation: the mean over seeds and the band from min to max."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6, 4))
-    ax = fig.subplots()
+def activation_figure(curves: Mapping[str, np.ndarray], target: float, subject: str = "") -> Figure:
+    """Cost against iterations per activation: the mean over seeds and the band from min to max; legend
+    right of the axes."""
+    ax = plots.figure_axes((8, 4))
+    seeds = sorted({costs_ST.shape[0] for costs_ST in curves.values()})
     for name, costs_ST in curves.items():
         t = np.arange(costs_ST.shape[1])
-        ax.plot(t, costs_ST.mean(axis=0), label=f"{name} ({costs_ST.shape[0]} seeds)")
-        ax.fill_between(t, costs_ST.min(axis=0), costs_ST.max(axis=0), alpha=0.25)
-    ax.axhline(target, color="k", ls=":", lw=1, label=f"target cost {target}")
-    ax.set(xlabel="iterations", ylabel="training cost", title="Hidden-unit activation")
+        ax.plot(t, costs_ST.mean(axis=0), label=f"{name}: mean of {costs_ST.shape[0]} seeds")
+        ax.fill_between(t, costs_ST.min(axis=0), costs_ST.max(axis=0), alpha=0.25, label=f"{name}: min to max")
+    ax.axhline(target, color="k", ls=":", lw=1, label=f"target cost {plots.sig3(target)}")
+    ax.set(xlabel="iterations", ylabel="training cost")
+    band = f"lines: mean over {'/'.join(map(str, seeds))} seeds; bands: min to max over the seeds"
+    ax.set_title(f"Hidden-unit activation: {subject}\n{band}", fontsize=plots.TITLE_SIZE)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right")
-    plots.save_figure(path, fig, dpi=100, bbox_inches="tight")
+    plots.legend_outside(ax, fontsize="small")
+    return plots.root_figure(ax)
 
 
-def plot_scale_study(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Test accuracy against training-set size (log scale), one curve per model, ± one std over seeds."""
-    from matplotlib.figure import Figure
+def plot_activation_study(path: Path, curves: Mapping[str, np.ndarray], target: float, subject: str = "") -> None:
+    """`activation_figure`, as PNG."""
+    plots.save_figure(path, activation_figure(curves, target, subject), dpi=100, bbox_inches="tight")
 
-    fig = Figure(figsize=(6, 4))
-    ax = fig.subplots()
+
+def scale_figure(rows: Sequence[Mapping[str, Any]], subject: str = "") -> Figure:
+    """Test accuracy against training-set size (log scale), one curve per model, ± one std over seeds; legend
+    right of the axes."""
+    ax = plots.figure_axes((8, 4))
     for name in dict.fromkeys(r["model"] for r in rows):
         mine = [r for r in rows if r["model"] == name]
         sizes = [r["train_size"] for r in mine]
         mean, std = (np.array([r[k] for r in mine]) for k in ("test_accuracy_mean", "test_accuracy_std"))
         ax.errorbar(sizes, mean, yerr=std, marker="o", capsize=3, label=name)
-    ax.set(xscale="log", xlabel="training examples", ylabel="test accuracy", title="Performance against data")
+    seeds = "/".join(map(str, sorted({r["seeds"] for r in rows})))
+    ax.set(xscale="log", xlabel="training examples", ylabel="test accuracy")
+    ax.set_title(
+        f"Performance against data: {subject}\npoints: mean over {seeds} seeds; error bars: ± one standard "
+        "deviation over the seeds",
+        fontsize=plots.TITLE_SIZE,
+    )
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left")
-    plots.save_figure(path, fig, dpi=100, bbox_inches="tight")
+    plots.legend_outside(ax, fontsize="small")
+    return plots.root_figure(ax)
+
+
+def plot_scale_study(path: Path, rows: Sequence[Mapping[str, Any]], subject: str = "") -> None:
+    """`scale_figure`, as PNG."""
+    plots.save_figure(path, scale_figure(rows, subject), dpi=100, bbox_inches="tight")

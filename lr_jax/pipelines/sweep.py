@@ -24,14 +24,15 @@ import time
 from collections.abc import Sequence
 from concurrent import futures
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import models, optim, pixels, runtime, train
+from lr_jax import models, optim, outcomes, pixels, runtime, train
 from lr_jax.config import Config
+from lr_jax.errors import OutcomeError
 from lr_jax.models.interface import Model
 from lr_jax.models.logistic import LOGISTIC
 from lr_jax.pipelines import hooks, stages
@@ -129,10 +130,12 @@ def checkpoint_config(config: Config) -> dict[str, Any]:
     return {**config.to_dict(), "sweep_grid": {"learning_rates": list(s.learning_rates), "seeds": list(s.seeds)}}
 
 
-def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_features: int):
-    """((stacked states, hparams), costs so far f[C, t], the checkpoint hooks, the chunk length): the grid from
-    its newest checkpoint with train.resume=true, else from its initial states; written every
-    train.checkpoint_every iterations (atomically, the newest train.keep_checkpoints kept)."""
+def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_features: int, n_examples: int = 1):
+    """((stacked states, hparams), costs so far f[C, t], the hooks, the chunk length): the grid from its newest
+    checkpoint with train.resume=true, else from its initial states; written every train.checkpoint_every
+    iterations (atomically, the newest train.keep_checkpoints kept); with train.progress, a line every few
+    seconds (`hooks.ProgressLog`: the grid's costs from lowest to highest); chunks of a few seconds of work
+    at most (`stages.chunk_length`)."""
     t, saved_config = config.train, checkpoint_config(config)
     states, hparams = initial_states(configs, n_features)
     states, past_costs = checkpoint.starting_point(
@@ -157,7 +160,11 @@ def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_f
         num_steps=t.iteration_limit,
         past_costs=past_costs,
     )
-    return (states, hparams), past_costs, [save, hooks.InterruptStop(save, workdir)], t.checkpoint_every or None
+    progress = [hooks.ProgressLog(t.iteration_limit)] if t.progress else []
+    work = 3 * n_examples * sum(np.size(leaf) for leaf in jax.tree.leaves(states.params))  # every config's
+    on_chunk = [save, hooks.InterruptStop(save, workdir), *progress]
+    chunk = stages.chunk_length(t.checkpoint_every or None, t.iteration_limit, work_per_iteration=work)
+    return (states, hparams), past_costs, on_chunk, chunk
 
 
 def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
@@ -176,7 +183,9 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
     with stages.runtime_scope(config), contextlib.ExitStack() as run_scope:
         inputs = stages.load_inputs(config)
         configs = grid_configs(config)
-        start, past_costs, on_chunk, chunk = resumable_grid(config, workdir, configs, inputs.n_features)
+        start, past_costs, on_chunk, chunk = resumable_grid(
+            config, workdir, configs, inputs.n_features, len(inputs.splits["train"].y)
+        )
         run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
         log.info(
             "training %d configs (%d learning rates x %d seeds) in one compiled call",
@@ -210,7 +219,7 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             started = time.perf_counter()
             log.info("config %d: learning_rate=%s seed=%d", i, c.optim.learning_rate, c.train.seed)
             n_iter = int(result.state.step[i])
-            info = {"n_iter": n_iter, "converged": bool(result.converged[i]), **timing}
+            info = {"n_iter": n_iter, "converged": bool(cast(np.ndarray, result.converged)[i]), **timing}
             report.write_config(workdir / str(i), c, inputs.classes, inputs.n_features)
             report.report_run(
                 workdir / str(i),
@@ -225,5 +234,11 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
                 figures=report.start_figures(c, list(inputs.xs), prepare=False) if figures else None,
             )
     result_summary = summary.summarize(workdir)
-    log.info("%s", summary.report(result_summary))
+    log.info("sweep summary:\n%s", summary.report(result_summary))  # the table's header aligned after the log prefix
+    flagged = [row for row in result_summary["rows"] if row["warnings"]]
+    codes = [code for row in flagged for code in row["warnings"]]
+    where = f"{len(flagged)} of {len(configs)} grid points"
+    failure = outcomes.strict_failure(codes, where) if config.train.strict else None
+    if failure:  # every point's files and the summary are written
+        raise OutcomeError(failure)
     return result_summary

@@ -74,7 +74,7 @@ def save(folder: Path, state: TrainState, costs, config: Mapping[str, Any], keep
     arrays.update(costs=np.asarray(costs), config=np.asarray(json.dumps(dict(config))))
     try:
         with artifacts.atomic_open(path, "wb") as f:
-            np.savez(f, checksum=content_checksum(arrays), **arrays)
+            np.savez(f, checksum=content_checksum(arrays), **arrays)  # type: ignore[arg-type]  # no key is allow_pickle
     except OSError as e:  # the temporary file is already removed: older checkpoints stay as they were
         raise DataError(
             f"{path}: writing the checkpoint failed ({e.strerror or e}). Free some space, then run the same "

@@ -23,7 +23,7 @@ import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from lr_jax.config import LoggerConfig
 from lr_jax.errors import ConfigError
@@ -31,6 +31,15 @@ from lr_jax.runfolder.summary import flatten
 
 FIGURES = ("learning_curve.png", "roc_curve.png", "mistakes.png", "weights.png")
 RECORDS = ("metrics.json", "costs.csv")
+
+
+class Tracker(Protocol):
+    """What `RunLoggers` calls on each tracker (`CsvLogger`, `TensorBoardLogger`, `MlflowLogger`)."""
+
+    def log_hparams(self, hparams: Mapping[str, Any]) -> None: ...
+    def log_metrics(self, step: int, values: Mapping[str, float]) -> None: ...
+    def log_final(self, step: int, metrics: Mapping[str, Any], files: Sequence[Path]) -> None: ...
+    def close(self, failed: bool) -> None: ...
 
 
 def final_scalars(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -198,7 +207,7 @@ def _relative(path: Path) -> str:
 class RunLoggers:
     """The chosen trackers as one: each call goes to every one; `with` closes them all, marking a failed run."""
 
-    def __init__(self, loggers: Sequence[Any] = ()):
+    def __init__(self, loggers: Sequence[Tracker] = ()):
         self.loggers = list(loggers)
 
     def __bool__(self) -> bool:
@@ -232,7 +241,7 @@ def build(config: LoggerConfig, run_dir: str | Path, *, enabled: bool = True) ->
     run_dir = Path(run_dir)
     if not enabled:
         return RunLoggers()
-    chosen = []
+    chosen: list[Tracker] = []
     try:
         if config.csv:
             chosen.append(CsvLogger(run_dir))

@@ -5,9 +5,9 @@ matplotlib is imported by what draws (not by `import lr_jax`), in a run in the w
 and drawn once empty (`prepare`), so that at the run's end only the curves are left to draw:
 
 - the ROC's axes are fixed ([0, 1]², with matplotlib's 5 % margins), so `RocCurves.save` draws the curves
-  onto the finished frame and the legend over them (~10 ms instead of ~45 ms for the whole figure);
+  onto the finished frame and the legend over them, not the whole figure;
 - a learning curve's axes follow the costs, so `LearningCurves.save` draws the figure again, its ticks
-  and texts already made (~30 ms instead of ~42 ms).
+  and texts already made.
 
 Figures are `matplotlib.figure.Figure`s with an Agg canvas (no pyplot: no global backend or figure
 registry is touched), encoded as PNG by Pillow at zlib level 1 (as `figures.save_png`) and written
@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from PIL import Image
@@ -29,11 +30,15 @@ from lr_jax.runfolder import inspection as figures
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure, SubFigure
 
 # Fixed margins (fractions of the figure) that fit the axis labels and title: `bbox_inches="tight"` would
-# draw every figure twice to find them (~40 % of a line plot's time).
-LINE_PLOT_MARGINS = {"left": 0.13, "right": 0.96, "bottom": 0.12, "top": 0.92}
+# draw every figure twice to find them.
+# The title has two lines: what the figure shows, then the model, data and learning rate.
+LINE_PLOT_MARGINS = {"left": 0.13, "right": 0.96, "bottom": 0.12, "top": 0.86}
+OUTSIDE_LEGEND_MARGINS = {**LINE_PLOT_MARGINS, "left": 0.09, "right": 0.62}  # the legend right of the axes
+TITLE_SIZE = 10  # points: two lines fit above the axes
 MAX_LEGEND_ENTRIES = 12  # more curves than this are drawn without a legend
 DPI = 100
 ROC_LIMITS = (-0.05, 1.05)  # what autoscaling gives [0, 1]; fixed, so the frame can be drawn first
@@ -45,62 +50,142 @@ def _import_matplotlib() -> None:
 
 
 def start_plotting() -> None:
-    """Import matplotlib in the worker thread now (~0.3 s), while the caller's JAX work releases the GIL."""
+    """Import matplotlib in the worker thread now, while the caller's JAX work releases the GIL."""
     background.in_background(_import_matplotlib)
 
 
-def _axes(figsize: tuple[float, float]) -> Axes:
+def _axes(figsize: tuple[float, float], margins: Mapping[str, float] = LINE_PLOT_MARGINS) -> Axes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize, dpi=DPI)
     FigureCanvasAgg(fig)
-    fig.subplots_adjust(**LINE_PLOT_MARGINS)
+    fig.subplots_adjust(**margins)
     return fig.subplots()
 
 
-def _save_canvas(path: str | os.PathLike, fig: Figure) -> None:
+def figure_axes(figsize: tuple[float, float]) -> Axes:
+    """The axes of a new figure (Agg canvas, no pyplot) for `save_figure` with `bbox_inches="tight"`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig.subplots()
+
+
+def root_figure(ax: Axes) -> Figure:
+    """The figure that holds `ax` (the axes made here sit on a Figure, never on a SubFigure)."""
+    return cast("Figure", ax.figure)
+
+
+_NUMBER = re.compile(r"(?<![\w.])-?(?:\d+\.\d*|\.\d+)(?:e[-+]?\d+)?|(?<![\w.])-?\d+e[-+]?\d+")
+
+
+def sig3(value: float) -> str:
+    """`value` to 3 significant digits: 0.0050000001 -> `0.005`, 123456.0 -> `1.23e+05`."""
+    return f"{value:.3g}"
+
+
+def round_numbers(label: str) -> str:
+    """Every decimal number in `label` to 3 significant digits (`learning_rate=0.0123456` -> `learning_rate=0.0123`);
+    integers (seeds, counts) as they are."""
+    return _NUMBER.sub(lambda m: sig3(float(m[0])), label)
+
+
+def run_subject(config: Mapping, *, learning_rate: bool = True, activation: bool = True) -> str:
+    """What a run's figures show, from its config (`Config.to_dict()`, metrics.json's `config`): `logistic
+    regression on catvnoncat, sgd, learning rate 0.005` (without what varies across the curves of a figure:
+    the learning rate of a sweep, the activation of a study)."""
+    model, data, opt = config["model"], config["data"], config["optim"]
+    name = "logistic regression" if not model.get("hidden") else f"MLP {list(model['hidden'])}"
+    if model.get("hidden") and activation:
+        name += f" {model['activation']}"
+    if model.get("l2"):
+        name += f" (L2 {sig3(model['l2'])})"
+    subject = f"{name} on {data['name']}, {opt['name']}"
+    return f"{subject}, learning rate {sig3(opt['learning_rate'])}" if learning_rate else subject
+
+
+def legend_outside(ax: Axes, **kwargs):
+    """A legend right of the axes (never over the curves), its entries' numbers to 3 significant digits."""
+    handles, labels = ax.get_legend_handles_labels()
+    labels = [round_numbers(label) for label in labels]
+    return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def _save_canvas(path: str | os.PathLike, fig: Figure | SubFigure) -> None:
     """What `fig`'s canvas holds now (no new drawing), as PNG."""
-    figures.save_png(path, Image.fromarray(np.asarray(fig.canvas.buffer_rgba())))
+    canvas = cast("FigureCanvasAgg", fig.canvas)  # every figure here gets an Agg canvas in `_axes`
+    figures.save_png(path, Image.fromarray(np.asarray(canvas.buffer_rgba())))
 
 
 class LearningCurves:
-    """Costs against iterations, one line per label (the label None: the course's one curve, no legend)."""
+    """Costs against iterations, one line per label (the label None: the course's one curve, no legend).
 
-    def __init__(self, title: str, labels: Sequence[str | None] = (None,)):
-        ax = self.ax = _axes((6, 4))
-        self.lines = {label: ax.plot([], [], label=label)[0] for label in labels}
+    With `outside` (several runs: a sweep) the legend stands right of the axes, its numbers rounded
+    (`legend_outside`); with `validation` each label has a dashed line of its validation cost too.
+    """
+
+    def __init__(
+        self, title: str, labels: Sequence[str | None] = (None,), *, outside: bool = False, validation: bool = False
+    ):
+        ax = self.ax = _axes((9, 4) if outside else (6, 4), OUTSIDE_LEGEND_MARGINS if outside else LINE_PLOT_MARGINS)
+        self.lines, self.val_lines = {}, {}
+        for label in labels:  # each run's validation line right after its own (its legend entry too)
+            line = self.lines[label] = ax.plot([], [], label="train" if validation and label is None else label)[0]
+            if validation:
+                val_label = "validation" if label is None else f"{label} (validation)"
+                self.val_lines[label] = ax.plot([], [], ls="--", color=line.get_color(), label=val_label)[0]
         ax.set(xlabel="iterations", ylabel="cost")
-        ax.set_title(title, y=1.0)  # y given: matplotlib skips measuring the axis to lift the title (none is on top)
+        ax.set_title(title, y=1.0, fontsize=TITLE_SIZE)  # y given: matplotlib skips measuring the axis to lift it
         ax.grid(alpha=0.3)
-        if any(label is not None for label in labels) and len(labels) <= MAX_LEGEND_ENTRIES:
-            ax.legend(loc="upper right", shadow=True)
+        self.legend = None
+        named = validation or any(label is not None for label in labels)
+        if named and len(labels) * (1 + validation) <= MAX_LEGEND_ENTRIES:
+            self.legend = legend_outside(ax, fontsize="small") if outside else ax.legend(loc="upper right", shadow=True)
 
     def prepare(self) -> LearningCurves:
         """Draw the empty figure once, making its ticks and texts: `save` then draws it faster."""
         self.ax.figure.canvas.draw()
         return self
 
-    def save(self, path: str | os.PathLike, curves: Mapping[str | None, tuple]) -> None:
-        """Write the figure with `curves` ({label: (iterations, costs)}, the labels given at construction)."""
-        for label, (iterations, costs) in curves.items():
-            self.lines[label].set_data(np.asarray(iterations), np.asarray(costs))
+    def save(
+        self, path: str | os.PathLike, curves: Mapping[str | None, tuple], validation: Mapping | None = None
+    ) -> None:
+        """Write the figure with `curves` ({label: (iterations, costs)}, the labels given at construction) and,
+        built with `validation`, their validation costs (same form; a label absent there has no dashed line)."""
+        for lines, data in ((self.lines, curves), (self.val_lines, validation or {})):
+            for label, (iterations, costs) in data.items():
+                lines[label].set_data(np.asarray(iterations), np.asarray(costs, float))
         self.ax.relim()
         self.ax.autoscale_view()
-        self.ax.figure.canvas.draw()
-        _save_canvas(path, self.ax.figure)
+        fig = root_figure(self.ax)
+        fig.canvas.draw()
+        if self.legend is not None and self.legend.get_window_extent().x1 > fig.bbox.width:  # long labels
+            save_figure(path, fig, bbox_inches="tight")  # drawn again, the figure widened to hold the legend
+        else:
+            _save_canvas(path, fig)
+
+
+def auc_label(name: str, auc: float) -> str:
+    """A ROC legend entry: `test (AUC 0.712)`; `n/a` with one class only."""
+    return f"{name} (AUC {auc:.3f})" if np.isfinite(auc) else f"{name} (AUC n/a)"
 
 
 class RocCurves:
-    """One ROC curve (false positive rate, true positive rate) per split, with the chance diagonal."""
+    """One ROC curve (false positive rate, true positive rate) per split, with the chance diagonal; each
+    legend entry carries its curve's area (AUC)."""
 
-    def __init__(self, names: Sequence[str]):
+    def __init__(self, names: Sequence[str], subject: str = ""):
         ax = self.ax = _axes((5, 5))
-        self.lines = {name: ax.plot([], [], label=name)[0] for name in names}
-        ax.plot([0, 1], [0, 1], "k:", lw=1, label="chance")
+        # Placeholders as wide as the areas to come (the font's digits share one width): the legend drawn
+        # again with the areas covers the prepared one exactly.
+        self.lines = {name: ax.plot([], [], label=auc_label(name, 0.0))[0] for name in names}
+        ax.plot([0, 1], [0, 1], "k:", lw=1, label="chance (AUC 0.5)")
         ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=ROC_LIMITS, ylim=ROC_LIMITS)
         ax.set_aspect("equal")
-        ax.set_title("ROC", y=1.0)
+        ax.set_title(f"ROC curves\n{subject}" if subject else "ROC curves", y=1.0, fontsize=TITLE_SIZE)
         ax.grid(alpha=0.3)
         # Opaque, so that drawing it again over the curves gives the pixels of drawing it once.
         self.legend = ax.legend(loc="lower right", framealpha=1.0)
@@ -113,24 +198,69 @@ class RocCurves:
         return self
 
     def save(self, path: str | os.PathLike, curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
-        """Write the figure with `curves` ({split: (fpr, tpr)}, the splits given at construction); once."""
+        """Write the figure with `curves` ({split: (fpr, tpr)}, the splits given at construction); once.
+
+        Each legend entry gets the area under its curve (trapezoids, as `metrics.roc_auc`); an area that is
+        not a number (one class only) changes the entry's width, so that figure is drawn whole again.
+        """
+        labels = {name: auc_label(name, roc_area(*curve)) for name, curve in curves.items()}
+        for text, name in zip(self.legend.get_texts(), self.lines):
+            text.set_text(labels.get(name, text.get_text()))
         if not self.drawn:
             self.prepare()
         for name, (fpr, tpr) in curves.items():
             self.lines[name].set_data(np.asarray(fpr), np.asarray(tpr))
             self.ax.draw_artist(self.lines[name])
         self.ax.draw_artist(self.legend)
+        if any("n/a" in label for label in labels.values()):  # narrower than the prepared legend: all again
+            self.ax.figure.canvas.draw()
         _save_canvas(path, self.ax.figure)
 
 
-def plot_learning_curves(path: str | os.PathLike, curves: Mapping[str | None, tuple], title: str) -> None:
-    """Several runs' costs against iterations in one figure: `curves` maps a label to (iterations, costs)."""
-    LearningCurves(title, list(curves)).save(path, curves)
+def roc_area(fpr, tpr) -> float:
+    """The area under a ROC curve by trapezoids (`metrics.roc_auc` of the scores it came from); NaN when
+    the curve is degenerate (one class: it never leaves an axis)."""
+    fpr, tpr = np.asarray(fpr, float), np.asarray(tpr, float)
+    if fpr.size < 2 or fpr[-1] == 0 or tpr[-1] == 0:
+        return float("nan")
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
-def plot_roc_curves(path: str | os.PathLike, curves: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> None:
-    """One ROC curve per split, with the chance diagonal."""
-    RocCurves(list(curves)).save(path, curves)
+def plot_learning_curves(
+    path: str | os.PathLike,
+    curves: Mapping[str | None, tuple],
+    title: str,
+    validation: Mapping[str | None, tuple] | None = None,
+) -> LearningCurves:
+    """Several runs' costs against iterations in one figure: `curves` maps a label to (iterations, costs),
+    `validation` (optional) a label to its validation curve, drawn dashed; the legend right of the axes."""
+    figure = LearningCurves(title, list(curves), outside=True, validation=bool(validation))
+    figure.save(path, curves, validation)
+    return figure
+
+
+def plot_sweep_curves(path: str | os.PathLike, runs: Mapping[str | None, Mapping]) -> LearningCurves:
+    """A sweep's learning curves from its runs' metrics.json ({label: metrics}): the training costs, the
+    validation costs of runs that measured some (dashed), titled with the number of runs and what they
+    share (`run_subject` of the first run's config, without the learning rate)."""
+    curves: dict[str | None, tuple] = {}
+    validation: dict[str | None, tuple] = {}
+    for label, run in runs.items():  # a diverged run's costs hold nulls: NaN, a gap in its curve
+        curves[label] = (run.get("cost_iterations", []), np.asarray(run.get("costs", []), float))
+        if run.get("val_curve"):
+            validation[label] = (run["val_curve"]["iteration"], np.asarray(run["val_curve"]["val_cost"], float))
+    first = next(iter(runs.values()), {})
+    subject = f"\n{run_subject(first['config'], learning_rate=False)}" if "config" in first else ""
+    return plot_learning_curves(path, curves, f"Cost against iterations, {len(runs)} runs{subject}", validation)
+
+
+def plot_roc_curves(
+    path: str | os.PathLike, curves: Mapping[str, tuple[np.ndarray, np.ndarray]], subject: str = ""
+) -> RocCurves:
+    """One ROC curve per split, with the chance diagonal and each curve's AUC."""
+    figure = RocCurves(list(curves), subject)
+    figure.save(path, curves)
+    return figure
 
 
 def save_figure(path: str | os.PathLike, fig: Figure, **savefig_kwargs) -> None:

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from lr_jax import artifacts, background, metrics, runtime
+from lr_jax import artifacts, background, metrics, outcomes, runtime
 from lr_jax.config import Config
 from lr_jax.config.checks import METRIC_DIRECTIONS
 from lr_jax.data import Split
@@ -84,6 +84,35 @@ def selection_record(optimized_metric: str, scores: dict[str, dict[str, Any]]) -
     }
 
 
+def outcome_warnings(config: Config, evaluation: Evaluation, costs_T, info: dict[str, Any]) -> list[outcomes.Outcome]:
+    """The outcome checks (`lr_jax.outcomes`) of a finished run: its whole cost history, the kept parameters'
+    objective and training predictions, its early-stopping record and the val_ metrics that decided it."""
+    t = config.train
+    record = info.get("early_stopping")
+    measured = (info.get("val_curve") or {}).get("iteration") or [None]
+    return outcomes.check_fit(
+        costs_T=costs_T,
+        final_cost=evaluation.train_objective,
+        train_y=evaluation.labels["train"],
+        train_proba=evaluation.probas["train"],
+        threshold=config.model.threshold,
+        penalty=config.model.l2,
+        tol=t.tol,
+        converged=bool(info["converged"]),
+        stopped=bool(record and record.get("stopped_at") is not None),
+        early_stopping=record,
+        first_measured=measured[0],
+        val_y=evaluation.labels.get("val"),
+        val_metrics=[config.optimized_metric, *([t.early_stopping_metric] if t.early_stopping else [])],
+    )
+
+
+def log_warnings(records) -> None:
+    """One `warning:` line per outcome warning (the console shows the message alone)."""
+    for w in records:
+        log.warning("warning: %s [%s]", w["message"], w["code"])
+
+
 def run_metrics(config: Config, evaluation: Evaluation, iterations, costs, info: dict[str, Any]) -> dict[str, Any]:
     """metrics.json's content: `<split>_<metric>`, the logged costs, `info` from the trainer, the run's setup."""
     return {
@@ -128,14 +157,15 @@ def start_figures(config: Config, splits: Sequence[str], *, prepare: bool = True
     matplotlib's import, and with `prepare` drawn empty there: started before training, they cost the
     run's end only their curves. With a "val" split the learning curve has a validation line."""
     labels = ("train", "validation") if "val" in splits else (None,)
-    title = f"Learning rate = {config.optim.learning_rate}"
+    subject = plots.run_subject(config.to_dict())
+    title = f"Cost against iterations, {config.train.iteration_limit} iterations\n{subject}"
 
-    def build(figure, *args):  # in the worker: its first figure imports matplotlib
-        return figure(*args).prepare() if prepare else figure(*args)
+    def build(figure, *args, **kwargs):  # in the worker: its first figure imports matplotlib
+        return figure(*args, **kwargs).prepare() if prepare else figure(*args, **kwargs)
 
-    return RunFigures(
-        background.in_background(build, plots.LearningCurves, title, labels),
-        background.in_background(build, plots.RocCurves, list(splits)),
+    return RunFigures(  # a legend (train and validation) right of the axes, off the curves
+        background.in_background(build, plots.LearningCurves, title, labels, outside=labels != (None,)),
+        background.in_background(build, plots.RocCurves, list(splits), subject),
     )
 
 
@@ -168,7 +198,7 @@ def write_outputs(
         return
     drawn = []
     if figures is not None:
-        curves = {None: (iterations, costs)}
+        curves: dict[str | None, tuple] = {None: (iterations, costs)}
         if val_curve:
             curves = {"train": (iterations, costs), "validation": (val_curve["iteration"], val_curve["val_cost"])}
         rocs = {name: metrics.roc_curve(evaluation.labels[name], evaluation.probas[name]) for name in evaluation.probas}
@@ -189,6 +219,7 @@ def write_outputs(
             threshold=config.model.threshold,
             image_size=config.data.image_size,
             classes=test.classes,
+            subject=plots.run_subject(config.to_dict()),
         )
     for plot in drawn:
         plot.result()
@@ -212,22 +243,27 @@ def report_run(
     started: float,
     process_started: float | None = None,
     figures: RunFigures | None = None,
+    costs_printed: bool = False,
 ) -> dict[str, Any]:
     """Print the costs and the evaluation, write the run's files (metrics.json last); return the metrics.
 
     `costs_T` is the whole cost history since iteration 0; `info` holds what only the trainer knows
     (n_iter, converged, timings; `val_curve` and `early_stopping` with a validation split, the curve also
-    going to costs.csv and the learning curve) and goes into the metrics as it is. `run_time_s` counts from
-    `started` (a `time.perf_counter()` value) to the writing of metrics.json, `files_time_s` the files
+    going to costs.csv and the learning curve) and goes into the metrics as it is. What the outcome checks
+    find goes into `warnings` ([{"code", "message"}]) and is logged, one `warning:` line each. `run_time_s`
+    counts from `started` (a `time.perf_counter()` value) to the writing of metrics.json, `files_time_s` the files
     alone. Without `figures` (`start_figures`) no figure is written (a sweep's points). With
     `process_started` (the script's first `time.perf_counter()`), `import_time_s` is the time from it to
-    `started` (imports, Hydra's config) and `process_time_s` the time from it to metrics.json.
+    `started` (imports, Hydra's config) and `process_time_s` the time from it to metrics.json. With
+    `costs_printed` (a single run, whose `hooks.CostPrinter` printed each chunk's lines as it finished) the
+    cost lines are not printed again.
     """
     iterations, costs = logged_costs(costs_T, config.train.log_every)
-    if config.train.print_cost:
+    if config.train.print_cost and not costs_printed:
         print_costs(iterations, costs)
     log_evaluation(evaluation, info["n_iter"], info["converged"])
     result = run_metrics(config, evaluation, iterations, costs, info)
+    result["warnings"] = outcomes.as_records(outcome_warnings(config, evaluation, costs_T, info))
     selected = result["optimized_metric"]
     log.info(
         "optimized metric: %s = %.6f%s",
@@ -235,6 +271,7 @@ def report_run(
         selected["value"],
         f" (selection uses the test set: {selected['reason']})" if selected["uses_test_set"] else "",
     )
+    log_warnings(result["warnings"])
     if not runtime.is_writer():  # one process writes the run's files
         result["run_time_s"] = time.perf_counter() - started
         return result

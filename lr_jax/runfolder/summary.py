@@ -7,6 +7,8 @@ any key is summarized the same way. The best run is the one with the best `optim
 metrics.json records which metric that was, whether larger or smaller is better, and whether it came from
 the test set), ties going to the lower cost of the same split. Selecting on the test set is said plainly:
 the course's data has no validation split, so there a `val_` metric falls back to the test split.
+A run with outcome warnings (metrics.json's `warnings`, `lr_jax.outcomes`) shows their codes in the
+`warnings` column and is the best run only when every run has some (the report then says so).
 A run whose files no longer match the sha256 its metrics.json records (`files_sha256`: params.npz and
 costs.csv damaged, replaced, or missing) is flagged `files_ok: false`, warned about by name and never the
 best run.
@@ -17,15 +19,14 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from lr_jax import artifacts
+from lr_jax import artifacts, outcomes
 from lr_jax.config.vocab import METRIC_DIRECTIONS
-from lr_jax.errors import LrJaxError
+from lr_jax.errors import LrJaxError, OutcomeError
 from lr_jax.runfolder import plots
 from lr_jax.runfolder import transaction as rundir
 
@@ -36,14 +37,33 @@ log = logging.getLogger(__name__)
 
 
 def read_runs(sweep_dir: str | Path) -> dict[str, dict[str, Any]]:
-    """{run folder name: its metrics} for every `*/metrics.json` in `sweep_dir`, in job order."""
+    """{run folder name: its metrics} for every `*/metrics.json` in `sweep_dir`, in job order; a file that is
+    not a run's record (not a JSON object with a `config` mapping: another tool's) is skipped with a warning."""
     paths = sorted(Path(sweep_dir).glob("*/metrics.json"), key=lambda p: _job_order(p.parent.name))
-    if not paths:
+    runs = {p.parent.name: m for p in paths if (m := _run_record(p)) is not None}
+    if not runs:
         raise LrJaxError(
             f"{sweep_dir}: no run folder with a metrics.json (expected {sweep_dir}/0/metrics.json, ...). "
             "Pass the folder of a finished sweep: multirun/<date>/<time>, or a `scripts/sweep.py` run folder."
         )
-    return {p.parent.name: json.loads(p.read_text()) for p in paths}
+    return runs
+
+
+def _run_record(path: Path) -> dict[str, Any] | None:
+    """The metrics of `path`, or None (warned about) when it is not an lr_jax run's metrics.json."""
+    try:
+        m = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        log.warning("%s: not readable as JSON (%s); skipped. Remove it, or train that run again.", path, e)
+        return None
+    if not isinstance(m, dict) or not isinstance(m.get("config"), Mapping):
+        log.warning(
+            "%s: not an lr_jax run's metrics (a JSON object with a `config` mapping); skipped. Move it out of the "
+            "sweep folder if it belongs to another tool.",
+            path,
+        )
+        return None
+    return m
 
 
 def _job_order(name: str) -> tuple:
@@ -81,7 +101,8 @@ def summary_rows(
     runs: Mapping[str, Mapping[str, Any]], selected_by: str = "test_accuracy", mismatched=()
 ) -> list[dict[str, Any]]:
     """One row per run: its folder name, the varying config keys, the METRIC_COLUMNS and `selected_by`,
-    `diverged`, and `files_ok` (false for the runs named in `mismatched`)."""
+    `diverged`, `files_ok` (false for the runs named in `mismatched`) and `warnings` (the codes of its
+    outcome warnings, `lr_jax.outcomes`; [] for a clean run or one written before they were recorded)."""
     keys = varying_keys([m["config"] for m in runs.values()])
     extra = [] if selected_by in METRIC_COLUMNS else [selected_by]
     return [
@@ -91,6 +112,7 @@ def summary_rows(
             **{c: m.get(c) for c in (*METRIC_COLUMNS, *extra)},
             "diverged": bool(m.get("diverged", False)),
             "files_ok": name not in mismatched,
+            "warnings": [w.get("code") for w in m.get("warnings") or [] if isinstance(w, Mapping)],
         }
         for name, m in runs.items()
     ]
@@ -150,10 +172,12 @@ def best_row(rows: list[dict[str, Any]], by: str = "test_accuracy", direction: s
     cost of the same split, then the first.
 
     Diverged runs (`diverged` true, or a metric that is null: NaN when written) and runs whose files do not
-    match their record (`files_ok` false) are never the best; None when no run is left.
+    match their record (`files_ok` false) are never the best; None when no run is left. A run with outcome
+    warnings is the best only when every run left has some.
     """
     tie = f"{by.partition('_')[0]}_cost"
     finished = [r for r in rows if not r.get("diverged") and r.get("files_ok", True) and r.get(by) is not None]
+    finished = [r for r in finished if not r.get("warnings")] or finished
     if not finished:
         return None
     sign = 1 if direction == "max" else -1
@@ -167,18 +191,26 @@ def describe(row: Mapping[str, Any]) -> str:
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
-    """The rows as an aligned text table, accuracies in percent."""
+    """The rows as an aligned text table: accuracies in percent, other numbers to 4 significant digits
+    (summary.csv keeps them whole), warnings by code."""
 
     def cell(key, value):
         if value is None:
             return "n/a"
+        if isinstance(value, list):
+            return ",".join(map(str, value)) or "-"
         if key.endswith("accuracy"):
             return f"{100 * value:.2f} %"
-        return f"{value:.6f}" if key.endswith("cost") else str(value)
+        return f"{value:.4g}" if isinstance(value, float) else str(value)
 
     cells = [list(rows[0])] + [[cell(k, v) for k, v in row.items()] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(line, widths)) for line in cells)
+
+
+def csv_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows for summary.csv: numbers as they are, a list (the warnings) as its items joined by `;`."""
+    return [{k: ";".join(map(str, v)) if isinstance(v, list) else v for k, v in row.items()} for row in rows]
 
 
 def summarize(sweep_dir: str | Path) -> dict[str, Any]:
@@ -191,13 +223,9 @@ def summarize(sweep_dir: str | Path) -> dict[str, Any]:
     selected_by = selection(runs)
     rows = summary_rows(runs, selected_by["name"], mismatched)
     best = best_row(rows, selected_by["name"], selected_by["direction"])
-    artifacts.save_table_csv(sweep_dir / "summary.csv", rows)
+    artifacts.save_table_csv(sweep_dir / "summary.csv", csv_rows(rows))
     artifacts.save_json(sweep_dir / "summary.json", {"rows": rows, "best": best, "selected_by": selected_by})
-    curves = {
-        describe(row): (runs[row["run"]]["cost_iterations"], np.asarray(runs[row["run"]]["costs"], float))
-        for row in rows
-    }  # a diverged run's costs hold nulls: NaN, a gap in its curve
-    plots.plot_learning_curves(sweep_dir / "learning_curves.png", curves, f"{len(rows)} runs")
+    plots.plot_sweep_curves(sweep_dir / "learning_curves.png", {describe(row): runs[row["run"]] for row in rows})
     return {"rows": rows, "best": best, "selected_by": selected_by}
 
 
@@ -212,10 +240,20 @@ def report(summary: Mapping[str, Any]) -> str:
         )
         return f"{format_table(summary['rows'])}\nbest: none ({why})"
     on_test = f" (selected on the test set: {by['reason']})" if by["uses_test_set"] else ""
+    flagged = (
+        f"; every run raised outcome warnings, this one {','.join(best['warnings'])}: see its metrics.json"
+        if best.get("warnings")
+        else ""
+    )
     return (
         f"{format_table(summary['rows'])}\nbest: run {best['run']} ({describe(best)}) by {by['name']}{on_test}: "
-        f"test accuracy {100 * best['test_accuracy']:.2f} %, train accuracy {100 * best['train_accuracy']:.2f} %"
+        f"test accuracy {_percent(best.get('test_accuracy'))}, train accuracy {_percent(best.get('train_accuracy'))}"
+        f"{flagged}"
     )
+
+
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f} %"
 
 
 class SummarizeCallback:
@@ -226,10 +264,19 @@ class SummarizeCallback:
     """
 
     def on_multirun_end(self, config, **kwargs) -> None:
+        """Summarize; with train.strict=true, then exit 3 with one `error:` line if any job has a warning."""
         try:
-            log.info("%s", report(summarize(config.hydra.sweep.dir)))
+            result = summarize(config.hydra.sweep.dir)
         except LrJaxError as e:  # e.g. every job failed: say so, and leave the jobs' own errors visible
             log.warning("no sweep summary: %s", e)
+            return
+        log.info("sweep summary:\n%s", report(result))  # on its own line: the header aligned after the log prefix
+        flagged = [row for row in result["rows"] if row["warnings"]]
+        where = f"{len(flagged)} of {len(result['rows'])} jobs"
+        failure = outcomes.strict_failure([c for row in flagged for c in row["warnings"]], where)
+        if failure and (config.get("train") or {}).get("strict", False):
+            print(f"error: {failure}", file=sys.stderr)
+            sys.exit(OutcomeError.exit_code)
 
     def on_run_start(self, config, **kwargs) -> None:
         """Hydra calls every hook of every callback; only the end of a multirun has work to do."""

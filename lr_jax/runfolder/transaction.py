@@ -34,7 +34,7 @@ from lr_jax.errors import ConfigError, DataError
 try:
     import fcntl
 except ImportError:  # Windows: an O_EXCL lock file instead of flock
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # tested with `is not None` below
 
 log = logging.getLogger(__name__)
 LOCK_FILE = ".lock"

@@ -5,10 +5,11 @@
     base.py      what the two share: the objective, padding to buckets, the compiled stack
     solvers.py   lbfgs_paths, the CV estimator's private solver
 
-This file only re-exports the two estimators.
+This file only re-exports the two estimators and the warning of a doubtful fit (`OutcomeWarning`).
 """
 
+from lr_jax.outcomes import OutcomeWarning
 from lr_jax.sklearn.cv import LogisticRegressionCV
 from lr_jax.sklearn.logistic import LogisticRegression
 
-__all__ = ["LogisticRegression", "LogisticRegressionCV"]
+__all__ = ["LogisticRegression", "LogisticRegressionCV", "OutcomeWarning"]

@@ -30,6 +30,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 # lr_jax's numerics, used only through the names below (and lr_jax.sklearn.solvers in estimator_cv).
+from lr_jax import outcomes
+from lr_jax.errors import DivergenceError
 from lr_jax.models.logistic import batched_logit, init_params, predict_proba
 from lr_jax.optim import make_hparams, spec
 from lr_jax.pipelines.hooks import ProgressBar
@@ -60,8 +62,7 @@ def _run_stack(state_K, x_ND, y_N, weight_KN, hparams_K, *, num_steps, optim):
 
     SGD and Adam are vmapped (the K matrix-vector products become one matrix product). L-BFGS problems run
     one after another in the same program (`lax.map`): vmapped, optax's zoom line search gets batched
-    branch predicates, and 6 problems on the course data took 11x one problem's time instead of <= 6x
-    (measured on 2 CPU cores; lax.map: 3.5x).
+    branch predicates and runs both branches of every cond for every problem.
     """
     run = lambda s, w_N, hp: run_steps(s, x_ND, y_N, hp, num_steps=num_steps, optim=optim, weight_N=w_N)
     if optim.name == "lbfgs":
@@ -148,8 +149,9 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
             weight_N = sample_weight * per_class[y01.astype(np.intp)]
         return X, y, y01, weight_N
 
-    def _fit_stack(self, X, y01, weight_KN, l2_K, init=None):
-        """Train K problems on (X, y01) in one compiled call: (coef (K, 1, n), intercept (K, 1), n_iter (K,))."""
+    def _fit_stack(self, X, y01, weight_KN, l2_K, init=None, *, with_costs=False):
+        """Train K problems on (X, y01) in one compiled call: (coef (K, 1, n), intercept (K, 1), n_iter (K,)),
+        and with `with_costs` the cost before each iteration (K, n_iter.max()) after them."""
         (m, n), optim = X.shape, spec(name=self.solver)
         rows, cols = padded_shape(m, n)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -164,11 +166,11 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
             x_ND, y_N, weight_KN = (
                 jnp.asarray(a, dtype) for a in (pad(X, rows, cols), pad(y01, rows), pad(weight_KN, cols=rows))
             )
-            state = self._run_in_chunks(state, x_ND, y_N, weight_KN, hparams, optim)
+            state, costs_KT = self._run_in_chunks(state, x_ND, y_N, weight_KN, hparams, optim)
             coef, intercept = _from_params(state.params)
             n_iter = np.asarray(state.step)
         self._warn_if_not_converged(n_iter)
-        return coef[..., :n], intercept, n_iter
+        return (coef[..., :n], intercept, n_iter) + ((costs_KT,) if with_costs else ())
 
     def _warn_if_not_converged(self, n_iter, stacklevel: int = 4) -> None:
         """A ConvergenceWarning if any problem stopped at max_iter (stacklevel 4: from `_fit_stack`)."""
@@ -181,19 +183,54 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
             )
 
     def _run_in_chunks(self, state, x_ND, y_N, weight_KN, hparams, optim):
-        """All of max_iter in one call, or (verbose) in 20 chunks with a progress bar between them."""
-        chunk, done = -(-self.max_iter // 20) if self.verbose else self.max_iter, 0
+        """All of max_iter in one call, or (verbose) in 20 chunks with a progress bar between them: (the final
+        state, the cost before each iteration (K, iterations run), NaN for a problem's iterations not run)."""
+        chunk, done, costs = -(-self.max_iter // 20) if self.verbose else self.max_iter, 0, []
         with ProgressBar(self.max_iter, x_ND.shape[0], enabled=bool(self.verbose)) as bar:
             while done < self.max_iter:
                 n = min(chunk, self.max_iter - done)
                 state, costs_KT = _run_stack(state, x_ND, y_N, weight_KN, hparams, num_steps=n, optim=optim)
                 ran = steps_done(state) - done
+                costs.append(np.asarray(costs_KT)[:, :ran])
                 if ran and bar.visible:
                     bar(state, np.asarray(costs_KT[0])[:ran])
                 done += ran
                 if ran < n:  # every problem has reached tol
                     break
-        return state
+        return state, np.concatenate(costs, axis=1)
+
+    def _check_finite(self) -> None:
+        """Raise DivergenceError when the fitted coef_ or intercept_ hold a NaN or an infinity."""
+        if np.isfinite(self.coef_).all() and np.isfinite(self.intercept_).all():
+            return
+        if self.solver == "lbfgs":
+            fix = "Scale X (e.g. StandardScaler), or use a smaller C."
+        else:
+            fix = f"Lower learning_rate (now {self.learning_rate:g}), scale X (e.g. StandardScaler), or use lbfgs."
+        raise DivergenceError(
+            f"{type(self).__name__}: the {self.solver} fit ended with non-finite coefficients (NaN or infinite): "
+            f"training diverged. {fix}"
+        )
+
+    def _warn_outcomes(self, X, y01, weight_N, l2: float, costs_T, *, from_start: bool) -> None:
+        """An OutcomeWarning per finding of `lr_jax.outcomes.check_fit` on the fitted model (stacklevel: the
+        caller of fit())."""
+        counts = weight_N > 0  # rows of weight 0 are not part of the problem (e.g. a class weighted out)
+        X, y01, weight_N = X[counts], y01[counts], weight_N[counts]
+        z_N = X @ self.coef_[0] + self.intercept_[0]
+        losses_N = np.where(y01 == 1, np.logaddexp(0, -z_N), np.logaddexp(0, z_N))  # finite for any |z|
+        final_cost = float(weight_N @ losses_N / weight_N.sum() + l2 / 2 * self.coef_[0] @ self.coef_[0])
+        found = outcomes.check_fit(
+            costs_T=costs_T,
+            final_cost=final_cost,
+            train_y=y01.astype(np.int64),
+            train_proba=1 / (1 + np.exp(-np.clip(z_N, -500, 500))),
+            penalty=l2,
+            from_start=from_start,
+            knobs=outcomes.ESTIMATOR_KNOBS,
+        )
+        for w in found:
+            warnings.warn(f"{type(self).__name__}: {w.message} [{w.code}]", outcomes.OutcomeWarning, stacklevel=3)
 
     def _forward(self, fn, X) -> np.ndarray:
         """`fn(params, x_ND)` on X padded to its bucket (so that batch sizes share a compile)."""

@@ -50,7 +50,7 @@ def _row_basis(X, rows: int, cols: int) -> np.ndarray | None:
     """An orthonormal basis (cols x rows) of the span of X's rows (X padded), for X wider than tall; else None."""
     if cols <= rows:
         return None
-    with threadpool_limits(1):  # tall-skinny QR: one BLAS thread measured 0.2 s, two on 2 busy cores 1-2 s
+    with threadpool_limits(1):  # a tall-skinny QR: one BLAS thread, as more were slower on busy cores
         return np.linalg.qr(pad(X, rows, cols).T)[0]  # padded rows of X: columns of Q orthogonal to X
 
 
@@ -135,6 +135,7 @@ class LogisticRegressionCV(BinaryLinear):
         self.scores_ = {self.classes_[1]: self._score_folds(X, y, sample_weight, folds, paths_FCP)}
         self.n_iter_ = n_iter_FC[None].astype(np.int32)
         self._choose(paths_FCP, refit)
+        self._check_finite()
         return self
 
     def _lbfgs_paths(self, X, y01, weight_N, weight_FN):

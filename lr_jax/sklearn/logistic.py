@@ -73,6 +73,8 @@ class LogisticRegression(BinaryLinear):
                 "features. Fit with warm_start=False, or pass X of the previous width."
             )
         l2_K = np.array([l2_strength(self.C, weight_N.sum())])
-        coef, intercept, n_iter = self._fit_stack(X, y01, weight_N[None], l2_K, init)
+        coef, intercept, n_iter, costs_KT = self._fit_stack(X, y01, weight_N[None], l2_K, init, with_costs=True)
         self.coef_, self.intercept_, self.n_iter_ = coef[0], intercept[0], n_iter.astype(np.int32)
+        self._check_finite()
+        self._warn_outcomes(X, y01, weight_N, l2_K[0], costs_KT[0, : n_iter[0]], from_start=init is None)
         return self

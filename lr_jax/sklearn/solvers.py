@@ -11,12 +11,12 @@ until max |∂J/∂θ| <= tol (scipy's L-BFGS-B `gtol`, to which scikit-learn's 
 decreases by at most 64ε relatively in an iteration (its `ftol`), or `max_iter` iterations are made.
 
 The weightings run one after another (`lax.map`), each reading only its rows of X: vmapped, the conds in
-optax's line searches get batched predicates and run both branches with X broadcast to every problem (6
-problems on the course data cost 6x one problem per iteration, each running for the slowest one's
-iterations). The line search is optax's backtracking (Armijo) search from the step 1: its gradient comes
+optax's line searches get batched predicates and run both branches with X broadcast to every problem (G
+problems would cost G times one problem per iteration, each running for the slowest one's iterations).
+The line search is optax's backtracking (Armijo) search from the step 1: its gradient comes
 from the value's linearization, so an accepted step costs one pass of X forward and one back; J is convex,
 so the curvature pairs sᵀy stay >= 0 without Wolfe's curvature condition. (optax's default zoom line
-search took the same iterations and twice the compile time, measured on the course data.)
+search takes the same iterations on the course data and compiles a larger program.)
 """
 
 from __future__ import annotations

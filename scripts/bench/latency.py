@@ -82,7 +82,7 @@ def run(args) -> None:
             out = [f"hydra.run.dir={tmp / f'{name}-{r}'}", f"hydra.sweep.dir={tmp / f'{name}-{r}'}"]
             times[name].append(_timed(cmd + (out if "sweep" in name or "multirun" in name else []), env, name))
     med = {name: statistics.median(t) for name, t in times.items()}
-    loop_repeats = 2 * args.repeats + 1  # the loops take ~1.5 s a pair: more of them tame the noise
+    loop_repeats = 2 * args.repeats + 1  # the loops are short: more of them tame the noise
     loops = _loops_s(args.data_dir, loop_repeats)
     help_imports_jax = _help_imports_jax()
 

@@ -47,17 +47,17 @@ def test_a_second_search_continues_the_stored_study(tmp_path, data_dir):
         proc = search(data_dir, tmp_path / f"search{i}", storage, seed=i)
         assert proc.returncode == 0, proc.stderr
 
-    study = optuna.load_study(study_name="lr_jax_val_log_loss", storage=storage)
+    study = optuna.load_study(study_name="lr_jax_val_roc_auc", storage=storage)
     assert len(study.trials) == 4 and all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-    assert study.direction == optuna.study.StudyDirection.MINIMIZE
+    assert study.direction == optuna.study.StudyDirection.MAXIMIZE
     jobs = [tmp_path / f"search{i}" / str(j) for i in (1, 2) for j in (0, 1)]
-    for trial, job in zip(study.trials, jobs):  # each trial's value is its run's validation log-loss
+    for trial, job in zip(study.trials, jobs):  # each trial's value is its run's validation ROC AUC
         metrics = json.loads((job / "metrics.json").read_text())
         selected = metrics["optimized_metric"]
-        assert selected["name"] == "val_log_loss" and selected["uses_test_set"] is False
-        assert trial.value == selected["value"] == metrics["val_log_loss"]
+        assert selected["name"] == "val_roc_auc" and selected["uses_test_set"] is False
+        assert trial.value == selected["value"] == metrics["val_roc_auc"]
         assert trial.params["optim.learning_rate"] == metrics["config"]["optim"]["learning_rate"]
         assert 1e-4 <= trial.params["optim.learning_rate"] <= 0.1 and 1e-5 <= trial.params["model.l2"] <= 0.1
     assert len({t.params["optim.learning_rate"] for t in study.trials}) == 4  # the second search sampled anew
     summary = json.loads((tmp_path / "search2" / "summary.json").read_text())
-    assert summary["selected_by"]["name"] == "val_log_loss" and not summary["selected_by"]["uses_test_set"]
+    assert summary["selected_by"]["name"] == "val_roc_auc" and not summary["selected_by"]["uses_test_set"]

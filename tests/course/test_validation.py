@@ -60,7 +60,13 @@ def test_val_curve_in_costs_csv_metrics_and_figure(data_dir, tmp_path):
 def test_early_stopping_keeps_and_writes_the_best_params(data_dir, tmp_path):
     """Validation accuracy is best at the start (all "non-cat": 26 of 42) and falls after it: with patience 3
     the run stops 3 measurements later, at 150, and keeps the parameters of iteration 0."""
-    config = _config(data_dir, early_stopping=True, early_stopping_metric="val_accuracy", early_stopping_patience=3)
+    config = _config(
+        data_dir,
+        early_stopping=True,
+        early_stopping_metric="val_accuracy",
+        early_stopping_patience=3,
+        early_stopping_warmup=0,  # every measurement counts: the start is the best one
+    )
     metrics = train_and_evaluate(config, tmp_path)
     record, curve = metrics["early_stopping"], metrics["val_curve"]
     assert record["enabled"] and record["stopped_at"] == 150 == metrics["n_iter"] and record["best_iteration"] == 0
@@ -79,7 +85,7 @@ def test_early_stopping_on_log_loss_keeps_a_mid_run_best(data_dir, tmp_path):
     0.6719, ...): with patience 5 the run stops at 300 and keeps the parameters of iteration 50."""
     config = Config.from_dict(
         {
-            **_config(data_dir, num_iterations=1000, early_stopping=True).to_dict(),
+            **_config(data_dir, num_iterations=1000, early_stopping=True, early_stopping_warmup=0).to_dict(),
             "optim": {"learning_rate": 0.0001},
         }
     )

@@ -120,9 +120,8 @@ def test_logistic_regression_cv_refuses_an_empty_or_invalid_Cs_as_scikit_learn_d
         LogisticRegressionCV(Cs=Cs).fit(X, y)
 
 
-def test_early_stopping_without_a_finite_measurement_keeps_the_last_parameters(caplog):
-    """No validation measurement was finite (nothing to prefer): the last parameters, and one warning."""
-    import logging
+def test_early_stopping_without_a_finite_measurement_keeps_the_last_parameters():
+    """No validation measurement was finite (nothing to prefer): the last parameters, no IndexError."""
     from types import SimpleNamespace
 
     from lr_jax import Config
@@ -133,8 +132,4 @@ def test_early_stopping_without_a_finite_measurement_keeps_the_last_parameters(c
     result = SimpleNamespace(state=SimpleNamespace(params=last), stopped=False)
     tracker = SimpleNamespace(best_params=None, best_step=None, best_value=float("nan"), stopped_at=None)
 
-    with caplog.at_level(logging.WARNING):
-        assert stages.kept_params(config, result, tracker) is last
-    assert [r.getMessage() for r in caplog.records] == [
-        "early stopping: val_log_loss was never finite; the run keeps its last parameters"
-    ]
+    assert stages.kept_params(config, result, tracker) is last
