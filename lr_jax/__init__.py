@@ -6,9 +6,9 @@ JAX) is imported on first use.
 
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError, DataError, LrJaxError
+from lr_jax.version import __version__
 
-__all__ = ["Config", "ConfigError", "DataError", "LrJaxError", "train_and_evaluate"]
-__version__ = "0.1.0"
+__all__ = ["Config", "ConfigError", "DataError", "LrJaxError", "__version__", "train_and_evaluate"]
 
 
 def __getattr__(name: str):

@@ -16,10 +16,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # makes `bench` import
 SUITES = ("course", "sweep", "solvers", "scale", "latency", "estimator", "mlp", "chunks")
 
 
+def suite_flags() -> str:
+    """Each suite's own flags, as its parser prints them (imports every suite, JAX included: --help only)."""
+    parts = []
+    for name in SUITES:
+        suite = importlib.import_module(f"bench.{name}")
+        sub = argparse.ArgumentParser(prog=f"--suite {name}", add_help=False)
+        if hasattr(suite, "add_arguments"):
+            suite.add_arguments(sub)
+        formatter = sub._get_formatter()
+        formatter.add_arguments(sub._actions)
+        parts.append(f"--suite {name}:\n{formatter.format_help().rstrip() or '  (no flags of its own)'}")
+    return "\n\n".join(parts)
+
+
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    wants_help = "-h" in argv or "--help" in argv
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawTextHelpFormatter,
+        epilog=suite_flags() if wants_help else None,
+    )
     parser.add_argument("--suite", choices=SUITES, default="course", help="which suite to run")
     parser.add_argument("--repeats", type=int, default=5, help="timed repetitions per measurement")
+    if wants_help:
+        parser.parse_args(["--help"])
     known, _ = parser.parse_known_args(argv)
     suite = importlib.import_module(f"bench.{known.suite}")
     if hasattr(suite, "add_arguments"):

@@ -132,7 +132,7 @@ class LoggerConfig:
     csv: bool = False
     tensorboard: bool = False
     mlflow: bool = False
-    tracking_uri: str | None = None  # MLflow's store; None = file store `mlruns/` in the working directory
+    tracking_uri: str | None = None  # MLflow's store; None = sqlite:///<working directory>/mlflow.db
     experiment_name: str | None = None  # MLflow's experiment; None = the run folder's parent (the sweep folder)
 
 

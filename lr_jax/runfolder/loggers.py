@@ -110,12 +110,18 @@ class TensorBoardLogger:
         self.writer.close()
 
 
+def default_tracking_uri() -> str:
+    """MLflow's store when `logger.tracking_uri` is null: a SQLite file in the working directory, `mlflow.db`
+    (MLflow's advice for local use; its file store is in maintenance mode), beside outputs/ and multirun/."""
+    return f"sqlite:///{(Path.cwd() / 'mlflow.db').resolve()}"
+
+
 class MlflowLogger:
     """One MLflow run through `MlflowClient` (no global active run, so a multirun's next job starts clean)."""
 
     def __init__(self, run_dir: Path, tracking_uri: str | None, experiment_name: str | None):
-        uri = tracking_uri or (Path.cwd() / "mlruns").as_uri()
-        if uri.startswith("file:") or "://" not in uri:  # MLflow 3 asks file stores to opt in
+        uri = tracking_uri or default_tracking_uri()
+        if uri.startswith("file:") or "://" not in uri:  # a file store (read, not advised): MLflow 3 asks an opt-in
             os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         if urllib.parse.urlsplit(uri).scheme in ("http", "https"):
             _check_server(uri)

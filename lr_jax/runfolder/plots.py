@@ -97,14 +97,16 @@ def run_subject(config: Mapping, *, learning_rate: bool = True, activation: bool
     """What a run's figures show, from its config (`Config.to_dict()`, metrics.json's `config`): `logistic
     regression on catvnoncat, sgd, learning rate 0.005` (without what varies across the curves of a figure:
     the learning rate of a sweep, the activation of a study)."""
-    model, data, opt = config["model"], config["data"], config["optim"]
+    # A config read back from another folder's metrics.json may lack groups: say what it holds.
+    model, data, opt = (config.get(group) or {} for group in ("model", "data", "optim"))
     name = "logistic regression" if not model.get("hidden") else f"MLP {list(model['hidden'])}"
     if model.get("hidden") and activation:
-        name += f" {model['activation']}"
+        name += f" {model.get('activation', '')}".rstrip()
     if model.get("l2"):
         name += f" (L2 {sig3(model['l2'])})"
-    subject = f"{name} on {data['name']}, {opt['name']}"
-    return f"{subject}, learning rate {sig3(opt['learning_rate'])}" if learning_rate else subject
+    subject = f"{name} on {data.get('name', 'catvnoncat')}, {opt.get('name', 'sgd')}"
+    rate = opt.get("learning_rate")
+    return f"{subject}, learning rate {sig3(rate)}" if learning_rate and rate is not None else subject
 
 
 def legend_outside(ax: Axes, **kwargs):

@@ -26,6 +26,7 @@ from lr_jax.evaluate import Evaluation
 from lr_jax.models.interface import Model
 from lr_jax.runfolder import inspection, plots
 from lr_jax.runfolder import transaction as rundir
+from lr_jax.version import __version__
 
 log = logging.getLogger(__name__)
 CONFIG_FILE = "config.json"
@@ -124,6 +125,7 @@ def run_metrics(config: Config, evaluation: Evaluation, iterations, costs, info:
         "optimized_metric": selection_record(config.optimized_metric, evaluation.metrics),
         "diverged": not (np.isfinite(costs).all() and math.isfinite(evaluation.train_objective)),
         **info,
+        "lr_jax_version": __version__,  # CHANGELOG.md says what each version changed
         "jax_version": jax.__version__,
         **runtime.describe_devices(),
         "environment": runtime.environment(),
