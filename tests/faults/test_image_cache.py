@@ -22,7 +22,8 @@ def _params(run):
 
 
 def _warnings(caplog):
-    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    """The image loader's warnings (a tiny run's outcome warnings, from lr_jax.runfolder, are left out)."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("lr_jax.data")]
 
 
 def _flip_bytes(path):
