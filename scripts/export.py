@@ -6,8 +6,10 @@ input (uint8 images), the output (P(positive class)), the classes and the thresh
 
 from __future__ import annotations
 
+import hydra_fixes  # first (on sys.path: Python puts a script's folder there): SIGINT/SIGTERM handled from here
+
+# isort: split
 import hydra
-import hydra_fixes  # noqa: F401  (on sys.path: Python puts a script's folder there); before Hydra runs
 from omegaconf import DictConfig, OmegaConf
 
 
@@ -27,4 +29,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with hydra_fixes.SIGNALS:  # SIGINT / SIGTERM at any moment: one `error:` line, exit 130 / 143
+        main()

@@ -6,8 +6,10 @@ course's data) and the predicted class, with the run's own class names and thres
 
 from __future__ import annotations
 
+import hydra_fixes  # first (on sys.path: Python puts a script's folder there): SIGINT/SIGTERM handled from here
+
+# isort: split
 import hydra
-import hydra_fixes  # noqa: F401  (on sys.path: Python puts a script's folder there); before Hydra runs
 from omegaconf import DictConfig, OmegaConf
 
 
@@ -37,4 +39,5 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with hydra_fixes.SIGNALS:  # SIGINT / SIGTERM at any moment: one `error:` line, exit 130 / 143
+        main()

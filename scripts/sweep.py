@@ -6,9 +6,11 @@ The grid is `sweep.learning_rates` x `sweep.seeds` (conf/sweep/grid.yaml), e.g.
 
 from __future__ import annotations
 
+import hydra_fixes  # first (on sys.path: Python puts a script's folder there): SIGINT/SIGTERM handled from here
+
+# isort: split
 import command_line  # on sys.path: Python puts a script's folder there
 import hydra
-import hydra_fixes  # noqa: F401  (on sys.path: Python puts a script's folder there); before Hydra runs
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
@@ -31,5 +33,6 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    command_line.check_command_line()  # one line for what Hydra would answer with a traceback
-    main()
+    with hydra_fixes.SIGNALS:  # SIGINT / SIGTERM at any moment: one `error:` line, exit 130 / 143
+        command_line.check_command_line()  # one line for what Hydra would answer with a traceback
+        main()

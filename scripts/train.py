@@ -6,9 +6,11 @@ import time
 
 PROCESS_STARTED = time.perf_counter()  # before the imports: metrics.json's import_time_s counts from here
 
+import hydra_fixes  # noqa: E402  first (on sys.path: Python puts a script's folder there): SIGINT/SIGTERM handled
+
+# isort: split
 import command_line  # noqa: E402  (on sys.path: Python puts a script's folder there)
 import hydra  # noqa: E402
-import hydra_fixes  # noqa: E402, F401  (on sys.path: Python puts a script's folder there); before Hydra runs
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
@@ -45,5 +47,6 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    command_line.check_command_line()  # one line for what Hydra would answer with a traceback
-    main()
+    with hydra_fixes.SIGNALS:  # SIGINT / SIGTERM at any moment: one `error:` line, exit 130 / 143
+        command_line.check_command_line()  # one line for what Hydra would answer with a traceback
+        main()

@@ -52,7 +52,9 @@ def train_and_evaluate(
         state, hparams = stages.initial_state(config, inputs.n_features)
         state, past_costs = stages.resume_point(config, workdir, state)
         run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
-        if runtime.is_writer():  # every check on the input is done: only now does the run write anything
+        # Every check on the input is done: only now does the run write anything. A resumed run's config.json
+        # is replaced by the commit of its results (report_run), with them.
+        if runtime.is_writer() and not (workdir / report.CONFIG_FILE).exists():
             report.write_config(workdir, config, inputs.classes, inputs.n_features)
         placed = stages.place(config, inputs, state, hparams)
         tracked = run_scope.enter_context(stages.run_loggers(config, workdir))  # closed even if the run fails

@@ -19,7 +19,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import train
+from lr_jax import errors, train
 from lr_jax.errors import DivergenceError, Interrupted
 from lr_jax.runfolder import checkpoint
 from lr_jax.runfolder.report import print_costs
@@ -97,6 +97,7 @@ class InterruptStop:
         signal.signal(signum, self.previous.get(signum, signal.SIG_DFL))
 
     def __enter__(self) -> InterruptStop:
+        errors.check_signals()  # one received before (start-up) and not yet raised
         if threading.current_thread() is threading.main_thread():
             self.previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
@@ -112,9 +113,12 @@ class InterruptStop:
         name = signal.Signals(self.received).name
         saved = f"checkpoint {self.writer.write(state)} written" if self.writer else "no checkpoint written"
         step = train.steps_done(state)
+        if self.writer or checkpoint.list_checkpoints(self.run_dir / checkpoint.FOLDER):
+            then = f"To continue, run the same command with train.resume=true hydra.run.dir={self.run_dir}"
+        else:
+            then = "No checkpoint is kept: run the same command again to start over"
         raise Interrupted(
-            f"{name}: training stopped at iteration {step}{last_cost(costs_n, step)}, {saved}. To continue, run "
-            f"the same command with train.resume=true hydra.run.dir={self.run_dir}",
+            f"{name}: training stopped at iteration {step}{last_cost(costs_n, step)}, {saved}. {then}",
             self.received,
         )
 

@@ -31,7 +31,7 @@ from lr_jax.config.checks import METRIC_DIRECTIONS
 from lr_jax.errors import ConfigError
 from lr_jax.models.interface import Model
 from lr_jax.pipelines import hooks, sizes
-from lr_jax.runfolder import checkpoint, loggers
+from lr_jax.runfolder import checkpoint, loggers, report
 from lr_jax.runfolder import transaction as rundir
 
 log = logging.getLogger(__name__)
@@ -186,6 +186,7 @@ def _init_state(seed, hparams, *, model: Model, optim, n_features, dtype) -> tra
 def resume_point(config: Config, workdir: Path, state: train.TrainState) -> tuple[train.TrainState, np.ndarray]:
     """(state, costs so far): the newest checkpoint with train.resume=true, else `state` and no costs."""
     t = config.train
+    rundir.recover(workdir, enabled=runtime.is_writer())  # what a killed run left, before its checkpoints are read
     state, past_costs = checkpoint.starting_point(
         workdir, state, config.to_dict(), resume=t.resume, num_steps=t.iteration_limit, overwrite=t.overwrite
     )
@@ -194,8 +195,15 @@ def resume_point(config: Config, workdir: Path, state: train.TrainState) -> tupl
     return state, past_costs
 
 
-def claim_folder(config: Config, workdir: Path, n_features: int) -> contextlib.AbstractContextManager:
-    """The run folder held for the run (`rundir.claim`): writable, locked, no finished run replaced."""
+def claim_folder(
+    config: Config,
+    workdir: Path,
+    n_features: int,
+    files: tuple[str, ...] = report.RUN_FILES,
+    folders: tuple[str, ...] = report.RUN_FOLDERS,
+) -> contextlib.AbstractContextManager:
+    """The run folder held for the run (`rundir.claim`): writable, locked, no finished run replaced, every
+    name it writes (`files`, `folders`) free."""
     state_bytes = 3 * n_features * 8  # params and up to two optimizer slots, float64 at most
     return rundir.claim(
         workdir,
@@ -203,6 +211,8 @@ def claim_folder(config: Config, workdir: Path, n_features: int) -> contextlib.A
         resume=config.train.resume,
         need_bytes=(config.train.keep_checkpoints + 2) * state_bytes,
         enabled=runtime.is_writer(),
+        files=files,
+        folders=folders,
     )
 
 

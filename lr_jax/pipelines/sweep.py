@@ -37,6 +37,7 @@ from lr_jax.models.interface import Model
 from lr_jax.models.logistic import LOGISTIC
 from lr_jax.pipelines import hooks, stages
 from lr_jax.runfolder import checkpoint, plots, report, summary
+from lr_jax.runfolder import transaction as rundir
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_f
     seconds (`hooks.ProgressLog`: the grid's costs from lowest to highest); chunks of a few seconds of work
     at most (`stages.chunk_length`)."""
     t, saved_config = config.train, checkpoint_config(config)
+    rundir.recover(workdir, enabled=runtime.is_writer())  # what a killed run left, before its checkpoints are read
     states, hparams = initial_states(configs, n_features)
     states, past_costs = checkpoint.starting_point(
         workdir,
@@ -186,7 +188,9 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
         start, past_costs, on_chunk, chunk = resumable_grid(
             config, workdir, configs, inputs.n_features, len(inputs.splits["train"].y)
         )
-        run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
+        members = [f"{i}/{name}" for i in range(len(configs)) for name in report.RUN_FILES]
+        targets = {"files": (*members, *summary.SUMMARY_FILES), "folders": (checkpoint.FOLDER,)}
+        run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features, **targets))  # to the end
         log.info(
             "training %d configs (%d learning rates x %d seeds) in one compiled call",
             len(configs),
@@ -215,14 +219,15 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
         futures.wait([evaluation_compiled])  # an error there is the evaluation's: the call below raises it
         evaluations = stages.evaluate_params(config, inputs, result.state.params, grid=True)
         timing["sweep_evaluate_time_s"] = time.perf_counter() - t_evaluate
+        stage = run_scope.enter_context(rundir.staged_outputs(workdir))  # members and summary committed together
         for i, (c, evaluation) in enumerate(zip(configs, evaluations)):
             started = time.perf_counter()
             log.info("config %d: learning_rate=%s seed=%d", i, c.optim.learning_rate, c.train.seed)
             n_iter = int(result.state.step[i])
             info = {"n_iter": n_iter, "converged": bool(cast(np.ndarray, result.converged)[i]), **timing}
-            report.write_config(workdir / str(i), c, inputs.classes, inputs.n_features)
+            (stage / str(i)).mkdir()
             report.report_run(
-                workdir / str(i),
+                stage / str(i),
                 c,
                 model,
                 unstack(result.state.params, i),
@@ -232,8 +237,9 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
                 info,
                 started=started,
                 figures=report.start_figures(c, list(inputs.xs), prepare=False) if figures else None,
+                commit=False,
             )
-    result_summary = summary.summarize(workdir)
+        result_summary = summary.summarize(stage)
     log.info("sweep summary:\n%s", summary.report(result_summary))  # the table's header aligned after the log prefix
     flagged = [row for row in result_summary["rows"] if row["warnings"]]
     codes = [code for row in flagged for code in row["warnings"]]

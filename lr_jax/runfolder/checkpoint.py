@@ -76,9 +76,15 @@ def save(folder: Path, state: TrainState, costs, config: Mapping[str, Any], keep
         with artifacts.atomic_open(path, "wb") as f:
             np.savez(f, checksum=content_checksum(arrays), **arrays)  # type: ignore[arg-type]  # no key is allow_pickle
     except OSError as e:  # the temporary file is already removed: older checkpoints stay as they were
+        kept = list_checkpoints(folder)
+        then = (
+            f"with train.resume=true to continue from {kept[-1].name}, the newest checkpoint kept"
+            if kept
+            else "again: no checkpoint was kept yet, so it starts over"
+        )
         raise DataError(
             f"{path}: writing the checkpoint failed ({e.strerror or e}). Free some space, then run the same "
-            "command with train.resume=true to continue from the newest checkpoint kept."
+            f"command {then}."
         ) from e
     for old in list_checkpoints(folder)[:-keep]:
         old.unlink()

@@ -7,6 +7,7 @@ with a `metrics.json` holds a finished run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -31,6 +32,11 @@ from lr_jax.version import __version__
 log = logging.getLogger(__name__)
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
+# Every name a single run writes into its folder (files, then folders): `transaction.claim` checks them all
+# before training, so that a directory named params.npz is refused then, not at the commit.
+FIGURES = ("learning_curve.png", "roc_curve.png", "mistakes.png", "weights.png")  # as loggers.FIGURES
+RUN_FILES = (CONFIG_FILE, "params.npz", "costs.csv", *FIGURES, METRICS_FILE)
+RUN_FOLDERS = ("checkpoints", "logs", "tensorboard")
 
 
 def write_config(workdir: Path, config: Config, classes: Sequence[str], n_features: int) -> None:
@@ -246,6 +252,7 @@ def report_run(
     process_started: float | None = None,
     figures: RunFigures | None = None,
     costs_printed: bool = False,
+    commit: bool = True,
 ) -> dict[str, Any]:
     """Print the costs and the evaluation, write the run's files (metrics.json last); return the metrics.
 
@@ -258,7 +265,9 @@ def report_run(
     `process_started` (the script's first `time.perf_counter()`), `import_time_s` is the time from it to
     `started` (imports, Hydra's config) and `process_time_s` the time from it to metrics.json. With
     `costs_printed` (a single run, whose `hooks.CostPrinter` printed each chunk's lines as it finished) the
-    cost lines are not printed again.
+    cost lines are not printed again. The files, config.json too, are committed into `workdir` together
+    (`rundir.staged_outputs`); without `commit`, `workdir` is a folder of a stage the caller commits (a
+    sweep's member).
     """
     iterations, costs = logged_costs(costs_T, config.train.log_every)
     if config.train.print_cost and not costs_printed:
@@ -277,8 +286,10 @@ def report_run(
     if not runtime.is_writer():  # one process writes the run's files
         result["run_time_s"] = time.perf_counter() - started
         return result
-    with rundir.staged_outputs(workdir) as stage:  # moved into workdir together, metrics.json last
+    staged = rundir.staged_outputs(workdir, rundir.resume_hint(workdir)) if commit else contextlib.nullcontext(workdir)
+    with staged as stage:  # moved into workdir together, metrics.json last
         t_files = time.perf_counter()
+        write_config(stage, config, test.classes, int(np.prod(test.x_raw.shape[1:])))
         write_outputs(
             stage,
             config,

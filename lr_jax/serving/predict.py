@@ -53,8 +53,8 @@ class TrainedRun(NamedTuple):
 def load_run(run_dir: str | os.PathLike) -> TrainedRun:
     """The config, class names and parameters of a finished run, checked against each other."""
     run_dir = Path(run_dir)
-    rundir.finish_commit(run_dir)  # results a killed run had committed, completed before they are read
-    params_path = run_dir / "params.npz"
+    # Read-only: a commit a killed run left journaled is read as completed (its staged files), never written.
+    params_path = rundir.committed_path(run_dir, "params.npz")
     if not params_path.is_file():
         raise DataError(
             f"{run_dir}: no params.npz, so no trained model to predict with. Pass the folder of "
@@ -65,7 +65,7 @@ def load_run(run_dir: str | os.PathLike) -> TrainedRun:
     model = models.build(config.model)
     expected = jax.eval_shape(lambda: model.init(jax.random.key(0), n_features, jnp.float32))
     _check_params(params_path, params, expected, config)
-    _check_recorded_hash(params_path)
+    _check_recorded_hash(params_path, rundir.committed_path(run_dir, report.METRICS_FILE))
     return TrainedRun(config, classes, params, model)
 
 
@@ -86,9 +86,9 @@ def read_params(path: Path) -> dict[str, np.ndarray]:
     return params
 
 
-def _check_recorded_hash(path: Path) -> None:
+def _check_recorded_hash(path: Path, metrics_path: Path) -> None:
     """params.npz must be the file its run's metrics.json records (a commit cut short, or a copy)."""
-    recorded = _recorded_hash(path.parent)
+    recorded = _recorded_hash(metrics_path)
     if recorded is not None and recorded != rundir.sha256(path):
         raise DataError(
             f"{path}: not the file its run's metrics.json describes (sha256 differs): it was damaged or "
@@ -97,10 +97,10 @@ def _check_recorded_hash(path: Path) -> None:
         )
 
 
-def _recorded_hash(run_dir: Path) -> str | None:
+def _recorded_hash(metrics_path: Path) -> str | None:
     """params.npz's sha256 as metrics.json records it (None: no metrics.json, or one of an older version)."""
     try:
-        return json.loads((run_dir / report.METRICS_FILE).read_text())["files_sha256"]["params.npz"]
+        return json.loads(metrics_path.read_text())["files_sha256"]["params.npz"]
     except (OSError, ValueError, KeyError, TypeError):
         return None  # no metrics.json, an unreadable one, or one of an older version: nothing to compare with
 
@@ -120,7 +120,7 @@ def _check_params(path: Path, params: dict, expected: dict, config: Config) -> N
 
 def _read_config(run_dir: Path) -> tuple[Config, tuple[str, str], int]:
     """The run's config, class names and number of inputs, from its config.json."""
-    path = run_dir / report.CONFIG_FILE
+    path = rundir.committed_path(run_dir, report.CONFIG_FILE)
     try:
         with open(path) as f:
             record = json.load(f)
