@@ -131,7 +131,12 @@ def _validate_model(c: Config) -> None:
         m.init,
         "he, xavier, normal or course with hidden layers (from zeros every hidden unit stays the same)",
     )
-    _check(m.course_seed is None or m.course_seed >= 0, "model.course_seed", m.course_seed, "null or >= 0")
+    _check(
+        m.course_seed is None or 0 <= m.course_seed <= MAX_SEED,
+        "model.course_seed",
+        m.course_seed,
+        f"null (= train.seed) or an integer 0 <= seed <= {MAX_SEED}",
+    )
 
 
 def _validate_solver(c: Config) -> None:
