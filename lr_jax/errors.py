@@ -10,6 +10,7 @@ the signal stays pending and the next `check_signals()` raises it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -49,6 +50,27 @@ class Interrupted(LrJaxError):
     def __init__(self, message: str, signum: int):
         super().__init__(message)
         self.exit_code = 128 + signum
+
+
+# A write that found no room: a full disk, a file size limit (`ulimit -f`), a full quota.
+NO_ROOM = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+
+
+def no_room_message(e: OSError, what: str) -> str | None:
+    """One line for an OSError of NO_ROOM while writing `what`; None for any other error."""
+    if e.errno not in NO_ROOM:
+        return None
+    return (
+        f"{what}: writing failed ({e.strerror}). Free some space (or raise the file size limit, ulimit -f), "
+        "then run the command again."
+    )
+
+
+def report_no_room_as_errors() -> None:
+    """Ignore SIGXFSZ, which a write past `ulimit -f` sends and which kills the process without a word: the
+    write then fails with EFBIG, an OSError the commands report in one line. Main thread only (signal's rule)."""
+    if hasattr(signal, "SIGXFSZ") and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
 
 class Stopped(KeyboardInterrupt):
@@ -141,10 +163,11 @@ def signals_deferred() -> Iterator[None]:
 @contextlib.contextmanager
 def exit_on_error() -> Iterator[None]:
     """Turn an LrJaxError into `error: <message>` on stderr and exit code 2 (130/143 for an interrupt),
-    without a traceback.
+    without a traceback; an OSError of a full disk or a file size limit too (exit 2).
 
     With HYDRA_FULL_ERROR=1 in the environment the exception propagates, traceback and all.
     """
+    report_no_room_as_errors()
     try:
         yield
     except (LrJaxError, Stopped) as e:
@@ -152,6 +175,12 @@ def exit_on_error() -> Iterator[None]:
             raise
         print(f"error: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
+    except OSError as e:
+        message = no_room_message(e, e.filename or "a file")
+        if message is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(EXIT_CODE)
     if _pending:  # a signal a callback swallowed, after the work was done
         name = signal.Signals(_pending[-1]).name
         print(f"error: {name}: received as the command ended; its work was complete.", file=sys.stderr)

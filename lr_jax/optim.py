@@ -17,6 +17,7 @@ import numpy as np
 import optax
 
 from lr_jax.config import Config, OptimConfig
+from lr_jax.errors import ConfigError
 
 HParams = dict  # {"learning_rate", "momentum", "b1", "b2", "l2", "tol"}: Array[] each, one dtype
 _DEFAULTS = OptimConfig()
@@ -62,8 +63,16 @@ def make_hparams(
 
 
 def config_hparams(config: Config, dtype) -> HParams:
-    """The traced hyperparameters of `config` (values that may change without a recompile)."""
+    """The traced hyperparameters of `config` (values that may change without a recompile); a value beyond
+    the range of `dtype` (it would turn into inf) is refused naming its key."""
     o = config.optim
+    largest = float(np.finfo(dtype).max)
+    for key, value in (("optim.learning_rate", o.learning_rate), ("model.l2", config.model.l2)):
+        if abs(value) > largest:
+            raise ConfigError(
+                f"{key}={value!r} is beyond the largest {np.dtype(dtype).name} ({largest:.4g}) of "
+                f"train.precision={config.train.precision}, where it would be infinite. Use a smaller {key}."
+            )
     return make_hparams(
         o.learning_rate, dtype, momentum=o.momentum, b1=o.b1, b2=o.b2, l2=config.model.l2, tol=config.train.tol
     )

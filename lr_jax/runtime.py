@@ -98,7 +98,7 @@ def _usable_cache(path: Path, setting: str | None) -> bool:
         fd, probe = tempfile.mkstemp(prefix=".probe-", dir=path)
         os.close(fd)
         os.unlink(probe)
-        return True
+        return _trusted_cache(path, setting)
     except OSError as e:
         if path not in _UNUSABLE_CACHES:
             _UNUSABLE_CACHES.add(path)
@@ -110,6 +110,30 @@ def _usable_cache(path: Path, setting: str | None) -> bool:
                 e.strerror or e,
             )
         return False
+
+
+def _trusted_cache(path: Path, setting: str | None) -> bool:
+    """Whether only this user can put programs into `path`: JAX runs what it finds there, so a folder that
+    another user owns or every user may write is warned about and left out (the run compiles as without a
+    cache, with the same results; refusing the run would stop it over what only saves time)."""
+    st = path.stat()
+    if st.st_mode & 0o002:
+        why, fix = "is writable by every user", f"`chmod o-w {path}`"
+    elif hasattr(os, "getuid") and st.st_uid != os.getuid():
+        why, fix = f"belongs to another user (uid {st.st_uid})", "point it at a folder of your own"
+    else:
+        return True
+    if path not in _UNUSABLE_CACHES:
+        _UNUSABLE_CACHES.add(path)
+        log.warning(
+            "train.compilation_cache_dir=%s: %s %s, and JAX runs the compiled programs it finds there; running "
+            "without the compilation cache. %s, or set train.compilation_cache_dir to a folder only you can write.",
+            setting,
+            path,
+            why,
+            fix[0].upper() + fix[1:],
+        )
+    return False
 
 
 _COMPILE_EVENTS = (  # JAX's duration events of a compilation: trace, lower, compile (or load from the cache)

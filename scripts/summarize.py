@@ -12,6 +12,7 @@ import logging
 import sys
 
 from lr_jax import LrJaxError  # neither imports JAX
+from lr_jax.errors import no_room_message, report_no_room_as_errors
 from lr_jax.runfolder import summary
 
 
@@ -20,10 +21,17 @@ def main(argv=None) -> None:
     parser.add_argument("sweep_dir", help="a multirun folder or a scripts/sweep.py run folder")
     args = parser.parse_args(argv)
     logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)  # e.g. a run with damaged files
+    report_no_room_as_errors()
     try:
         print(summary.report(summary.summarize(args.sweep_dir)))
     except LrJaxError as e:
         print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:  # a full disk or `ulimit -f` while writing the summary files (each written atomically)
+        message = no_room_message(e, f"{args.sweep_dir}: the summary")
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
 
 

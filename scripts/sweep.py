@@ -9,6 +9,7 @@ from __future__ import annotations
 import hydra_fixes  # first (on sys.path: Python puts a script's folder there): SIGINT/SIGTERM handled from here
 
 # isort: split
+import command_line  # on sys.path: Python puts a script's folder there
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
@@ -33,4 +34,5 @@ def main(cfg: DictConfig) -> float:
 
 if __name__ == "__main__":
     with hydra_fixes.SIGNALS:  # SIGINT / SIGTERM at any moment: one `error:` line, exit 130 / 143
+        command_line.check_command_line()  # one line for what Hydra would answer with a traceback
         main()

@@ -9,6 +9,7 @@ PROCESS_STARTED = time.perf_counter()  # before the imports: metrics.json's impo
 import hydra_fixes  # noqa: E402  first (on sys.path: Python puts a script's folder there): SIGINT/SIGTERM handled
 
 # isort: split
+import command_line  # noqa: E402  (on sys.path: Python puts a script's folder there)
 import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from hydra.types import RunMode  # noqa: E402
@@ -21,23 +22,31 @@ def main(cfg: DictConfig) -> float:
     global PROCESS_STARTED
     process_started, PROCESS_STARTED = PROCESS_STARTED, None  # a multirun's later jobs did not import
     from lr_jax import Config  # light; JAX is imported only once the config is valid
-    from lr_jax.errors import exit_on_error
+    from lr_jax.errors import DivergenceError, exit_on_error
 
+    hydra_config = HydraConfig.get()
     with exit_on_error():  # `error: <message>` and exit code 2; a traceback only with HYDRA_FULL_ERROR=1
         config = Config.from_dict(OmegaConf.to_container(cfg, resolve=True))
-        from lr_jax.pipelines.experiment import train_and_evaluate
+        from lr_jax.pipelines.experiment import record_divergence, train_and_evaluate
         from lr_jax.runtime import freeze_long_lived_objects
 
         freeze_long_lived_objects()  # the process ends with the run: spare the collector its imports
-        hydra_config = HydraConfig.get()
         # In a multirun every job runs; train.strict fails the sweep at its end (`SummarizeCallback`).
         strict = False if hydra_config.mode == RunMode.MULTIRUN else None
-        metrics = train_and_evaluate(
-            config, hydra_config.runtime.output_dir, process_started=process_started, strict=strict
-        )
+        try:
+            metrics = train_and_evaluate(
+                config, hydra_config.runtime.output_dir, process_started=process_started, strict=strict
+            )
+        except DivergenceError as e:
+            if hydra_config.mode != RunMode.MULTIRUN:
+                raise
+            # One job of a sweep or search diverged: its result, recorded; the worst value of its metric lets
+            # Optuna rank the trial last and go on (a plain multirun ignores the value).
+            return record_divergence(config, hydra_config.runtime.output_dir, e)
     return metrics["optimized_metric"]["value"]
 
 
 if __name__ == "__main__":
     with hydra_fixes.SIGNALS:  # SIGINT / SIGTERM at any moment: one `error:` line, exit 130 / 143
+        command_line.check_command_line()  # one line for what Hydra would answer with a traceback
         main()

@@ -20,6 +20,7 @@ from lr_jax.config.vocab import (
     METRIC_DIRECTIONS,
     MODELS,
     OPTIMIZERS,
+    PARAMETRIZATIONS,
     PRECISIONS,
     SCHEDULES,
     SWEEP_FIGURES,
@@ -130,7 +131,12 @@ def _validate_model(c: Config) -> None:
         m.init,
         "he, xavier, normal or course with hidden layers (from zeros every hidden unit stays the same)",
     )
-    _check(m.course_seed is None or m.course_seed >= 0, "model.course_seed", m.course_seed, "null or >= 0")
+    _check(
+        m.course_seed is None or 0 <= m.course_seed <= MAX_SEED,
+        "model.course_seed",
+        m.course_seed,
+        f"null (= train.seed) or an integer 0 <= seed <= {MAX_SEED}",
+    )
 
 
 def _validate_solver(c: Config) -> None:
@@ -161,12 +167,28 @@ def _validate_solver(c: Config) -> None:
     )
     _check(t.tol >= 0, "train.tol", t.tol, "a number >= 0 (0 = never stop early)")
     _check_early_stopping(c)
+    _check_parametrization(c)
     _check(
         t.max_iterations is None or t.max_iterations >= 0,
         "train.max_iterations",
         t.max_iterations,
         "null (= train.num_iterations) or an integer >= 0",
     )
+
+
+def _check_parametrization(c: Config) -> None:
+    """train.parametrization=span only where it holds the weight-space iterates (lr_jax/span.py)."""
+    p = c.train.parametrization
+    _check(p in PARAMETRIZATIONS, "train.parametrization", p, f"one of {list(PARAMETRIZATIONS)}")
+    if p != "span":
+        return
+    _check(
+        c.optim.name == "sgd",
+        "train.parametrization",
+        p,
+        f"auto or weights with optim={c.optim.name} (the span holds only for sgd, with any momentum and schedule)",
+    )
+    _check(c.model.name == "logistic", "train.parametrization", p, f"auto or weights with model={c.model.name}")
 
 
 def _check_early_stopping(c: Config) -> None:

@@ -92,6 +92,7 @@ class TrainConfig:
     max_iterations: int | None = None
     compilation_cache_dir: str | None = "auto"
     progress: bool = True
+    parametrization: str = "auto"  # weights, span (w = c·w₀ + Xᵀa against K = X Xᵀ), or auto: lr_jax.span.choose
     # With a validation split (data.val_fraction > 0) the validation metrics are measured every log_every
     # iterations; early stopping ends the run once `early_stopping_metric` (val_<metric>) has not improved for
     # `early_stopping_patience` of those measurements, and the run keeps the parameters of its best one.

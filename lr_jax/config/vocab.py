@@ -32,3 +32,4 @@ SCHEDULES = frozenset({"constant", "exponential", "cosine"})
 CLASS_WEIGHTS = (None, "balanced")
 SWEEP_FIGURES = ("summary", "all")  # sweep.figures: the summary's learning_curves.png only, or every point's too
 PRECISIONS = ("float32", "float64")
+PARAMETRIZATIONS = ("auto", "weights", "span")  # train.parametrization (lr_jax/span.py)

@@ -7,16 +7,20 @@ With `DIR/train/<class>/` and `DIR/test/<class>/` the two splits are taken as th
 `data.test_fraction` of DIR is held out for testing. Every image, of any size and mode (RGBA, greyscale,
 palette, 16-bit), is turned upright, converted to RGB and resized to `data.image_size` squared with
 Pillow's bicubic filter by `images.load_image`, the decoder predict uses too, so training and prediction
-see the same pixels. The result is cached as `pixels.npy` (uint8[m, S, S, 3], memory-mapped when read
-back) and `labels.npy` beside `manifest.json`, which lists every file with its size, mtime and sha256: a
-file added, removed or changed (by content) makes the next load decode the folder again. A cache that
-cannot be read back (a truncated or altered `pixels.npy`, `labels.npy` or `manifest.json`) is rebuilt with
-one warning; a cache folder that cannot be written leaves the run on the decoded images, with one warning.
+see the same pixels. The result is cached as `pixels.npy` (uint8[m, S, S, 3]) and `labels.npy` beside
+`manifest.json`, which lists every file with its sha256 and records the sha256 of the cached pixels and
+labels. What the cache promises (docs/image-cache.md): a load uses the cache only if every image file's
+bytes hash to what the manifest lists (each file is read and hashed on every load, so a replaced file is
+noticed even with its size and mtime restored) and the cached arrays hash to what was recorded when they
+were written. Anything else (a file added, removed or changed; a cache truncated, altered or unreadable)
+decodes the folder again, with one warning for a damaged cache; a cache folder that cannot be written
+leaves the run on the decoded images, with one warning.
 
 Refused, each naming what to fix: a class folder missing or without images, a sub-folder that is no class
-of `data.classes`, image files the loader would skip (unreadable, or of a type other than JPEG/PNG; with
-`data.skip_bad_images=true` they are skipped, counted and listed in the log), and a `data.image_size` at
-which the decoded images would not fit in the memory available.
+of `data.classes`, image files the loader would skip (unreadable, of a type other than JPEG/PNG such as
+.gif or .heic, or a PNG/JPEG file without its extension; with `data.skip_bad_images=true` they are
+skipped, counted and listed in the log), and a `data.image_size` at which the decoded images would not fit
+in the memory available. Files that are no images at all (a notes.txt) are ignored, listed in the log.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from lr_jax.errors import DataError
 
 log = logging.getLogger(__name__)
 EXTENSIONS = frozenset({".jpg", ".jpeg", ".png"})
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: the manifest records the sha256 of pixels.npy's and labels.npy's arrays
 
 
 def load(cfg: DataConfig) -> dict[str, Split]:
@@ -95,13 +99,37 @@ def list_images(folder: Path, classes) -> tuple[list[tuple[str, int]], list[str]
             f"{folder}: no .jpg/.jpeg/.png images in class folder(s) {empty}; a classifier needs examples of "
             "both classes. Add images there."
         )
-    other_images = Image.registered_extensions().keys() - EXTENSIONS
-    unsupported = [
-        f"{path} (not a .jpg/.jpeg/.png file: convert it)"
-        for path, _ in found
-        if Path(path).suffix.lower() in other_images
-    ]
+    other_images = (Image.registered_extensions().keys() | PHOTO_EXTENSIONS) - EXTENSIONS
+    unsupported, ignored = [], []
+    for path, _ in found:
+        suffix = Path(path).suffix.lower()
+        if suffix in EXTENSIONS:
+            continue
+        if suffix in other_images:
+            unsupported.append(f"{path} (not a .jpg/.jpeg/.png file: convert it)")
+        elif kind := _sniff(folder / path):
+            unsupported.append(f"{path} (a {kind} file without its extension: rename it to {path}.{kind.lower()})")
+        else:
+            ignored.append(path)
+    if ignored:
+        shown = ", ".join(ignored[:10]) + (f" and {len(ignored) - 10} more" if len(ignored) > 10 else "")
+        log.info("%s: ignored %d file(s) that are no images: %s", folder, len(ignored), shown)
     return files, unsupported
+
+
+# Photo formats Pillow does not open without a plugin: named as images that cannot be used, not ignored.
+PHOTO_EXTENSIONS = frozenset({".heic", ".heif", ".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw"})
+_MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG"}
+
+
+def _sniff(path: Path) -> str | None:
+    """ "PNG" or "JPEG" when the file starts as one does (whatever its name), else None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return None
+    return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), None)
 
 
 def read_folder(folder: Path, cfg: DataConfig) -> Split:
@@ -110,7 +138,7 @@ def read_folder(folder: Path, cfg: DataConfig) -> Split:
     check_memory(folder, len(files), cfg.image_size)
     cache = _cache_dir(folder, cfg)
     manifest = _read_manifest(cache)
-    entries = _current_entries(folder, files, manifest)
+    entries = _current_entries(folder, files)
     if _same_content(manifest, entries):
         split = _read_cache(cache, manifest, cfg)
         if split is not None:  # the cache remembers which files could not be read
@@ -179,7 +207,7 @@ def _read_cache(cache: Path, manifest: dict, cfg: DataConfig) -> Split | None:
     labels = [e["label"] for e in manifest["files"] if not e.get("error")]
     size = cfg.image_size
     try:
-        x_raw = np.load(cache / "pixels.npy", mmap_mode="r")  # pages are read when (and where) used
+        x_raw = np.load(cache / "pixels.npy", mmap_mode="r")  # read once by the checksum, then by training
         y = np.load(cache / "labels.npy")
         if x_raw.dtype != np.uint8 or x_raw.shape != (len(labels), size, size, 3):
             raise ValueError(
@@ -187,23 +215,45 @@ def _read_cache(cache: Path, manifest: dict, cfg: DataConfig) -> Split | None:
             )
         if y.shape != (len(labels),) or y.tolist() != labels:
             raise ValueError("labels.npy does not hold the manifest's labels")
-    except (OSError, ValueError, EOFError) as e:
+        for name, array in (("pixels.npy", x_raw), ("labels.npy", y)):
+            if _array_sha256(array) != manifest["arrays_sha256"][name]:
+                raise ValueError(f"{name}'s content does not match the sha256 recorded when it was written")
+    except (OSError, ValueError, EOFError, KeyError, TypeError) as e:
         log.warning("%s: the image cache is damaged (%s: %s); decoding the folder again", cache, type(e).__name__, e)
         return None
     return Split(x_raw, y, tuple(cfg.classes))
 
 
-def _current_entries(folder: Path, files, manifest: dict | None) -> list[dict]:
-    """One entry per file; the sha256 is reused from the manifest when size and mtime are unchanged."""
-    known = {e["path"]: e for e in (manifest or {}).get("files", [])}
+def _current_entries(folder: Path, files) -> list[dict]:
+    """One entry per file, its sha256 computed from its bytes every time: size and mtime can be restored
+    after a file is replaced, so they are recorded for the reader but never trusted."""
     entries = []
     for path, label in files:
         st = (folder / path).stat()
-        old = known.get(path)
-        same = old is not None and (old["size"], old["mtime_ns"]) == (st.st_size, st.st_mtime_ns)
-        digest = old["sha256"] if same and old is not None else hashlib.sha256((folder / path).read_bytes()).hexdigest()
+        digest = _file_sha256(folder / path)
         entries.append({"path": path, "label": label, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest})
     return entries
+
+
+def _array_sha256(array: np.ndarray, rows: int = 1024) -> str:
+    """sha256 of an array's C-order bytes (`split.content_sha256`'s value), a block of rows at a time: a
+    memory-mapped cache is read once, never copied whole."""
+    digest = hashlib.sha256()
+    for start in range(0, len(array), rows):
+        digest.update(np.ascontiguousarray(array[start : start + rows]).data)
+    return digest.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest() if hasattr(hashlib, "file_digest") else _chunked(f)
+
+
+def _chunked(f) -> str:  # Python 3.10 has no hashlib.file_digest
+    digest = hashlib.sha256()
+    while chunk := f.read(1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _same_content(manifest: dict | None, entries: list[dict]) -> TypeGuard[dict]:
@@ -243,6 +293,7 @@ def _build_cache(folder: Path, entries: list[dict], unsupported: list[str], cach
                 "folder": str(folder),
                 "image_size": size,
                 "skipped": len(bad),
+                "arrays_sha256": {"pixels.npy": _array_sha256(split.x_raw), "labels.npy": _array_sha256(split.y)},
                 "files": entries,
             },
         )

@@ -29,6 +29,8 @@ def load_image(path: str | os.PathLike, image_size: int) -> np.ndarray:
             image = ImageOps.exif_transpose(image)
             if image.mode.startswith("I"):  # 16-bit greyscale: scale to 8 bits (Pillow's convert would clip)
                 image = Image.fromarray(np.clip(np.round(np.asarray(image) / 257), 0, 255).astype(np.uint8))
+            elif image.mode == "F":  # 32-bit float greyscale (e.g. a TIFF): Pillow's convert would clip to 0..255
+                image = Image.fromarray(_float_to_uint8(path, np.asarray(image)))
             image = image.convert("RGB")
             return np.asarray(image.resize((image_size, image_size), Image.Resampling.BICUBIC))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -42,3 +44,15 @@ def load_image(path: str | os.PathLike, image_size: int) -> np.ndarray:
         raise DataError(
             f"{path}: not an image Pillow can read ({type(e).__name__}: {e}). Give a JPEG or PNG file."
         ) from e
+
+
+def _float_to_uint8(path, x_HW: np.ndarray) -> np.ndarray:
+    """A float image in [0, 1] (the convention of float images) as 0-255; any other range is refused: read
+    as 0-255 values, [0, 1] would be near-black, and no scale fits every other range."""
+    lo, hi = (float(x_HW.min()), float(x_HW.max())) if x_HW.size else (0.0, 0.0)
+    if not (np.isfinite(x_HW).all() and lo >= 0 and hi <= 1):
+        raise DataError(
+            f"{path}: a floating-point image with values in [{lo:g}, {hi:g}]; only [0, 1] is read (as 0-255). "
+            "Save it as 8-bit, or scale it to [0, 1]."
+        )
+    return np.round(x_HW * 255).astype(np.uint8)

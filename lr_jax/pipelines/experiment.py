@@ -7,6 +7,8 @@ fit with hooks, evaluate, report.
 from __future__ import annotations
 
 import contextlib
+import logging
+import math
 import time
 from concurrent import futures
 from pathlib import Path
@@ -15,11 +17,14 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import models, outcomes, runtime
+from lr_jax import artifacts, models, outcomes, runtime
 from lr_jax.config import Config
+from lr_jax.config.vocab import METRIC_DIRECTIONS
 from lr_jax.errors import OutcomeError
 from lr_jax.pipelines import stages
 from lr_jax.runfolder import report
+
+log = logging.getLogger(__name__)
 
 
 def train_and_evaluate(
@@ -45,6 +50,7 @@ def train_and_evaluate(
         inputs = stages.load_inputs(config)
         t_data = time.perf_counter()
         state, hparams = stages.initial_state(config, inputs.n_features)
+        state, parametrization = stages.parametrize(config, inputs, state, hparams)
         state, past_costs = stages.resume_point(config, workdir, state)
         run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
         # Every check on the input is done: only now does the run write anything. A resumed run's config.json
@@ -73,6 +79,7 @@ def train_and_evaluate(
         evaluation = stages.evaluate_params(config, inputs, params)
         info: dict[str, Any] = {
             "n_iter": int(result.state.step),
+            "parametrization": parametrization,
             "data_time_s": t_data - t_start,
             "converged": result.converged,
             "compile_time_s": result.compile_s,
@@ -104,3 +111,25 @@ def train_and_evaluate(
     if failure:  # after every file of the run is written and the trackers are closed
         raise OutcomeError(failure)
     return metrics
+
+
+DIVERGED_FILE = "diverged.json"
+
+
+def record_divergence(config: Config, workdir: str | Path, error: Exception) -> float:
+    """A job of a sweep or search whose training diverged: `workdir/diverged.json` records it (the error, the
+    config), one warning says so, and the job's value is the worst one of `optimized_metric`'s direction
+    (inf when minimized, -inf when maximized): what a search ranks last.
+
+    Not NaN: hydra-optuna-sweeper 1.3 with optuna 2.10 ends the whole study on a NaN value (optuna refuses
+    to be told a NaN; the sweeper then tells it again as failed, which raises).
+    """
+    path = Path(workdir) / DIVERGED_FILE
+    direction = METRIC_DIRECTIONS[config.optimized_metric.partition("_")[2]]
+    value = math.inf if direction == "min" else -math.inf
+    record = {"diverged": True, "error": str(error), "optimized_metric": config.optimized_metric}
+    artifacts.save_json(path, {**record, "config": config.to_dict()})
+    log.warning(
+        "%s: this job diverged (%s); recorded in %s, its value %s, the sweep goes on", workdir, error, path, value
+    )
+    return value

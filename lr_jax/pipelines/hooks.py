@@ -31,8 +31,9 @@ PROGRESS_SECONDS = 5.0  # off a terminal, ProgressLog writes a line at most this
 class DivergenceGuard:
     """Stops the run (DivergenceError) once a cost or a parameter is NaN or infinite."""
 
-    def __init__(self, checkpoint_folder: Path | None = None):
+    def __init__(self, checkpoint_folder: Path | None = None, advice: Callable[[bool], str] | None = None):
         self.checkpoint_folder = checkpoint_folder  # named in the message: where the last finite state is
+        self.advice = advice  # advice(at_start) -> what to change; at_start: iteration 0's cost is not finite
 
     def __call__(self, state, costs_n) -> None:
         costs_n = np.asarray(costs_n)
@@ -42,10 +43,12 @@ class DivergenceGuard:
         stop = train.steps_done(state)
         kept = checkpoint.newest_finite(self.checkpoint_folder) if self.checkpoint_folder else None
         where = f"the last finite checkpoint is {kept}" if kept else "no finite checkpoint is kept"
+        first = stop - costs_n.shape[-1]
+        at_start = first == 0 and costs_n.shape[-1] > 0 and not np.isfinite(costs_n[..., 0]).all()
+        advice = self.advice(at_start) if self.advice else "Lower optim.learning_rate (or keep data.scale=true)."
         raise DivergenceError(
             f"training diverged: the parameters or the cost became NaN or infinite between iterations "
-            f"{stop - costs_n.shape[-1]} and {stop}; the run stopped there and {where}. Lower "
-            "optim.learning_rate (or keep data.scale=true)."
+            f"{first} and {stop}; the run stopped there and {where}. {advice}"
         )
 
 

@@ -3,6 +3,7 @@
 runtime      the process: compilation cache, other processes, precision        `runtime_scope`
 inputs       the data read, split and put on the device                          `load_inputs`
 state        the model's init and the optimizer's, every key from train.seed     `initial_state`
+parametrize  the state in weights or in the span of the data (train.parametrization) `parametrize`
 resume       the newest checkpoint instead, with train.resume=true               `resume_point`
 placement    the batch sharded over a device mesh when there are several         `place`
 fit          the compiled loop, in chunks, with hooks between them                `fit`
@@ -25,12 +26,12 @@ from typing import NamedTuple, cast
 import jax
 import numpy as np
 
-from lr_jax import background, data, evaluate, models, optim, parallel, pixels, runtime, train
+from lr_jax import background, data, evaluate, models, optim, parallel, pixels, runtime, span, train
 from lr_jax.config import Config
 from lr_jax.config.checks import METRIC_DIRECTIONS
 from lr_jax.errors import ConfigError
 from lr_jax.models.interface import Model
-from lr_jax.pipelines import hooks
+from lr_jax.pipelines import hooks, sizes
 from lr_jax.runfolder import checkpoint, loggers, report
 from lr_jax.runfolder import transaction as rundir
 
@@ -65,6 +66,7 @@ class Inputs(NamedTuple):
 
 def load_inputs(config: Config) -> Inputs:
     """Read (or download) the data, carve the validation split, put the arrays on the device."""
+    sizes.check_memory(config)  # before the data or any parameter is allocated
     dtype = runtime.run_dtype(config.train.precision)
     devices = runtime.describe_devices()
     log.info("backend %s, %d device(s): %s", devices["backend"], len(devices["devices"]), devices["devices"])
@@ -72,6 +74,7 @@ def load_inputs(config: Config) -> Inputs:
     splits["train"], val = data.split_validation(splits["train"], config.data.val_fraction, config.data.split_seed)
     if val is not None:
         splits["val"] = val
+        _check_early_stopping_metric(config, val)
     if jax.process_count() == 1:  # alone: a block of rows of a multi-process run may rightly hold one class
         data.check_both_classes(splits["train"], config.data)
     _check_batch_size(config.train.batch_size, splits["train"].y.shape[0], config.data.val_fraction)
@@ -97,6 +100,20 @@ def sample_weights(class_weight: str | None, y_N: np.ndarray, dtype) -> jax.Arra
     return jax.device_put(per_class[y_N].astype(dtype))
 
 
+def _check_early_stopping_metric(config: Config, val: data.Split) -> None:
+    """Refuse early stopping on ROC AUC when the validation split holds one class: it is undefined (NaN) at
+    every measurement, so no iteration could ever be the best."""
+    t = config.train
+    counts = np.bincount(val.y, minlength=2)
+    if t.early_stopping and t.early_stopping_metric == "val_roc_auc" and counts.min() == 0:
+        raise ConfigError(
+            f"train.early_stopping_metric=val_roc_auc: the validation split (data.val_fraction="
+            f"{config.data.val_fraction}: {counts[0]} {val.classes[0]!r}, {counts[1]} {val.classes[1]!r}) holds "
+            "one class, where ROC AUC is undefined. Stop on val_log_loss or val_cost, or use a larger "
+            "data.val_fraction (or another data.split_seed)."
+        )
+
+
 def _check_batch_size(batch_size: int | None, m: int, val_fraction: float) -> None:
     if batch_size is not None and batch_size > m:
         after = f" (after data.val_fraction={val_fraction})" if val_fraction else ""
@@ -111,14 +128,53 @@ def initial_state(config: Config, n_features: int) -> tuple[train.TrainState, op
     dtype = runtime.run_dtype(config.train.precision)
     hparams = optim.config_hparams(config, dtype)
     state = _init_state(
-        config.train.seed,
+        np.uint32(config.train.seed),  # the whole range 0..2**32-1; the same key as the int32 of seeds < 2**31
         hparams,
         model=models.build(config.model),
         optim=optim.spec(config.optim),
         n_features=n_features,
         dtype=dtype,
     )
+    _check_initial_params(config, state.params, dtype)
     return state, hparams
+
+
+def _check_initial_params(config: Config, params, dtype) -> None:
+    """Refuse initial parameters that are not finite: model.init_scale beyond the range of the run's dtype."""
+    if all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(jax.device_get(params))):
+        return
+    m = config.model
+    raise ConfigError(
+        f"model.init_scale={m.init_scale!r}: the initial parameters of model.init={m.init} are not finite in "
+        f"{np.dtype(dtype).name} (largest {float(np.finfo(dtype).max):.4g}). Use a model.init_scale like 0.01."
+    )
+
+
+def divergence_advice(config: Config) -> Callable[[bool], str]:
+    """What the divergence message advises: `advice(at_start)`, True when the cost of the initial parameters
+    (iteration 0) is already not finite.
+
+    Gradient descent on the L2 term alone multiplies the weights by (1 - learning_rate·l2) per step (by a
+    factor of size up to (1 + momentum) more with momentum), so it diverges once learning_rate·l2 >= 2(1 + momentum).
+    """
+    m, o = config.model, config.optim
+
+    def advice(at_start: bool) -> str:
+        if at_start:
+            return (
+                f"The cost of the initial parameters (model.init={m.init}, model.init_scale={m.init_scale!r}) is "
+                "already not finite: their outputs overflow. Use a smaller model.init_scale (e.g. 0.01)"
+                + (" or model.init=he." if m.name == "mlp" else ".")
+            )
+        if o.name == "sgd" and o.learning_rate * m.l2 >= 2 * (1 + o.momentum):
+            return (
+                f"model.l2={m.l2!r} with optim.learning_rate={o.learning_rate!r}: each step multiplies the weights "
+                f"by 1 - learning_rate·l2 = {1 - o.learning_rate * m.l2:.4g}, so the L2 penalty alone diverges. "
+                f"Keep learning_rate·l2 < {2 * (1 + o.momentum):g}: lower model.l2."
+            )
+        return "Lower optim.learning_rate (or keep data.scale=true)."
+
+    return advice
 
 
 @functools.partial(jax.jit, static_argnames=("model", "optim", "n_features", "dtype"))
@@ -126,6 +182,25 @@ def _init_state(seed, hparams, *, model: Model, optim, n_features, dtype) -> tra
     """One small compiled init (instead of one compile per eager operation); the seed is traced."""
     key_init, key_train = jax.random.split(jax.random.key(seed))
     return train.init_state(model.init(key_init, n_features, dtype), hparams, key_train, optim=optim)
+
+
+def parametrize(config: Config, inputs: Inputs, state: train.TrainState, hparams) -> tuple[train.TrainState, str]:
+    """(the state in the parametrization the run trains in, its name): train.parametrization, auto decided
+    by `span.choose`; logged once. Before `resume_point`, whose checkpoint must match the state's form."""
+    m, n = inputs.xs["train"].shape
+    name, why = span.choose(
+        config.train.parametrization,
+        m=m,
+        n=n,
+        optimizer=config.optim.name,
+        model=models.build(config.model),
+        num_steps=config.train.iteration_limit,
+        sharded=parallel.use_mesh(config.parallel),
+    )
+    log.info("parametrization %s (%s)", name, why)
+    if name == span.SPAN:
+        state = span.to_span(state, hparams, m=m, optim=optim.spec(config.optim))
+    return state, name
 
 
 def resume_point(config: Config, workdir: Path, state: train.TrainState) -> tuple[train.TrainState, np.ndarray]:
@@ -256,7 +331,7 @@ def training_hooks(
     )
     stop = hooks.InterruptStop(save if writer else None, workdir)
     printer = [hooks.CostPrinter(t.log_every, past_costs)] if t.print_cost else []
-    on_chunk = [*printer, hooks.DivergenceGuard(folder), save, stop, *progress, *tail]
+    on_chunk = [*printer, hooks.DivergenceGuard(folder, advice=divergence_advice(config)), save, stop, *progress, *tail]
     return on_chunk, chunk_length(chunk, t.iteration_limit, work_per_iteration=3 * examples * max(n_params, 1))
 
 
@@ -290,7 +365,8 @@ def fit(
     run: Callable = train.run_steps,
 ) -> train.FitResult:
     """The compiled training of `placed.state` up to the iteration limit (or ‖∇J‖ < tol, or a hook's
-    `StopTraining`); params on the host. Hooks with a `start(state)` method see the starting state first."""
+    `StopTraining`); params on the host. Hooks with a `start(state)` method see the starting state first.
+    A state in the span of the data (`parametrize`) trains through `span.fit` (`run` is for weights)."""
     t = config.train
     with parallel.mesh_scope(placed.mesh), contextlib.ExitStack() as stack:
         for hook in on_chunk:
@@ -299,7 +375,8 @@ def fit(
         for hook in on_chunk:
             if hasattr(hook, "start"):
                 hook.start(placed.state)
-        result = train.fit(
+        fit_state = span.fit if span.is_span(placed.state) else functools.partial(train.fit, run=run)
+        result = fit_state(
             placed.state,
             placed.x,
             placed.y,
@@ -311,7 +388,6 @@ def fit(
             weight_N=placed.weight,
             batch_size=t.batch_size,
             model=models.build(config.model),
-            run=run,
         )
     # Replicated over the mesh: the host copy serves the evaluation of the (local) splits.
     return result._replace(state=result.state._replace(params=jax.device_get(result.state.params)))
@@ -322,10 +398,10 @@ def kept_params(config: Config, result: train.FitResult, tracker: hooks.Validati
     if not config.train.early_stopping:
         return result.state.params
     assert tracker is not None  # checks.validate: train.early_stopping needs a validation split
-    if tracker.best_params is None:  # tol stopped the run before the warm-up ended
+    if tracker.best_params is None:  # tol stopped the run before the warm-up ended, or no measurement was finite
         return result.state.params
     log.info(
-        "early stopping: %s at iteration %s, best %.6f at iteration %i (the parameters kept)",
+        "early stopping: %s at iteration %s, best %.6f at iteration %s (the parameters kept)",
         "stopped" if result.stopped else "not triggered, ran to the end",
         tracker.stopped_at,
         tracker.best_value,

@@ -147,9 +147,13 @@ def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_f
         resume=t.resume,
         num_steps=t.iteration_limit,
         overwrite=t.overwrite,
+        diverged_ok=True,  # a diverged member is a result: it stays marked so, the others train on
     )
     if t.resume:
         log.info("resuming the grid at iteration %i", train.steps_done(states))
+        diverged = [i for i in range(len(configs)) if not np.isfinite(past_costs[i]).all()]
+        if diverged:
+            log.info("config(s) %s diverged before the checkpoint; they stay marked diverged", diverged)
     save = hooks.CheckpointWriter(
         workdir / checkpoint.FOLDER,
         saved_config,

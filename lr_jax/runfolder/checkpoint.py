@@ -25,6 +25,7 @@ import jax
 import numpy as np
 
 from lr_jax import artifacts
+from lr_jax.config import Config
 from lr_jax.errors import ConfigError, DataError
 from lr_jax.train import TrainState, steps_done
 
@@ -115,8 +116,12 @@ class CorruptCheckpoint(DataError):
     """A checkpoint file that cannot be read, fails its checksum, or holds non-finite numbers."""
 
 
-def read(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of a checkpoint, checked: readable, checksum matching (when it has one), all finite."""
+def read(path: Path, *, diverged_ok: bool = False) -> dict[str, np.ndarray]:
+    """The arrays of a checkpoint, checked: readable, checksum matching (when it has one), all finite.
+
+    With `diverged_ok` (a sweep's grid, where a diverged member's NaN is its own result, not damage)
+    non-finite values are accepted in a checkpoint whose checksum matches: the program wrote them so.
+    """
     try:
         with np.load(path) as npz:
             stored = {k: npz[k] for k in npz.files}
@@ -127,14 +132,16 @@ def read(path: Path) -> dict[str, np.ndarray]:
     if saved is not None and not np.array_equal(saved, content_checksum(stored)):
         raise CorruptCheckpoint(f"{path}: its contents do not match its checksum (the file was altered)")
     bad = sorted(k for k, v in stored.items() if v.dtype.kind in "fc" and not np.isfinite(v).all())
-    if bad:
+    if bad and not (diverged_ok and saved is not None):
         raise CorruptCheckpoint(f"{path}: {bad} hold NaN or infinite values")
     return stored
 
 
-def restore(path: Path, template: TrainState, config: Mapping[str, Any]) -> tuple[TrainState, np.ndarray]:
+def restore(
+    path: Path, template: TrainState, config: Mapping[str, Any], *, diverged_ok: bool = False
+) -> tuple[TrainState, np.ndarray]:
     """(state, costs so far) from a checkpoint, checked against `template` and the current config."""
-    stored = read(path)
+    stored = read(path, diverged_ok=diverged_ok)
     _check_config(path, json.loads(str(stored.get("config", "{}"))), config)
     expected = _named_leaves(template)
     leaves = [_checked_leaf(path, name, stored.get(name), leaf) for name, leaf in expected.items()]
@@ -152,8 +159,11 @@ def starting_point(
     resume: bool,
     num_steps: int,
     overwrite: bool = False,
+    diverged_ok: bool = False,
 ) -> tuple[TrainState, np.ndarray]:
     """(state, costs so far): the newest checkpoint of `workdir` if `resume`, else `template` and no costs.
+
+    `diverged_ok`: a grid's checkpoint may hold diverged members (see `read`).
 
     A fresh run refuses a folder that already holds checkpoints, rather than mixing its own with them,
     unless `overwrite` (`rundir.claim` then removes them before the run writes any).
@@ -172,7 +182,7 @@ def starting_point(
             f"train.resume=true, but {workdir / FOLDER} holds no checkpoint. Pass the folder "
             "of the run to continue (hydra.run.dir=<run folder>), or drop train.resume=true."
         )
-    path, (state, costs) = _newest_good(found, template, config)
+    path, (state, costs) = _newest_good(found, template, config, diverged_ok)
     step = steps_done(state)
     if step > num_steps:
         raise ConfigError(
@@ -182,12 +192,14 @@ def starting_point(
     return state, costs
 
 
-def _newest_good(found: list[Path], template, config) -> tuple[Path, tuple[TrainState, np.ndarray]]:
+def _newest_good(
+    found: list[Path], template, config, diverged_ok: bool = False
+) -> tuple[Path, tuple[TrainState, np.ndarray]]:
     """The newest checkpoint of `found` that passes `read`, logging each corrupt one skipped."""
     problems = []
     for path in reversed(found):
         try:
-            return path, restore(path, template, config)
+            return path, restore(path, template, config, diverged_ok=diverged_ok)
         except CorruptCheckpoint as e:
             log.warning("%s; trying the checkpoint before it", e)
             problems.append(str(e))
@@ -221,7 +233,9 @@ def _checked_leaf(path, name, value, like) -> np.ndarray:
 
 
 def _check_config(path, saved: Mapping[str, Any], current: Mapping[str, Any]) -> None:
-    flat_saved, flat_now = _flatten(saved), _flatten(current)
+    # A key absent on either side held its default (a checkpoint's lr_jax may not have known it yet).
+    defaults = _flatten(Config().to_dict())
+    flat_saved, flat_now = {**defaults, **_flatten(saved)}, {**defaults, **_flatten(current)}
     differ = sorted(
         k
         for k in flat_saved.keys() | flat_now.keys()

@@ -18,7 +18,9 @@ import csv
 import json
 import math
 import os
+import socket
 import time
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -121,11 +123,25 @@ class MlflowLogger:
         uri = tracking_uri or default_tracking_uri()
         if uri.startswith("file:") or "://" not in uri:  # a file store (read, not advised): MLflow 3 asks an opt-in
             os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        if urllib.parse.urlsplit(uri).scheme in ("http", "https"):
+            _check_server(uri)
+            for key, value in HTTP_LIMITS.items():  # MLflow's own: 120 s per request, 7 retries, backoff 2
+                os.environ.setdefault(key, value)
         from mlflow.tracking import MlflowClient  # only when chosen: pip install -e '.[mlflow]'
 
-        self.client = MlflowClient(uri)
-        name = experiment_name or _relative(run_dir.resolve().parent)
-        self.run_id = self.client.create_run(self._experiment(name), run_name=run_dir.name).info.run_id
+        try:
+            self.client = MlflowClient(uri)
+            name = experiment_name or _relative(run_dir.resolve().parent)
+            self.run_id = self.client.create_run(self._experiment(name), run_name=run_dir.name).info.run_id
+        except ImportError:
+            raise
+        except Exception as e:  # MLflow's errors have no common type: an unknown scheme, a server error, ...
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            raise ConfigError(
+                f"logger.tracking_uri={uri}: MLflow cannot start a run there ({type(e).__name__}: {first}). "
+                "Check the URI (file:, http:, https:, sqlite:, ...) and the server, or use logger.tracking_uri=null "
+                "for a local mlruns/ folder."
+            ) from e
 
     def _experiment(self, name: str) -> str:
         found = self.client.get_experiment_by_name(name)
@@ -160,6 +176,30 @@ class MlflowLogger:
 
     def close(self, failed: bool) -> None:
         self.client.set_terminated(self.run_id, "FAILED" if failed else "FINISHED")
+
+
+# An MLflow server that does not answer fails the run within about a minute (the user's values win): one request
+# waits 10 s, is retried twice, 1 s and 2 s apart.
+HTTP_LIMITS = {
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+}
+CONNECT_TIMEOUT_S = 5.0
+
+
+def _check_server(uri: str) -> None:
+    """Refuse, before training, a tracking server that cannot be connected to within CONNECT_TIMEOUT_S."""
+    parts = urllib.parse.urlsplit(uri)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname or "", port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as e:
+        raise ConfigError(
+            f"logger.tracking_uri={uri}: no MLflow server answers at {parts.hostname}:{port} "
+            f"({e.strerror or type(e).__name__}; waited at most {CONNECT_TIMEOUT_S:g} s). Start the server, "
+            "or use logger.tracking_uri=null for a local mlruns/ folder."
+        ) from e
 
 
 def _relative(path: Path) -> str:

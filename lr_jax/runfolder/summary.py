@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from lr_jax import artifacts, outcomes
+from lr_jax.config.vocab import METRIC_DIRECTIONS
 from lr_jax.errors import LrJaxError, OutcomeError
 from lr_jax.runfolder import plots
 from lr_jax.runfolder import transaction as rundir
@@ -137,6 +139,34 @@ def check_files(sweep_dir: Path, runs: Mapping[str, Mapping[str, Any]]) -> list[
     return mismatched
 
 
+def check_ranges(runs: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """{run: its metrics out of range} (an accuracy of 1.5, a negative cost, a string), each run warned about:
+    such a metrics.json was edited or damaged; the summary shows those values as n/a, and never picks the run."""
+    bad_runs = {}
+    for name, m in runs.items():
+        bad = sorted(k for k, v in m.items() if _is_metric(k) and v is not None and not _in_range(k, v))
+        if bad:
+            bad_runs[name] = bad
+            log.warning(
+                "run %s: metrics.json holds %s, out of range (rates lie in [0, 1], costs are >= 0); it is not "
+                "considered for the best run. Train it again.",
+                name,
+                ", ".join(f"{k}={m[k]!r}" for k in bad),
+            )
+    return bad_runs
+
+
+def _is_metric(key: str) -> bool:
+    split, _, metric = key.partition("_")
+    return split in ("train", "val", "test") and metric in METRIC_DIRECTIONS
+
+
+def _in_range(key: str, value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return False
+    return value >= 0 if key.endswith(("_log_loss", "_cost")) else 0 <= value <= 1
+
+
 def best_row(rows: list[dict[str, Any]], by: str = "test_accuracy", direction: str = "max") -> dict[str, Any] | None:
     """The row with the best `by` (largest for direction "max", smallest for "min"); among equals, the lowest
     cost of the same split, then the first.
@@ -187,7 +217,9 @@ def summarize(sweep_dir: str | Path) -> dict[str, Any]:
     """Write summary.csv, summary.json and learning_curves.png into `sweep_dir`; return {"rows", "best"}."""
     sweep_dir = Path(sweep_dir)
     runs = read_runs(sweep_dir)
-    mismatched = check_files(sweep_dir, runs)
+    out_of_range = check_ranges(runs)
+    runs = {name: {k: None if k in out_of_range.get(name, ()) else v for k, v in m.items()} for name, m in runs.items()}
+    mismatched = check_files(sweep_dir, runs) + list(out_of_range)
     selected_by = selection(runs)
     rows = summary_rows(runs, selected_by["name"], mismatched)
     best = best_row(rows, selected_by["name"], selected_by["direction"])

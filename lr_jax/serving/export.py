@@ -16,6 +16,7 @@ the classes and the threshold. Neither file needs lr_jax to run.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +26,7 @@ import jax.extend
 import jax.numpy as jnp
 
 from lr_jax import artifacts, pixels, runtime
-from lr_jax.errors import ConfigError
+from lr_jax.errors import ConfigError, DataError
 from lr_jax.serving.predict import TrainedRun, load_run
 
 FORMATS = {"onnx": "model.onnx", "stablehlo": "model.stablehlo"}
@@ -64,17 +65,45 @@ def export_run(run_dir: str | os.PathLike, fmt: str) -> Path:
     """
     if fmt not in FORMATS:
         raise ConfigError(f"format={fmt!r}: unknown export format. Use one of: {', '.join(FORMATS)}.")
+    path = Path(run_dir) / FORMATS[fmt]
+    _check_targets(path, path.with_name(path.name + ".json"))
     run = load_run(run_dir)
     size, precision = run.config.data.image_size, run.config.train.precision
     with runtime.precision_scope(precision):
         images = jax.ShapeDtypeStruct((*jax.export.symbolic_shape("N"), size, size, 3), jnp.uint8)
         fn = proba_fn(run)
         blob = _to_onnx(fn, images, float64=precision == "float64") if fmt == "onnx" else _to_stablehlo(fn, images)
-    path = Path(run_dir) / FORMATS[fmt]
-    with artifacts.atomic_open(path, "wb") as f:
-        f.write(blob)
-    artifacts.save_json(path.with_name(path.name + ".json"), sidecar(run, fmt))
+    _write_pair(path, blob, sidecar(run, fmt))
     return path
+
+
+def _check_targets(*paths: Path) -> None:
+    """Refuse, before the (slow) conversion, a target name taken by anything but a file."""
+    for path in paths:
+        if path.exists() and not path.is_file():
+            raise DataError(
+                f"{path}: is a directory (or another non-file), where export writes its file. Move it away "
+                "or rename it, then export again."
+            )
+
+
+def _write_pair(path: Path, blob: bytes, record: dict) -> None:
+    """The model file and its sidecar, each atomically; the model's bytes are on disk before the sidecar is
+    written, so a full disk (or `ulimit -f`) leaves both files as they were, and says so in one DataError."""
+    sidecar_path = path.with_name(path.name + ".json")
+    text = json.dumps(artifacts.strict_json(record), indent=2, sort_keys=True, allow_nan=False)
+    try:
+        with artifacts.atomic_open(path, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())  # a full disk shows here, before the sidecar is replaced
+            with artifacts.atomic_open(sidecar_path) as g:
+                g.write(text)
+    except OSError as e:
+        raise DataError(
+            f"{path}: writing the export failed ({e.strerror or e}); {path.name} and {sidecar_path.name} are as "
+            "they were. Free some space (or raise the file size limit, ulimit -f), then export again."
+        ) from e
 
 
 def _to_stablehlo(fn, images: jax.ShapeDtypeStruct) -> bytes:

@@ -124,6 +124,7 @@ def _read_config(run_dir: Path) -> tuple[Config, tuple[str, str], int]:
     try:
         with open(path) as f:
             record = json.load(f)
+        _check_record(record)
         config = Config.from_dict(record["config"])
         classes, n_features = tuple(record["classes"]), int(record["n_features"])
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -133,6 +134,23 @@ def _read_config(run_dir: Path) -> tuple[Config, tuple[str, str], int]:
             "wrote."
         ) from e
     return config, classes, n_features
+
+
+# What prediction reads from a run's config: a config.json without one of them would silently be read with
+# the defaults (another image size, scaling, model or threshold than the run's).
+_NEEDED_KEYS = ("data.image_size", "data.scale", "model.name", "model.threshold", "train.precision")
+
+
+def _check_record(record) -> None:
+    """A config.json as report.write_config writes it: the keys prediction needs, two distinct class names."""
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        raise ValueError("expected an object with a 'config' object")
+    missing = [k for k in _NEEDED_KEYS if k.split(".")[1] not in (record["config"].get(k.split(".")[0]) or {})]
+    if missing:
+        raise ValueError(f"the config lacks {missing}")
+    classes = record.get("classes")
+    if not isinstance(classes, list) or len(classes) != 2 or len(set(map(str, classes))) != 2:
+        raise ValueError(f"'classes' is {classes!r}, not two distinct class names (label 0, label 1)")
 
 
 def predict_images(run_dir: str | os.PathLike, paths: Sequence[str | os.PathLike]) -> list[Prediction]:

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn import linear_model
 from sklearn.metrics import get_scorer, get_scorer_names
 from sklearn.model_selection import check_cv
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from threadpoolctl import threadpool_limits
 
 from lr_jax.runtime import CACHE_AUTO, precision_scope
@@ -51,6 +51,20 @@ def _row_basis(X, rows: int, cols: int) -> np.ndarray | None:
         return None
     with threadpool_limits(1):  # a tall-skinny QR: one BLAS thread, as more were slower on busy cores
         return np.linalg.qr(pad(X, rows, cols).T)[0]  # padded rows of X: columns of Q orthogonal to X
+
+
+def _check_Cs(Cs) -> np.ndarray:
+    """A list of Cs as float64[n]: non-empty, one-dimensional, every C finite and > 0 (as scikit-learn words it)."""
+    try:
+        Cs_C = np.asarray(Cs, np.float64)
+    except (TypeError, ValueError):
+        Cs_C = None
+    if Cs_C is None or Cs_C.ndim != 1 or not len(Cs_C) or not np.all(np.isfinite(Cs_C) & (Cs_C > 0)):
+        raise InvalidParameterError(
+            "The 'Cs' parameter of LogisticRegressionCV must be an int in the range [1, inf) or a non-empty "
+            f"array-like of finite floats > 0. Got {Cs!r} instead."
+        )
+    return Cs_C
 
 
 class LogisticRegressionCV(BinaryLinear):
@@ -112,7 +126,7 @@ class LogisticRegressionCV(BinaryLinear):
         self._use_compilation_cache()  # before this fit's first compile
         X, y, y01, weight_N = self._validate_fit_data(X, y, sample_weight)
         Cs = self.Cs
-        self.Cs_ = np.logspace(-4, 4, Cs) if isinstance(Cs, numbers.Integral) else np.asarray(Cs, np.float64)
+        self.Cs_ = np.logspace(-4, 4, Cs) if isinstance(Cs, numbers.Integral) else _check_Cs(Cs)
         folds = list(check_cv(self.cv, y, classifier=True).split(X, y))
         weight_FN = np.zeros((len(folds), X.shape[0]))
         for f, (train, _) in enumerate(folds):
