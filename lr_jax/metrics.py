@@ -78,7 +78,12 @@ def format_table(metrics_by_split: dict[str, dict]) -> str:
     splits = list(metrics_by_split)
     names = [k for k, v in next(iter(metrics_by_split.values())).items() if np.isscalar(v)]
     lines = [f"{'metric':<16}" + "".join(f"{s:>12}" for s in splits)]
-    lines += [f"{n:<16}" + "".join(f"{metrics_by_split[s][n]:>12.4f}" for s in splits) for n in names]
+    lines += [f"{n:<16}" + "".join(_cell(metrics_by_split[s][n]) for s in splits) for n in names]
     counts = ["/".join(map(str, np.ravel(metrics_by_split[s]["confusion_matrix"]))) for s in splits]
     lines.append(f"{'tn/fp/fn/tp':<16}" + "".join(f"{c:>12}" for c in counts))
     return "\n".join(lines)
+
+
+def _cell(value: float) -> str:
+    """A value to 4 decimals in a 12-character column; past 1e6 (a cost that blew up) to 4 significant digits."""
+    return f"{value:>12.4f}" if abs(value) < 1e6 or not np.isfinite(value) else f"{value:>12.4g}"
