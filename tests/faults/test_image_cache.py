@@ -12,18 +12,13 @@ import os
 import numpy as np
 import pytest
 
-from tests.faults.test_data_refused import folder_overrides, photos
+from tests.faults.test_data_refused import folder_overrides, input_warnings, photos, retrain_on_a_damaged_cache
 from tests.helpers import random_image
 
 
 def _params(run):
     with np.load(run / "params.npz") as npz:
         return {k: npz[k] for k in npz.files}
-
-
-def _warnings(caplog):
-    """The image loader's warnings (a tiny run's outcome warnings, from lr_jax.runfolder, are left out)."""
-    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("lr_jax.data")]
 
 
 def _flip_bytes(path):
@@ -43,24 +38,14 @@ def _reverse_rows(path):
 @pytest.mark.slow
 @pytest.mark.parametrize("damage", [_flip_bytes, _reverse_rows], ids=["bytes-flipped", "rows-reversed"])
 def test_a_damaged_cache_with_a_valid_header_is_rebuilt_with_one_warning(damage, tmp_path, run_cli, snapshot, caplog):
-    root, cache = photos(tmp_path / "photos", {"cat": 3, "non-cat": 3}), tmp_path / "cache"
-    code, _, err = run_cli("train", *folder_overrides(root, tmp_path / "first", cache))
-    assert code == 0, err
-    [folder] = cache.iterdir()
-    damage(folder / "pixels.npy")
-    before = snapshot(root)
+    folder, [warning] = retrain_on_a_damaged_cache(
+        tmp_path, run_cli, snapshot, caplog, lambda folder: damage(folder / "pixels.npy")
+    )
 
-    caplog.clear()
-    with caplog.at_level(logging.WARNING):
-        code, _, err = run_cli("train", *folder_overrides(root, tmp_path / "second", cache))
-
-    assert code == 0, err
-    [warning] = _warnings(caplog)
     assert str(folder) in warning and "pixels.npy's content does not match the sha256 recorded" in warning
     assert "decoding the folder again" in warning
     first, second = _params(tmp_path / "first"), _params(tmp_path / "second")
     assert all(np.array_equal(first[k], second[k]) for k in first)  # the same pixels: the same training
-    assert snapshot(root) == before
 
 
 @pytest.mark.slow
@@ -83,7 +68,7 @@ def test_an_image_replaced_with_its_size_and_mtime_restored_is_decoded_again(tmp
         code, _, err = run_cli("train", *folder_overrides(root, tmp_path / "second", cache))
 
     assert code == 0, err
-    assert _warnings(caplog) == []  # a changed folder is not a damaged cache: decoded again without a warning
+    assert input_warnings(caplog) == []  # a changed folder is not a damaged cache: decoded again without a warning
     [folder] = cache.iterdir()
     manifest = json.loads((folder / "manifest.json").read_text())
     [entry] = [e for e in manifest["files"] if e["path"] == "cat/0.png"]
