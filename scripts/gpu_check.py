@@ -20,6 +20,7 @@ from lr_jax import data, optim, pixels, train
 from lr_jax.config import Config, DataConfig
 from lr_jax.models import logistic as model
 from lr_jax.pipelines import stages
+from lr_jax.pipelines import sweep as sweep_lib
 
 
 def _course_data(smoke: bool):
@@ -56,18 +57,17 @@ def sweep(smoke: bool) -> None:
     state, _ = stages.initial_state(Config(), x.shape[1])
     rates = jnp.logspace(-5, -1, num_rates, dtype=jnp.float32)
 
-    def hparams(lr):  # make_hparams converts on the host; inside vmap the rate is traced, so stack copies
-        return {k: jnp.full_like(lr, v) for k, v in optim.make_hparams(0.0).items()} | {"learning_rate": lr}
+    grid = sweep_lib.stack([optim.make_hparams(float(lr)) for lr in rates])  # one hparams per rate, stacked
 
     @jax.jit
-    def run_all(rates):
-        return jax.vmap(lambda lr: train.run_steps(state, x, y, hparams(lr), num_steps=steps))(rates)
+    def run_all(grid):
+        return jax.vmap(lambda hparams: train.run_steps(state, x, y, hparams, num_steps=steps))(grid)
 
     t0 = time.perf_counter()
-    jax.block_until_ready(run_all(rates))
+    jax.block_until_ready(run_all(grid))
     compile_and_run = time.perf_counter() - t0
     t0 = time.perf_counter()
-    final_state, costs = jax.block_until_ready(run_all(rates))
+    final_state, costs = jax.block_until_ready(run_all(grid))
     run_s = time.perf_counter() - t0
     best = int(jnp.argmin(costs[:, -1]))
     # checked at the course's rate: above ~0.01 the cost oscillates and float32 rounding differences grow
