@@ -21,19 +21,21 @@ import warnings
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.sparse as sp
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 # lr_jax's numerics, used only through the names below (and lr_jax.sklearn.solvers in estimator_cv).
 from lr_jax import outcomes
-from lr_jax.errors import DivergenceError
+from lr_jax.errors import DivergenceError, LrJaxError
 from lr_jax.models.interface import param_dtype
-from lr_jax.models.logistic import batched_logit, predict_proba
+from lr_jax.models.logistic import batched_logit
 from lr_jax.optim import make_hparams, spec
 from lr_jax.runtime import precision_scope, use_compilation_cache
 from lr_jax.train import init_state, steps_done, train_step
@@ -104,7 +106,7 @@ def slots_filled(ran: int, span: int) -> int:
 
 
 _logit = jax.jit(batched_logit)
-_proba = jax.jit(predict_proba)
+_linear = jax.jit(lambda params, x_ND: x_ND @ params["w"] + params["b"])  # K classes: the logits (N, K)
 # --- end of lr_jax's numerics ---
 
 
@@ -133,6 +135,34 @@ def padded_shape(m: int, n: int) -> tuple[int, int]:
     return bucket(m, ROW_FLOOR), bucket(n, COL_FLOOR)
 
 
+def start_weights(init, cols: int, target) -> np.ndarray:
+    """The start of the weights, padded to `cols`: zeros, or warm_start's coef_ (1 or K, n); (cols,) for a
+    binary target, (cols, K) for a one-hot one."""
+    if target.ndim == 1:
+        return np.zeros(cols) if init is None else pad(np.asarray(init[0][0], np.float64), cols=cols)
+    return np.zeros((cols, target.shape[1])) if init is None else pad(np.asarray(init[0], np.float64).T, rows=cols)
+
+
+def start_intercept(init, target) -> np.ndarray:
+    """The start of the intercept: 0 (binary) or zeros (K,), or warm_start's intercept_."""
+    if init is None:
+        return np.zeros(()) if target.ndim == 1 else np.zeros(target.shape[1])
+    return np.asarray(init[1], np.float64)[0] if target.ndim == 1 else np.asarray(init[1], np.float64)
+
+
+def to_basis(w, basis_DK):
+    """Weights (cols,) or (cols, K) in the coordinates of the orthonormal `basis_DK` (None: unchanged)."""
+    return w if basis_DK is None else basis_DK.T @ w
+
+
+def from_basis(c, basis_DK, multi: bool = False):
+    """Coordinates (..., rows) (binary) or (..., rows, K) (`multi`) back to weights (..., cols[, K])."""
+    if basis_DK is None:
+        return c
+    basis_DK = basis_DK.astype(c.dtype)
+    return np.einsum("dr,...rk->...dk", basis_DK, c) if multi else c @ basis_DK.T
+
+
 def l2_strength(C: float, weight_sum: float) -> float:
     """λ = 1/(C·S), 0 for C = inf."""
     if weight_sum <= 0:
@@ -153,22 +183,72 @@ def host_cost(X, y01, weight_N, l2: float, w_D, b) -> float:
 COMMON_CONSTRAINTS = {
     "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
     "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
-    "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+    "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
     "tol": [Interval(numbers.Real, 0, None, closed="left")],
     "class_weight": [dict, StrOptions({"balanced"}), None],
     "random_state": ["random_state"],
     "precision": [StrOptions({"float32", "float64"})],
     "verbose": ["verbose"],
     "compilation_cache_dir": [str, None],
+    # scikit-learn's keywords, accepted where their value changes nothing here (`check_sklearn_keywords`)
+    "penalty": [StrOptions({"l1", "l2", "elasticnet"}), None, Hidden(StrOptions({"deprecated"}))],
+    "dual": ["boolean"],
+    "fit_intercept": ["boolean"],
+    "intercept_scaling": [Interval(numbers.Real, 0, None, closed="neither")],
+    "n_jobs": [None, numbers.Integral],
 }
 
+FIRST_ORDER = ("sgd", "adam")  # lr_jax's training loop: binary problems only
 
-class BinaryLinear(ClassifierMixin, BaseEstimator):
-    """Validation, training of a stack of problems, and the predictions: what both estimators share."""
+
+def check_sklearn_keywords(estimator, solver: str, l1_ratio) -> None:
+    """scikit-learn's keywords that lr_jax has no use for: accepted at the values that change nothing (an L2
+    or no penalty, the primal problem, an intercept), refused otherwise with scikit-learn's own error."""
+    penalty = estimator.penalty
+    if penalty == "deprecated":
+        penalty = "l2" if not l1_ratio else "l1" if l1_ratio == 1 else "elasticnet"
+    if penalty not in ("l2", None):
+        raise ValueError(f"Solver {solver} supports only 'l2' or None penalties, got {penalty} penalty.")
+    if estimator.dual:
+        raise ValueError(f"Solver {solver} supports only dual=False, got dual={estimator.dual}")
+    if not estimator.fit_intercept:
+        raise ValueError(
+            f"fit_intercept=False: {type(estimator).__name__} of lr_jax always fits an intercept. Leave "
+            "fit_intercept=True, or use scikit-learn's LogisticRegression for a model without one."
+        )
+
+
+class SparseInputError(LrJaxError, TypeError):
+    """X is a scipy.sparse matrix (a TypeError too, as scikit-learn's estimators refuse sparse X)."""
+
+
+def dense_input(X):
+    """X unchanged, or SparseInputError for a scipy.sparse matrix, naming the fix (docs/estimator.md)."""
+    if sp.issparse(X):
+        raise SparseInputError(
+            f"X is a scipy.sparse {X.format.upper()} matrix of shape {X.shape}: lr_jax's estimators train on dense "
+            "arrays (every solver step is a dense matrix product on the device). Pass X.toarray() if the dense "
+            f"array fits in memory ({X.shape[0] * X.shape[1] * 8 / 2**30:.3g} GiB in float64), else use "
+            "scikit-learn's LogisticRegression, whose solvers take sparse X."
+        )
+    return X
+
+
+def out_dtype(X_dtype, precision: str) -> np.dtype:
+    """The dtype of coef_ and intercept_: float32 for float32 X or precision (as scikit-learn keeps X's)."""
+    return np.dtype(np.float32 if np.float32 in (X_dtype, np.dtype(precision)) else np.float64)
+
+
+class LinearClassifier(ClassifierMixin, BaseEstimator):
+    """Validation, training of a stack of problems, and the predictions: what both estimators share.
+
+    Binary y: one weight vector, coef_ (1, n), the logit of classes_[1]. K > 2 classes: the multinomial
+    (softmax) model, coef_ (K, n), intercept_ (K,), one logit per class.
+    """
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
+        tags.input_tags.sparse = False
         return tags
 
     def _use_compilation_cache(self) -> None:
@@ -178,23 +258,41 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
             use_compilation_cache(self.compilation_cache_dir)
 
     def _validate_fit_data(self, X, y, sample_weight):
-        """(X, y, y as 0/1, per-row weights: sample_weight times class_weight), classes_ set."""
-        X, y = validate_data(self, X, y, dtype=np.dtype(self.precision), order="C")
+        """(X in the training precision, y, the target: 0/1 for two classes, one-hot (N, K) for more; per-row
+        weights: sample_weight times class_weight); sets classes_ and the dtype of the coefficients."""
+        X, y = validate_data(self, dense_input(X), y, dtype=[np.float64, np.float32], order="C")
+        self._coef_dtype = out_dtype(X.dtype, self.precision)
+        X = X.astype(self.precision, copy=False)
         check_classification_targets(y)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) != 2:
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
             raise ValueError(
-                f"y has {len(self.classes_)} class(es) {self.classes_[:5]}: Only binary classification is "
-                "supported. Pass labels of exactly two classes, or wrap the estimator in "
-                "sklearn.multiclass.OneVsRestClassifier."
+                "This solver needs samples of at least 2 classes in the data, but the data contains only one "
+                f"class: {self.classes_[0]!r}. Pass labels of at least two classes."
             )
-        y01 = (y == self.classes_[1]).astype(X.dtype)
+        if len(self.classes_) == 2:
+            target = y_index.astype(X.dtype)
+        else:
+            target = np.eye(len(self.classes_), dtype=X.dtype)[y_index]
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         weight_N = sample_weight
         if self.class_weight is not None:
             per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y, sample_weight=sample_weight)
-            weight_N = sample_weight * per_class[y01.astype(np.intp)]
-        return X, y, y01, weight_N
+            weight_N = sample_weight * per_class[y_index]
+        return X, y, target, weight_N
+
+    def _check_first_order(self, solver: str) -> None:
+        """sgd and adam train with lr_jax's binary loop: refuse K > 2 classes, naming the solvers that fit them."""
+        if solver in FIRST_ORDER and len(self.classes_) > 2:
+            raise ValueError(
+                f"solver={solver!r}: y has {len(self.classes_)} classes, and sgd and adam fit two. Use "
+                "solver='lbfgs' (or 'auto', 'newton-cholesky') for the multinomial model."
+            )
+
+    def _set_coef(self, coef, intercept) -> None:
+        """coef_ and intercept_ as writable arrays of `_coef_dtype` (decision_function reads them each call)."""
+        self.coef_ = np.array(coef, dtype=self._coef_dtype)
+        self.intercept_ = np.array(intercept, dtype=self._coef_dtype)
 
     def _fit_stack(self, X, y01, weight_KN, l2_K, init=None, *, with_costs=False):
         """Train K problems on (X, y01) in one compiled call: (coef (K, 1, n), intercept (K, 1), n_iter (K,)),
@@ -218,12 +316,17 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
         self._warn_if_not_converged(n_iter)
         return (coef[..., :n], intercept, n_iter) + ((costs_KT,) if with_costs else ())
 
-    def _warn_if_not_converged(self, n_iter, stacklevel: int = 4) -> None:
-        """A ConvergenceWarning if any problem stopped at max_iter (stacklevel 4: from `_fit_stack`)."""
-        if np.any(np.asarray(n_iter) >= self.max_iter):
+    def _warn_if_not_converged(self, n_iter, stacklevel: int = 4, solver: str | None = None) -> None:
+        """scikit-learn's ConvergenceWarning, in its lbfgs wording, if any problem stopped at max_iter
+        (stacklevel 4: from `_fit_stack`)."""
+        n_iter = np.asarray(n_iter)
+        if n_iter.size and np.any(n_iter >= self.max_iter):
             warnings.warn(
-                f"{type(self).__name__}: {self.solver} did not reach tol={self.tol} in max_iter="
-                f"{self.max_iter} iterations. Increase max_iter, or scale the data.",
+                f"{solver or self.solver} failed to converge after {int(n_iter.max())} iteration(s) (status=1):\n"
+                "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT\n\n"
+                f"Increase the number of iterations to improve the convergence (max_iter={self.max_iter}).\n"
+                "You might also want to scale the data as shown in:\n"
+                "    https://scikit-learn.org/stable/modules/preprocessing.html",
                 ConvergenceWarning,
                 stacklevel=stacklevel,  # the caller of fit()
             )
@@ -250,7 +353,7 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
                 done += ran
                 if ran < n:  # every problem has reached tol
                     break
-        return state, np.concatenate(costs, axis=1)
+        return state, np.concatenate(costs, axis=1) if costs else np.zeros((weight_KN.shape[0], 0))  # max_iter=0
 
     def _check_finite(self) -> None:
         """Raise DivergenceError when the fitted coef_ or intercept_ hold a NaN or an infinity."""
@@ -287,27 +390,33 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
     def _forward(self, fn, X) -> np.ndarray:
         """`fn(params, x_ND)` on X padded to its bucket (so that batch sizes share a compile)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.dtype(self.precision), order="C")
+        X = validate_data(self, dense_input(X), reset=False, dtype=np.dtype(self.precision), order="C")
         rows, cols = padded_shape(*X.shape)
         with precision_scope(self.precision):
-            params = _to_params(pad(self.coef_, cols=cols), self.intercept_, X.dtype)
+            coef, intercept = pad(np.asarray(self.coef_), cols=cols), np.asarray(self.intercept_)
+            if coef.shape[0] == 1:
+                params = _to_params(coef, intercept, X.dtype)
+            else:
+                params = {"w": to_device(coef.T, X.dtype), "b": to_device(intercept, X.dtype)}
+                fn = _linear
             return np.asarray(fn(params, to_device(pad(X, rows, cols), X.dtype)))[: X.shape[0]]
 
     def decision_function(self, X) -> np.ndarray:
-        """The logit z = wᵀx + b of each row: > 0 predicts classes_[1]."""
+        """The logits: z = wᵀx + b (n,) for two classes (> 0 predicts classes_[1]); XWᵀ + b (n, K) for more."""
         return self._forward(_logit, X)
 
     def predict_proba(self, X) -> np.ndarray:
-        """(n, 2): P(classes_[0]), P(classes_[1])."""
-        p_N = self._forward(_proba, X)
-        return np.stack([1 - p_N, p_N], axis=1)
+        """(n, K): P(classes_[k]); rows sum to 1 (σ of the logit for two classes, the softmax for more)."""
+        return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X) -> np.ndarray:
-        """(n, 2): log P, from the logit (finite where P rounds to 0): log σ(z) = -log(1 + e^{-z})."""
-        z_N = self.decision_function(X)
-        return np.stack([-np.logaddexp(0, z_N), -np.logaddexp(0, -z_N)], axis=1)
+        """(n, K): log P, from the logits (finite where P rounds to 0): log σ(z) = -log(1 + e^{-z}); log softmax."""
+        z = self.decision_function(X)
+        if z.ndim == 1:
+            return np.stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)], axis=1)
+        return z - logsumexp(z, axis=1, keepdims=True)
 
     def predict(self, X) -> np.ndarray:
-        """classes_[1] where the logit is > 0, else classes_[0]."""
-        z_N = self.decision_function(X)  # first: it raises NotFittedError before classes_ is read
-        return self.classes_[(z_N > 0).astype(np.intp)]
+        """The class of the largest logit (for two classes: classes_[1] where the logit is > 0)."""
+        z = self.decision_function(X)  # first: it raises NotFittedError before classes_ is read
+        return self.classes_[(z > 0).astype(np.intp) if z.ndim == 1 else np.argmax(z, axis=1)]

@@ -13,18 +13,31 @@ weighted 0.
 from __future__ import annotations
 
 import functools
+import inspect
 import numbers
 
 import jax
 import numpy as np
 from sklearn import linear_model
-from sklearn.metrics import get_scorer, get_scorer_names
+from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
 from sklearn.model_selection import check_cv
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, InvalidParameterError, StrOptions
 from threadpoolctl import threadpool_limits
 
 from lr_jax.runtime import CACHE_AUTO, precision_scope
-from lr_jax.sklearn.base import COL_FLOOR, COMMON_CONSTRAINTS, BinaryLinear, bucket, l2_strength, pad, to_device
+from lr_jax.sklearn.base import (
+    COL_FLOOR,
+    COMMON_CONSTRAINTS,
+    FIRST_ORDER,
+    LinearClassifier,
+    bucket,
+    check_sklearn_keywords,
+    from_basis,
+    l2_strength,
+    pad,
+    to_basis,
+    to_device,
+)
 from lr_jax.sklearn.solvers import lbfgs_paths
 
 CV_ROW_FLOOR = 128  # LogisticRegressionCV's L-BFGS paths: every iteration of every fold reads all padded rows
@@ -67,7 +80,7 @@ def _check_Cs(Cs) -> np.ndarray:
     return Cs_C
 
 
-class LogisticRegressionCV(BinaryLinear):
+class LogisticRegressionCV(LinearClassifier):
     """`LogisticRegression` with C chosen by cross-validation, all Cs x folds trained in one compiled call.
 
     tol: with lbfgs, on max |∂J/∂θ| (scikit-learn's), each fold's Cs warm-started in ascending order; with
@@ -87,6 +100,8 @@ class LogisticRegressionCV(BinaryLinear):
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
         "refit": ["boolean"],
         **COMMON_CONSTRAINTS,
+        "l1_ratios": ["array-like", None, Hidden(StrOptions({"warn"}))],
+        "use_legacy_attributes": ["boolean", Hidden(StrOptions({"warn"}))],
     }
 
     def __init__(
@@ -105,7 +120,21 @@ class LogisticRegressionCV(BinaryLinear):
         precision="float64",
         verbose=0,
         compilation_cache_dir=CACHE_AUTO,
+        l1_ratios=None,
+        penalty="deprecated",
+        dual=False,
+        fit_intercept=True,
+        intercept_scaling=1.0,
+        n_jobs=None,
+        use_legacy_attributes=True,
     ):
+        self.l1_ratios = l1_ratios
+        self.penalty = penalty
+        self.dual = dual
+        self.fit_intercept = fit_intercept
+        self.intercept_scaling = intercept_scaling
+        self.n_jobs = n_jobs
+        self.use_legacy_attributes = use_legacy_attributes
         self.Cs = Cs
         self.cv = cv
         self.scoring = scoring
@@ -123,30 +152,55 @@ class LogisticRegressionCV(BinaryLinear):
     def fit(self, X, y, sample_weight=None):
         """Train every (fold, C) in one compiled call, score each on its held-out fold, pick C, refit."""
         self._validate_params()
+        check_sklearn_keywords(self, self.solver, _l1_ratio(self.l1_ratios))
         self._use_compilation_cache()  # before this fit's first compile
-        X, y, y01, weight_N = self._validate_fit_data(X, y, sample_weight)
+        X, y, target, weight_N = self._validate_fit_data(X, y, sample_weight)
+        self._check_first_order(self.solver)
         Cs = self.Cs
         self.Cs_ = np.logspace(-4, 4, Cs) if isinstance(Cs, numbers.Integral) else _check_Cs(Cs)
         folds = list(check_cv(self.cv, y, classifier=True).split(X, y))
         weight_FN = np.zeros((len(folds), X.shape[0]))
         for f, (train, _) in enumerate(folds):
             weight_FN[f, train] = weight_N[train]
-        fit_paths = self._lbfgs_paths if self.solver == "lbfgs" else self._stacked_paths
-        paths_FCP, n_iter_FC, refit = fit_paths(X, y01, weight_N, weight_FN)
-        self.coefs_paths_ = {self.classes_[1]: paths_FCP}
-        self.scores_ = {self.classes_[1]: self._score_folds(X, y, sample_weight, folds, paths_FCP)}
-        self.n_iter_ = n_iter_FC[None].astype(np.int32)
-        self._choose(paths_FCP, refit)
+        fit_paths = self._stacked_paths if self.solver in FIRST_ORDER else self._lbfgs_paths
+        paths_FCP, n_iter_FC, refit = fit_paths(X, target, weight_N, weight_FN)
+        scores_FC = self._score_folds(X, y, sample_weight, folds, paths_FCP)
+        self._choose(paths_FCP, scores_FC, refit)
+        self._set_attributes(paths_FCP, scores_FC, n_iter_FC)
         self._check_finite()
         return self
 
-    def _lbfgs_paths(self, X, y01, weight_N, weight_FN):
+    def score(self, X, y, sample_weight=None):
+        """`scoring` (accuracy when None) of the fitted model on (X, y), as scikit-learn's."""
+        kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+        return get_scorer("accuracy" if self.scoring in (None, "warn") else self.scoring)(self, X, y, **kwargs)
+
+    def _set_attributes(self, paths_FCP, scores_FC, n_iter_FC) -> None:
+        """coefs_paths_, scores_, n_iter_ and C_ in scikit-learn's legacy layout (dicts keyed by class; for two
+        classes by classes_[1] only), or with use_legacy_attributes=False its new one (arrays, C_ a float)."""
+        F, C = scores_FC.shape
+        binary = paths_FCP.ndim == 3
+        if self.use_legacy_attributes is False:
+            self.coefs_paths_ = (paths_FCP[:, :, None] if binary else paths_FCP)[:, None]  # (F, 1, C, K', n + 1)
+            self.scores_, self.n_iter_ = scores_FC[:, None], n_iter_FC[:, None].astype(np.int32)
+            self.C_, self.l1_ratio_ = float(self.C_[0]), 0.0
+            return
+        keys = self.classes_[1:] if binary else self.classes_
+        paths = [paths_FCP] if binary else [paths_FCP[:, :, k] for k in range(len(keys))]
+        self.coefs_paths_ = dict(zip(keys, paths, strict=True))
+        self.scores_ = {key: scores_FC for key in keys}
+        self.n_iter_ = n_iter_FC[None].astype(np.int32)
+        self.C_ = np.repeat(self.C_, 1 if binary else len(keys))
+        self.l1_ratio_ = np.zeros(len(self.C_))
+
+    def _lbfgs_paths(self, X, target, weight_N, weight_FN):
         """Each fold's path of Cs, ascending and warm-started, in one compiled call.
 
-        Returns (paths (F, C, n + 1), n_iter (F, C), refit): refit(C, θ₀) is the all-data solution at C from
-        θ₀. Each fold reads only its training rows; X wider than tall (then solved in the basis of its rows,
-        where a row costs little) keeps all rows, so that the refit reuses the folds' compiled program as
-        one of F problems (the others skipped); otherwise the refit is a one-problem program of its own.
+        Returns (paths (F, C, n + 1), or (F, C, K, n + 1) for K > 2 classes; n_iter (F, C); refit): refit(C, θ₀)
+        is the all-data solution at C from θ₀. Each fold reads only its training rows; X wider than tall
+        (then solved in the basis of its rows, where a row costs little) keeps all rows, so that the refit
+        reuses the folds' compiled program as one of F problems (the others skipped); otherwise the refit is a
+        one-problem program of its own.
         """
         (rows, cols), order_C = _cv_shape(*X.shape), np.argsort(self.Cs_, kind="stable")
         basis_DK, (F, C) = _row_basis(X, rows, cols), (len(weight_FN), len(self.Cs_))
@@ -155,8 +209,8 @@ class LogisticRegressionCV(BinaryLinear):
             rows_FM, weight_FM = np.repeat(np.arange(rows)[None], F, 0), pad(weight_FN, cols=rows)
         else:
             rows_FM, weight_FM = _training_rows(weight_FN)
-        call = functools.partial(self._call_lbfgs, self._device_data(X, y01, basis_DK), basis_DK)
-        start_P = np.zeros(X.shape[1] + 1)
+        call = functools.partial(self._call_lbfgs, self._device_data(X, target, basis_DK), basis_DK)
+        start_P = np.zeros(X.shape[1] + 1) if target.ndim == 1 else np.zeros((target.shape[1], X.shape[1] + 1))
         sorted_FCP, sorted_n_iter_FC = call(rows_FM, weight_FM, l2_FC, np.full((F, C), self.max_iter), start_P)
         paths_FCP, n_iter_FC = np.empty_like(sorted_FCP), np.empty_like(sorted_n_iter_FC)
         paths_FCP[:, order_C], n_iter_FC[:, order_C] = sorted_FCP, sorted_n_iter_FC
@@ -171,7 +225,7 @@ class LogisticRegressionCV(BinaryLinear):
 
         return paths_FCP, n_iter_FC, refit
 
-    def _device_data(self, X, y01, basis_DK) -> tuple:
+    def _device_data(self, X, target, basis_DK) -> tuple:
         """(x_NK, y_N, basis_DK) as the compiled call takes them, made once per fit: X padded, and with `basis_DK`
         = Q (X wider than tall, as the course's 209 x 12288) the features X Q (rows x rows) instead, L-BFGS
         then running in coordinates c = Qᵀw: an iteration reads 256 rows of Q (for max |∇J|, all of Q only near
@@ -181,16 +235,18 @@ class LogisticRegressionCV(BinaryLinear):
         with precision_scope(self.precision):
             dtype = np.dtype(self.precision)
             basis = None if basis_DK is None else to_device(basis_DK, dtype)
-            return to_device(x_NK, dtype), to_device(pad(y01, rows), dtype), basis
+            return to_device(x_NK, dtype), to_device(pad(target, rows), dtype), basis
 
     def _call_lbfgs(self, data, basis_DK, rows_GM, weight_GM, l2_GC, max_iter_GC, start_P):
-        """`solvers.lbfgs_paths` on `data` (`_device_data`) from θ = start_P: (paths (G, C, n + 1), n_iter (G, C))."""
-        n, cols = len(start_P) - 1, data[0].shape[1] if basis_DK is None else len(basis_DK)
-        w_P = pad(start_P[:-1], cols=cols)
+        """`solvers.lbfgs_paths` on `data` (`_device_data`) from θ = start_P ((n + 1,), or (K, n + 1)): (paths
+        (G, C, n + 1) or (G, C, K, n + 1), n_iter (G, C))."""
+        multi, n = start_P.ndim == 2, start_P.shape[-1] - 1
+        cols = data[0].shape[1] if basis_DK is None else len(basis_DK)
+        w_P = pad(start_P[..., :-1].T, rows=cols) if multi else pad(start_P[:-1], cols=cols)
         with precision_scope(self.precision):
             # Made on the host, copied once: jnp conversions and broadcasts are each a compiled program.
             dtype, G = np.dtype(self.precision), len(weight_GM)
-            start = {"w": w_P if basis_DK is None else w_P @ basis_DK, "b": np.asarray(start_P[-1])}
+            start = {"w": to_basis(w_P, basis_DK), "b": np.asarray(start_P[..., -1])}
             start_G = {k: to_device(np.broadcast_to(a, (G, *a.shape)), dtype) for k, a in start.items()}
             rows_GM, weight_GM = to_device(rows_GM, np.int32), to_device(weight_GM, dtype)
             l2_GC = to_device(l2_GC, dtype)
@@ -198,8 +254,12 @@ class LogisticRegressionCV(BinaryLinear):
             x_NK, y_N, basis = data
             solved = lbfgs_paths(start_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, *limits, basis)
             theta_GC, n_iter_GC = jax.device_get(solved)
-        self._warn_if_not_converged(n_iter_GC[max_iter_GC > 0], stacklevel=5)
-        w_GCD = theta_GC["w"] if basis_DK is None else theta_GC["w"] @ basis_DK.T.astype(theta_GC["w"].dtype)
+        self._warn_if_not_converged(n_iter_GC[max_iter_GC > 0], stacklevel=5, solver="lbfgs")
+        w_GCD = from_basis(np.asarray(theta_GC["w"]), basis_DK, multi)
+        if multi:  # (G, C, cols, K) -> (G, C, K, n + 1)
+            return np.concatenate([np.swapaxes(w_GCD[..., :n, :], -1, -2), theta_GC["b"][..., None]], -1), np.asarray(
+                n_iter_GC
+            )
         return np.concatenate([w_GCD[..., :n], theta_GC["b"][..., None]], -1), np.asarray(n_iter_GC)
 
     def _stacked_paths(self, X, y01, weight_N, weight_FN):
@@ -216,8 +276,10 @@ class LogisticRegressionCV(BinaryLinear):
         return paths_FCP, n_iter.reshape(len(weight_FN), -1), refit
 
     def _score_folds(self, X, y, sample_weight, folds, paths_FCP) -> np.ndarray:
-        """The scorer of each (fold, C) solution on that fold's held-out rows: scores (n_folds, n_cs)."""
-        scorer = get_scorer("accuracy" if self.scoring is None else self.scoring)
+        """The scorer of each (fold, C) solution on that fold's held-out rows: scores (n_folds, n_cs). As
+        scikit-learn's, a scorer that takes `labels` gets classes_ (and `pos_label` classes_[1] for two classes),
+        so that a held-out fold missing a class scores."""
+        scorer = _with_labels(get_scorer("accuracy" if self.scoring in (None, "warn") else self.scoring), self.classes_)
         fitted = linear_model.LogisticRegression()  # numpy predictions, as scikit-learn's own scoring
         fitted.classes_, fitted.n_features_in_ = self.classes_, X.shape[1]
         scores_FC = np.empty((len(folds), len(self.Cs_)))
@@ -225,18 +287,18 @@ class LogisticRegressionCV(BinaryLinear):
             x_test, y_test = X[test], y[test]
             kwargs = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)[test]}
             for c, theta_P in enumerate(paths_FCP[f]):
-                fitted.coef_, fitted.intercept_ = theta_P[None, :-1], theta_P[-1:]
+                theta_KP = np.atleast_2d(theta_P)
+                fitted.coef_, fitted.intercept_ = theta_KP[:, :-1], theta_KP[:, -1]
                 scores_FC[f, c] = scorer(fitted, x_test, y_test, **kwargs)
         return scores_FC
 
-    def _choose(self, paths_FCP, refit) -> None:
+    def _choose(self, paths_FCP, scores_FC, refit) -> None:
         """C_, coef_, intercept_ from the scores, as scikit-learn's LogisticRegressionCV chooses them.
 
         refit: the all-data solution at the C of the best summed score (the first of equal sums), started
         from the mean of the folds' solutions at that C. Otherwise: the mean of each fold's best solution,
         and the mean of their Cs.
         """
-        scores_FC = self.scores_[self.classes_[1]]
         if self.refit:
             best = int(np.argmax(scores_FC.sum(axis=0)))
             self.C_, theta_P = self.Cs_[[best]], refit(self.Cs_[best], paths_FCP[:, best].mean(axis=0))
@@ -244,4 +306,27 @@ class LogisticRegressionCV(BinaryLinear):
             best_F = np.argmax(scores_FC, axis=1)
             self.C_ = np.array([self.Cs_[best_F].mean()])
             theta_P = paths_FCP[np.arange(len(best_F)), best_F].mean(axis=0)
-        self.coef_, self.intercept_ = theta_P[None, :-1], theta_P[-1:]
+        theta_KP = np.atleast_2d(theta_P)
+        self._set_coef(theta_KP[:, :-1], theta_KP[:, -1])
+
+
+def _l1_ratio(l1_ratios) -> float:
+    """The one l1_ratio of `l1_ratios` (None, "warn": 0); refused, as scikit-learn's lbfgs does, if not 0."""
+    if l1_ratios is None or isinstance(l1_ratios, str):
+        return 0.0
+    ratios = np.unique(np.asarray(l1_ratios, np.float64))
+    return float(ratios[0]) if len(ratios) == 1 else float(ratios.max())
+
+
+def _with_labels(scorer, classes):
+    """`scorer` given labels=classes (and pos_label=classes[-1] for two classes) where its metric takes them."""
+    score_func = getattr(scorer, "_score_func", None)
+    if score_func is None or "labels" not in inspect.signature(score_func).parameters:
+        return scorer
+    extra = {"pos_label": classes[-1]} if len(classes) <= 2 and "pos_label" in inspect.signature(score_func).parameters else {}
+    return make_scorer(
+        score_func,
+        greater_is_better=scorer._sign == 1,
+        response_method=scorer._response_method,
+        **{"labels": classes, **extra, **getattr(scorer, "_kwargs", {})},
+    )

@@ -25,11 +25,17 @@ from lr_jax.runtime import CACHE_AUTO, precision_scope
 from lr_jax.sklearn import solvers
 from lr_jax.sklearn.base import (
     COMMON_CONSTRAINTS,
-    BinaryLinear,
+    FIRST_ORDER,
+    LinearClassifier,
+    check_sklearn_keywords,
+    from_basis,
     host_cost,
     l2_strength,
     pad,
     padded_shape,
+    start_intercept,
+    start_weights,
+    to_basis,
     to_device,
 )
 from lr_jax.sklearn.cv import LogisticRegressionCV, _row_basis
@@ -39,7 +45,7 @@ __all__ = ["LogisticRegression", "LogisticRegressionCV"]
 NEWTON_MAX_SIZE = 1024  # solver="auto": Newton while min(padded rows, columns) is at most this (a P x P Hessian, P - 1)
 
 
-class LogisticRegression(BinaryLinear):
+class LogisticRegression(LinearClassifier):
     """Binary L2 logistic regression trained by lr_jax (Newton, optax L-BFGS, SGD or Adam in one compiled loop).
 
     Parameters: C (inverse L2 strength, np.inf = none), solver ("auto": newton-cholesky for a finite C and
@@ -55,14 +61,16 @@ class LogisticRegression(BinaryLinear):
     _parameter_constraints = {
         "C": [Interval(numbers.Real, 0, None, closed="right")],  # np.inf included
         "warm_start": ["boolean"],
+        "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both"), None],
         **COMMON_CONSTRAINTS,
         "solver": [StrOptions({"auto", "newton-cholesky", "lbfgs", "sgd", "adam"})],
     }
 
     def __init__(
         self,
-        C=1.0,
+        penalty="deprecated",
         *,
+        C=1.0,
         solver="auto",
         learning_rate=0.1,
         max_iter=100,
@@ -73,7 +81,18 @@ class LogisticRegression(BinaryLinear):
         precision="float64",
         verbose=0,
         compilation_cache_dir=CACHE_AUTO,
+        l1_ratio=0.0,
+        dual=False,
+        fit_intercept=True,
+        intercept_scaling=1,
+        n_jobs=None,
     ):
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.dual = dual
+        self.fit_intercept = fit_intercept
+        self.intercept_scaling = intercept_scaling
+        self.n_jobs = n_jobs
         self.C = C
         self.solver = solver
         self.learning_rate = learning_rate
@@ -89,54 +108,64 @@ class LogisticRegression(BinaryLinear):
     def fit(self, X, y, sample_weight=None):
         """Minimize the weighted, L2-penalized cross-entropy on (X, y); returns self."""
         self._validate_params()
+        check_sklearn_keywords(self, self.solver, self.l1_ratio)
         self._use_compilation_cache()  # before this fit's first compile
         init = (self.coef_, self.intercept_) if self.warm_start and hasattr(self, "coef_") else None
-        X, _, y01, weight_N = self._validate_fit_data(X, y, sample_weight)
-        if init is not None and init[0].shape != (1, X.shape[1]):
+        X, _, target, weight_N = self._validate_fit_data(X, y, sample_weight)
+        K = 1 if target.ndim == 1 else target.shape[1]
+        if init is not None and init[0].shape != (K, X.shape[1]):
             raise ValueError(
-                f"warm_start: the previous coef_ has shape {init[0].shape}, X has {X.shape[1]} "
-                "features. Fit with warm_start=False, or pass X of the previous width."
+                f"warm_start: the previous coef_ has shape {init[0].shape}, this fit's is {(K, X.shape[1])} "
+                "(classes, features). Fit with warm_start=False, or pass X and y of the previous shape."
             )
         l2 = l2_strength(self.C, weight_N.sum())
-        solver = self.solver_for(*X.shape)
-        if solver in ("sgd", "adam"):
+        solver = self.solver_for(*X.shape, n_classes=len(self.classes_))
+        self._check_first_order(solver)
+        if solver in FIRST_ORDER:
             coef, intercept, n_iter, costs_KT = self._fit_stack(
-                X, y01, weight_N[None], np.array([l2]), init, with_costs=True
+                X, target, weight_N[None], np.array([l2]), init, with_costs=True
             )
-            self.coef_, self.intercept_, self.n_iter_ = coef[0], intercept[0], n_iter.astype(np.int32)
+            self._set_coef(coef[0], intercept[0])
+            self.n_iter_ = n_iter.astype(np.int32)
             costs_T = costs_KT[0]
         else:
-            self.coef_, self.intercept_, n_iter = self._fit_second_order(solver, X, y01, weight_N, l2, init)
+            coef, intercept, n_iter = self._fit_second_order(solver, X, target, weight_N, l2, init)
+            self._set_coef(coef, intercept)
             self.n_iter_ = np.array([n_iter], np.int32)
-            self._warn_if_not_converged(self.n_iter_, stacklevel=3)
-            # Descent methods (a line search on J): their costs fall from the start's to the end's, which the
-            # outcome checks read as the run's history.
-            w_D, b = (np.zeros(X.shape[1]), 0.0) if init is None else (init[0][0], init[1][0])
-            ends = [(w_D, b), (self.coef_[0], self.intercept_[0])]
-            costs_T = np.array([host_cost(X, y01, weight_N, l2, *theta) for theta in ends])
+            self._warn_if_not_converged(self.n_iter_, stacklevel=3, solver=solver)
+            costs_T = None
         self._check_finite()
-        self._warn_outcomes(X, y01, weight_N, l2, costs_T, from_start=init is None)
+        if K == 1 and self.max_iter > 0:  # the outcome checks read a binary fit
+            if costs_T is None:
+                # Descent methods (a line search on J): their costs fall from the start's to the end's, which
+                # the outcome checks read as the run's history.
+                w_D, b = (np.zeros(X.shape[1]), 0.0) if init is None else (init[0][0], init[1][0])
+                ends = [(w_D, b), (self.coef_[0], self.intercept_[0])]
+                costs_T = np.array([host_cost(X, target, weight_N, l2, *theta) for theta in ends])
+            self._warn_outcomes(X, target, weight_N, l2, costs_T, from_start=init is None)
         return self
 
-    def solver_for(self, m: int, n: int) -> str:
-        """The solver `fit` runs on m x n data: `solver`, with "auto" resolved (see the class docstring)."""
+    def solver_for(self, m: int, n: int, n_classes: int = 2) -> str:
+        """The solver `fit` runs on m x n data of `n_classes`: `solver`, with "auto" resolved (class docstring)."""
         if self.solver != "auto":
             return self.solver
         small = min(padded_shape(m, n)) <= NEWTON_MAX_SIZE
-        return "newton-cholesky" if small and np.isfinite(self.C) else "lbfgs"
+        return "newton-cholesky" if small and np.isfinite(self.C) and n_classes == 2 else "lbfgs"
 
-    def _fit_second_order(self, solver, X, y01, weight_N, l2, init):
-        """Newton or L-BFGS on X padded (or, wider than tall, in the basis of its rows): (coef, intercept, n_iter).
+    def _fit_second_order(self, solver, X, target, weight_N, l2, init):
+        """Newton or L-BFGS on X padded (or, wider than tall, in the basis of its rows): (coef (1 or K, n),
+        intercept (1 or K,), n_iter).
 
         Every array is made on the host and copied to the device once: an operation on a device array (a
         reshape, a conversion) would be a compiled program of its own.
         """
         n, (rows, cols) = X.shape[1], padded_shape(*X.shape)
+        multi = target.ndim == 2
         basis_DK = _row_basis(X, rows, cols)
         x_NK = pad(X, rows, cols) if basis_DK is None else pad(X, rows, cols) @ basis_DK
-        w_D = np.zeros(cols) if init is None else pad(init[0][0], cols=cols)
-        theta = {"w": w_D if basis_DK is None else w_D @ basis_DK, "b": np.asarray(0.0 if init is None else init[1][0])}
-        data = (x_NK, pad(y01, rows), pad(weight_N, rows))
+        w_D = start_weights(init, cols, target)
+        theta = {"w": to_basis(w_D, basis_DK), "b": start_intercept(init, target)}
+        data = (x_NK, pad(target, rows), pad(weight_N, rows))
         with precision_scope(self.precision):
             dtype = np.dtype(self.precision)
             basis = None if basis_DK is None else to_device(basis_DK, dtype)
@@ -157,6 +186,7 @@ class LogisticRegression(BinaryLinear):
                     theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol, basis
                 )
             theta, n_iter = jax.device_get((theta, n_iter))
-        theta = {k: np.reshape(v, (-1,) if k == "w" else ()) for k, v in theta.items()}
-        w_D = theta["w"] if basis_DK is None else theta["w"] @ basis_DK.T.astype(theta["w"].dtype)
-        return w_D[None, :n], theta["b"][None], int(np.max(n_iter))
+        shape = (-1, target.shape[1]) if multi else (-1,)
+        w = from_basis(np.reshape(theta["w"], shape), basis_DK, multi)
+        b = np.reshape(theta["b"], (-1,))
+        return (w[:n].T if multi else w[None, :n]), b, int(np.max(n_iter))

@@ -26,6 +26,11 @@ dᵢ = sᵢpᵢ(1 - pᵢ)/S and X̃ = [X 1] (the bias as a last column),
 solved by Cholesky, t from a backtracking (Armijo) search from 1. A P x P system per iteration (P = features
 + 1, or X's rows + 1 in the basis of its rows): for small P it reaches the minimizer to rounding in a few
 iterations, and it compiles into a far smaller program than L-BFGS's line search.
+
+K > 2 classes (`objective`): θ = (W (features, K), b (K,)), y one-hot (N, K), and J the weighted mean of the
+softmax cross-entropy plus (λ/2)‖W‖² over all K columns: scikit-learn's over-parametrized multinomial
+objective. Its Hessian (`newton`) comes from `jax.hessian` on the flattened θ; its intercepts are determined
+up to a common shift, which no gradient moves (Σₖ ∂J/∂bₖ = 0) and Newton's step is kept free of.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg
 import optax
+
+from jax.flatten_util import ravel_pytree
 
 from lr_jax.loss import cost
 
@@ -48,6 +55,16 @@ def _lbfgs() -> optax.GradientTransformationExtraArgs:
         max_backtracking_steps=LINESEARCH_STEPS, decrease_factor=0.5, increase_factor=2.0**60, store_grad=True
     )
     return optax.lbfgs(linesearch=search)
+
+
+def objective(theta, x_NK, y, weight_N, l2) -> jax.Array:
+    """J: `lr_jax.loss.cost` for a binary θ (w a vector, y 0/1), the multinomial J for W (features, K) and y
+    one-hot (N, K) (module docstring; exact for any logit, from optax's softmax cross-entropy)."""
+    if theta["w"].ndim == 1:
+        return cost(theta, x_NK, y, weight_N, l2)
+    loss_N = optax.softmax_cross_entropy(x_NK @ theta["w"] + theta["b"], y)
+    data_cost = jnp.sum(weight_N * loss_N) / jnp.sum(weight_N)
+    return data_cost + jnp.where(l2 == 0, 0.0, 0.5 * l2 * jnp.sum(jnp.square(theta["w"])))
 
 
 def grad_max(grad) -> jax.Array:
@@ -118,11 +135,12 @@ def basis_measure(basis_DK, tol, rows: int = 256):
     and those rows renewed. Near the solution every test reads Q; far from it, 256 of its rows."""
 
     def measure(grad, top_S):
-        bias = jnp.abs(grad["b"])
+        bias = jnp.max(jnp.abs(grad["b"]))
         lower = jnp.maximum(jnp.max(jnp.abs(basis_DK[top_S] @ grad["w"])), bias)
 
         def exact(_):
             abs_D = jnp.abs(basis_DK @ grad["w"])
+            abs_D = abs_D if abs_D.ndim == 1 else jnp.max(abs_D, axis=1)  # K classes: the largest per feature
             return jnp.maximum(jnp.max(abs_D), bias), jax.lax.top_k(abs_D, top_S.shape[0])[1].astype(jnp.int32)
 
         return jax.lax.cond(lower > tol, lambda _: (lower, top_S), exact, None)
@@ -146,7 +164,7 @@ def lbfgs_paths(theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol,
         theta, rows_M, weight_M, l2_C, max_iter_C = args
         x_MK, y_M = x_NK[rows_M], y_N[rows_M]
 
-        value_fn = lambda l2: functools.partial(cost, x_ND=x_MK, y_N=y_M, weight_N=weight_M, l2=l2)
+        value_fn = lambda l2: functools.partial(objective, x_NK=x_MK, y=y_M, weight_N=weight_M, l2=l2)
 
         def at_strength(carry, l2_and_max_iter):
             (theta, state, value, grad, last_l2), (l2, max_iter) = carry, l2_and_max_iter
@@ -183,6 +201,18 @@ def newton_direction(theta, grad, x_NK, weight_N, l2):
     return {"w": step_P[:-1], "b": step_P[-1]}
 
 
+def multinomial_direction(value_fn, theta, grad):
+    """-(∇²J)⁻¹ ∇J for K classes, ∇²J by `jax.hessian` on the flattened θ; the intercepts' step centred (their
+    common shift is J's null direction); -∇J where the factorization fails."""
+    flat_P, unravel = ravel_pytree(theta)
+    hessian_PP = jax.hessian(lambda f: value_fn(unravel(f)))(flat_P)
+    hessian_PP = hessian_PP + jnp.finfo(flat_P.dtype).eps * (1 + jnp.max(jnp.diag(hessian_PP))) * jnp.eye(len(flat_P))
+    grad_P = ravel_pytree(grad)[0]
+    step_P = -jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(hessian_PP), grad_P)
+    step = unravel(jnp.where(jnp.all(jnp.isfinite(step_P)), step_P, -grad_P))
+    return {"w": step["w"], "b": step["b"] - jnp.mean(step["b"])}
+
+
 def backtrack(value_fn, theta, value, grad, step):
     """θ + t·step with t = 1, 1/2, ... (at most LINESEARCH_STEPS halvings) until J decreases by 1e-4·t·∇Jᵀstep
     (Armijo): (new θ, its J)."""
@@ -213,14 +243,14 @@ def newton(theta, x_NK, y_N, weight_N, l2, max_iter, tol, basis_DK=None):
     rows weigh 0. With `basis_DK` (orthonormal columns), x_NK = X Q and θ's weights are coordinates c of
     w = Q c (as in `lbfgs_paths`), the tolerance on max |Q ∂J/∂c|.
     """
-    value_fn = functools.partial(cost, x_ND=x_NK, y_N=y_N, weight_N=weight_N, l2=l2)
+    value_fn = functools.partial(objective, x_NK=x_NK, y=y_N, weight_N=weight_N, l2=l2)
     value_and_grad = jax.value_and_grad(value_fn)
     ftol = 64 * jnp.finfo(x_NK.dtype).eps
 
     def measure(grad):
         if basis_DK is None:
             return grad_max(grad)
-        return jnp.maximum(jnp.max(jnp.abs(basis_DK @ grad["w"])), jnp.abs(grad["b"]))
+        return jnp.maximum(jnp.max(jnp.abs(basis_DK @ grad["w"])), jnp.max(jnp.abs(grad["b"])))
 
     def keep_going(carry):
         _, value, _, big, step, previous, moved = carry
@@ -230,7 +260,11 @@ def newton(theta, x_NK, y_N, weight_N, l2, max_iter, tol, basis_DK=None):
 
     def iteration(carry):
         theta, value, grad, _, step, _, _ = carry
-        new_theta, _ = backtrack(value_fn, theta, value, grad, newton_direction(theta, grad, x_NK, weight_N, l2))
+        if theta["w"].ndim == 1:
+            direction = newton_direction(theta, grad, x_NK, weight_N, l2)
+        else:
+            direction = multinomial_direction(value_fn, theta, grad)
+        new_theta, _ = backtrack(value_fn, theta, value, grad, direction)
         new_value, grad = value_and_grad(new_theta)
         size = optax.tree.norm(new_theta)
         moved = optax.tree.norm(jax.tree.map(jnp.subtract, new_theta, theta)) / jnp.where(size > 0, size, 1.0)
