@@ -197,8 +197,8 @@ def test_warm_start_continues_and_verbose_changes_nothing(cancer):
 @pytest.mark.parametrize(
     "make, fit_args, error, match",
     [
-        (lambda: LogisticRegression(), (np.eye(3), [0, 1, 2]), ValueError, "Only binary classification"),
-        (lambda: LogisticRegression(), (np.eye(3), [1, 1, 1]), ValueError, "1 class"),
+        (lambda: LogisticRegression(), (np.eye(3), [1, 1, 1]), ValueError, "contains only one class"),
+        (lambda: LogisticRegression(solver="sgd"), (np.eye(3), [0, 1, 2]), ValueError, "sgd and adam fit two"),
         (lambda: LogisticRegression(solver="newton"), (np.eye(2), [0, 1]), InvalidParameterError, "solver"),
         (lambda: LogisticRegression(C=0.0), (np.eye(2), [0, 1]), InvalidParameterError, "'C'"),
         (lambda: LogisticRegressionCV(cv=2), (np.eye(4), [0, 1, 0, 1], [0.0, 1.0, 0.0, 0.0]), ValueError, "sum to 0"),

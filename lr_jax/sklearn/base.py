@@ -106,7 +106,7 @@ def slots_filled(ran: int, span: int) -> int:
 
 
 _logit = jax.jit(batched_logit)
-_linear = jax.jit(lambda params, x_ND: x_ND @ params["w"] + params["b"])  # K classes: the logits (N, K)
+_linear = jax.jit(lambda params, x_ND: x_ND @ params["w"] + params["b"][None, :])  # K classes: the logits (N, K)
 # --- end of lr_jax's numerics ---
 
 

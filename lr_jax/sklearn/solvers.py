@@ -62,7 +62,7 @@ def objective(theta, x_NK, y, weight_N, l2) -> jax.Array:
     one-hot (N, K) (module docstring; exact for any logit, from optax's softmax cross-entropy)."""
     if theta["w"].ndim == 1:
         return cost(theta, x_NK, y, weight_N, l2)
-    loss_N = optax.softmax_cross_entropy(x_NK @ theta["w"] + theta["b"], y)
+    loss_N = optax.softmax_cross_entropy(x_NK @ theta["w"] + theta["b"][None, :], y)
     data_cost = jnp.sum(weight_N * loss_N) / jnp.sum(weight_N)
     return data_cost + jnp.where(l2 == 0, 0.0, 0.5 * l2 * jnp.sum(jnp.square(theta["w"])))
 
