@@ -201,21 +201,42 @@ COMMON_CONSTRAINTS = {
 FIRST_ORDER = ("sgd", "adam")  # lr_jax's training loop: binary problems only
 
 
-def check_sklearn_keywords(estimator, solver: str, l1_ratio) -> None:
+def check_sklearn_keywords(estimator, solver: str, l1_ratio) -> bool:
     """scikit-learn's keywords that lr_jax has no use for: accepted at the values that change nothing (an L2
-    or no penalty, the primal problem, an intercept), refused otherwise with scikit-learn's own error."""
+    or no penalty, the primal problem), refused otherwise with scikit-learn's own error, warned about as
+    scikit-learn warns (penalty and n_jobs are deprecated there). Returns whether penalty=None asks for no
+    penalty (C = inf)."""
     penalty = estimator.penalty
     if penalty == "deprecated":
         penalty = "l2" if not l1_ratio else "l1" if l1_ratio == 1 else "elasticnet"
+    else:
+        warnings.warn(
+            "'penalty' was deprecated in version 1.8 and will be removed in 1.10. To avoid this warning, leave "
+            "'penalty' set to its default value and use 'l1_ratio' or 'C' instead. Use l1_ratio=0 instead of "
+            "penalty='l2', l1_ratio=1 instead of penalty='l1', l1_ratio set to a float between 0 and 1 instead "
+            "of penalty='elasticnet', and C=np.inf instead of penalty=None.",
+            FutureWarning,
+            stacklevel=3,
+        )
     if penalty not in ("l2", None):
         raise ValueError(f"Solver {solver} supports only 'l2' or None penalties, got {penalty} penalty.")
     if estimator.dual:
         raise ValueError(f"Solver {solver} supports only dual=False, got dual={estimator.dual}")
-    if not estimator.fit_intercept:
+    if not estimator.fit_intercept and solver in FIRST_ORDER:
         raise ValueError(
-            f"fit_intercept=False: {type(estimator).__name__} of lr_jax always fits an intercept. Leave "
-            "fit_intercept=True, or use scikit-learn's LogisticRegression for a model without one."
+            f"fit_intercept=False: solver={solver!r} trains lr_jax's model, which has an intercept. Use "
+            "solver='lbfgs' or 'newton-cholesky' for a model without one, or leave fit_intercept=True."
         )
+    if estimator.n_jobs is not None:
+        warnings.warn(
+            f"'n_jobs' has no effect since 1.8 and will be removed in 1.10. You provided 'n_jobs={estimator.n_jobs}'"
+            ", please leave it unspecified.",
+            FutureWarning,
+            stacklevel=3,
+        )
+    if penalty is None and getattr(estimator, "C", 1.0) != 1.0:
+        warnings.warn("Setting penalty=None will ignore the C and l1_ratio parameters", stacklevel=3)
+    return penalty is None
 
 
 class SparseInputError(LrJaxError, TypeError):
@@ -289,6 +310,10 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                 "solver='lbfgs' (or 'auto', 'newton-cholesky') for the multinomial model."
             )
 
+    def _intercept_mask(self):
+        """The solvers' `intercept`: None (an intercept, the default program) or 0 on the device (none)."""
+        return None if self.fit_intercept else to_device(0.0, self.precision)
+
     def _set_coef(self, coef, intercept) -> None:
         """coef_ and intercept_ as writable arrays of `_coef_dtype` (decision_function reads them each call)."""
         self.coef_ = np.array(coef, dtype=self._coef_dtype)
@@ -326,7 +351,9 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
                 "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT\n\n"
                 f"Increase the number of iterations to improve the convergence (max_iter={self.max_iter}).\n"
                 "You might also want to scale the data as shown in:\n"
-                "    https://scikit-learn.org/stable/modules/preprocessing.html",
+                "    https://scikit-learn.org/stable/modules/preprocessing.html\n"
+                "Please also refer to the documentation for alternative solver options:\n"
+                "    https://scikit-learn.org/stable/modules/linear_model.html#logistic-regression",
                 ConvergenceWarning,
                 stacklevel=stacklevel,  # the caller of fit()
             )

@@ -152,7 +152,8 @@ class LogisticRegressionCV(LinearClassifier):
     def fit(self, X, y, sample_weight=None):
         """Train every (fold, C) in one compiled call, score each on its held-out fold, pick C, refit."""
         self._validate_params()
-        check_sklearn_keywords(self, self.solver, _l1_ratio(self.l1_ratios))
+        if check_sklearn_keywords(self, self.solver, _l1_ratio(self.l1_ratios)):
+            raise ValueError("penalty=None: LogisticRegressionCV searches over Cs. Leave penalty unset.")
         self._use_compilation_cache()  # before this fit's first compile
         X, y, target, weight_N = self._validate_fit_data(X, y, sample_weight)
         self._check_first_order(self.solver)
@@ -173,25 +174,32 @@ class LogisticRegressionCV(LinearClassifier):
     def score(self, X, y, sample_weight=None):
         """`scoring` (accuracy when None) of the fitted model on (X, y), as scikit-learn's."""
         kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
-        return get_scorer("accuracy" if self.scoring in (None, "warn") else self.scoring)(self, X, y, **kwargs)
+        return self._get_scorer()(self, X, y, **kwargs)
+
+    def _get_scorer(self):
+        """The scorer of `scoring` (None: accuracy), as scikit-learn's `LogisticRegressionCV._get_scorer`."""
+        return get_scorer("accuracy" if self.scoring in (None, "warn") else self.scoring)
 
     def _set_attributes(self, paths_FCP, scores_FC, n_iter_FC) -> None:
         """coefs_paths_, scores_, n_iter_ and C_ in scikit-learn's legacy layout (dicts keyed by class; for two
         classes by classes_[1] only), or with use_legacy_attributes=False its new one (arrays, C_ a float)."""
-        F, C = scores_FC.shape
         binary = paths_FCP.ndim == 3
+        paths_FCP = paths_FCP if self.fit_intercept else paths_FCP[..., :-1]  # scikit-learn's: no intercept column
         if self.use_legacy_attributes is False:
             self.coefs_paths_ = (paths_FCP[:, :, None] if binary else paths_FCP)[:, None]  # (F, 1, C, K', n + 1)
             self.scores_, self.n_iter_ = scores_FC[:, None], n_iter_FC[:, None].astype(np.int32)
-            self.C_, self.l1_ratio_ = float(self.C_[0]), 0.0
+            self.C_, self.l1_ratio_, self.l1_ratios_ = float(self.C_[0]), 0.0, np.zeros(1)
             return
         keys = self.classes_[1:] if binary else self.classes_
         paths = [paths_FCP] if binary else [paths_FCP[:, :, k] for k in range(len(keys))]
+        n_iter = n_iter_FC[None].astype(np.int32)
+        if self.l1_ratios is not None and not isinstance(self.l1_ratios, str):  # scikit-learn's l1_ratio axis
+            paths, scores_FC, n_iter = [p[:, :, None] for p in paths], scores_FC[..., None], n_iter[..., None]
         self.coefs_paths_ = dict(zip(keys, paths, strict=True))
         self.scores_ = {key: scores_FC for key in keys}
-        self.n_iter_ = n_iter_FC[None].astype(np.int32)
+        self.n_iter_ = n_iter
         self.C_ = np.repeat(self.C_, 1 if binary else len(keys))
-        self.l1_ratio_ = np.zeros(len(self.C_))
+        self.l1_ratio_, self.l1_ratios_ = np.zeros(len(self.C_)), np.zeros(1)
 
     def _lbfgs_paths(self, X, target, weight_N, weight_FN):
         """Each fold's path of Cs, ascending and warm-started, in one compiled call.
@@ -252,7 +260,7 @@ class LogisticRegressionCV(LinearClassifier):
             l2_GC = to_device(l2_GC, dtype)
             limits = to_device(max_iter_GC, np.int32), to_device(self.tol, dtype)
             x_NK, y_N, basis = data
-            solved = lbfgs_paths(start_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, *limits, basis)
+            solved = lbfgs_paths(start_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, *limits, basis, self._intercept_mask())
             theta_GC, n_iter_GC = jax.device_get(solved)
         self._warn_if_not_converged(n_iter_GC[max_iter_GC > 0], stacklevel=5, solver="lbfgs")
         w_GCD = from_basis(np.asarray(theta_GC["w"]), basis_DK, multi)
@@ -279,7 +287,7 @@ class LogisticRegressionCV(LinearClassifier):
         """The scorer of each (fold, C) solution on that fold's held-out rows: scores (n_folds, n_cs). As
         scikit-learn's, a scorer that takes `labels` gets classes_ (and `pos_label` classes_[1] for two classes),
         so that a held-out fold missing a class scores."""
-        scorer = _with_labels(get_scorer("accuracy" if self.scoring in (None, "warn") else self.scoring), self.classes_)
+        scorer = _with_labels(self._get_scorer(), self.classes_)
         fitted = linear_model.LogisticRegression()  # numpy predictions, as scikit-learn's own scoring
         fitted.classes_, fitted.n_features_in_ = self.classes_, X.shape[1]
         scores_FC = np.empty((len(folds), len(self.Cs_)))

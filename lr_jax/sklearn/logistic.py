@@ -108,7 +108,8 @@ class LogisticRegression(LinearClassifier):
     def fit(self, X, y, sample_weight=None):
         """Minimize the weighted, L2-penalized cross-entropy on (X, y); returns self."""
         self._validate_params()
-        check_sklearn_keywords(self, self.solver, self.l1_ratio)
+        no_penalty = check_sklearn_keywords(self, self.solver, self.l1_ratio)
+        C = np.inf if no_penalty else self.C
         self._use_compilation_cache()  # before this fit's first compile
         init = (self.coef_, self.intercept_) if self.warm_start and hasattr(self, "coef_") else None
         X, _, target, weight_N = self._validate_fit_data(X, y, sample_weight)
@@ -118,8 +119,8 @@ class LogisticRegression(LinearClassifier):
                 f"warm_start: the previous coef_ has shape {init[0].shape}, this fit's is {(K, X.shape[1])} "
                 "(classes, features). Fit with warm_start=False, or pass X and y of the previous shape."
             )
-        l2 = l2_strength(self.C, weight_N.sum())
-        solver = self.solver_for(*X.shape, n_classes=len(self.classes_))
+        l2 = l2_strength(C, weight_N.sum())
+        solver = self.solver_for(*X.shape, n_classes=len(self.classes_), C=C)
         self._check_first_order(solver)
         if solver in FIRST_ORDER:
             coef, intercept, n_iter, costs_KT = self._fit_stack(
@@ -145,12 +146,13 @@ class LogisticRegression(LinearClassifier):
             self._warn_outcomes(X, target, weight_N, l2, costs_T, from_start=init is None)
         return self
 
-    def solver_for(self, m: int, n: int, n_classes: int = 2) -> str:
-        """The solver `fit` runs on m x n data of `n_classes`: `solver`, with "auto" resolved (class docstring)."""
+    def solver_for(self, m: int, n: int, n_classes: int = 2, C: float | None = None) -> str:
+        """The solver `fit` runs on m x n data of `n_classes` at `C` (default: the C parameter): `solver`, with
+        "auto" resolved (class docstring)."""
         if self.solver != "auto":
             return self.solver
         small = min(padded_shape(m, n)) <= NEWTON_MAX_SIZE
-        return "newton-cholesky" if small and np.isfinite(self.C) and n_classes == 2 else "lbfgs"
+        return "newton-cholesky" if small and np.isfinite(self.C if C is None else C) and n_classes == 2 else "lbfgs"
 
     def _fit_second_order(self, solver, X, target, weight_N, l2, init):
         """Newton or L-BFGS on X padded (or, wider than tall, in the basis of its rows): (coef (1 or K, n),
@@ -172,7 +174,8 @@ class LogisticRegression(LinearClassifier):
             tol = to_device(self.tol, dtype)
             if solver == "newton-cholesky":
                 args = jax.tree.map(lambda a: to_device(a, dtype), (theta, *data, l2))
-                theta, n_iter = solvers.newton(*args, to_device(self.max_iter, np.int32), tol, basis)
+                max_iter = to_device(self.max_iter, np.int32)
+                theta, n_iter = solvers.newton(*args, max_iter, tol, basis, self._intercept_mask())
             else:  # one weighting, one strength: the path solver of LogisticRegressionCV, (G, C) = (1, 1)
                 theta_G, x_NK, y_N, weight_GM, l2_GC = jax.tree.map(
                     lambda a: to_device(a, dtype),
@@ -183,7 +186,7 @@ class LogisticRegression(LinearClassifier):
                     to_device([[self.max_iter]], np.int32),
                 )
                 theta, n_iter = solvers.lbfgs_paths(
-                    theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol, basis
+                    theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol, basis, self._intercept_mask()
                 )
             theta, n_iter = jax.device_get((theta, n_iter))
         shape = (-1, target.shape[1]) if multi else (-1,)

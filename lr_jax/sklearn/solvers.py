@@ -29,8 +29,9 @@ iterations, and it compiles into a far smaller program than L-BFGS's line search
 
 K > 2 classes (`objective`): θ = (W (features, K), b (K,)), y one-hot (N, K), and J the weighted mean of the
 softmax cross-entropy plus (λ/2)‖W‖² over all K columns: scikit-learn's over-parametrized multinomial
-objective. Its Hessian (`newton`) comes from `jax.hessian` on the flattened θ; its intercepts are determined
-up to a common shift, which no gradient moves (Σₖ ∂J/∂bₖ = 0) and Newton's step is kept free of.
+objective. Its Hessian (`newton`) comes from `jax.hessian` on the flattened θ; J does not change when every
+class's intercept (and, without a penalty, every class's weights) shift alike, and Newton's step is kept free
+of those shifts (`multinomial_direction`).
 """
 
 from __future__ import annotations
@@ -57,9 +58,12 @@ def _lbfgs() -> optax.GradientTransformationExtraArgs:
     return optax.lbfgs(linesearch=search)
 
 
-def objective(theta, x_NK, y, weight_N, l2) -> jax.Array:
+def objective(theta, x_NK, y, weight_N, l2, intercept=None) -> jax.Array:
     """J: `lr_jax.loss.cost` for a binary θ (w a vector, y 0/1), the multinomial J for W (features, K) and y
-    one-hot (N, K) (module docstring; exact for any logit, from optax's softmax cross-entropy)."""
+    one-hot (N, K) (module docstring; exact for any logit, from optax's softmax cross-entropy). `intercept`
+    0 (fit_intercept=False): the model without b (b gets no gradient and stays at its start, 0)."""
+    if intercept is not None:
+        theta = {**theta, "b": theta["b"] * intercept}
     if theta["w"].ndim == 1:
         return cost(theta, x_NK, y, weight_N, l2)
     loss_N = optax.softmax_cross_entropy(x_NK @ theta["w"] + theta["b"][None, :], y)
@@ -149,14 +153,14 @@ def basis_measure(basis_DK, tol, rows: int = 256):
 
 
 @jax.jit
-def lbfgs_paths(theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol, basis_DK=None):
+def lbfgs_paths(theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol, basis_DK=None, intercept=None):
     """Each weighting's path of strengths from its own start: (θ stacked (G, C, ...), iterations (G, C)).
 
     Weighting g reads only its rows `rows_GM[g]` of X (gathered once per path; padding entries weigh 0).
     max_iter 0 skips a (weighting, strength): θ passes through unchanged, with 0 iterations. With
     `basis_DK` (orthonormal columns), the features are x_NK = X Q and θ's weights are coordinates c, w = Q c:
     the same problem when w stays in span(Q) (L-BFGS's iterates are combinations of gradients, X's rows and
-    the start), with its tolerance on max |Q ∂J/∂c|, the gradient in w.
+    the start), with its tolerance on max |Q ∂J/∂c|, the gradient in w. `intercept`: see `objective`.
     """
     measure, aux = (lambda grad, aux: (grad_max(grad), aux), 0) if basis_DK is None else basis_measure(basis_DK, tol)
 
@@ -164,7 +168,9 @@ def lbfgs_paths(theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol,
         theta, rows_M, weight_M, l2_C, max_iter_C = args
         x_MK, y_M = x_NK[rows_M], y_N[rows_M]
 
-        value_fn = lambda l2: functools.partial(objective, x_NK=x_MK, y=y_M, weight_N=weight_M, l2=l2)
+        value_fn = lambda l2: functools.partial(
+            objective, x_NK=x_MK, y=y_M, weight_N=weight_M, l2=l2, intercept=intercept
+        )
 
         def at_strength(carry, l2_and_max_iter):
             (theta, state, value, grad, last_l2), (l2, max_iter) = carry, l2_and_max_iter
@@ -185,12 +191,13 @@ def lbfgs_paths(theta_G, x_NK, y_N, rows_GM, weight_GM, l2_GC, max_iter_GC, tol,
     return jax.lax.map(path, (theta_G, rows_GM, weight_GM, l2_GC, max_iter_GC))
 
 
-def newton_direction(theta, grad, x_NK, weight_N, l2):
+def newton_direction(theta, grad, x_NK, weight_N, l2, intercept=None):
     """-(∇²J)⁻¹ ∇J by Cholesky (see the module docstring); -∇J where the factorization fails (not finite)."""
     dtype = x_NK.dtype
     p_N = jax.nn.sigmoid(x_NK @ theta["w"] + theta["b"])
     d_N = weight_N * p_N * (1 - p_N) / jnp.sum(weight_N)
-    x_NP = jnp.concatenate([x_NK, jnp.ones((x_NK.shape[0], 1), dtype)], axis=1)
+    ones_N1 = jnp.ones((x_NK.shape[0], 1), dtype) * (1 if intercept is None else intercept)  # 0: no intercept
+    x_NP = jnp.concatenate([x_NK, ones_N1], axis=1)
     penalty_P = jnp.concatenate([jnp.full(x_NK.shape[1:], l2, dtype), jnp.zeros(1, dtype)])
     hessian_PP = x_NP.T @ (d_N[:, None] * x_NP) + jnp.diag(penalty_P)
     # ε·(1 + max diagonal): keeps padded zero columns (and C = inf) factorizable, far below any curvature used.
@@ -202,15 +209,24 @@ def newton_direction(theta, grad, x_NK, weight_N, l2):
 
 
 def multinomial_direction(value_fn, theta, grad):
-    """-(∇²J)⁻¹ ∇J for K classes, ∇²J by `jax.hessian` on the flattened θ; the intercepts' step centred (their
-    common shift is J's null direction); -∇J where the factorization fails."""
-    flat_P, unravel = ravel_pytree(theta)
+    """-(∇²J + c·P)⁻¹ ∇J for K classes, ∇²J by `jax.hessian` on the flattened θ; -∇J where the factorization
+    fails.
+
+    P projects on the shifts common to all classes (W's columns, and the intercepts), along which the softmax
+    does not change: J's null directions without a penalty. Their gradient is 0 (without a penalty) or λΣₖwₖ,
+    so the step keeps Σₖwₖ and Σₖbₖ where they are (0 from a zero start, as scikit-learn's solvers), and
+    c = 1 + max diag(∇²J) keeps the system positive definite.
+    """
+    flat_P, unravel = ravel_pytree(theta)  # {"b": (K,), "w": (D, K)}: the order of a (D + 1) x K array
+    K = theta["b"].shape[0]
     hessian_PP = jax.hessian(lambda f: value_fn(unravel(f)))(flat_P)
-    hessian_PP = hessian_PP + jnp.finfo(flat_P.dtype).eps * (1 + jnp.max(jnp.diag(hessian_PP))) * jnp.eye(len(flat_P))
+    common_PP = jnp.kron(jnp.eye(len(flat_P) // K, dtype=flat_P.dtype), jnp.full((K, K), 1 / K, flat_P.dtype))
+    top = 1 + jnp.max(jnp.diag(hessian_PP))
+    # ε·top·I as in `newton_direction`: keeps padded zero columns and a masked intercept factorizable
+    hessian_PP = hessian_PP + top * common_PP + jnp.finfo(flat_P.dtype).eps * top * jnp.eye(len(flat_P))
     grad_P = ravel_pytree(grad)[0]
     step_P = -jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(hessian_PP), grad_P)
-    step = unravel(jnp.where(jnp.all(jnp.isfinite(step_P)), step_P, -grad_P))
-    return {"w": step["w"], "b": step["b"] - jnp.mean(step["b"])}
+    return unravel(jnp.where(jnp.all(jnp.isfinite(step_P)), step_P, -grad_P))
 
 
 def backtrack(value_fn, theta, value, grad, step):
@@ -233,7 +249,7 @@ def backtrack(value_fn, theta, value, grad, step):
 
 
 @jax.jit
-def newton(theta, x_NK, y_N, weight_N, l2, max_iter, tol, basis_DK=None):
+def newton(theta, x_NK, y_N, weight_N, l2, max_iter, tol, basis_DK=None, intercept=None):
     """Newton's method on J from `theta`: (θ, iterations).
 
     It stops once max |∂J/∂θ| <= tol and the last step moved θ by at most tol relatively (‖Δθ‖ <= tol‖θ‖:
@@ -241,9 +257,9 @@ def newton(theta, x_NK, y_N, weight_N, l2, max_iter, tol, basis_DK=None):
     can stop at tol/μ on ill-conditioned data), or when J stops decreasing (`minimize`'s 64ε), or after
     max_iter iterations. max_iter, tol and λ = `l2` are traced: a new value runs the same program. Padded
     rows weigh 0. With `basis_DK` (orthonormal columns), x_NK = X Q and θ's weights are coordinates c of
-    w = Q c (as in `lbfgs_paths`), the tolerance on max |Q ∂J/∂c|.
+    w = Q c (as in `lbfgs_paths`), the tolerance on max |Q ∂J/∂c|. `intercept`: see `objective`.
     """
-    value_fn = functools.partial(objective, x_NK=x_NK, y=y_N, weight_N=weight_N, l2=l2)
+    value_fn = functools.partial(objective, x_NK=x_NK, y=y_N, weight_N=weight_N, l2=l2, intercept=intercept)
     value_and_grad = jax.value_and_grad(value_fn)
     ftol = 64 * jnp.finfo(x_NK.dtype).eps
 
@@ -261,7 +277,7 @@ def newton(theta, x_NK, y_N, weight_N, l2, max_iter, tol, basis_DK=None):
     def iteration(carry):
         theta, value, grad, _, step, _, _ = carry
         if theta["w"].ndim == 1:
-            direction = newton_direction(theta, grad, x_NK, weight_N, l2)
+            direction = newton_direction(theta, grad, x_NK, weight_N, l2, intercept)
         else:
             direction = multinomial_direction(value_fn, theta, grad)
         new_theta, _ = backtrack(value_fn, theta, value, grad, direction)
