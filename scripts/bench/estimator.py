@@ -10,6 +10,7 @@ and a synthetic set (--rows x --cols, default 20000 x 500). lr_jax's fit is time
   in memory     the next fit: the compiled program already loaded (steady state)
 
 Ratios are lr_jax / scikit-learn (< 1: lr_jax is faster); medians of --repeats runs (cold: one run).
+`--case multiclass` times `LogisticRegression` on ten classes instead (`bench/multiclass.py`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,17 @@ import warnings
 
 import numpy as np
 
-from bench import median_time
+from bench import median_time, multiclass
 
 
 def add_arguments(parser) -> None:
+    parser.add_argument(
+        "--case",
+        choices=("cv", "multiclass"),
+        default="cv",
+        help="cv: LogisticRegressionCV (below); multiclass: LogisticRegression on K classes (bench/multiclass.py)",
+    )
+    multiclass.add_arguments(parser)
     parser.add_argument("--data-dir", default=None, help="folder of the course files (default: as lr_jax)")
     parser.add_argument("--cs", type=int, default=10, help="number of Cs, np.logspace(-4, 4, cs)")
     parser.add_argument("--folds", type=int, default=5, help="StratifiedKFold splits")
@@ -67,6 +75,9 @@ def _measure(args, x_ND, y_N) -> dict:
 
 
 def run(args) -> None:
+    if args.case == "multiclass":
+        multiclass.run(args)
+        return
     import jax
 
     from lr_jax import data

@@ -6,7 +6,7 @@ Each test below carries the name of the test it adapts and checks what that test
 compares its solvers with each other, lr_jax's solvers are compared with scikit-learn's lbfgs. Fixed seeds
 stand in for `global_random_seed`. Tolerances are scikit-learn's own unless a test says otherwise.
 
-Run (34 of its 80 tests):
+Run (38 of its 80 tests):
     test_predict_2_classes, test_predict_3_classes (dense part), test_logistic_glmnet, test_check_solver_option
     (lbfgs, newton-cholesky), test_inconsistent_input, test_write_parameters, test_nan, test_consistency_path
     (lbfgs, newton-cholesky part), test_logistic_regression_path_convergence_fail (through the estimator),
@@ -23,7 +23,7 @@ Run (34 of its 80 tests):
     test_sample_weight_not_modified, test_zero_max_iter, test_get_default_scorer, test_penalty_deprecated,
     test_logisticregression_warns_with_n_jobs.
 
-Out of scope (46), by reason:
+Out of scope (42), by reason:
 - other penalties (L1, elastic net): test_elasticnet_l1_ratio_err_helpful, test_logreg_l1,
   test_logistic_regression_cv_refit, test_elastic_net_coeffs, test_elastic_net_l1_l2_equivalence,
   test_elastic_net_vs_l1_l2, test_LogisticRegression_elastic_net_objective,
