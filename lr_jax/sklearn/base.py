@@ -21,8 +21,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.sparse as sp
-from scipy.special import logsumexp
+import scipy.sparse as sp  # type: ignore[import-untyped]
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -441,7 +440,8 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         z = self.decision_function(X)
         if z.ndim == 1:
             return np.stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)], axis=1)
-        return z - logsumexp(z, axis=1, keepdims=True)
+        z = z - z.max(axis=1, keepdims=True)  # the largest logit 0: exp cannot overflow
+        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
     def predict(self, X) -> np.ndarray:
         """The class of the largest logit (for two classes: classes_[1] where the logit is > 0)."""

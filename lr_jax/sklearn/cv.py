@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
+from typing import Any
 
 import jax
 import numpy as np
@@ -93,6 +94,9 @@ class LogisticRegressionCV(LinearClassifier):
     Fitted (scikit-learn 1.9's legacy layout): Cs_, C_ (1,), scores_ and coefs_paths_ ({classes_[1]:
     (n_folds, n_cs[, n + 1])}), n_iter_ (1, n_folds, n_cs), coef_, intercept_, classes_.
     """
+
+    C_: Any  # scikit-learn's: an array (legacy layout), a float with use_legacy_attributes=False
+    l1_ratio_: Any
 
     _parameter_constraints = {
         "Cs": [Interval(numbers.Integral, 1, None, closed="left"), "array-like"],
@@ -331,7 +335,11 @@ def _with_labels(scorer, classes):
     score_func = getattr(scorer, "_score_func", None)
     if score_func is None or "labels" not in inspect.signature(score_func).parameters:
         return scorer
-    extra = {"pos_label": classes[-1]} if len(classes) <= 2 and "pos_label" in inspect.signature(score_func).parameters else {}
+    extra = (
+        {"pos_label": classes[-1]}
+        if len(classes) <= 2 and "pos_label" in inspect.signature(score_func).parameters
+        else {}
+    )
     return make_scorer(
         score_func,
         greater_is_better=scorer._sign == 1,

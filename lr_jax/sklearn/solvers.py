@@ -42,7 +42,6 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg
 import optax
-
 from jax.flatten_util import ravel_pytree
 
 from lr_jax.loss import cost

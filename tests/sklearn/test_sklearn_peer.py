@@ -196,7 +196,12 @@ def test_logistic_cv(use_legacy_attributes):
     X_ref /= X_ref.std()
     common = dict(fit_intercept=False, tol=1e-8, max_iter=1000)
     lr_cv = LogisticRegressionCV(
-        Cs=[1.0], l1_ratios=(0.0,), cv=n_cv, scoring="neg_log_loss", use_legacy_attributes=use_legacy_attributes, **common
+        Cs=[1.0],
+        l1_ratios=(0.0,),
+        cv=n_cv,
+        scoring="neg_log_loss",
+        use_legacy_attributes=use_legacy_attributes,
+        **common,
     ).fit(X_ref, y)
     lr = LogisticRegression(C=1.0, **common).fit(X_ref, y)
     assert_array_almost_equal(lr.coef_, lr_cv.coef_)
@@ -235,7 +240,7 @@ def test_logistic_cv_mock_scorer():
     lr = LogisticRegressionCV(Cs=Cs, scoring=mock_scorer, cv=cv, use_legacy_attributes=False)
     X, y = make_classification(random_state=0)
     lr.fit(X, y)
-    assert lr.C_ == Cs[2]
+    assert Cs[2] == lr.C_
     assert mock_scorer.calls == cv * len(Cs)
     mock_scorer.calls = 0
     assert lr.score(X, lr.predict(X)) == mock_scorer.scores[0]
@@ -364,7 +369,9 @@ def test_logistic_regression_solvers_multiclass_unpenalized(fit_intercept):
     proba /= proba.sum(axis=1, keepdims=True)
     y = np.array([np.argmax(rng.multinomial(n=1, pvals=p)) for p in proba], dtype=float)
     params = dict(C=np.inf, fit_intercept=fit_intercept, tol=1e-9)
-    fitted = {s: LogisticRegression(solver=s, max_iter=200 if s == "lbfgs" else 100, **params).fit(X, y) for s in SOLVERS}
+    fitted = {
+        s: LogisticRegression(solver=s, max_iter=200 if s == "lbfgs" else 100, **params).fit(X, y) for s in SOLVERS
+    }
     fitted["sklearn"] = sk_lbfgs(max_iter=200, **params).fit(X, y)
     for name, clf in fitted.items():
         assert_allclose(clf.coef_.sum(axis=0), 0, atol=1e-10, err_msg=name)
@@ -401,8 +408,9 @@ def test_logistic_regression_sample_weights(problem):
     sw = np.ones(y.shape[0])
     sw[:n_group] = rng.randint(0, 5, size=n_group)
     X_repeated, y_repeated = np.repeat(X, sw.astype(int), axis=0), np.repeat(y, sw.astype(int), axis=0)
-    kw_weighted, kw_repeated = dict(fit_intercept=False, max_iter=1000, tol=1e-8), dict(
-        fit_intercept=False, max_iter=1000, tol=1e-8
+    kw_weighted, kw_repeated = (
+        dict(fit_intercept=False, max_iter=1000, tol=1e-8),
+        dict(fit_intercept=False, max_iter=1000, tol=1e-8),
     )
     LR = LogisticRegression
     if problem == "cv":
