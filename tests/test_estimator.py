@@ -16,6 +16,7 @@ import warnings
 import jax
 import numpy as np
 import pytest
+from scipy import sparse
 from sklearn import linear_model
 from sklearn.datasets import load_breast_cancer
 from sklearn.exceptions import ConvergenceWarning
@@ -26,6 +27,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
+from lr_jax.errors import LrJaxError
 from lr_jax.runtime import CompileMeter
 from lr_jax.sklearn.logistic import LogisticRegression, LogisticRegressionCV
 
@@ -199,6 +201,8 @@ def test_warm_start_continues_and_verbose_changes_nothing(cancer):
     [
         (lambda: LogisticRegression(), (np.eye(3), [1, 1, 1]), ValueError, "contains only one class"),
         (lambda: LogisticRegression(solver="sgd"), (np.eye(3), [0, 1, 2]), ValueError, "sgd and adam fit two"),
+        (lambda: LogisticRegression(), (sparse.csr_matrix(np.eye(2)), [0, 1]), LrJaxError, r"Pass X\.toarray\(\)"),
+        (lambda: LogisticRegressionCV(), (sparse.csc_matrix(np.eye(2)), [0, 1]), TypeError, "scipy.sparse CSC"),
         (lambda: LogisticRegression(solver="newton"), (np.eye(2), [0, 1]), InvalidParameterError, "solver"),
         (lambda: LogisticRegression(C=0.0), (np.eye(2), [0, 1]), InvalidParameterError, "'C'"),
         (lambda: LogisticRegressionCV(cv=2), (np.eye(4), [0, 1, 0, 1], [0.0, 1.0, 0.0, 0.0]), ValueError, "sum to 0"),
