@@ -3,6 +3,8 @@ weights.png with one image per class; checked on the decoded PNGs and on the fig
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
@@ -170,3 +172,30 @@ def test_write_outputs_of_a_k_class_run_draws_the_k_class_figures(tmp_path, rng)
     report.write_outputs(tmp_path, config, ClassWeights(), params, iterations, costs, test, evaluation, figures=figures)
     assert {p.name for p in tmp_path.iterdir()} == {*RUN_FIGURES, "learning_curve.png", "params.npz", "costs.csv"}
     assert set(report.FIGURES) >= RUN_FIGURES
+
+
+def test_report_run_of_k_classes_writes_metrics_per_class_and_prints_the_table(tmp_path, rng, caplog):
+    y, proba, x_raw, w_KD = three_classes(rng)
+    scores = {s: {"cost": 0.7, **metrics.multiclass_metrics(y, proba, CLASSES)} for s in ("train", "test")}
+    evaluation = Evaluation(scores, {"train": proba, "test": proba}, {"train": y, "test": y}, 0.7, 0.01)
+    config = Config.from_dict({"train": {"num_iterations": 20, "log_every": 10}})
+    with caplog.at_level("INFO", logger="lr_jax.runfolder.report"):
+        result = report.report_run(
+            tmp_path / "run",
+            config,
+            ClassWeights(),
+            {"W": w_KD.T, "b": np.zeros(3)},
+            np.linspace(1.1, 0.7, 20),
+            Split(x_raw, y, CLASSES),
+            evaluation,
+            {"n_iter": 20, "converged": False},
+            started=0.0,
+            figures=report.start_figures(config, ["train", "test"], prepare=False),
+        )
+    written = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert written["test_per_class"]["bird"] == scores["test"]["per_class"]["bird"]
+    assert written["test_f1"] == scores["test"]["f1"] and written["test_f1_micro"] == scores["test"]["accuracy"]
+    assert np.array(written["test_confusion_matrix"]).shape == (3, 3)
+    assert result["optimized_metric"]["value"] == scores["test"]["accuracy"]  # val_accuracy falls back to test
+    assert metrics.format_table(scores) in caplog.text
+    assert {p.name for p in (tmp_path / "run").iterdir()} >= RUN_FIGURES
