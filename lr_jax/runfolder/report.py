@@ -263,16 +263,18 @@ def write_class_outputs(
     split: str = "test",
 ) -> dict[str, Any]:
     """The figures of a K-class split (labels y_N in [0, K), class probabilities proba_NK, the class names in
-    label order): confusion_matrix.png, roc_curve.png (one-vs-rest, a curve per class) and, with images
-    (`x_raw` (m, H, W[, C]), the rows of `weights_RD` one per pixel value), mistakes.png and weights.png
-    (`inspection.save_class_inspection`). Returns `metrics.multiclass_metrics` of the split."""
+    label order): confusion_matrix.png, roc_curve.png (one-vs-rest, a curve per class; up to 11 classes, a
+    legend entry each) and, with images (`x_raw` (m, H, W[, C]), the rows of `weights_RD` one per pixel
+    value), mistakes.png and weights.png (`inspection.save_class_inspection`). Returns
+    `metrics.multiclass_metrics` of the split."""
     y_N, proba_NK = np.asarray(y_N), np.asarray(proba_NK)
     scores = metrics.multiclass_metrics(y_N, proba_NK, class_names)
     plots.plot_confusion_matrix(
         workdir / "confusion_matrix.png", scores["confusion_matrix"], class_names, subject, split
     )
-    rocs = {name: metrics.roc_curve(y_N == k, proba_NK[:, k]) for k, name in enumerate(class_names)}
-    plots.plot_roc_curves(workdir / "roc_curve.png", rocs, subject, title=f"One-vs-rest ROC curves, {split} split")
+    if len(class_names) < plots.MAX_LEGEND_ENTRIES:  # a legend entry per class and the chance line
+        rocs = {name: metrics.roc_curve(y_N == k, proba_NK[:, k]) for k, name in enumerate(class_names)}
+        plots.plot_roc_curves(workdir / "roc_curve.png", rocs, subject, title=f"One-vs-rest ROC curves, {split} split")
     if x_raw is not None and np.ndim(x_raw) >= 3:  # images (synthetic features have no picture to show)
         inspection.save_class_inspection(
             workdir,

@@ -199,3 +199,10 @@ def test_report_run_of_k_classes_writes_metrics_per_class_and_prints_the_table(t
     assert result["optimized_metric"]["value"] == scores["test"]["accuracy"]  # val_accuracy falls back to test
     assert metrics.format_table(scores) in caplog.text
     assert {p.name for p in (tmp_path / "run").iterdir()} >= RUN_FIGURES
+
+
+def test_many_classes_have_no_roc_figure(tmp_path, rng):
+    k = plots.MAX_LEGEND_ENTRIES  # a legend of every class and the chance line would not fit
+    y = np.arange(2 * k) % k
+    report.write_class_outputs(tmp_path, y, np.eye(k)[y], [f"c{j}" for j in range(k)], None)
+    assert {p.name for p in tmp_path.iterdir()} == {"confusion_matrix.png"}
