@@ -1,5 +1,9 @@
 """The figures of a K-class run: confusion_matrix.png, the one-vs-rest ROC, mistakes.png with class names and
-weights.png with one image per class; checked on the decoded PNGs and on the figures' own data."""
+weights.png with one image per class; checked on the decoded PNGs and on the figures' own data.
+
+Pixels are compared exactly: they come from integer and float64 NumPy arithmetic and Pillow on the host,
+the same on any CPU (no accelerator is involved); the matplotlib figure is checked on its data and on the
+order of its shades, not on anti-aliased pixels."""
 
 from __future__ import annotations
 
