@@ -172,11 +172,21 @@ def l2_strength(C: float, weight_sum: float) -> float:
     return 0.0 if np.isinf(C) else 1.0 / (C * weight_sum)
 
 
-def host_cost(X, y01, weight_N, l2: float, w_D, b) -> float:
-    """J(w, b) computed by NumPy on the host (finite for any logit)."""
-    z_N = X @ w_D + b
-    losses_N = np.where(y01 == 1, np.logaddexp(0, -z_N), np.logaddexp(0, z_N))
-    return float(weight_N @ losses_N / weight_N.sum() + l2 / 2 * w_D @ w_D)
+def host_cost(X, target, weight_N, l2: float, w, b) -> float:
+    """J(w, b) computed by NumPy on the host (finite for any logit): binary (target 0/1, w (n,)) or
+    multinomial (target one-hot (N, K), w (n, K), b (K,))."""
+    if target.ndim == 1:
+        z_N = X @ w + b
+        losses_N = np.where(target == 1, np.logaddexp(0, -z_N), np.logaddexp(0, z_N))
+    else:
+        losses_N = -np.sum(target * log_softmax(X @ w + b), axis=1)
+    return float(weight_N @ losses_N / weight_N.sum() + l2 / 2 * np.sum(np.square(w)))
+
+
+def log_softmax(z_NK: np.ndarray) -> np.ndarray:
+    """log softmax of each row (NumPy; the largest logit made 0 first, so exp cannot overflow)."""
+    z_NK = z_NK - z_NK.max(axis=1, keepdims=True)
+    return z_NK - np.log(np.exp(z_NK).sum(axis=1, keepdims=True))
 
 
 COMMON_CONSTRAINTS = {
@@ -394,24 +404,36 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
             f"training diverged. {fix}"
         )
 
-    def _warn_outcomes(self, X, y01, weight_N, l2: float, costs_T, *, from_start: bool) -> None:
-        """An OutcomeWarning per finding of `lr_jax.outcomes.check_fit` on the fitted model (stacklevel: the
-        caller of fit())."""
+    def _warn_outcomes(self, X, target, weight_N, l2: float, costs_T, *, from_start: bool) -> None:
+        """An OutcomeWarning per finding of `lr_jax.outcomes.check_fit` on the fitted model, binary or K classes
+        (stacklevel: the caller of fit())."""
         counts = weight_N > 0  # rows of weight 0 are not part of the problem (e.g. a class weighted out)
-        X, y01, weight_N = X[counts], y01[counts], weight_N[counts]
-        z_N = X @ self.coef_[0] + self.intercept_[0]
-        final_cost = host_cost(X, y01, weight_N, l2, self.coef_[0], self.intercept_[0])
+        X, target, weight_N = X[counts], target[counts], weight_N[counts]
+        w, b = self._theta()
+        if target.ndim == 1:
+            z_N = X @ w + b
+            train_y, train_proba = target.astype(np.int64), 1 / (1 + np.exp(-np.clip(z_N, -500, 500)))
+        else:
+            train_y, train_proba = np.argmax(target, axis=1), np.exp(log_softmax(X @ w + b))
         found = outcomes.check_fit(
             costs_T=costs_T,
-            final_cost=final_cost,
-            train_y=y01.astype(np.int64),
-            train_proba=1 / (1 + np.exp(-np.clip(z_N, -500, 500))),
+            final_cost=host_cost(X, target, weight_N, l2, w, b),
+            train_y=train_y,
+            train_proba=train_proba,
             penalty=l2,
             from_start=from_start,
             knobs=outcomes.ESTIMATOR_KNOBS,
         )
-        for w in found:
-            warnings.warn(f"{type(self).__name__}: {w.message} [{w.code}]", outcomes.OutcomeWarning, stacklevel=3)
+        for finding in found:
+            message = f"{type(self).__name__}: {finding.message} [{finding.code}]"
+            warnings.warn(message, outcomes.OutcomeWarning, stacklevel=3)
+
+    def _theta(self, coef=None, intercept=None) -> tuple[np.ndarray, np.ndarray]:
+        """(w, b) as `host_cost` takes them, of coef_ and intercept_ (or of `coef`, `intercept`): w (n,), b a
+        scalar for two classes; W (n, K), b (K,) for more."""
+        coef = np.asarray(self.coef_ if coef is None else coef, np.float64)
+        intercept = np.asarray(self.intercept_ if intercept is None else intercept, np.float64)
+        return (coef[0], intercept[0]) if coef.shape[0] == 1 else (coef.T, intercept)
 
     def _forward(self, fn, X) -> np.ndarray:
         """`fn(params, x_ND)` on X padded to its bucket (so that batch sizes share a compile)."""
@@ -440,8 +462,7 @@ class LinearClassifier(ClassifierMixin, BaseEstimator):
         z = self.decision_function(X)
         if z.ndim == 1:
             return np.stack([-np.logaddexp(0, z), -np.logaddexp(0, -z)], axis=1)
-        z = z - z.max(axis=1, keepdims=True)  # the largest logit 0: exp cannot overflow
-        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return log_softmax(z)
 
     def predict(self, X) -> np.ndarray:
         """The class of the largest logit (for two classes: classes_[1] where the logit is > 0)."""

@@ -136,12 +136,12 @@ class LogisticRegression(LinearClassifier):
             self._warn_if_not_converged(self.n_iter_, stacklevel=3, solver=solver)
             costs_T = None
         self._check_finite()
-        if K == 1 and self.max_iter > 0:  # the outcome checks read a binary fit
+        if self.max_iter > 0:
             if costs_T is None:
                 # Descent methods (a line search on J): their costs fall from the start's to the end's, which
                 # the outcome checks read as the run's history.
-                w_D, b = (np.zeros(X.shape[1]), 0.0) if init is None else (init[0][0], init[1][0])
-                ends = [(w_D, b), (self.coef_[0], self.intercept_[0])]
+                start = (np.zeros((K, X.shape[1])), np.zeros(K)) if init is None else init
+                ends = [self._theta(*start), self._theta()]
                 costs_T = np.array([host_cost(X, target, weight_N, l2, *theta) for theta in ends])
             self._warn_outcomes(X, target, weight_N, l2, costs_T, from_start=init is None)
         return self

@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from lr_jax.runtime import CompileMeter
-from lr_jax.sklearn import LogisticRegression, LogisticRegressionCV
+from lr_jax.sklearn import LogisticRegression, LogisticRegressionCV, OutcomeWarning
 
 RTOL = 1e-4  # ‖Θ - Θ_sk‖ / ‖Θ_sk‖: see the module docstring
 TIGHT = dict(tol=1e-10, max_iter=3000)
@@ -131,3 +131,13 @@ def test_cv_multinomial_matches_sklearn():
     assert ours.n_iter_.shape == (1, 3, 4) and ours.coef_.shape == (10, 64)
     new = LogisticRegressionCV(**common, use_legacy_attributes=False).fit(x_ND, y_N)
     assert new.coefs_paths_.shape == (3, 1, 4, 10, 65) and new.scores_.shape == (3, 1, 4) and ours.C_[0] == new.C_
+
+
+def test_outcome_checks_read_k_classes():
+    """The outcome checks of a binary fit, on K classes: separated classes without a penalty warn."""
+    x_ND = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 0.0], [5.1, 0.0], [0.0, 5.0], [0.0, 5.1]])
+    with pytest.warns(OutcomeWarning, match=r"\[weights_unbounded\]"):
+        LogisticRegression(C=np.inf, max_iter=200).fit(x_ND, ["a", "a", "b", "b", "c", "c"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutcomeWarning)
+        LogisticRegression(C=1.0).fit(x_ND, ["a", "a", "b", "b", "c", "c"])  # penalized: nothing to flag
