@@ -1,9 +1,9 @@
 """scikit-learn estimators with lr_jax's compiled training: the only wing that imports scikit-learn.
 
-    logistic.py  LogisticRegression (binary; solvers auto, newton-cholesky, lbfgs, sgd, adam)
+    logistic.py  LogisticRegression (binary or multinomial; solvers auto, newton-cholesky, lbfgs, sgd, adam)
     cv.py        LogisticRegressionCV: folds x Cs on warm-started L-BFGS paths
-    base.py      what the two share: the objective, padding to buckets, the compiled stack
-    solvers.py   newton and lbfgs_paths: the second-order solvers, max_iter, tol and C traced
+    base.py      what the two share: validation, scikit-learn's keywords, padding to buckets, predictions
+    solvers.py   newton and lbfgs_paths (binary or K classes): the second-order solvers, max_iter, tol, C traced
 
 This file only re-exports the two estimators and the warning of a doubtful fit (`OutcomeWarning`).
 """

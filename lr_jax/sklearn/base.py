@@ -1,7 +1,8 @@
 r"""What lr_jax's two scikit-learn estimators share (`lr_jax.sklearn.logistic`): the objective, the padded data, the
 compiled training of a stack of problems, validation and the predictions.
 
-The objective is scikit-learn's L2 logistic regression. With sample weights sᵢ (times the class weights) and
+The objective is scikit-learn's L2 logistic regression (for K > 2 classes its multinomial one, W (n, K) with
+all K columns penalized: `lr_jax.sklearn.solvers`). With sample weights sᵢ (times the class weights) and
 S = Σ sᵢ, scikit-learn minimizes C Σ sᵢLᵢ + ½‖w‖² and lr_jax (1/S) Σ sᵢLᵢ + (λ/2)‖w‖²: the same minimizer
 at λ = 1/(C·S) (C = inf: no penalty).
 

@@ -7,7 +7,7 @@ solution, in the same compiled program. Rows are padded to a bucket with a floor
 them all); X wider than tall is replaced by its coordinates in an orthonormal basis of its rows (exactly the
 same problem, iterates and stopping test; see `_call_lbfgs`). With sgd or adam, all folds x Cs train as one
 vmapped stack (then the refit): each member sees the whole padded data, the rows outside its training fold
-weighted 0.
+weighted 0. K > 2 classes: the multinomial model, paths (folds, Cs, K, n + 1), with lbfgs only.
 """
 
 from __future__ import annotations
@@ -91,8 +91,11 @@ class LogisticRegressionCV(LinearClassifier):
     As scikit-learn's: Cs (an int n: np.logspace(-4, 4, n); or a list), cv (folds, or a splitter;
     StratifiedKFold(5) by default), scoring (None: accuracy), refit (True: refit on all data at the C of the
     best summed score, from the mean of the folds' solutions; False: average the folds' best solutions).
-    Fitted (scikit-learn 1.9's legacy layout): Cs_, C_ (1,), scores_ and coefs_paths_ ({classes_[1]:
-    (n_folds, n_cs[, n + 1])}), n_iter_ (1, n_folds, n_cs), coef_, intercept_, classes_.
+    Fitted (scikit-learn 1.9's legacy layout): Cs_, C_ (1,) or (K,), scores_ and coefs_paths_ (keyed by
+    classes_[1] for two classes, by each class for K: (n_folds, n_cs, n + 1), without the last column for
+    fit_intercept=False), n_iter_ (1, n_folds, n_cs), coef_, intercept_, classes_; with
+    use_legacy_attributes=False scikit-learn's new layout (C_ a float, coefs_paths_ (n_folds, 1, n_cs, K or 1,
+    n + 1), scores_ and n_iter_ (n_folds, 1, n_cs)).
     """
 
     C_: Any  # scikit-learn's: an array (legacy layout), a float with use_legacy_attributes=False

@@ -1,6 +1,7 @@
 r"""scikit-learn estimators on lr_jax's compiled training loop: `LogisticRegression`, `LogisticRegressionCV`.
 
-The objective is scikit-learn's L2 logistic regression at λ = 1/(C·S) (`lr_jax.sklearn.base`). With newton-cholesky
+The objective is scikit-learn's L2 logistic regression at λ = 1/(C·S) (`lr_jax.sklearn.base`): binary for two
+classes, multinomial (softmax, all K columns of W penalized) for more (`lr_jax.sklearn.solvers`). With newton-cholesky
 and lbfgs, `tol` bounds max |∂J/∂θ| (scikit-learn's lbfgs bound, scipy's gtol); with sgd and adam, ‖∇J‖₂.
 `LogisticRegressionCV` (`lr_jax.sklearn.cv`) chooses C on held-out folds, every fold's path of Cs in one
 compiled call.
@@ -46,16 +47,20 @@ NEWTON_MAX_SIZE = 1024  # solver="auto": Newton while min(padded rows, columns) 
 
 
 class LogisticRegression(LinearClassifier):
-    """Binary L2 logistic regression trained by lr_jax (Newton, optax L-BFGS, SGD or Adam in one compiled loop).
+    """L2 logistic regression, binary or multinomial, trained by lr_jax (Newton, optax L-BFGS, SGD or Adam in one
+    compiled loop).
 
-    Parameters: C (inverse L2 strength, np.inf = none), solver ("auto": newton-cholesky for a finite C and
-    min(m, n) <= 1024, else lbfgs; "newton-cholesky", "lbfgs", "sgd", "adam": full batch), learning_rate (sgd,
+    Parameters: C (inverse L2 strength, np.inf = none), solver ("auto": newton-cholesky for two classes, a
+    finite C and min(m, n) <= 1024, else lbfgs; "newton-cholesky", "lbfgs"; "sgd", "adam": full batch, two
+    classes only), learning_rate (sgd,
     adam), max_iter, tol (max |∂J/∂θ| for newton-cholesky and lbfgs, ‖∇J‖₂ for sgd and adam), class_weight
     (None, "balanced", {label: w}), warm_start, random_state (the PRNG key handed to sgd and adam), precision
     ("float64" as scikit-learn, or "float32"), verbose (a progress bar, sgd and adam), compilation_cache_dir
     ("auto": lr_jax's persistent compilation cache, as `train.compilation_cache_dir`; a folder; None: JAX's
-    own setting; a cache the process already uses is kept). Fitted: coef_ (1, n), intercept_ (1,), classes_,
-    n_iter_ (1,), n_features_in_, feature_names_in_.
+    own setting; a cache the process already uses is kept); scikit-learn's penalty, l1_ratio, dual,
+    fit_intercept, intercept_scaling and n_jobs (`base.check_sklearn_keywords`). Fitted: coef_ (1, n) for two
+    classes, (K, n) for K > 2; intercept_ (1,) or (K,); classes_, n_iter_ (1,), n_features_in_,
+    feature_names_in_.
     """
 
     _parameter_constraints = {
