@@ -129,8 +129,6 @@ def test_cv_multinomial_matches_sklearn():
     assert relative_error(ours, theirs) < RTOL
     assert ours.coefs_paths_[3].shape == theirs.coefs_paths_[3][:, :, 0].shape == (3, 4, 65)
     assert ours.n_iter_.shape == (1, 3, 4) and ours.coef_.shape == (10, 64)
-    new = LogisticRegressionCV(**common, use_legacy_attributes=False).fit(x_ND, y_N)
-    assert new.coefs_paths_.shape == (3, 1, 4, 10, 65) and new.scores_.shape == (3, 1, 4) and ours.C_[0] == new.C_
 
 
 def test_outcome_checks_read_k_classes():
