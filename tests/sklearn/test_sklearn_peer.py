@@ -73,7 +73,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from lr_jax.sklearn import LogisticRegression, LogisticRegressionCV
 
-pytestmark = pytest.mark.slow  # about 90 s of CPU on 2 cores, most of it compiling each test's shapes
+pytestmark = pytest.mark.slow  # about 100 s of one core, most of it compiling each test's shapes
 
 SOLVERS = ("lbfgs", "newton-cholesky")
 X = [[-1, 0], [0, 1], [1, 1]]
