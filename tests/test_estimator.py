@@ -20,6 +20,7 @@ from scipy import sparse
 from sklearn import linear_model
 from sklearn.datasets import load_breast_cancer
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -369,3 +370,21 @@ def test_sgd_records_its_costs_from_the_start(cancer, max_iter, verbose, kept):
         )
     assert costs_KT.shape == (1, kept) and costs_KT[0, 0] == pytest.approx(np.log(2), rel=1e-12)
     assert np.all(np.diff(costs_KT[0]) <= 0)
+
+
+@pytest.mark.slow  # lbfgs, float32 Newton and a CV program compiled (seconds on 2 cores)
+def test_what_scikit_learns_tests_found(cancer):
+    """max_iter=0 gives the start and n_iter_ 0; float32 X gives float32 coef_; coef_ and intercept_ are
+    writable and decision_function follows them; the convergence warning speaks scikit-learn's words;
+    LogisticRegressionCV.score uses `scoring`."""
+    x_ND, y_N = cancer
+    with pytest.warns(ConvergenceWarning, match=r"^lbfgs failed to converge after 0 iteration\(s\)"):
+        start = LogisticRegression(solver="lbfgs", max_iter=0).fit(x_ND, y_N)
+    assert start.n_iter_[0] == 0 and not start.coef_.any() and start.intercept_[0] == 0
+    clf = LogisticRegression().fit(x_ND.astype(np.float32), y_N)
+    assert clf.coef_.dtype == clf.intercept_.dtype == np.float32
+    clf.coef_[:] = 0.0
+    clf.intercept_[:] = 2.0
+    np.testing.assert_array_equal(clf.decision_function(x_ND[:5]), np.full(5, 2.0, np.float32))
+    cv = LogisticRegressionCV(Cs=2, cv=2, scoring="neg_log_loss").fit(x_ND, y_N)
+    assert cv.score(x_ND, y_N) == pytest.approx(-log_loss(y_N, cv.predict_proba(x_ND)), rel=1e-12)
