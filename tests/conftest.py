@@ -29,6 +29,8 @@ os.environ.setdefault("JAX_DEFAULT_MATMUL_PRECISION", "highest")
 os.environ.setdefault("LR_JAX_COMPILATION_CACHE", tempfile.mkdtemp(prefix="lr_jax-test-xla-"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The tiny course-layout data set and finished tiny run of the fault tests (tiny_data, finished_run, ...).
+pytest_plugins = ("tests.tiny_run",)
 DATA_ENV = "LR_JAX_DATA_DIR"
 # CI sets LR_JAX_REQUIRE_DATA=1: there a test that needs the real data fails instead of skipping.
 REQUIRE_DATA = os.environ.get("LR_JAX_REQUIRE_DATA") == "1"

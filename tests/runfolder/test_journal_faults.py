@@ -28,13 +28,13 @@ from lr_jax import Config, LrJaxError
 from lr_jax.runfolder import journal
 from lr_jax.runfolder import transaction as rundir
 from tests.conftest import REPO_ROOT
-from tests.faults.conftest import SIZE, tiny_overrides
+from tests.tiny_run import SIZE, tiny_overrides
 
 INTERNALS = (journal.STAGE_DIR, journal.OLD_DIR, journal.JOURNAL, journal.OVERWRITTEN, journal.SETTING_ASIDE)
 
 
 def tiny_config(data: Path, **sections) -> Config:
-    """The tiny run of tests/faults/conftest.py (20 iterations, a checkpoint every 5), with `sections` merged."""
+    """The tiny run of tests/tiny_run.py (20 iterations, a checkpoint every 5), with `sections` merged."""
     d = {
         "data": {"dir": str(data), "download": False, "verify": False, "image_size": SIZE},
         "train": {"num_iterations": 20, "log_every": 5, "checkpoint_every": 5, "print_cost": False, "progress": False},
