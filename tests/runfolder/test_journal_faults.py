@@ -7,7 +7,7 @@ leaves exactly that copy on disk: the process's writes are whole files and renam
 and a killed process's page cache still reaches the disk. Each copy is then recovered as the next command
 would (`transaction.recover`) and compared with the state before the run and after it; before that, the
 read-only view a predict takes (`predict.load_run`) must see the same results and write nothing.
-`test_commit.py` and `test_real_kill_matches_its_snapshot` below check real SIGKILLs at steps against this.
+`test_commit_faults.py` and `test_real_kill_matches_its_snapshot` below check real SIGKILLs at steps against this.
 
 Four kinds of run: a fresh single run, a resumed run, a fresh vmapped sweep, an overwrite of a finished run.
 """
