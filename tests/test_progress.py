@@ -131,10 +131,12 @@ def test_lines_logged_to_the_console_go_around_the_bar(monkeypatch):
 
 def test_sweep_reports_progress_and_caps_its_chunks(tmp_path):
     from lr_jax.pipelines import sweep
+    from lr_jax.pipelines.spec import spec_from_config
 
     config = Config.from_dict({"sweep": {"learning_rates": [0.01, 0.001], "seeds": [0]}})
-    configs = sweep.grid_configs(config)
-    _, _, on_chunk, chunk = sweep.resumable_grid(config, tmp_path, configs, n_features=12, n_examples=40)
+    spec = spec_from_config(config, record=sweep.checkpoint_config(config))
+    points = sweep.grid_specs(sweep.grid_configs(config), like=spec)
+    _, _, on_chunk, chunk = sweep.resumable_grid(spec, tmp_path, points, n_features=12, n_examples=40)
     assert isinstance(on_chunk[-1], hooks.ProgressLog) and chunk == config.train.checkpoint_every
     # 3 · 10,000 examples · 2 configs · 10,001 parameters: at most 33 iterations, and a divisor of 500: 25
-    assert sweep.resumable_grid(config, tmp_path, configs, n_features=10_000, n_examples=10_000)[3] == 25
+    assert sweep.resumable_grid(spec, tmp_path, points, n_features=10_000, n_examples=10_000)[3] == 25
