@@ -16,6 +16,7 @@ from lr_jax import train
 from lr_jax.config import Config
 from lr_jax.errors import Interrupted
 from lr_jax.pipelines import hooks, stages
+from lr_jax.pipelines.spec import spec_from_config
 from lr_jax.pipelines.stages import initial_state
 from lr_jax.runfolder import report
 
@@ -28,7 +29,7 @@ def _cost_lines(caplog) -> list[str]:
 def test_chunked_cost_lines_are_the_report_lines(chunk_size, rng, caplog):
     x = jnp.asarray(rng.integers(0, 256, (30, 12), dtype=np.uint8))
     y = jnp.asarray(np.arange(30) % 2)
-    state, hparams = initial_state(Config(), 12)
+    state, hparams = initial_state(spec_from_config(Config()), 12)
     with caplog.at_level(logging.INFO):
         result = train.fit(
             state, x, y, hparams, num_steps=250, chunk_size=chunk_size, on_chunk=[hooks.CostPrinter(every=20)]
@@ -131,7 +132,6 @@ def test_lines_logged_to_the_console_go_around_the_bar(monkeypatch):
 
 def test_sweep_reports_progress_and_caps_its_chunks(tmp_path):
     from lr_jax.pipelines import sweep
-    from lr_jax.pipelines.spec import spec_from_config
 
     config = Config.from_dict({"sweep": {"learning_rates": [0.01, 0.001], "seeds": [0]}})
     spec = spec_from_config(config, record=sweep.checkpoint_config(config))

@@ -121,7 +121,9 @@ def test_stages_take_the_spec_never_the_config():
     """Every stage, and the grid's training, reads the spec (or the few sections it needs): none takes the
     Config, so none can rebuild the model from it."""
     functions = {**parameters(stages), **{k: v for k, v in parameters(sweep).items() if k in GRID_STAGES}}
-    takes_config = {name for name, ps in functions.items() for p in ps if p.name == "config" or p.annotation == "Config"}
+    takes_config = {
+        name for name, ps in functions.items() for p in ps if p.name == "config" or p.annotation == "Config"
+    }
     assert takes_config == set()
     takes_spec = {name for name, ps in functions.items() if any(p.annotation == "RunSpec" for p in ps)}
     assert {"initial_state", "fit", "evaluate_params", "resume_point", "training_hooks"} <= takes_spec
