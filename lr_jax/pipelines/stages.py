@@ -9,6 +9,9 @@ placement    the batch sharded over a device mesh when there are several        
 fit          the compiled loop, in chunks, with hooks between them                `fit`
 evaluate     the kept parameters on every split, in one compiled call             `kept_params`, `evaluate_params`
 report       the printed lines and the run folder's files                        `lr_jax.runfolder.report`
+
+Each stage takes the run spec (`lr_jax.pipelines.spec.RunSpec`: the model, the optimizer's static part, the
+dtype and the config sections it reads), built once per run by `spec_from_config`; none takes the `Config`.
 """
 
 from __future__ import annotations
