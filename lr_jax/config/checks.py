@@ -78,6 +78,12 @@ def validate(config: Config) -> None:
         f"<split>_<metric> with split train, val or test and metric one of {sorted(METRIC_DIRECTIONS)}",
     )
     _check(c.data.teacher in TEACHERS, "data.teacher", c.data.teacher, f"one of {list(TEACHERS)}")
+    _check(
+        c.data.teacher == "linear" or c.data.num_classes == 2,
+        "data.teacher",
+        c.data.teacher,
+        f"linear with data.num_classes={c.data.num_classes} (the mlp teacher labels two classes)",
+    )
     _check(c.model.name in MODELS, "model.name", c.model.name, f"one of {sorted(MODELS)}")
     _check(c.model.init in INITS, "model.init", c.model.init, f"one of {sorted(INITS)}")
     _check(c.model.init_scale >= 0, "model.init_scale", c.model.init_scale, "a number >= 0")
