@@ -153,10 +153,10 @@ def _check_output(c: Config) -> None:
     m = c.model
     _check(m.output in OUTPUTS, "model.output", m.output, f"one of {list(OUTPUTS)}")
     _check(
-        m.output != "sigmoid" or m.num_classes == 2,
+        m.output != "sigmoid" or m.n_classes == 2,
         "model.output",
         m.output,
-        f"auto or softmax: the data have {m.num_classes} classes and a sigmoid unit separates two",
+        f"auto or softmax: the data have {m.n_classes} classes and a sigmoid unit separates two",
     )
 
 
@@ -214,7 +214,7 @@ def _check_parametrization(c: Config) -> None:
         not c.model.softmax,
         "train.parametrization",
         p,
-        f"auto or weights with a softmax output ({c.model.num_classes} classes): the span holds one weight vector",
+        f"auto or weights with a softmax output ({c.model.n_classes} classes): the span holds one weight vector",
     )
 
 

@@ -70,7 +70,7 @@ class ModelConfig:
     class_weight: str | None = None
     output: str = "auto"  # sigmoid, softmax, or auto: softmax iff the data have more than two classes
     # Not a config key (DERIVED): K, the data's number of classes (data.class_count), which Config keeps in step.
-    num_classes: int = dataclasses.field(default=2, metadata={"derived": True})
+    n_classes: int = dataclasses.field(default=2, metadata={"derived": True})
     # Not a config key (DERIVED): the seed init=course draws from, course_seed or else train.seed, which
     # Config keeps in step, also when a sweep replaces train.seed (`dataclasses.replace` runs __post_init__).
     course_init_seed: int = dataclasses.field(default=0, metadata={"derived": True})
@@ -78,12 +78,12 @@ class ModelConfig:
     @property
     def softmax(self) -> bool:
         """Whether the model ends in K softmax units (else the course's one sigmoid unit, two classes)."""
-        return self.output == "softmax" or (self.output == "auto" and self.num_classes > 2)
+        return self.output == "softmax" or (self.output == "auto" and self.n_classes > 2)
 
     @property
     def num_outputs(self) -> int:
         """The model's output units: K with a softmax, 1 with the sigmoid."""
-        return self.num_classes if self.softmax else 1
+        return self.n_classes if self.softmax else 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,10 +176,10 @@ class Config:
     optimized_metric: str = "val_accuracy"
 
     def __post_init__(self) -> None:
-        """model.course_init_seed: model.course_seed, or train.seed when that is None; model.num_classes: the
+        """model.course_init_seed: model.course_seed, or train.seed when that is None; model.n_classes: the
         data's number of classes."""
         seed = self.train.seed if self.model.course_seed is None else self.model.course_seed
-        derived = {"course_init_seed": seed, "num_classes": self.data.class_count}
+        derived = {"course_init_seed": seed, "n_classes": self.data.class_count}
         if any(getattr(self.model, k) != v for k, v in derived.items()):
             object.__setattr__(self, "model", dataclasses.replace(self.model, **derived))
 

@@ -195,7 +195,7 @@ def parametrize(config: Config, inputs: Inputs, state: train.TrainState, hparams
     by `span.choose`; logged once. Before `resume_point`, whose checkpoint must match the state's form."""
     m, n = inputs.xs["train"].shape
     if config.model.softmax:  # checks.validate refuses train.parametrization=span for a softmax output
-        name, why = span.WEIGHTS, f"a softmax output of {config.model.num_classes} classes trains its weights"
+        name, why = span.WEIGHTS, f"a softmax output of {config.model.n_classes} classes trains its weights"
     else:
         name, why = span.choose(
             config.train.parametrization,
