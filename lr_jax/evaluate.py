@@ -57,9 +57,7 @@ def evaluate_grid(
     """`evaluate` of C parameter sets stacked on axis 0 (a sweep's grid), in one compiled, vmapped call."""
     per_split, objective, grad_norm = jax.device_get(_score_grid(params_C, xs, ys, weight_N, l2, model=model))
     return [
-        _evaluation(
-            jax.tree.map(operator.itemgetter(i), per_split), ys, threshold, objective[i], grad_norm[i], classes
-        )
+        _evaluation(jax.tree.map(operator.itemgetter(i), per_split), ys, threshold, objective[i], grad_norm[i], classes)
         for i in range(len(objective))
     ]
 

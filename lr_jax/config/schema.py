@@ -179,9 +179,10 @@ class Config:
         """model.course_init_seed: model.course_seed, or train.seed when that is None; model.n_classes: the
         data's number of classes."""
         seed = self.train.seed if self.model.course_seed is None else self.model.course_seed
-        derived = {"course_init_seed": seed, "n_classes": self.data.class_count}
-        if any(getattr(self.model, k) != v for k, v in derived.items()):
-            object.__setattr__(self, "model", dataclasses.replace(self.model, **derived))
+        n_classes = self.data.class_count
+        if (self.model.course_init_seed, self.model.n_classes) != (seed, n_classes):
+            derived = dataclasses.replace(self.model, course_init_seed=seed, n_classes=n_classes)
+            object.__setattr__(self, "model", derived)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Config:

@@ -16,4 +16,16 @@ from lr_jax.models.logistic import LOGISTIC, LogisticModel
 from lr_jax.models.mlp import MLP
 from lr_jax.models.registry import BUILDERS, build
 
-__all__ = ["BUILDERS", "LOGISTIC", "MLP", "LogisticModel", "Model", "Params", "build", "forward", "is_softmax", "num_outputs", "param_dtype"]
+__all__ = [
+    "BUILDERS",
+    "LOGISTIC",
+    "MLP",
+    "LogisticModel",
+    "Model",
+    "Params",
+    "build",
+    "forward",
+    "is_softmax",
+    "num_outputs",
+    "param_dtype",
+]

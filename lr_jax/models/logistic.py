@@ -10,8 +10,8 @@ is softmax (multinomial) regression over K classes, params `{"w": f[n, K], "b": 
 
     z = Wᵀx + b  (K logits),     P(class k | x) = softmax(z)_k = e^{z_k} / Σ_j e^{z_j}
 
-It implements the model interface of `lr_jax.models.interface`, through which everything above the models (loss, training,
-evaluation, figures) reaches it, never looking inside the params pytree.
+It implements the model interface of `lr_jax.models.interface`, through which everything above the models
+(loss, training, evaluation, figures) reaches it, never looking inside the params pytree.
 
 Everything is written for a single example and batched with `jax.vmap`, which turns the per-example dot
 product into one matrix-vector product ("vectorization replaces the for-loops"). Raw uint8 pixels (any

@@ -3,11 +3,12 @@
 The exported function takes `images` uint8[N, S, S, 3] (N any number, S the run's `data.image_size`;
 RGB, 0-255, already resized to SxS as `data.images.load_image` does) and returns `proba` [N], the
 probability of the run's label 1, in the run's precision (a run of K > 2 classes: `proba` [N, K], the
-probability of each class in the order of the run's `classes`, the softmax of its K logits). The run's preprocessing is inside: flatten in
-the course's order, divide by 255 (unless `data.scale=false`), the model's one-example `apply`, vmapped,
-and the sigmoid. `x.astype(float32) / 255` is the correctly rounded quotient, which is what
-`data.flatten_and_scale` gets by dividing in float64 and rounding once (x/255 repeats the 8 bits of x,
-so no double-rounding tie can occur): the exported features equal `predict_images`' to the last bit.
+probability of each class in the order of the run's `classes`, the softmax of its K logits). The run's
+preprocessing is inside: flatten in the course's order, divide by 255 (unless `data.scale=false`), the
+model's one-example `apply`, vmapped, and the sigmoid (the softmax). `x.astype(float32) / 255` is the
+correctly rounded quotient, which is what `data.flatten_and_scale` gets by dividing in float64 and rounding
+once (x/255 repeats the 8 bits of x, so no double-rounding tie can occur): the exported features equal
+`predict_images`' to the last bit.
 
 Formats (`FORMATS`): "onnx" (`model.onnx`, through jax2onnx; run it with onnxruntime) and "stablehlo"
 (`model.stablehlo`, `jax.export.export(...).serialize()`; load it with `jax.export.deserialize` and call
@@ -21,6 +22,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.extend
@@ -168,7 +170,7 @@ def _inline_calls(closed) -> Callable:
 def sidecar(run: TrainedRun, fmt: str) -> dict:
     """What a user of the exported file needs to know: input, output, classes, threshold."""
     size, config = run.config.data.image_size, run.config
-    record = {
+    record: dict[str, Any] = {
         "format": fmt,
         "file": FORMATS[fmt],
         "input": {
@@ -194,15 +196,18 @@ def sidecar(run: TrainedRun, fmt: str) -> dict:
     }
     if models.is_softmax(run.model):
         k = len(run.classes)
-        record["output"].update(
-            shape=["N", k], meaning=f"P(class) of each of the {k} classes, column k for classes[k]"
-        )
+        output = {
+            **record["output"],
+            "shape": ["N", k],
+            "meaning": f"P(class) of each of the {k} classes, column k for classes[k]",
+        }
         record.update(
+            output=output,
             positive_class=None,
             threshold=None,
             decision="the class of the largest probability in each row (the first on a tie)",
+            preprocessing_inside=str(record["preprocessing_inside"]).replace("sigmoid(w.x + b)", "softmax(W.x + b)"),
         )
-        record["preprocessing_inside"] = record["preprocessing_inside"].replace("sigmoid(w.x + b)", "softmax(W.x + b)")
     if fmt == "stablehlo":
         record["platforms"] = list(STABLEHLO_PLATFORMS)
         record["load"] = "jax.export.deserialize(bytearray(data)).call(images)"

@@ -216,5 +216,7 @@ def class_predictions(paths, proba_MK: np.ndarray, classes: Sequence[str], top_k
         order = np.argsort(-p_K, kind="stable")[:top_k]  # the lower label first on a tie, as argmax
         top = tuple((classes[c], float(p_K[c])) for c in order)
         label = int(order[0])
-        predictions.append(Prediction(str(path), float(p_K[label]), label, classes[label], classes[label], math.nan, top))
+        predictions.append(
+            Prediction(str(path), float(p_K[label]), label, classes[label], classes[label], math.nan, top)
+        )
     return predictions
