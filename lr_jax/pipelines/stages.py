@@ -233,7 +233,7 @@ def claim_folder(
 ) -> contextlib.AbstractContextManager:
     """The run folder held for the run (`rundir.claim`): writable, locked, no finished run replaced, every
     name it writes (`files`, `folders`) free."""
-    state_bytes = 3 * n_features * 8  # params and up to two optimizer slots, float64 at most
+    state_bytes = 3 * n_features * config.model.num_outputs * 8  # params and up to two optimizer slots, float64
     return rundir.claim(
         workdir,
         overwrite=config.train.overwrite,

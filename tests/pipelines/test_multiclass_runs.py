@@ -18,7 +18,7 @@ import pytest
 
 from lr_jax import artifacts
 from lr_jax.config import Config
-from lr_jax.pipelines import experiment, stages, sweep
+from lr_jax.pipelines import experiment, sizes, stages, sweep
 from lr_jax.runfolder import summary
 
 K = 3
@@ -81,6 +81,12 @@ def test_balanced_weights_count_k_classes(x64):
     weight = np.asarray(stages.sample_weights("balanced", y, np.float64, 3))
     np.testing.assert_allclose(weight, 6 / (3 * np.array([3, 3, 3, 1, 2, 2])), rtol=1e-15)
     assert weight.sum() == pytest.approx(6, rel=1e-15)  # m: scikit-learn's λ = 1/(C·m) still holds
+
+
+def test_memory_estimate_counts_k_output_units():
+    """Weights and their gradient: 2 · (n·K + K) values of 4 bytes (float32)."""
+    assert sizes.parts(config_of())["data.num_features (the weights)"] == 2 * (6 * K + K) * 4
+    assert sizes.n_features(Config.from_dict({"data": {"name": "digits"}})) == 64
 
 
 @pytest.mark.slow  # a compile of the run and one of the validation measurement
