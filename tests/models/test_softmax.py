@@ -6,13 +6,15 @@ error O(h²) and rounding error O(eps/h), about 1e-10 relative: far below the bo
 products run in float64, where TF32 does not apply).
 """
 
+import logging
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax.test_util import check_grads
 
-from lr_jax import loss, models
+from lr_jax import loss, models, optim, train
 from lr_jax.models import logistic
 from lr_jax.pixels import PIXEL_MAX
 
@@ -127,3 +129,24 @@ def test_mlp_with_k_outputs(rng, x64, hidden):
             float(loss.cost(as_logistic, x_ND, y_N, model=SOFTMAX)), rel=1e-13
         )
     check_grads(lambda p: loss.cost(p, x_ND, y_N, None, 0.1, mlp), (params,), order=1, modes=("rev",), eps=1e-6)
+
+
+def test_one_training_step_is_sgd_on_the_hand_gradient_and_compiles_once(rng, caplog):
+    """train.run_steps with a softmax model: one step is W - α(Xᵀ(P - Y)/m), b - α·mean(P - Y); a new
+    learning rate reuses the compiled program. Float32: the two sides sum in different orders (jax.grad's
+    transposed product against the hand formula's), within a few ulps of the update, far below 1e-6."""
+    x_ND = jnp.asarray(rng.uniform(size=(13, 5)), jnp.float32)
+    y_N = jnp.asarray(rng.integers(0, K, size=13))
+    params = SOFTMAX.init(None, 5, jnp.float32)
+    state = train.init_state(params, optim.make_hparams(0.5), jax.random.key(0))
+    caplog.set_level(logging.WARNING)
+    with jax.log_compiles():
+        new, cost_T = train.run_steps(state, x_ND, y_N, optim.make_hparams(0.5), num_steps=1, model=SOFTMAX)
+        other, _ = train.run_steps(state, x_ND, y_N, optim.make_hparams(0.7), num_steps=1, model=SOFTMAX)
+    compiles = [r for r in caplog.records if "jit(run_steps)" in r.getMessage() and "Compiling" in r.getMessage()]
+    assert len(compiles) == 1
+    g = loss.softmax_gradients(params, x_ND, y_N, model=SOFTMAX)
+    for k in ("w", "b"):
+        np.testing.assert_allclose(new.params[k], params[k] - 0.5 * g[k], rtol=1e-6, atol=1e-7)
+    assert float(cost_T[0]) == pytest.approx(np.log(K), rel=1e-6)  # zeros: P = 1/K
+    assert not np.allclose(other.params["w"], new.params["w"])
