@@ -96,8 +96,7 @@ def features(split: data.Split, scale: bool, dtype) -> np.ndarray:
 
 
 def sample_weights(class_weight: str | None, y_N: np.ndarray, dtype, num_classes: int = 2) -> jax.Array | None:
-    """None (all 1), or scikit-learn's "balanced" weights m / (n_classes · count(yᵢ)) per example (n_classes
-    the `num_classes` of the data, 2 for two)."""
+    """None (all 1), or scikit-learn's "balanced" weights m / (K · count(yᵢ)) per example, K = `num_classes`."""
     if class_weight is None:
         return None
     counts = np.bincount(y_N, minlength=num_classes)

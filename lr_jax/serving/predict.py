@@ -167,17 +167,17 @@ def _check_record(record) -> None:
 
 
 def check_images_run(run: TrainedRun, run_dir) -> None:
-    """Refuse a run that was not trained on images (data=digits, data=synthetic): no image fits its inputs."""
-    if run.config.data.name in IMAGE_SOURCES:
+    """Refuse a run trained on features that are not pixels (data=digits: ink counts / 16), which no image
+    file can give."""
+    if run.config.data.name not in FEATURE_SOURCES:
         return
     raise DataError(
         f"{run_dir}: the run was trained on data.name={run.config.data.name}, whose examples are not images, "
-        f"so no image file can be classified with it. Predict with a run trained on images "
-        f"(data.name={' or '.join(sorted(IMAGE_SOURCES))})."
+        "so no image file can be classified with it. Predict with a run trained on images (data=image_folder)."
     )
 
 
-IMAGE_SOURCES = frozenset({"catvnoncat", "image_folder"})  # the data sources of RGB images
+FEATURE_SOURCES = frozenset({"digits"})  # the data sources whose features are no image's pixels
 
 
 def predict_images(
