@@ -1,5 +1,7 @@
 """What to look at after a run: `mistakes.png` (the misclassified test images) and `weights.png` (w,
 or the input weights of each first-layer unit, under a title and beside a colour bar with its scale).
+A run of K classes names the true and predicted class of each mistake and shows one image per class (the
+class's column of W), all on one scale (`save_class_inspection`).
 
 Both are composed as pixels with NumPy and Pillow (labels in PIL's default font): no matplotlib, so they
 need neither its import nor its drawing. Written atomically through `artifacts.atomic_open`.
@@ -271,9 +273,8 @@ def save_class_inspection(
     subject: str = "",
 ) -> None:
     """K classes: write `mistakes.png` (true and predicted class names, small images zoomed to fill their
-    cells) and `weights.png`, each row of
-    `weights_RD` shaped as the images: the weights of each class (`rows_are_classes`: a linear model's W
-    transposed) or of each first-layer unit (an MLP's `unit_weights`)."""
+    cells) and `weights.png`, each row of `weights_RD` shaped as the images: the weights of each class
+    (`rows_are_classes`: a linear model's W transposed) or of each first-layer unit (an MLP's `unit_weights`)."""
     x, y, proba, weights_RD = (np.asarray(a) for a in (x_raw_MHWC, y_M, proba_MK, weights_RD))
     if weights_RD.ndim != 2 or weights_RD.shape[1] != math.prod(x.shape[1:]):
         raise DataError(

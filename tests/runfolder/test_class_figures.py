@@ -1,5 +1,9 @@
 """The figures of a K-class run: confusion_matrix.png, the one-vs-rest ROC, mistakes.png with class names and
-weights.png with one image per class; checked on the decoded PNGs and on the figures' own data."""
+weights.png with one image per class; checked on the decoded PNGs and on the figures' own data.
+
+Pixels are compared exactly: they come from integer and float64 NumPy arithmetic and Pillow on the host,
+the same on any CPU (no accelerator is involved); the matplotlib figure is checked on its data and on the
+order of its shades, not on anti-aliased pixels."""
 
 from __future__ import annotations
 
@@ -199,3 +203,10 @@ def test_report_run_of_k_classes_writes_metrics_per_class_and_prints_the_table(t
     assert result["optimized_metric"]["value"] == scores["test"]["accuracy"]  # val_accuracy falls back to test
     assert metrics.format_table(scores) in caplog.text
     assert {p.name for p in (tmp_path / "run").iterdir()} >= RUN_FIGURES
+
+
+def test_many_classes_have_no_roc_figure(tmp_path, rng):
+    k = plots.MAX_LEGEND_ENTRIES  # a legend of every class and the chance line would not fit
+    y = np.arange(2 * k) % k
+    report.write_class_outputs(tmp_path, y, np.eye(k)[y], [f"c{j}" for j in range(k)], None)
+    assert {p.name for p in tmp_path.iterdir()} == {"confusion_matrix.png"}
