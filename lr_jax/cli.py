@@ -67,7 +67,8 @@ def predict(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(
         prog="lr-jax predict",
         description="Print P(positive class) and the predicted class of each image, with the run's own class "
-        "names, threshold and preprocessing. Writes no file.",
+        "names, threshold and preprocessing (a run of K > 2 classes: the top classes with P(class) for each). "
+        "Writes no file.",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `lr-jax train`")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files (JPEG, PNG, ...; globs work)")
