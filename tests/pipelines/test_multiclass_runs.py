@@ -18,6 +18,7 @@ import pytest
 
 from lr_jax import artifacts
 from lr_jax.config import Config
+from lr_jax.data import synthetic
 from lr_jax.pipelines import experiment, sizes, stages, sweep
 from lr_jax.runfolder import summary
 
@@ -32,20 +33,25 @@ def config_of(**sections) -> Config:
     return Config.from_dict({"data": {**DATA, **sections.pop("data", {})}, "train": train, **sections})
 
 
-def assert_k_class_run(folder, metrics, n_features=6, figures=True):
+def assert_k_class_run(folder, metrics, n_features=6, figures=True, k=K):
     params = artifacts.load_params(folder / "params.npz")
-    assert {k: v.shape for k, v in params.items() if k in ("w", "b")} in ({"w": (n_features, K), "b": (K,)}, {})
+    assert {n: v.shape for n, v in params.items() if n in ("w", "b")} in ({"w": (n_features, k), "b": (k,)}, {})
     costs = metrics["costs"]
     assert all(map(math.isfinite, costs)) and metrics["train_objective"] < costs[0]
-    assert np.asarray(metrics["test_confusion_matrix"]).shape == (K, K)
+    assert np.asarray(metrics["test_confusion_matrix"]).shape == (k, k)
     assert sum(map(sum, metrics["test_confusion_matrix"])) == DATA["num_test"]
-    assert list(metrics["test_per_class"]) == CLASSES
-    assert json.loads((folder / "config.json").read_text())["classes"] == CLASSES
+    classes = CLASSES if k == K else list(synthetic.class_names(k))
+    assert list(metrics["test_per_class"]) == classes
+    assert json.loads((folder / "config.json").read_text())["classes"] == classes
     assert (folder / "confusion_matrix.png").is_file() == figures
 
 
 RUNS = {
-    "sgd": {"optim": {"name": "sgd", "learning_rate": 0.5}},
+    "softmax-two-classes": {
+        "data": {"num_classes": 2},
+        "model": {"output": "softmax"},
+        "optim": {"learning_rate": 0.5},
+    },
     "momentum-cosine": {
         "optim": {"name": "sgd", "learning_rate": 0.5, "momentum": 0.9, "nesterov": True, "schedule": "cosine"}
     },
@@ -64,7 +70,7 @@ RUNS = {
 @pytest.mark.parametrize("kind", sorted(RUNS))
 def test_every_optimizer_schedule_and_model_trains_k_classes(tmp_path, kind):
     metrics = experiment.train_and_evaluate(config_of(**RUNS[kind]), tmp_path)
-    assert_k_class_run(tmp_path, metrics)
+    assert_k_class_run(tmp_path, metrics, k=RUNS[kind].get("data", {}).get("num_classes", K))
     assert metrics["parametrization"] == "weights"
 
 
