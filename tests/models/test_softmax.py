@@ -99,6 +99,7 @@ def test_cost_is_exact_at_extreme_logits(x64):
     assert wrong == pytest.approx(2e9, rel=1e-15)
 
 
+@pytest.mark.slow  # > 3 s on 2 shared cores: the chunked pass compiles its loop
 def test_pixels_are_scaled_and_chunked_as_features(rng, x64):
     """uint8 pixels give the cost and gradient of their features x / 255, also through the chunked pass (rows
     past MIN_CHUNKS · chunk_rows): the same sums in another order, so equal to 1e-12 relative in float64."""
@@ -113,6 +114,7 @@ def test_pixels_are_scaled_and_chunked_as_features(rng, x64):
     )
 
 
+@pytest.mark.slow  # > 3 s on 2 shared cores (a forward, a cost and a gradient check per case)
 @pytest.mark.parametrize("hidden", [(), (5,)])
 def test_mlp_with_k_outputs(rng, x64, hidden):
     """The MLP's output layer has K units; with no hidden layer it is softmax regression, the same numbers."""
