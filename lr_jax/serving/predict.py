@@ -163,7 +163,7 @@ def _check_record(record) -> None:
         raise ValueError(f"the config lacks {missing}")
     classes = record.get("classes")
     if not isinstance(classes, list) or len(classes) < 2 or len(set(map(str, classes))) != len(classes):
-        raise ValueError(f"'classes' is {classes!r}, not two or more distinct class names (label 0, label 1, ...)")
+        raise ValueError(f"'classes' is {classes!r}, not two distinct class names or more (label 0, label 1, ...)")
 
 
 def check_images_run(run: TrainedRun, run_dir) -> None:
