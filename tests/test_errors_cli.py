@@ -1,7 +1,7 @@
 """Bad input, one row each: the CLI prints one `error:` line naming the input, the problem and the fix,
 exits non-zero without a traceback, and leaves the run folder as it was (Hydra's own `.hydra/` record
 and `train.log` aside). Also `exit_on_error`'s HYDRA_FULL_ERROR switch (the numerics under abuse:
-course/test_train.py).
+test_train_course.py).
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ CASES = [
         extra=["data.val_fraction=0.17"],  # one of 6 examples
     ),
     # --- config values ---
-    # (optim.learning_rate <= 0: test_config.py's table; the CLI path is the same for every config value)
+    # (optim.learning_rate <= 0: config/test_schema.py's table; the CLI path is the same for every config value)
     config_case(
         "iterations-negative",
         ["train.num_iterations=-1"],
@@ -354,7 +354,7 @@ def test_cli_exit_code_and_traceback_only_with_hydra_full_error(full_error, tmp_
         text=True,
         timeout=120,
     )
-    with pytest.raises(ConfigError) as refused:  # the rule is test_config.py's; here: how the CLI reports it
+    with pytest.raises(ConfigError) as refused:  # the rule is config/test_schema.py's; here: how the CLI reports it
         Config.from_dict({"optim": {"learning_rate": -1}})
     message = str(refused.value)
     assert message in proc.stderr

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.faults.conftest import tiny_overrides
+from tests.tiny_run import tiny_overrides
 
 # learning_rate·l2 = 5000 >= 2 for the second learning rate: that member diverges; the first never moves much
 GRID = ("model.l2=1e6", "sweep.learning_rates=[1e-9,0.005]")

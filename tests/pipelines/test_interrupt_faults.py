@@ -14,7 +14,7 @@ from lr_jax.errors import Interrupted
 from lr_jax.pipelines import hooks
 from lr_jax.runfolder import checkpoint
 from lr_jax.runfolder import transaction as rundir
-from tests.faults.conftest import spawn_train, tiny_overrides
+from tests.tiny_run import spawn_train, tiny_overrides
 
 
 class _State:

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO_ROOT
-from tests.faults.conftest import tiny_overrides
-from tests.faults.test_data_refused import folder_overrides, photos
-from tests.faults.test_rundir import assert_one_error
+from tests.data.test_refused_faults import folder_overrides, photos
+from tests.runfolder.test_transaction_faults import assert_one_error
+from tests.tiny_run import tiny_overrides
 
 
 def _warnings(caplog, logger):

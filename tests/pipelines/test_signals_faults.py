@@ -19,8 +19,8 @@ from lr_jax.pipelines import stages
 from lr_jax.runfolder import journal
 from lr_jax.runfolder import transaction as rundir
 from tests.conftest import REPO_ROOT
-from tests.faults.conftest import tiny_overrides
-from tests.faults.test_rundir import assert_one_error
+from tests.runfolder.test_transaction_faults import assert_one_error
+from tests.tiny_run import tiny_overrides
 
 INTERNALS = (journal.STAGE_DIR, journal.OLD_DIR, journal.JOURNAL, journal.OVERWRITTEN, journal.SETTING_ASIDE)
 

@@ -9,8 +9,8 @@ import jax
 import numpy as np
 import pytest
 
-from tests.faults.conftest import tiny_overrides
-from tests.faults.test_rundir import assert_one_error
+from tests.runfolder.test_transaction_faults import assert_one_error
+from tests.tiny_run import tiny_overrides
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2**31 - 1])

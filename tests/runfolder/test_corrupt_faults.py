@@ -11,8 +11,8 @@ import pytest
 
 from lr_jax.runfolder import checkpoint
 from lr_jax.runfolder import transaction as rundir
-from tests.faults.conftest import tiny_overrides
-from tests.faults.test_rundir import assert_one_error
+from tests.runfolder.test_transaction_faults import assert_one_error
+from tests.tiny_run import tiny_overrides
 
 
 def flip_byte(path, offset_from_end=200):

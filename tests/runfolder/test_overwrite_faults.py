@@ -12,8 +12,8 @@ import signal
 import pytest
 
 from lr_jax.runfolder import journal
-from tests.faults.conftest import tiny_overrides
-from tests.faults.test_rundir import assert_one_error
+from tests.runfolder.test_transaction_faults import assert_one_error
+from tests.tiny_run import tiny_overrides
 
 INTERNALS = (journal.STAGE_DIR, journal.OLD_DIR, journal.JOURNAL, journal.OVERWRITTEN, journal.SETTING_ASIDE)
 SWEEP = ("sweep.learning_rates=[0.01,0.005]", "sweep.seeds=[0]")

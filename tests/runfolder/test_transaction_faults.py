@@ -14,7 +14,7 @@ import pytest
 
 from lr_jax import artifacts
 from lr_jax.runfolder import transaction as rundir
-from tests.faults.conftest import tiny_overrides
+from tests.tiny_run import tiny_overrides
 
 OUTPUTS = ("params.npz", "costs.csv", "metrics.json", "config.json")
 

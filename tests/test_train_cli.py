@@ -99,8 +99,8 @@ def test_overrides_and_float64(data_dir, tmp_path):
 @pytest.mark.slow
 def test_an_explicit_data_dir_without_the_files_is_an_error(data_dir, tmp_path):
     """data.dir names no folder, LR_JAX_DATA_DIR does: explicit beats found, so the run refuses rather than
-    train on other data than asked for. (Values the config refuses: test_config.py's table; how the CLI
-    reports them: test_errors.py.)"""
+    train on other data than asked for. (Values the config refuses: config/test_schema.py's table; how the CLI
+    reports them: test_errors_cli.py.)"""
     proc = run_cli(f"hydra.run.dir={tmp_path}", "data.dir=/nonexistent", "train.num_iterations=5")
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: data.dir=/nonexistent does not hold") and "Traceback" not in proc.stderr

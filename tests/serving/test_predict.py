@@ -1,5 +1,5 @@
 """Predict with a run of your own images: the run's class names, positive class, threshold, image size and
-scaling, read from its config.json (the course's run: course/test_predict.py)."""
+scaling, read from its config.json (the course's run: test_predict_course.py)."""
 
 from __future__ import annotations
 

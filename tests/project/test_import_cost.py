@@ -2,7 +2,7 @@
 
 The first catches a regression like ml_dtypes 0.7.0's, whose extension module took 80-85 % of
 `import ml_dtypes` and 42-45 % of `import jax` (measured here: three fresh processes each, loaded 2-core CPU;
-with 0.6.0 the largest module of `import jax` takes 7-12 %). tests/test_imports.py checks that the cheap
+with 0.6.0 the largest module of `import jax` takes 7-12 %). tests/project/test_imports.py checks that the cheap
 entry points import no JAX; this file checks what the heavy ones cost.
 """
 

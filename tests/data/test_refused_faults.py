@@ -11,8 +11,8 @@ import pytest
 
 from lr_jax.data import image_folder
 from lr_jax.runfolder import report
-from tests.faults.test_rundir import assert_one_error
 from tests.helpers import png_declaring, random_image
+from tests.runfolder.test_transaction_faults import assert_one_error
 
 
 def photos(root, counts):

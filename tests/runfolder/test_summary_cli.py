@@ -9,7 +9,7 @@ import pytest
 
 from lr_jax import artifacts
 from tests.conftest import REPO_ROOT
-from tests.test_summary import write_job
+from tests.runfolder.test_summary import write_job
 
 
 def test_summarize_script_explains_an_empty_folder(tmp_path, capsys):
@@ -65,7 +65,7 @@ def test_a_sweep_whose_every_run_diverged_is_summarized_without_a_best_run(tmp_p
 
 
 def test_summarize_flags_a_run_whose_files_differ_from_its_record(tmp_path, capsys, caplog, snapshot):
-    from tests.test_summary import record_files
+    from tests.runfolder.test_summary import record_files
 
     for job, acc in enumerate([0.6, 0.8]):
         write_job(tmp_path / str(job), 0.01 * (job + 1), 0, acc, 0.5)

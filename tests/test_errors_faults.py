@@ -12,8 +12,8 @@ import sys
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.faults.conftest import tiny_overrides
-from tests.faults.test_rundir import assert_one_error
+from tests.runfolder.test_transaction_faults import assert_one_error
+from tests.tiny_run import tiny_overrides
 
 
 def _no_room(*args, **kwargs):

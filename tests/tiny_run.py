@@ -1,4 +1,5 @@
-"""Fixtures of the fault-injection tests: a tiny course-layout data set and a finished tiny run."""
+"""Fixtures of the fault-injection tests (a plugin of tests/conftest.py): a tiny course-layout data set and a
+finished tiny run."""
 
 from __future__ import annotations
 

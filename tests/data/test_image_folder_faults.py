@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pytest
 
-from tests.faults.test_data_refused import folder_overrides, input_warnings, photos, retrain_on_a_damaged_cache
+from tests.data.test_refused_faults import folder_overrides, input_warnings, photos, retrain_on_a_damaged_cache
 from tests.helpers import random_image
 
 

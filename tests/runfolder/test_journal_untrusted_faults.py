@@ -9,9 +9,9 @@ import json
 import pytest
 
 from lr_jax.runfolder import journal
-from tests.faults.conftest import tiny_overrides
-from tests.faults.test_rundir import assert_one_error
 from tests.helpers import random_image
+from tests.runfolder.test_transaction_faults import assert_one_error
+from tests.tiny_run import tiny_overrides
 
 CRAFTED = {
     "parent": {"files": ["../x"]},

@@ -283,6 +283,7 @@ def test_resumed_mlp_run_is_bit_identical_and_predicts_like_the_model(tmp_path):
     assert prediction.proba == pytest.approx(float(jax.nn.sigmoid(logit)), abs=1e-6)
 
 
+@pytest.mark.slow  # a whole run through train_and_evaluate, figures included
 def test_early_stopping_keeps_the_best_mlp_on_a_validation_split_with_class_weights(tmp_path):
     """Adam at 0.05 overfits 72 examples within a few dozen steps, so the validation log-loss turns up and the
     run stops `patience` measurements after its best; the kept (written) MLP is the best one: its validation
@@ -383,6 +384,7 @@ def plain_cost(params, x_ND, y_N):
     return jnp.mean(optax.sigmoid_binary_cross_entropy(z_N, y_N))
 
 
+@pytest.mark.slow  # eight gradients, each traced and compiled op by op: the fast lane's heaviest test
 def test_first_layer_gradients_equal_plain_autodiff(rng, float64):
     """float64: ∂J/∂W¹ as (dZᵀX)ᵀ sums the same 40 products per entry as Xᵀ dZ, in the order its kernel
     picks (~1e-16 relative each), so 1e-12 holds on any CPU or GPU. Also ∂J/∂X (float features) and a grid

@@ -15,8 +15,8 @@ import pytest
 
 from lr_jax.runfolder import checkpoint, report
 from tests.conftest import REPO_ROOT
-from tests.faults.conftest import tiny_overrides
-from tests.faults.test_rundir import assert_one_error
+from tests.runfolder.test_transaction_faults import assert_one_error
+from tests.tiny_run import tiny_overrides
 
 # scripts/<script>.py with Hydra's log file refused, as a read-only folder refuses it to a user who is not root.
 REFUSED_LOG = """

@@ -1,6 +1,6 @@
 """Checkpoints: exact round trips, keeping the newest k, refusing another run's checkpoint, and a stopped
 minibatch or L-BFGS run resumed bit-identical to an uninterrupted one (chunked == one call: test_train.py;
-SIGKILL of the real CLI and divergence: cli/test_checkpoint.py)."""
+SIGKILL of the real CLI and divergence: test_checkpoint_cli.py)."""
 
 from __future__ import annotations
 

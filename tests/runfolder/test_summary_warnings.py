@@ -11,7 +11,7 @@ import pytest
 
 from lr_jax import artifacts
 from lr_jax.runfolder import summary
-from tests.test_summary import write_job
+from tests.runfolder.test_summary import write_job
 
 FLAT = {"code": "learned_nothing", "message": "the model learned nothing: ..."}
 

@@ -1,6 +1,6 @@
 """Final outputs become visible together: a real SIGKILL (the commit's test hook, LR_JAX_COMMIT_HOOK) at
 steps of the commit of a resumed run leaves the previous finished state or, once rolled forward, the new
-one; metrics.json always describes params.npz. tests/faults/test_journal_kill.py covers every step."""
+one; metrics.json always describes params.npz. tests/runfolder/test_journal_faults.py covers every step."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from lr_jax.runfolder import journal
 from lr_jax.runfolder import transaction as rundir
 from tests.conftest import REPO_ROOT
-from tests.faults.conftest import tiny_overrides
+from tests.tiny_run import tiny_overrides
 
 RESULTS = ("params.npz", "costs.csv", "metrics.json", "learning_curve.png", "roc_curve.png")
 

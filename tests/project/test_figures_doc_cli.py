@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-import subprocess
-import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,19 +37,20 @@ def test_the_doc_names_its_commands_and_figures():
     ]
 
 
-@pytest.mark.slow  # six CLI processes: the course run, a validation run, a sweep, a multirun, two quick studies
-def test_every_command_runs_as_written_and_writes_the_figures(data_dir, tmp_path):
+@pytest.mark.slow  # six runs: the course run, a validation run, a sweep, a multirun, two quick studies
+def test_every_command_runs_as_written_and_writes_the_figures(data_dir, tmp_path, monkeypatch, run_cli):
     # A working folder that looks like the repository's root: `scripts/` and `conf/` as they are, and
-    # the outputs/ and multirun/ folders the commands write, fresh.
+    # the outputs/ and multirun/ folders the commands write, fresh. Each command runs its script's Hydra main
+    # in this process (run_cli), with the arguments as written: a fresh process would add only its start-up.
     for name in ("scripts", "conf"):
         (tmp_path / name).symlink_to(REPO_ROOT / name)
-    env = {**os.environ, "LR_JAX_DATA_DIR": str(data_dir)}
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LR_JAX_DATA_DIR", str(data_dir))
     for command in doc_commands():
-        argv = shlex.split(command)
-        proc = subprocess.run(
-            [sys.executable, *argv[1:]], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
-        )
-        assert proc.returncode == 0, f"{command}\n{proc.stderr[-3000:]}"
+        python, script, *overrides = shlex.split(command)
+        assert python == "python" and script.startswith("scripts/"), command
+        result = run_cli(Path(script).stem, *overrides)
+        assert result.code == 0, f"{command}\n{result.err[-3000:]}"
     for name in doc_figures():
         found = sorted(tmp_path.rglob(name))
         assert found, f"no {name} written by the commands of {DOC.name}"

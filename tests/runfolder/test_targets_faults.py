@@ -13,9 +13,9 @@ import pytest
 
 from lr_jax.runfolder import journal
 from lr_jax.runfolder import transaction as rundir
-from tests.faults.conftest import tiny_overrides
-from tests.faults.test_rundir import assert_one_error
 from tests.helpers import random_image
+from tests.runfolder.test_transaction_faults import assert_one_error
+from tests.tiny_run import tiny_overrides
 
 INTERNALS = (journal.STAGE_DIR, journal.OLD_DIR, journal.JOURNAL, journal.OVERWRITTEN, journal.SETTING_ASIDE)
 
@@ -104,7 +104,7 @@ def test_a_move_that_fails_rolls_the_commit_back(finished_run, tiny_data, run_cl
 
 def _stale(finished_run, tiny_data, step: str, tmp_path, monkeypatch):
     """`finished_run` as a resumed run killed at `step` of its commit leaves it (the commit hook's snapshot)."""
-    from tests.faults.test_journal_kill import tiny_config, train
+    from tests.runfolder.test_journal_faults import tiny_config, train
 
     snapshots = tmp_path / "snapshots"
     monkeypatch.setenv(journal.HOOK_ENV, f"snapshot:{snapshots}")

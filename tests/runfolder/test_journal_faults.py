@@ -7,7 +7,7 @@ leaves exactly that copy on disk: the process's writes are whole files and renam
 and a killed process's page cache still reaches the disk. Each copy is then recovered as the next command
 would (`transaction.recover`) and compared with the state before the run and after it; before that, the
 read-only view a predict takes (`predict.load_run`) must see the same results and write nothing.
-`test_commit.py` and `test_real_kill_matches_its_snapshot` below check real SIGKILLs at steps against this.
+`test_commit_faults.py` and `test_real_kill_matches_its_snapshot` below check real SIGKILLs at steps against this.
 
 Four kinds of run: a fresh single run, a resumed run, a fresh vmapped sweep, an overwrite of a finished run.
 """
@@ -28,13 +28,13 @@ from lr_jax import Config, LrJaxError
 from lr_jax.runfolder import journal
 from lr_jax.runfolder import transaction as rundir
 from tests.conftest import REPO_ROOT
-from tests.faults.conftest import SIZE, tiny_overrides
+from tests.tiny_run import SIZE, tiny_overrides
 
 INTERNALS = (journal.STAGE_DIR, journal.OLD_DIR, journal.JOURNAL, journal.OVERWRITTEN, journal.SETTING_ASIDE)
 
 
 def tiny_config(data: Path, **sections) -> Config:
-    """The tiny run of tests/faults/conftest.py (20 iterations, a checkpoint every 5), with `sections` merged."""
+    """The tiny run of tests/tiny_run.py (20 iterations, a checkpoint every 5), with `sections` merged."""
     d = {
         "data": {"dir": str(data), "download": False, "verify": False, "image_size": SIZE},
         "train": {"num_iterations": 20, "log_every": 5, "checkpoint_every": 5, "print_cost": False, "progress": False},
