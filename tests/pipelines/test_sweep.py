@@ -60,9 +60,13 @@ def test_grid_compiles_once(caplog, rng):
     y_N = jnp.asarray(rng.integers(0, 2, 20), jnp.int32)
     grid = dict(learning_rates=[0.3, 0.2, 0.1], seeds=[0, 1])
     other = dict(learning_rates=[0.03, 0.02, 0.01], seeds=[5, 6])  # same size, new values
+
+    def train_grid(values):
+        configs = sweep.grid_configs(make_config(train={"num_iterations": 11}, sweep=values))
+        return sweep.train_grid(sweep.grid_specs(configs), x_ND, y_N)
+
     with jax.log_compiles(), caplog.at_level(logging.WARNING):
-        first = sweep.train_grid(sweep.grid_configs(make_config(train={"num_iterations": 11}, sweep=grid)), x_ND, y_N)
-        second = sweep.train_grid(sweep.grid_configs(make_config(train={"num_iterations": 11}, sweep=other)), x_ND, y_N)
+        first, second = train_grid(grid), train_grid(other)
     messages = [r.getMessage() for r in caplog.records]
     compiled = [m.split(" with ")[0] for m in messages if m.startswith("Compiling")]
     training = [name for name in compiled if "run_steps" in name]
