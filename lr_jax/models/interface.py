@@ -3,7 +3,10 @@
 A model is any hashable object with `init(key, n_features, dtype) -> params` and `apply(params, x_D) -> logit`
 for ONE example (plus `penalized(params)`, the leaves L2 acts on, and `unit_weights(params)`, the input
 weights of its first units as rows, for the figures; and optionally `batched_apply(params, x_ND)`, the same
-logits for a batch in a faster form, see `forward`). Everything above the models (loss, training,
+logits for a batch in a faster form, see `forward`). A model whose logits depend on x only through one
+product X W of a weight leaf W (n, *units) names that leaf `first_layer` and computes the logits of a batch
+from that product with `from_first_layer(params, xw)`: it can then train in the span of the data
+(`lr_jax.span`); W must be among its `penalized` leaves. Everything above the models (loss, training,
 evaluation, figures) goes through it and never looks inside the params pytree.
 """
 

@@ -32,12 +32,17 @@ class LogisticModel:
 
     init_method: str = "zeros"
     init_scale: float = 0.01
+    first_layer = "w"  # the weights whose product X w is all the model makes of x (lr_jax.span)
 
     def init(self, key: jax.Array | None, n_features: int, dtype=jnp.float32) -> Params:
         return init_params(n_features, init=self.init_method, key=key, scale=self.init_scale, dtype=dtype)
 
     def apply(self, params: Params, x_D: jax.Array) -> jax.Array:
         return logit(params, x_D)
+
+    def from_first_layer(self, params: Params, xw_N: jax.Array) -> jax.Array:
+        """The logits z[m] from the first layer's products X w (params["w"] unused)."""
+        return xw_N + params["b"]
 
     def penalized(self, params: Params) -> Params:
         """The weights; the bias is not penalized."""

@@ -55,6 +55,7 @@ class MLP:
     init_method: str = "he"
     init_scale: float = 0.01
     course_seed: int = 1  # RandomState seed of init_method="course" (model.course_seed, null = train.seed)
+    first_layer = "W1"  # the weights whose product X W¹ is all the network makes of x (lr_jax.span)
 
     def layer_sizes(self, n_features: int) -> tuple[int, ...]:
         """(n₀, n₁, …, 1): the course's `layers_dims`."""
@@ -82,12 +83,16 @@ class MLP:
         x_ND = pixels.as_features(x_ND, params["W1"].dtype)
         return self._layers(params, _batch_times_weights(x_ND, params["W1"]))[:, 0]
 
+    def from_first_layer(self, params: Params, xw1_NH: jax.Array) -> jax.Array:
+        """The logits z[m] from the first layer's products X W¹ (params["W1"] unused)."""
+        return self._layers(params, xw1_NH)[:, 0]
+
     def _layers(self, params: Params, xw1: jax.Array) -> jax.Array:
         """From the first layer's product x W¹ (one example or a batch) to the output layer's z."""
         g = ACTIVATIONS[self.activation]
         bias = lambda layer: jnp.expand_dims(params[f"b{layer}"], tuple(range(xw1.ndim - 1)))  # a row per example
         z = xw1 + bias(1)
-        for layer in range(2, len(params) // 2 + 1):
+        for layer in range(2, sum(k.startswith("b") for k in params) + 1):  # W1 itself may be absent
             z = g(z) @ params[f"W{layer}"] + bias(layer)
         return z
 

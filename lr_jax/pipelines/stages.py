@@ -184,22 +184,33 @@ def _init_state(seed, hparams, *, model: Model, optim, n_features, dtype) -> tra
     return train.init_state(model.init(key_init, n_features, dtype), hparams, key_train, optim=optim)
 
 
-def parametrize(config: Config, inputs: Inputs, state: train.TrainState, hparams) -> tuple[train.TrainState, str]:
+def parametrize(
+    config: Config, inputs: Inputs, state: train.TrainState, hparams, workdir: Path | None = None
+) -> tuple[train.TrainState, str]:
     """(the state in the parametrization the run trains in, its name): train.parametrization, auto decided
-    by `span.choose`; logged once. Before `resume_point`, whose checkpoint must match the state's form."""
+    by `span.choose`; logged once. Before `resume_point`, whose checkpoint must match the state's form: a
+    resumed run under auto (`workdir` given) keeps the parametrization its newest checkpoint records. A
+    sweep's stacked grid of states is parametrized as a whole."""
     m, n = inputs.xs["train"].shape
+    model = models.build(config.model)
+    leaf, grid = span.first_layer(model), 1 if span.is_grid(state) else 0  # a grid's axis leads every leaf
+    units = math.prod(state.params[leaf].shape[grid + 1 :]) if leaf else 1  # the first layer's columns
     name, why = span.choose(
         config.train.parametrization,
         m=m,
         n=n,
         optimizer=config.optim.name,
-        model=models.build(config.model),
+        model=model,
         num_steps=config.train.iteration_limit,
         sharded=parallel.use_mesh(config.parallel),
+        units=units,
     )
+    recorded = checkpoint.recorded_parametrization(workdir) if workdir and config.train.resume else None
+    if config.train.parametrization == "auto" and recorded and recorded != name:
+        name, why = recorded, f"the checkpoint's, resumed; auto would pick {name} ({why})"
     log.info("parametrization %s (%s)", name, why)
     if name == span.SPAN:
-        state = span.to_span(state, hparams, m=m, optim=optim.spec(config.optim))
+        state = span.to_span(state, hparams, m=m, optim=optim.spec(config.optim), model=model)
     return state, name
 
 
