@@ -14,11 +14,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import artifacts, optim, span, train
+from lr_jax import artifacts, optim, pixels, span, train
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError
 from lr_jax.models import logistic, mlp
-from lr_jax.pipelines import experiment
+from lr_jax.pipelines import experiment, stages
 from lr_jax.runtime import precision_scope
 from tests.conftest import REPO_ROOT
 from tests.test_checkpoint import Stopped, record_and_stop_hooks
@@ -205,21 +205,23 @@ def test_config_refuses_a_parametrization_that_cannot_hold(changes, says):
     assert says in str(info.value)
 
 
-def synthetic_config(**train_keys) -> Config:
+TANH_MLP_SECTION = {"name": "mlp", "hidden": [4], "activation": "tanh", "init": "xavier"}
+
+
+def synthetic_config(model: dict | None = None, **train_keys) -> Config:
     return Config.from_dict(
         {
             "data": {"name": "synthetic", "num_examples": M, "num_test": 16, "num_features": N},
+            "model": model or {},
             "optim": {"learning_rate": 0.05, "momentum": 0.9},
             "train": {"num_iterations": 12, "log_every": 1, "print_cost": False, "progress": False, **train_keys},
         }
     )
 
 
-@pytest.mark.slow  # three runs
-def test_stopped_and_resumed_span_run_is_bit_identical_to_an_uninterrupted_one(tmp_path, monkeypatch):
-    """The checkpoint holds the span's coefficients and optax's momentum of them: a run stopped after its
-    checkpoint at iteration 6 and resumed ends on the uninterrupted run's bits."""
-    config = synthetic_config(parametrization="span", checkpoint_every=3, batch_size=16)
+def stop_and_resume(monkeypatch, tmp_path, config: Config, resumed_config: Config):
+    """(metrics of the uninterrupted run, of the run stopped after its checkpoint at 6 and resumed with
+    `resumed_config` and train.resume=true, the chunk boundaries each saw)."""
     seen = {"whole": [], "stopped": [], "resumed": []}
     record_and_stop_hooks(monkeypatch, None, seen["whole"])
     whole = experiment.train_and_evaluate(config, tmp_path / "whole")
@@ -227,18 +229,60 @@ def test_stopped_and_resumed_span_run_is_bit_identical_to_an_uninterrupted_one(t
     with pytest.raises(Stopped):
         experiment.train_and_evaluate(config, tmp_path / "run")
     record_and_stop_hooks(monkeypatch, None, seen["resumed"])
-    resumed = experiment.train_and_evaluate(
-        dataclasses.replace(config, train=dataclasses.replace(config.train, resume=True)), tmp_path / "run"
-    )
-
+    train_keys = dataclasses.replace(resumed_config.train, resume=True)
+    resumed = experiment.train_and_evaluate(dataclasses.replace(resumed_config, train=train_keys), tmp_path / "run")
     assert seen == {"whole": [3, 6, 9, 12], "stopped": [3, 6], "resumed": [9, 12]}
-    assert whole["parametrization"] == resumed["parametrization"] == "span"
     got, want = (artifacts.load_params(tmp_path / r / "params.npz") for r in ("run", "whole"))
     for name in want:
         np.testing.assert_array_equal(got[name], want[name])
     assert resumed["costs"] == whole["costs"] and resumed["test_cost"] == whole["test_cost"]
-    with np.load(tmp_path / "run/checkpoints/step_00000012.npz") as a:
-        assert "state.opt_state.coef['a']" in a.files and a["state.opt_state.coef['a']"].shape == (M,)
+    return whole, resumed
+
+
+@pytest.mark.slow  # three runs each
+@pytest.mark.parametrize("model", [{}, TANH_MLP_SECTION], ids=["logistic", "mlp"])
+def test_stopped_and_resumed_span_run_is_bit_identical_to_an_uninterrupted_one(tmp_path, monkeypatch, model):
+    """The checkpoint holds the span's coefficients and optax's momentum of them: a run stopped after its
+    checkpoint at iteration 6 and resumed ends on the uninterrupted run's bits. Each checkpoint's params are
+    the weights materialized from its coefficients: c·W₀ + XᵀA in float64 rounded to float32, which NumPy's
+    float64 product (another summation order, 1e-16 relative, on the run's own float32 features) reproduces
+    within 2 float32 ulps of the largest weight (measured 1), on any CPU or GPU."""
+    config = synthetic_config(model, parametrization="span", checkpoint_every=3, batch_size=16)
+    whole, resumed = stop_and_resume(monkeypatch, tmp_path, config, config)
+    assert whole["parametrization"] == resumed["parametrization"] == "span"
+    leaf = "W1" if model else "w"
+    features = jax.jit(lambda x: pixels.as_features(x, jnp.float32))  # as the run computes them, x/255 in XLA
+    x = np.asarray(features(stages.load_inputs(config).xs["train"]), np.float64)
+    kept = sorted((tmp_path / "run/checkpoints").glob("step_*.npz"))
+    assert len(kept) >= 2
+    for path in kept:
+        with np.load(path) as saved:
+            a, c = saved["state.opt_state.coef['a']"], saved["state.opt_state.coef['c']"]
+            assert a.shape == ((M, 4) if model else (M,)) and str(saved["parametrization"]) == "span"
+            want = (c * saved["state.opt_state.anchor"] + np.tensordot(x, a, axes=(0, 0))).astype(np.float32)
+            ulp = np.spacing(np.abs(want).max())  # a float32 ulp of the largest weight
+            np.testing.assert_allclose(saved[f"state.params['{leaf}']"], want, rtol=0, atol=2 * ulp)
+
+
+@pytest.mark.slow  # three runs
+def test_a_weights_checkpoint_resumes_in_weights_under_auto(tmp_path, monkeypatch, caplog):
+    """An MLP run whose checkpoints trained in weights (as auto picked for the MLP before it had a span)
+    resumes under auto, which now picks the span, in the checkpoint's own parametrization, bit-identical; a
+    forced span is refused naming both."""
+    weights = synthetic_config(TANH_MLP_SECTION, parametrization="weights", checkpoint_every=3)
+    auto = synthetic_config(TANH_MLP_SECTION, checkpoint_every=3)
+    inputs = stages.load_inputs(auto)
+    state, hparams = stages.initial_state(auto, N)
+    assert stages.parametrize(auto, inputs, state, hparams)[1] == "span"  # a fresh run
+    with caplog.at_level("INFO", logger="lr_jax"):
+        whole, resumed = stop_and_resume(monkeypatch, tmp_path, weights, auto)
+    assert whole["parametrization"] == resumed["parametrization"] == "weights"
+    assert "parametrization weights (the checkpoint's, resumed; auto would pick span" in caplog.text
+    with np.load(tmp_path / "run/checkpoints/step_00000012.npz") as saved:
+        assert str(saved["parametrization"]) == "weights"
+    forced = synthetic_config(TANH_MLP_SECTION, parametrization="span", checkpoint_every=3, resume=True)
+    with pytest.raises(ConfigError, match="train.parametrization=span, but .* trained in weights. Resume with"):
+        experiment.train_and_evaluate(forced, tmp_path / "run")
 
 
 @pytest.mark.slow  # two runs

@@ -50,7 +50,7 @@ def train_and_evaluate(
         inputs = stages.load_inputs(config)
         t_data = time.perf_counter()
         state, hparams = stages.initial_state(config, inputs.n_features)
-        state, parametrization = stages.parametrize(config, inputs, state, hparams)
+        state, parametrization = stages.parametrize(config, inputs, state, hparams, workdir)
         state, past_costs = stages.resume_point(config, workdir, state)
         run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
         # Every check on the input is done: only now does the run write anything. A resumed run's config.json

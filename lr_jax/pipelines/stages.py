@@ -206,8 +206,14 @@ def parametrize(
         units=units,
     )
     recorded = checkpoint.recorded_parametrization(workdir) if workdir and config.train.resume else None
-    if config.train.parametrization == "auto" and recorded and recorded != name:
-        name, why = recorded, f"the checkpoint's, resumed; auto would pick {name} ({why})"
+    if recorded and recorded != name:
+        if config.train.parametrization != "auto":
+            raise ConfigError(
+                f"train.parametrization={config.train.parametrization}, but the newest checkpoint in "
+                f"{workdir / checkpoint.FOLDER} trained in {recorded}. Resume with train.parametrization="
+                f"{recorded} or auto (which resumes a checkpoint in its own parametrization)."
+            )
+        name, why = recorded, f"the checkpoint's, resumed; auto would pick {name}: {why}"
     log.info("parametrization %s (%s)", name, why)
     if name == span.SPAN:
         state = span.to_span(state, hparams, m=m, optim=optim.spec(config.optim), model=model)

@@ -48,6 +48,7 @@ RESUMABLE_CHANGES = frozenset(
         "train.resume",
         "train.overwrite",
         "train.compilation_cache_dir",
+        "train.parametrization",  # the same iterates; a resumed run keeps its checkpoint's (stages.parametrize)
         "optimized_metric",  # what a sweep selects on, not how the run trains
         "sweep.figures",  # which figures a sweep draws
         "sweep.learning_rates",
