@@ -7,8 +7,10 @@ fit with hooks, evaluate, report.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
+import os
 import time
 from concurrent import futures
 from pathlib import Path
@@ -25,6 +27,7 @@ from lr_jax.pipelines import stages
 from lr_jax.runfolder import report
 
 log = logging.getLogger(__name__)
+_RUNS_IN_PROCESS = itertools.count(1)  # a multirun's jobs in one process: the later ones find JAX's caches warm
 
 
 def train_and_evaluate(
@@ -80,6 +83,8 @@ def train_and_evaluate(
         info: dict[str, Any] = {
             "n_iter": int(result.state.step),
             "parametrization": parametrization,
+            "process_id": os.getpid(),
+            "run_in_process": next(_RUNS_IN_PROCESS),  # 1: this process imported and compiled for this run
             "data_time_s": t_data - t_start,
             "converged": result.converged,
             "compile_time_s": result.compile_s,
