@@ -1,25 +1,28 @@
-r"""Training in the span of the data: logistic regression by SGD (plain, momentum, Nesterov; any schedule)
-on the m x m Gram matrix K = X Xᵀ instead of the m x n features, for m < n examples.
+r"""Training in the span of the data: a model's first layer trained by SGD (plain, momentum, Nesterov; any
+schedule) on the m x m Gram matrix K = X Xᵀ instead of the m x n features, for m < n examples.
 
-Every gradient of J is Xᵀr + λw (rᵢ = ∂J_data/∂zᵢ), so from w₀ the weights never leave w₀'s line plus
-the row space of X. With coefficients a (one per example), c (on w₀) and the bias b:
+A model that sees x only through the product x W of its first-layer weights W (n, *units): logistic
+regression's w (n,), the MLP's W1 (n, h) (`model.first_layer`, `model.from_first_layer`). Every gradient
+of J in W is XᵀR + λW (R = ∂J_data/∂(XW), m x units), so from W₀ the first layer never leaves W₀'s line
+plus the row space of X. With coefficients A (m, *units), c (on W₀) and the model's other params θ:
 
-    w = c·w₀ + Xᵀa,     z = Xw + b = K a + c·z₀ + b,     K = X Xᵀ,  z₀ = X w₀
-    ∂J/∂w = Xᵀ(r + λa) + λc·w₀,      ∂J/∂b = Σᵢ rᵢ,      ‖w‖² = aᵀK a + 2c·aᵀz₀ + c²‖w₀‖²
-    ‖∇J‖² = gₐᵀK gₐ + 2 g_c·gₐᵀz₀ + g_c²‖w₀‖² + g_b²    (g = the gradient's coefficients)
+    W = c·W₀ + XᵀA,     XW = K A + c·Z₀,     K = X Xᵀ,  Z₀ = X W₀
+    ∂J/∂W = Xᵀ(R + λA) + λc·W₀,      ∂J/∂θ as in weights,      ‖W‖² = ⟨A, KA⟩ + 2c⟨A, Z₀⟩ + c²‖W₀‖²
+    ‖∇J‖² = ⟨G_A, K G_A⟩ + 2 g_c⟨G_A, Z₀⟩ + g_c²‖W₀‖² + ‖∇_θ J‖²    (G = the gradient's coefficients)
 
-optax's sgd (`trace`: v ← g + μv, with Nesterov g + μv; then × -α_t) is linear in the gradient and treats
-every leaf alike, so optax itself, run on the coefficients {"a", "c", "b"} with the gradient's
-coefficients {r + λa, λc, Σr}, yields the coefficients of the weight-space iterates: the same iterates in
-exact arithmetic, at m² instead of 2mn multiply-adds per step. A minibatch's gradient is X_Bᵀr_B: r_B
-scattered into a. Adam (per-coordinate scaling) and L-BFGS (its line search in w) leave the span:
-they train in weights (`choose`).
+(for logistic regression θ = {b}, ∂J/∂b = Σᵢ rᵢ). optax's sgd (`trace`: v ← g + μv, with Nesterov
+g + μv; then × -α_t) is linear in the gradient and treats every leaf alike, so optax itself, run on
+{"a", "c", *θ} with the gradient's coefficients {R + λA, λc, ∂J/∂θ}, yields the coefficients of the
+weight-space iterates: the same iterates in exact arithmetic, at m²·units instead of 2mn·units multiply-adds
+per step for the first layer. A minibatch's gradient is X_BᵀR_B: R_B scattered into A's rows. Adam
+(per-coordinate scaling) and L-BFGS (its line search in W) leave the span: they train in weights (`choose`).
+A sweep's grid (states stacked on axis 0) shares one K; each point keeps its own W₀ and Z₀.
 
 The span's own arithmetic is float64, also in a float32 run (whose features, weights and costs stay float32):
 it costs m² per step, and float32 would move the course's float32 cost table (by 1.3e-6 with K from XLA's
 float32 product, by 8.2e-7 with float32 coefficients) more than the 1.4e-8 between a printed cost and its
-rounding boundary. The state is a `TrainState` whose `opt_state` is a `SpanState` (w₀, the coefficients,
-optax's state of them, all float64) and whose `params` are the weights materialized at the end of each
+rounding boundary. The state is a `TrainState` whose `opt_state` is a `SpanState` (W₀, the coefficients and
+θ, optax's state of them, all float64) and whose `params` are the weights materialized at the end of each
 compiled chunk, so hooks, checkpoints, early stopping and evaluation see ordinary weights, and a checkpoint
 holds the coefficients (a run resumes exactly).
 """

@@ -205,19 +205,27 @@ def parametrize(
         sharded=parallel.use_mesh(config.parallel),
         units=units,
     )
-    recorded = checkpoint.recorded_parametrization(workdir) if workdir and config.train.resume else None
-    if recorded and recorded != name:
-        if config.train.parametrization != "auto":
-            raise ConfigError(
-                f"train.parametrization={config.train.parametrization}, but the newest checkpoint in "
-                f"{workdir / checkpoint.FOLDER} trained in {recorded}. Resume with train.parametrization="
-                f"{recorded} or auto (which resumes a checkpoint in its own parametrization)."
-            )
-        name, why = recorded, f"the checkpoint's, resumed; auto would pick {name}: {why}"
+    if workdir is not None and config.train.resume:
+        name, why = _resumed_parametrization(config, workdir, name, why)
     log.info("parametrization %s (%s)", name, why)
     if name == span.SPAN:
         state = span.to_span(state, hparams, m=m, optim=optim.spec(config.optim), model=model)
     return state, name
+
+
+def _resumed_parametrization(config: Config, workdir: Path, name: str, why: str) -> tuple[str, str]:
+    """(name, why) of a resumed run: its newest checkpoint's parametrization under auto (a forced one that
+    differs is refused), else the choice made for a new run."""
+    recorded = checkpoint.recorded_parametrization(workdir)
+    if recorded is None or recorded == name:
+        return name, why
+    if config.train.parametrization != "auto":
+        raise ConfigError(
+            f"train.parametrization={config.train.parametrization}, but the newest checkpoint in "
+            f"{workdir / checkpoint.FOLDER} trained in {recorded}. Resume with train.parametrization="
+            f"{recorded} or auto (which resumes a checkpoint in its own parametrization)."
+        )
+    return recorded, f"the checkpoint's, resumed; auto would pick {name}: {why}"
 
 
 def resume_point(config: Config, workdir: Path, state: train.TrainState) -> tuple[train.TrainState, np.ndarray]:
