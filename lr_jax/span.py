@@ -30,6 +30,7 @@ holds the coefficients (a run resumes exactly).
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -73,6 +74,15 @@ def first_layer(model: Model) -> str | None:
     """The params key of the model's first-layer weights W (n, *units), whose product X W is all the model
     makes of x (`model.from_first_layer`), or None for a model that does not declare one."""
     return getattr(model, "first_layer", None)
+
+
+def first_layer_units(model: Model, state: train.TrainState) -> int:
+    """The columns of the first layer of `state` (a grid's too): 1 for w (n,), h for W (n, h)."""
+    leaf = first_layer(model)
+    if leaf is None:
+        return 1
+    grid = 1 if is_grid(state) else 0  # a grid's axis leads every leaf
+    return math.prod(state.params[leaf].shape[grid + 1 :])
 
 
 def choose(

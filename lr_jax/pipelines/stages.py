@@ -193,8 +193,6 @@ def parametrize(
     sweep's stacked grid of states is parametrized as a whole."""
     m, n = inputs.xs["train"].shape
     model = models.build(config.model)
-    leaf, grid = span.first_layer(model), 1 if span.is_grid(state) else 0  # a grid's axis leads every leaf
-    units = math.prod(state.params[leaf].shape[grid + 1 :]) if leaf else 1  # the first layer's columns
     name, why = span.choose(
         config.train.parametrization,
         m=m,
@@ -203,7 +201,7 @@ def parametrize(
         model=model,
         num_steps=config.train.iteration_limit,
         sharded=parallel.use_mesh(config.parallel),
-        units=units,
+        units=span.first_layer_units(model, state),
     )
     if workdir is not None and config.train.resume:
         name, why = _resumed_parametrization(config, workdir, name, why)
