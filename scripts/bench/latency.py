@@ -75,6 +75,11 @@ def run(args) -> None:
         _worker_figures(args)
 
 
+def _folder(name: str) -> str:
+    """A figure's name as a folder name that a Hydra override takes as it is (no comma: a sweep; no space)."""
+    return name.replace(",", "").replace(" ", "-")
+
+
 def _worker_figures(args) -> None:
     """8 learning rates: NumPy's 8 runs in one process; a Hydra multirun in one process (basic launcher) and
     in 2 warm worker processes (hydra/launcher=parallel), both with a warm compilation cache; then what the
@@ -95,7 +100,7 @@ def _worker_figures(args) -> None:
     times: dict[str, list[float]] = {name: [] for name in commands}
     for r in range(args.repeats):
         for name, cmd in commands.items():
-            out = [f"hydra.sweep.dir={tmp / f'{name}-{r}'}"] if name.startswith("multirun") else []
+            out = [f"hydra.sweep.dir={tmp / f'{_folder(name)}-{r}'}"] if name.startswith("multirun") else []
             times[name].append(_timed(cmd + out, env, name))
     med = {name: statistics.median(t) for name, t in times.items()}
     print(f"\nwarm workers, medians of {args.repeats}; {os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d')}")
@@ -108,7 +113,7 @@ def _worker_figures(args) -> None:
     keys = ("process_id", "run_in_process", "import_time_s", "compile_time_s", "train_time_s", "files_time_s")
     for name in ("multirun 8", "multirun 8, 2 workers"):
         print(f"\n{name}, the last repeat's jobs: {', '.join(keys)}")
-        for job in sorted((tmp / f"{name}-{args.repeats - 1}").glob("[0-9]*/metrics.json")):
+        for job in sorted((tmp / f"{_folder(name)}-{args.repeats - 1}").glob("[0-9]*/metrics.json")):
             m = json.loads(job.read_text())
             print("  " + " ".join(f"{m.get(k) or 0:.3f}" if k.endswith("_s") else str(m.get(k)) for k in keys))
 
