@@ -267,7 +267,10 @@ def _value_and_grad(g: Gram, coef, y_N, weight_N, l2, model: Model, rows=None):
     z0 = g.z0_M if rows is None else g.z0_M[rows]
 
     def objective(xw, rest):  # J but the first layer's L2 term, from the first layer's product X W
-        data = _data_cost(model.from_first_layer(rest, xw), y_N, weight_N)
+        z = model.from_first_layer(rest, xw)
+        if z.shape != y_N.shape:  # at trace time: the data term below is one logit's per example
+            raise ConfigError(f"the span parametrization needs one logit per example; {model!r} gives {z.shape}")
+        data = _data_cost(z, y_N, weight_N)
         return data + jnp.where(l2 == 0, 0.0, 0.5 * l2 * _squares(model, rest, units_ndim))
 
     value, (r, rest_grads) = jax.value_and_grad(objective, argnums=(0, 1))(ka + c * z0, rest)

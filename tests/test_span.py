@@ -14,8 +14,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import artifacts, optim, pixels, span, train
+from lr_jax import artifacts, models, optim, pixels, span, train
 from lr_jax.config import Config
+from lr_jax.config.vocab import SPAN_MODELS
 from lr_jax.errors import ConfigError
 from lr_jax.models import logistic, mlp
 from lr_jax.pipelines import experiment, stages
@@ -181,6 +182,15 @@ def test_auto_picks_the_span_only_where_it_is_exact_and_pays(setting, m, n, opti
     name, why = span.choose(setting, **kwargs)
     assert name == want, why
     assert why
+
+
+@pytest.mark.parametrize("name", SPAN_MODELS)
+def test_every_model_the_config_lets_train_in_the_span_declares_its_first_layer(name):
+    """config.vocab.SPAN_MODELS (what train.parametrization=span accepts) against the models themselves."""
+    model = models.build(Config.from_dict({"model": {"name": name}}).model)
+    params = model.init(jax.random.key(0), 7, jnp.float32)
+    assert span.first_layer(model) in params and params[span.first_layer(model)].shape[0] == 7
+    assert span.choose("auto", m=9, n=99, optimizer="sgd", model=model, num_steps=10**4)[0] == "span"
 
 
 @pytest.mark.parametrize(
