@@ -128,6 +128,8 @@ def _why_not_exact(optimizer: str, model: Model, sharded: bool) -> str:
         return f"optim.name={optimizer} is not linear in the gradients (only sgd, with any momentum and schedule)"
     if first_layer(model) is None:
         return f"the span parametrization needs a model with a first layer (logistic or mlp), not {model!r}"
+    if getattr(model, "num_outputs", 1) != 1:
+        return "the span parametrization trains one logit per example (a softmax output trains in weights)"
     if sharded:
         return "the span parametrization runs on one device (set parallel.data_parallel=false)"
     return ""

@@ -67,6 +67,7 @@ def test_four_host_devices_equal_one_device(data_dir, tmp_path, single_device_ru
     script = textwrap.dedent(f"""
         import json, jax
         from lr_jax import Config, train_and_evaluate, train
+        from lr_jax.pipelines.spec import spec_from_config
         from lr_jax.pipelines.stages import initial_state
         from lr_jax import parallel
         from lr_jax import models
@@ -76,7 +77,7 @@ def test_four_host_devices_equal_one_device(data_dir, tmp_path, single_device_ru
         # the compiled step all-reduces the gradient and never gathers the pixels
         mesh = parallel.make_mesh()
         x, y, w = parallel.shard_batch(mesh, np.zeros((209, 12288), np.uint8), np.zeros(209, np.int32))
-        state, hp = parallel.replicate(mesh, initial_state(cfg, 12288))
+        state, hp = parallel.replicate(mesh, initial_state(spec_from_config(cfg), 12288))
         with jax.set_mesh(mesh):
             hlo = train.run_steps.lower(
                 state, x, y, hp, weight_N=w, num_steps=2, model=models.build(cfg.model)

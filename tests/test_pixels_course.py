@@ -8,6 +8,7 @@ import pytest
 
 from lr_jax import train
 from lr_jax.config import Config
+from lr_jax.pipelines.spec import spec_from_config
 from lr_jax.pipelines.stages import initial_state
 
 
@@ -16,7 +17,7 @@ def test_course_run_on_uint8_matches_the_float32_run(course_data):
     """2000 steps on raw uint8 pixels end within 1e-5 of the same run on float32 features."""
     split = course_data["train"]
     y = jnp.asarray(split.y, jnp.int32)
-    state, hparams = initial_state(Config(), 12288)
+    state, hparams = initial_state(spec_from_config(Config()), 12288)
     runs = [
         train.fit(state, jnp.asarray(x), y, hparams, num_steps=2000)
         for x in (split.features(np.float32), split.x_raw.reshape(len(y), -1))

@@ -20,6 +20,7 @@ from lr_jax.config.vocab import SPAN_MODELS
 from lr_jax.errors import ConfigError
 from lr_jax.models import logistic, mlp
 from lr_jax.pipelines import experiment, stages
+from lr_jax.pipelines.spec import spec_from_config
 from lr_jax.runtime import precision_scope
 from tests.conftest import REPO_ROOT
 from tests.runfolder.test_checkpoint import Stopped, record_and_stop_hooks
@@ -262,7 +263,7 @@ def test_stopped_and_resumed_span_run_is_bit_identical_to_an_uninterrupted_one(t
     assert whole["parametrization"] == resumed["parametrization"] == "span"
     leaf = "W1" if model else "w"
     features = jax.jit(lambda x: pixels.as_features(x, jnp.float32))  # as the run computes them, x/255 in XLA
-    x = np.asarray(features(stages.load_inputs(config).xs["train"]), np.float64)
+    x = np.asarray(features(stages.load_inputs(spec_from_config(config)).xs["train"]), np.float64)
     kept = sorted((tmp_path / "run/checkpoints").glob("step_*.npz"))
     assert len(kept) >= 2
     for path in kept:
@@ -281,9 +282,10 @@ def test_a_weights_checkpoint_resumes_in_weights_under_auto(tmp_path, monkeypatc
     forced span is refused naming both."""
     weights = synthetic_config(TANH_MLP_SECTION, parametrization="weights", checkpoint_every=3)
     auto = synthetic_config(TANH_MLP_SECTION, checkpoint_every=3)
-    inputs = stages.load_inputs(auto)
-    state, hparams = stages.initial_state(auto, N)
-    assert stages.parametrize(auto, inputs, state, hparams)[1] == "span"  # a fresh run
+    auto_spec = spec_from_config(auto)
+    inputs = stages.load_inputs(auto_spec)
+    state, hparams = stages.initial_state(auto_spec, N)
+    assert stages.parametrize(auto_spec, inputs, state, hparams)[1] == "span"  # a fresh run
     with caplog.at_level("INFO", logger="lr_jax"):
         whole, resumed = stop_and_resume(monkeypatch, tmp_path, weights, auto)
     assert whole["parametrization"] == resumed["parametrization"] == "weights"

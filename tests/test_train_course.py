@@ -14,6 +14,7 @@ from lr_jax import optim, train
 from lr_jax.config import Config
 from lr_jax.models import logistic as model
 from lr_jax.pipelines import stages
+from lr_jax.pipelines.spec import spec_from_config
 from lr_jax.pipelines.stages import initial_state
 from lr_jax.reference import logistic as reference
 from lr_jax.runtime import precision_scope
@@ -27,7 +28,7 @@ def test_costs_stay_finite_under_abuse(course_data, scale, learning_rate):
     config = Config()
     x_ND = jnp.asarray(course_data["train"].features(np.float32, scale))
     y_N = jnp.asarray(course_data["train"].y, jnp.int32)
-    state, _ = stages.initial_state(config, x_ND.shape[1])
+    state, _ = stages.initial_state(spec_from_config(config), x_ND.shape[1])
     result = train.fit(state, x_ND, y_N, optim.make_hparams(learning_rate), num_steps=2000)
     costs = np.asarray(result.costs)
     assert np.isfinite(costs).all(), f"non-finite costs at iterations {np.flatnonzero(~np.isfinite(costs))[:5]}"
@@ -49,7 +50,7 @@ def run_lr_jax(course_data, precision):
         dtype = jnp.float64 if precision == "float64" else jnp.float32
         x = {s: jnp.asarray(course_data[s].features(dtype)) for s in ("train", "test")}
         config = dataclasses.replace(COURSE, train=dataclasses.replace(COURSE.train, precision=precision))
-        state, hparams = initial_state(config, x["train"].shape[1])
+        state, hparams = initial_state(spec_from_config(config), x["train"].shape[1])
         result = train.fit(state, x["train"], course_data["train"].y, hparams, num_steps=2000)
         preds = {s: np.asarray(model.predict(result.state.params, x[s])) for s in x}
         return jax.device_get(result.state.params), np.asarray(result.costs), preds

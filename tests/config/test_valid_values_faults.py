@@ -103,10 +103,11 @@ def test_infinite_initial_parameters_are_refused_naming_init_scale():
     from lr_jax import Config
     from lr_jax.errors import ConfigError
     from lr_jax.pipelines import stages
+    from lr_jax.pipelines.spec import spec_from_config
 
     config = Config.from_dict({"model": {"init": "normal", "init_scale": 1e300}, "train": {"precision": "float32"}})
     with pytest.raises(ConfigError, match=r"^model.init_scale=1e\+300: the initial parameters of model.init=normal"):
-        stages.initial_state(config, 12)
+        stages.initial_state(spec_from_config(config), 12)
 
 
 @pytest.mark.parametrize("Cs", [[], [[1.0]], [0.0], [-1.0], [float("nan")], [float("inf")]])
@@ -126,10 +127,11 @@ def test_early_stopping_without_a_finite_measurement_keeps_the_last_parameters()
 
     from lr_jax import Config
     from lr_jax.pipelines import stages
+    from lr_jax.pipelines.spec import spec_from_config
 
     config = Config.from_dict({"data": {"val_fraction": 0.2}, "train": {"early_stopping": True}})
     last = {"w": np.ones(3), "b": np.zeros(())}
     result = SimpleNamespace(state=SimpleNamespace(params=last), stopped=False)
     tracker = SimpleNamespace(best_params=None, best_step=None, best_value=float("nan"), stopped_at=None)
 
-    assert stages.kept_params(config, result, tracker) is last
+    assert stages.kept_params(spec_from_config(config), result, tracker) is last

@@ -215,14 +215,15 @@ def test_each_seed_of_a_sweep_starts_where_a_single_run_with_that_seed_starts(in
     """init=course draws from RandomState(train.seed) for every member of the grid, as a single run (or a
     multirun job) with that seed does; an explicit model.course_seed gives every member the same draws."""
     from lr_jax.pipelines import stages, sweep
+    from lr_jax.pipelines.spec import spec_from_config
 
     model = {"init": init, "course_seed": course_seed}
     config = dataclasses.replace(
         synthetic_mlp_config(model=model), sweep=SweepConfig(learning_rates=(0.01,), seeds=(0, 3))
     )
-    grid, _ = sweep.initial_states(sweep.grid_configs(config), 192)
+    grid, _ = sweep.initial_states(sweep.grid_specs(sweep.grid_configs(config)), 192)
     for i, seed in enumerate((0, 3)):
-        alone, _ = stages.initial_state(synthetic_mlp_config(model=model, train={"seed": seed}), 192)
+        alone, _ = stages.initial_state(spec_from_config(synthetic_mlp_config(model=model, train={"seed": seed})), 192)
         for name, leaf in alone.params.items():
             np.testing.assert_array_equal(grid.params[name][i], leaf, err_msg=f"seed {seed}: {name}")
     if init == "course":
@@ -236,20 +237,22 @@ def test_vmapped_sweep_of_mlps_equals_separate_runs():
     """float64: the grid's batched matrix products sum in another order than one run's (~1e-16 per step);
     30 Adam epochs at these rates keep that far below 1e-10."""
     from lr_jax.pipelines import stages, sweep
+    from lr_jax.pipelines.spec import spec_from_config
 
     config = synthetic_mlp_config(train={"precision": "float64"})
     config = dataclasses.replace(config, sweep=SweepConfig(learning_rates=(0.01, 0.003), seeds=(0, 1)))
     with runtime.precision_scope("float64"):
-        inputs = stages.load_inputs(config)
+        inputs = stages.load_inputs(spec_from_config(config))
         configs = sweep.grid_configs(config)
-        grid = sweep.train_grid(configs, inputs.xs["train"], inputs.ys["train"])
+        grid = sweep.train_grid(sweep.grid_specs(configs), inputs.xs["train"], inputs.ys["train"])
         for i, c in enumerate(configs):
             alone = synthetic_mlp_config(
                 train={"precision": "float64", "seed": c.train.seed}, optim={"learning_rate": c.optim.learning_rate}
             )  # a single run with this seed, made from its own keys (not from the grid's config)
-            state, hparams = stages.initial_state(alone, inputs.n_features)
+            alone_spec = spec_from_config(alone)
+            state, hparams = stages.initial_state(alone_spec, inputs.n_features)
             single = stages.fit(
-                alone, stages.Placed(None, inputs.xs["train"], inputs.ys["train"], None, state, hparams)
+                alone_spec, stages.Placed(None, inputs.xs["train"], inputs.ys["train"], None, state, hparams)
             )
             np.testing.assert_allclose(grid.costs[i], single.costs, rtol=0, atol=1e-10, err_msg=f"config {i}")
             for name, leaf in single.state.params.items():
@@ -290,6 +293,7 @@ def test_early_stopping_keeps_the_best_mlp_on_a_validation_split_with_class_weig
     log-loss recomputed from params.npz is the recorded best (1e-6 relative: another compiled program)."""
     from lr_jax import artifacts, evaluate
     from lr_jax.pipelines import experiment, stages
+    from lr_jax.pipelines.spec import spec_from_config
 
     config = synthetic_mlp_config(
         data={"val_fraction": 0.25},
@@ -308,7 +312,7 @@ def test_early_stopping_keeps_the_best_mlp_on_a_validation_split_with_class_weig
     assert record["stopped_at"] == record["best_iteration"] + 30 == metrics["n_iter"] < 300
     assert record["best_value"] == min(curve["val_log_loss"])
     params = jax.tree.map(jnp.asarray, artifacts.load_params(tmp_path / "params.npz"))
-    inputs = stages.load_inputs(config)
+    inputs = stages.load_inputs(spec_from_config(config))
     model = models.build(config.model)
     scores = evaluate.evaluate_split(model, params, inputs.xs["val"], inputs.ys["val"], threshold=0.5)
     np.testing.assert_allclose(scores["log_loss"], record["best_value"], rtol=1e-6)

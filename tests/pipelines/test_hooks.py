@@ -11,6 +11,7 @@ import pytest
 from lr_jax import train
 from lr_jax.config import Config
 from lr_jax.pipelines import hooks
+from lr_jax.pipelines.spec import spec_from_config
 from lr_jax.pipelines.stages import initial_state
 
 
@@ -22,7 +23,7 @@ class _Terminal(io.StringIO):
 def test_bar_counts_iterations_and_shows_cost_and_throughput(rng):
     x = jnp.asarray(rng.integers(0, 256, (40, 12), dtype=np.uint8))
     y = jnp.asarray(rng.integers(0, 2, 40))
-    state, hparams = initial_state(Config(), 12)
+    state, hparams = initial_state(spec_from_config(Config()), 12)
     out = _Terminal()
     with hooks.ProgressBar(250, examples_per_step=40, file=out) as bar:
         chunked = train.fit(state, x, y, hparams, num_steps=250, chunk_size=100, on_chunk=[bar])
@@ -103,7 +104,7 @@ def test_a_stopping_hook_ends_fit_with_the_state_reached(rng):
     """`StopTraining` from a hook: fit returns the state at that chunk boundary, not converged, marked stopped."""
     x = jnp.asarray(rng.normal(size=(30, 4)), jnp.float32)
     y = jnp.asarray(rng.integers(0, 2, 30))
-    state, hparams = initial_state(Config(), 4)
+    state, hparams = initial_state(spec_from_config(Config()), 4)
 
     def stop_at_300(state, costs_n):
         if int(state.step) == 300:

@@ -16,6 +16,7 @@ from lr_jax import train
 from lr_jax.config import Config
 from lr_jax.errors import Interrupted
 from lr_jax.pipelines import hooks, stages
+from lr_jax.pipelines.spec import spec_from_config
 from lr_jax.pipelines.stages import initial_state
 from lr_jax.runfolder import report
 
@@ -28,7 +29,7 @@ def _cost_lines(caplog) -> list[str]:
 def test_chunked_cost_lines_are_the_report_lines(chunk_size, rng, caplog):
     x = jnp.asarray(rng.integers(0, 256, (30, 12), dtype=np.uint8))
     y = jnp.asarray(np.arange(30) % 2)
-    state, hparams = initial_state(Config(), 12)
+    state, hparams = initial_state(spec_from_config(Config()), 12)
     with caplog.at_level(logging.INFO):
         result = train.fit(
             state, x, y, hparams, num_steps=250, chunk_size=chunk_size, on_chunk=[hooks.CostPrinter(every=20)]
@@ -133,8 +134,9 @@ def test_sweep_reports_progress_and_caps_its_chunks(tmp_path):
     from lr_jax.pipelines import sweep
 
     config = Config.from_dict({"sweep": {"learning_rates": [0.01, 0.001], "seeds": [0]}})
-    configs = sweep.grid_configs(config)
-    _, _, on_chunk, chunk = sweep.resumable_grid(config, tmp_path, configs, n_features=12, n_examples=40)
+    spec = spec_from_config(config, record=sweep.checkpoint_config(config))
+    points = sweep.grid_specs(sweep.grid_configs(config), like=spec)
+    _, _, on_chunk, chunk = sweep.resumable_grid(spec, tmp_path, points, n_features=12, n_examples=40)
     assert isinstance(on_chunk[-1], hooks.ProgressLog) and chunk == config.train.checkpoint_every
     # 3 · 10,000 examples · 2 configs · 10,001 parameters: at most 33 iterations, and a divisor of 500: 25
-    assert sweep.resumable_grid(config, tmp_path, configs, n_features=10_000, n_examples=10_000)[3] == 25
+    assert sweep.resumable_grid(spec, tmp_path, points, n_features=10_000, n_examples=10_000)[3] == 25

@@ -33,8 +33,8 @@ def only_hydras(run) -> bool:
 def test_a_signal_during_start_up_is_one_line(signum, tmp_path, tiny_data, run_cli, monkeypatch):
     load = stages.load_inputs
 
-    def load_then_signal(config):  # the signal arrives while the data is read
-        inputs = load(config)
+    def load_then_signal(spec):  # the signal arrives while the data is read
+        inputs = load(spec)
         os.kill(os.getpid(), signum)
         return inputs
 
@@ -50,10 +50,10 @@ def test_a_signal_during_start_up_is_one_line(signum, tmp_path, tiny_data, run_c
 def test_a_signal_a_callback_swallowed_still_stops_the_run(tmp_path, tiny_data, run_cli, monkeypatch):
     load = stages.load_inputs
 
-    def swallowing_load(config):  # as a garbage collector callback does ("Exception ignored in ...")
+    def swallowing_load(spec):  # as a garbage collector callback does ("Exception ignored in ...")
         with contextlib.suppress(errors.Stopped):
             os.kill(os.getpid(), signal.SIGTERM)
-        return load(config)
+        return load(spec)
 
     monkeypatch.setattr(stages, "load_inputs", swallowing_load)
     run = tmp_path / "run"

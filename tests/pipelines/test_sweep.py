@@ -61,9 +61,13 @@ def test_grid_compiles_once(caplog, rng):
     y_N = jnp.asarray(rng.integers(0, 2, 20), jnp.int32)
     grid = dict(learning_rates=[0.3, 0.2, 0.1], seeds=[0, 1])
     other = dict(learning_rates=[0.03, 0.02, 0.01], seeds=[5, 6])  # same size, new values
+
+    def train_grid(values):
+        configs = sweep.grid_configs(make_config(train={"num_iterations": 11}, sweep=values))
+        return sweep.train_grid(sweep.grid_specs(configs), x_ND, y_N)
+
     with jax.log_compiles(), caplog.at_level(logging.WARNING):
-        first = sweep.train_grid(sweep.grid_configs(make_config(train={"num_iterations": 11}, sweep=grid)), x_ND, y_N)
-        second = sweep.train_grid(sweep.grid_configs(make_config(train={"num_iterations": 11}, sweep=other)), x_ND, y_N)
+        first, second = train_grid(grid), train_grid(other)
     messages = [r.getMessage() for r in caplog.records]
     compiled = [m.split(" with ")[0] for m in messages if m.startswith("Compiling")]
     training = [name for name in compiled if "run_steps" in name]
@@ -137,21 +141,25 @@ def test_a_grid_in_the_span_follows_single_weight_space_runs_at_every_logged_ite
     HIGHEST)."""
     from lr_jax import span
     from lr_jax.pipelines import stages
+    from lr_jax.pipelines.spec import spec_from_config
     from lr_jax.runtime import precision_scope
 
     config = span_sweep_config(model)
+    spec = spec_from_config(config)
     configs = sweep.grid_configs(config)
+    points = sweep.grid_specs(configs, like=spec)
     seen: dict[str, list] = {"grid": [], "single": []}
     with precision_scope("float64"):
-        inputs = stages.load_inputs(config)
+        inputs = stages.load_inputs(spec)
         x, y = inputs.xs["train"], inputs.ys["train"]
-        states, hparams = sweep.initial_states(configs, inputs.n_features)
-        states, name = stages.parametrize(config, inputs, states, hparams)
+        states, hparams = sweep.initial_states(points, inputs.n_features)
+        states, name = stages.parametrize(spec, inputs, states, hparams)
         assert name == span.SPAN and span.is_grid(states) and states.opt_state.coef["a"].shape[:2] == (4, 40)
         record = hooks_recording(seen["grid"])
-        grid = sweep.train_grid(configs, x, y, start=(states, hparams), on_chunk=[record], chunk_size=10)
+        grid = sweep.train_grid(points, x, y, start=(states, hparams), on_chunk=[record], chunk_size=10)
         for i, c in enumerate(configs):
-            weights = dataclasses.replace(c, train=dataclasses.replace(c.train, parametrization="weights"))
+            train_weights = dataclasses.replace(c.train, parametrization="weights")
+            weights = spec_from_config(dataclasses.replace(c, train=train_weights))
             state, hp = stages.initial_state(weights, inputs.n_features)
             single_seen: list = []
             single = stages.fit(

@@ -12,12 +12,13 @@ import pytest
 from lr_jax import Config, artifacts, runtime, train
 from lr_jax.models import logistic as model
 from lr_jax.pipelines import stages, sweep
+from lr_jax.pipelines.spec import spec_from_config
 from tests.conftest import assert_costs_csv_matches, curves_in_png
 
 
 def separate_run(config: Config, x_ND, y_N) -> train.FitResult:
     """The single-run path of `experiment.train_and_evaluate`, for one config of the grid."""
-    state, hparams = stages.initial_state(config, x_ND.shape[1])  # x: uint8
+    state, hparams = stages.initial_state(spec_from_config(config), x_ND.shape[1])  # x: uint8
     return train.fit(state, x_ND, y_N, hparams, num_steps=config.train.num_iterations, optim=config.optim.name)
 
 
@@ -56,10 +57,10 @@ def test_vmapped_sweep_equals_separate_runs(data_dir, init, learning_rates, seed
         train={"num_iterations": 200, "print_cost": False},
     )
     with runtime.precision_scope("float32"):
-        run_data = stages.load_inputs(config)
+        run_data = stages.load_inputs(spec_from_config(config))
         xs, ys = run_data.xs, run_data.ys
         configs = sweep.grid_configs(config)
-        grid = sweep.train_grid(configs, xs["train"], ys["train"])
+        grid = sweep.train_grid(sweep.grid_specs(configs), xs["train"], ys["train"])
         singles = [separate_run(c, xs["train"], ys["train"]) for c in configs]
     assert grid.costs.shape == (len(configs), 200)
     for i, single in enumerate(singles):
@@ -96,10 +97,10 @@ def test_oscillating_rate_stays_within_what_summation_order_alone_moves_it(data_
         train={"num_iterations": 200, "precision": "float64", "print_cost": False},
     )
     with runtime.precision_scope("float64"):
-        run_data = stages.load_inputs(config)
+        run_data = stages.load_inputs(spec_from_config(config))
         xs, ys = run_data.xs, run_data.ys
         configs = sweep.grid_configs(config)
-        grid = sweep.train_grid(configs, xs["train"], ys["train"])
+        grid = sweep.train_grid(sweep.grid_specs(configs), xs["train"], ys["train"])
         for i, c in enumerate(configs):
             single = separate_run(c, xs["train"], ys["train"])
             reordered = []
@@ -131,7 +132,7 @@ def test_sweep_and_evaluate_writes_each_config_like_a_run(data_dir, tmp_path):
         sweep={"learning_rates": [0.005, 0.001], "seeds": [0], "figures": "all"},
     )
     result = sweep.sweep_and_evaluate(config, tmp_path)
-    run_data = stages.load_inputs(config)
+    run_data = stages.load_inputs(spec_from_config(config))
     for i, lr in enumerate([0.005, 0.001]):
         metrics = json.loads((tmp_path / str(i) / "metrics.json").read_text())
         assert metrics["config"]["optim"]["learning_rate"] == lr

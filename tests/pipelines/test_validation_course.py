@@ -11,6 +11,7 @@ import pytest
 
 from lr_jax import Config, artifacts, evaluate, models, train_and_evaluate
 from lr_jax.pipelines import stages
+from lr_jax.pipelines.spec import spec_from_config
 from tests.conftest import curves_in_png
 
 
@@ -25,7 +26,7 @@ def _config(data_dir, **train):
 
 def _val_scores(config, params):
     """The validation metrics of `params` as the final evaluation computes them."""
-    inputs = stages.load_inputs(config)
+    inputs = stages.load_inputs(spec_from_config(config))
     params = {k: jnp.asarray(v) for k, v in params.items()}
     return evaluate.evaluate_split(
         models.build(config.model), params, inputs.xs["val"], inputs.ys["val"], threshold=config.model.threshold
