@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 PROCESS_STARTED = time.perf_counter()  # before the imports: metrics.json's import_time_s counts from here
+PROCESS_ID = os.getpid()  # the process that ran the script (a launcher's workers are others)
 
 import hydra_fixes  # noqa: E402  first (on sys.path: Python puts a script's folder there): SIGINT/SIGTERM handled
 
@@ -19,8 +22,12 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
     """Returns the run's `optimized_metric` (what a Hydra sweeper such as Optuna optimizes)."""
-    global PROCESS_STARTED
-    process_started, PROCESS_STARTED = PROCESS_STARTED, None  # a multirun's later jobs did not import
+    # import_time_s counts from the script's start in the process that ran it, from here in a launcher's worker
+    # process (which received this function, PROCESS_STARTED and PROCESS_ID from the parent), and not at all
+    # for a multirun's later jobs in a process that already imported lr_jax's pipeline.
+    entered = time.perf_counter()
+    warm = "lr_jax.pipelines.experiment" in sys.modules
+    process_started = None if warm else (PROCESS_STARTED if os.getpid() == PROCESS_ID else entered)
     from lr_jax import Config  # light; JAX is imported only once the config is valid
     from lr_jax.errors import DivergenceError, exit_on_error
 

@@ -14,11 +14,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import artifacts, optim, span, train
+from lr_jax import artifacts, models, optim, pixels, span, train
 from lr_jax.config import Config
+from lr_jax.config.vocab import SPAN_MODELS
 from lr_jax.errors import ConfigError
 from lr_jax.models import logistic, mlp
-from lr_jax.pipelines import experiment
+from lr_jax.pipelines import experiment, stages
+from lr_jax.pipelines.spec import spec_from_config
 from lr_jax.runtime import precision_scope
 from tests.conftest import REPO_ROOT
 from tests.runfolder.test_checkpoint import Stopped, record_and_stop_hooks
@@ -56,10 +58,23 @@ def problem(seed: int = 0):
     return jnp.asarray(x), jnp.asarray(y), jnp.asarray(rng.uniform(0.2, 3.0, M)), w0
 
 
-def fit_both(case: str):
-    """(weight-space FitResult, span FitResult, [(w, b) after each chunk] of each), float64."""
-    spec_changes, hp, kw = CASES[case]
+# The MLP: its first layer W1 (n, h) in the span, the other layers as weights. Each case compiles two programs.
+MLP_CASES = {
+    "sgd": ({}, {"learning_rate": 0.05}, {}),
+    "momentum-l2": ({}, {"learning_rate": 0.05, "momentum": 0.9, "l2": 0.05}, {}),
+    "minibatch": ({"nesterov": True}, {"learning_rate": 0.05, "momentum": 0.9, "l2": 0.01}, {"batch_size": 7}),
+    "sample-weights": ({}, {"learning_rate": 0.1, "l2": 0.01}, {"weighted": True}),
+    "tol": ({}, {"learning_rate": 0.5, "tol": 0.3}, {}),
+}
+TANH_MLP = mlp.MLP(hidden=(5, 3), activation="tanh", init_method="xavier")
+
+
+def fit_both(case: str, model=logistic.LOGISTIC, cases=CASES):
+    """(weight-space FitResult, span FitResult, [params after each chunk] of each), float64."""
+    spec_changes, hp, kw = cases[case]
     x, y, weights, w0 = problem()
+    if model is not logistic.LOGISTIC:
+        w0 = model.init(jax.random.key(1), N, jnp.float64)
     spec, hparams = optim.spec(**spec_changes), optim.make_hparams(dtype=jnp.float64, **hp)
     kwargs = {"batch_size": kw.get("batch_size"), "weight_N": weights if kw.get("weighted") else None}
     state = train.init_state(w0, hparams, jax.random.key(3), optim=spec)
@@ -68,11 +83,23 @@ def fit_both(case: str):
     def recorder(name):
         return lambda s, costs: seen[name].append(jax.device_get(s.params))
 
-    common = dict(num_steps=STEPS, optim=spec, chunk_size=EVERY, **kwargs)
+    common = dict(num_steps=STEPS, optim=spec, chunk_size=EVERY, model=model, **kwargs)
     weights_run = train.fit(state, x, y, hparams, on_chunk=[recorder("weights")], **common)
-    span_state = span.to_span(state, hparams, m=M, optim=spec)
+    span_state = span.to_span(state, hparams, m=M, optim=spec, model=model)
     span_run = span.fit(span_state, x, y, hparams, on_chunk=[recorder("span")], **common)
     return weights_run, span_run, seen
+
+
+def assert_same_iterates(weights_run, span_run, seen):
+    """Costs, steps and the params at every chunk boundary within 1e-12 (see the tests' docstrings)."""
+    assert span_run.costs.dtype == np.float64 and span_run.costs.shape == weights_run.costs.shape
+    np.testing.assert_allclose(span_run.costs, weights_run.costs, rtol=0, atol=1e-12)
+    assert int(span_run.state.step) == int(weights_run.state.step) and span_run.converged == weights_run.converged
+    assert len(seen["span"]) == len(seen["weights"]) >= 1
+    for got, want in zip(seen["span"], seen["weights"], strict=True):  # the params at every chunk boundary
+        assert got.keys() == want.keys()
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-12, err_msg=name)
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=() if c in FAST_CASES else pytest.mark.slow) for c in CASES])
@@ -83,15 +110,24 @@ def test_span_iterates_are_the_weight_space_iterates_at_every_logged_iteration(c
     products run at HIGHEST precision, float64 on every backend)."""
     with precision_scope("float64"):
         weights_run, span_run, seen = fit_both(case)
-    assert span_run.costs.dtype == np.float64 and span_run.costs.shape == weights_run.costs.shape
-    np.testing.assert_allclose(span_run.costs, weights_run.costs, rtol=0, atol=1e-12)
-    assert int(span_run.state.step) == int(weights_run.state.step) and span_run.converged == weights_run.converged
-    assert len(seen["span"]) == len(seen["weights"]) >= 1
-    for got, want in zip(seen["span"], seen["weights"], strict=True):  # the weights at every chunk boundary
-        np.testing.assert_allclose(got["w"], want["w"], rtol=0, atol=1e-12)
-        np.testing.assert_allclose(got["b"], want["b"], rtol=0, atol=1e-12)
+    assert_same_iterates(weights_run, span_run, seen)
     if case == "tol":
         assert span_run.converged and 0 < int(span_run.state.step) < STEPS  # stopped by ‖∇J‖ < tol, as weights
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=() if c == "minibatch" else pytest.mark.slow) for c in MLP_CASES]
+)
+def test_mlp_span_iterates_are_the_weight_space_iterates_at_every_logged_iteration(case):
+    """The MLP (two tanh layers) with W1 in the span: float64, the same argument and margin as for logistic
+    regression (measured at most 3.4e-16 in the costs and every layer's params over these 30 iterations);
+    the layers above the first see the same X W1 up to that rounding."""
+    with precision_scope("float64"):
+        weights_run, span_run, seen = fit_both(case, TANH_MLP, MLP_CASES)
+    assert_same_iterates(weights_run, span_run, seen)
+    assert span_run.state.opt_state.coef["a"].shape == (M, 5)  # A: one row per example, one column per unit
+    if case == "tol":
+        assert span_run.converged and 0 < int(span_run.state.step) < STEPS
 
 
 def test_the_span_state_is_float64_and_its_weights_are_the_run_dtype():
@@ -130,7 +166,9 @@ MLP = mlp.MLP(hidden=(4,))
         ("auto", 209, 12288, "sgd", logistic.LOGISTIC, 2000, False, "span"),  # the course
         ("auto", 209, 12288, "adam", logistic.LOGISTIC, 2000, False, "weights"),  # per-coordinate scaling
         ("auto", 209, 12288, "lbfgs", logistic.LOGISTIC, 2000, False, "weights"),  # its line search is in w
-        ("auto", 209, 12288, "sgd", MLP, 2000, False, "weights"),  # the MLP's first layer: not yet
+        ("auto", 209, 12288, "sgd", MLP, 2000, False, "span"),  # the MLP's first layer
+        ("auto", 209, 12288, "adam", MLP, 2000, False, "weights"),
+        ("auto", 500, 300, "sgd", MLP, 2000, False, "weights"),  # m >= n
         ("auto", 500, 300, "sgd", logistic.LOGISTIC, 2000, False, "weights"),  # m >= n
         ("auto", 100, 300, "sgd", logistic.LOGISTIC, 2000, False, "weights"),  # m > n/4
         ("auto", 20000, 200000, "sgd", logistic.LOGISTIC, 2000, False, "weights"),  # K's float64 > 2 GiB
@@ -147,6 +185,15 @@ def test_auto_picks_the_span_only_where_it_is_exact_and_pays(setting, m, n, opti
     assert why
 
 
+@pytest.mark.parametrize("name", SPAN_MODELS)
+def test_every_model_the_config_lets_train_in_the_span_declares_its_first_layer(name):
+    """config.vocab.SPAN_MODELS (what train.parametrization=span accepts) against the models themselves."""
+    model = models.build(Config.from_dict({"model": {"name": name}}).model)
+    params = model.init(jax.random.key(0), 7, jnp.float32)
+    assert span.first_layer(model) in params and params[span.first_layer(model)].shape[0] == 7
+    assert span.choose("auto", m=9, n=99, optimizer="sgd", model=model, num_steps=10**4)[0] == "span"
+
+
 @pytest.mark.parametrize(
     "optimizer, model, sharded, says",
     [("adam", logistic.LOGISTIC, False, "optim.name=adam"), ("sgd", logistic.LOGISTIC, True, "one device")],
@@ -161,10 +208,6 @@ def test_forcing_the_span_where_it_does_not_hold_is_refused(optimizer, model, sh
     [
         ({"train": {"parametrization": "coefficients"}}, "one of ['auto', 'weights', 'span']"),
         ({"train": {"parametrization": "span"}, "optim": {"name": "adam"}}, "auto or weights with optim=adam"),
-        (
-            {"train": {"parametrization": "span"}, "model": {"name": "mlp", "hidden": [3], "init": "he"}},
-            "auto or weights with model=mlp",
-        ),
     ],
 )
 def test_config_refuses_a_parametrization_that_cannot_hold(changes, says):
@@ -173,21 +216,23 @@ def test_config_refuses_a_parametrization_that_cannot_hold(changes, says):
     assert says in str(info.value)
 
 
-def synthetic_config(**train_keys) -> Config:
+TANH_MLP_SECTION = {"name": "mlp", "hidden": [4], "activation": "tanh", "init": "xavier"}
+
+
+def synthetic_config(model: dict | None = None, **train_keys) -> Config:
     return Config.from_dict(
         {
             "data": {"name": "synthetic", "num_examples": M, "num_test": 16, "num_features": N},
+            "model": model or {},
             "optim": {"learning_rate": 0.05, "momentum": 0.9},
             "train": {"num_iterations": 12, "log_every": 1, "print_cost": False, "progress": False, **train_keys},
         }
     )
 
 
-@pytest.mark.slow  # three runs
-def test_stopped_and_resumed_span_run_is_bit_identical_to_an_uninterrupted_one(tmp_path, monkeypatch):
-    """The checkpoint holds the span's coefficients and optax's momentum of them: a run stopped after its
-    checkpoint at iteration 6 and resumed ends on the uninterrupted run's bits."""
-    config = synthetic_config(parametrization="span", checkpoint_every=3, batch_size=16)
+def stop_and_resume(monkeypatch, tmp_path, config: Config, resumed_config: Config):
+    """(metrics of the uninterrupted run, of the run stopped after its checkpoint at 6 and resumed with
+    `resumed_config` and train.resume=true, the chunk boundaries each saw)."""
     seen = {"whole": [], "stopped": [], "resumed": []}
     record_and_stop_hooks(monkeypatch, None, seen["whole"])
     whole = experiment.train_and_evaluate(config, tmp_path / "whole")
@@ -195,18 +240,61 @@ def test_stopped_and_resumed_span_run_is_bit_identical_to_an_uninterrupted_one(t
     with pytest.raises(Stopped):
         experiment.train_and_evaluate(config, tmp_path / "run")
     record_and_stop_hooks(monkeypatch, None, seen["resumed"])
-    resumed = experiment.train_and_evaluate(
-        dataclasses.replace(config, train=dataclasses.replace(config.train, resume=True)), tmp_path / "run"
-    )
-
+    train_keys = dataclasses.replace(resumed_config.train, resume=True)
+    resumed = experiment.train_and_evaluate(dataclasses.replace(resumed_config, train=train_keys), tmp_path / "run")
     assert seen == {"whole": [3, 6, 9, 12], "stopped": [3, 6], "resumed": [9, 12]}
-    assert whole["parametrization"] == resumed["parametrization"] == "span"
     got, want = (artifacts.load_params(tmp_path / r / "params.npz") for r in ("run", "whole"))
     for name in want:
         np.testing.assert_array_equal(got[name], want[name])
     assert resumed["costs"] == whole["costs"] and resumed["test_cost"] == whole["test_cost"]
-    with np.load(tmp_path / "run/checkpoints/step_00000012.npz") as a:
-        assert "state.opt_state.coef['a']" in a.files and a["state.opt_state.coef['a']"].shape == (M,)
+    return whole, resumed
+
+
+@pytest.mark.slow  # three runs each
+@pytest.mark.parametrize("model", [{}, TANH_MLP_SECTION], ids=["logistic", "mlp"])
+def test_stopped_and_resumed_span_run_is_bit_identical_to_an_uninterrupted_one(tmp_path, monkeypatch, model):
+    """The checkpoint holds the span's coefficients and optax's momentum of them: a run stopped after its
+    checkpoint at iteration 6 and resumed ends on the uninterrupted run's bits. Each checkpoint's params are
+    the weights materialized from its coefficients: c·W₀ + XᵀA in float64 rounded to float32, which NumPy's
+    float64 product (another summation order, 1e-16 relative, on the run's own float32 features) reproduces
+    within 2 float32 ulps of the largest weight (measured 1), on any CPU or GPU."""
+    config = synthetic_config(model, parametrization="span", checkpoint_every=3, batch_size=16)
+    whole, resumed = stop_and_resume(monkeypatch, tmp_path, config, config)
+    assert whole["parametrization"] == resumed["parametrization"] == "span"
+    leaf = "W1" if model else "w"
+    features = jax.jit(lambda x: pixels.as_features(x, jnp.float32))  # as the run computes them, x/255 in XLA
+    x = np.asarray(features(stages.load_inputs(spec_from_config(config)).xs["train"]), np.float64)
+    kept = sorted((tmp_path / "run/checkpoints").glob("step_*.npz"))
+    assert len(kept) >= 2
+    for path in kept:
+        with np.load(path) as saved:
+            a, c = saved["state.opt_state.coef['a']"], saved["state.opt_state.coef['c']"]
+            assert a.shape == ((M, 4) if model else (M,)) and str(saved["parametrization"]) == "span"
+            want = (c * saved["state.opt_state.anchor"] + np.tensordot(x, a, axes=(0, 0))).astype(np.float32)
+            ulp = np.spacing(np.abs(want).max())  # a float32 ulp of the largest weight
+            np.testing.assert_allclose(saved[f"state.params['{leaf}']"], want, rtol=0, atol=2 * ulp)
+
+
+@pytest.mark.slow  # three runs
+def test_a_weights_checkpoint_resumes_in_weights_under_auto(tmp_path, monkeypatch, caplog):
+    """An MLP run whose checkpoints trained in weights (as auto picked for the MLP before it had a span)
+    resumes under auto, which now picks the span, in the checkpoint's own parametrization, bit-identical; a
+    forced span is refused naming both."""
+    weights = synthetic_config(TANH_MLP_SECTION, parametrization="weights", checkpoint_every=3)
+    auto = synthetic_config(TANH_MLP_SECTION, checkpoint_every=3)
+    auto_spec = spec_from_config(auto)
+    inputs = stages.load_inputs(auto_spec)
+    state, hparams = stages.initial_state(auto_spec, N)
+    assert stages.parametrize(auto_spec, inputs, state, hparams)[1] == "span"  # a fresh run
+    with caplog.at_level("INFO", logger="lr_jax"):
+        whole, resumed = stop_and_resume(monkeypatch, tmp_path, weights, auto)
+    assert whole["parametrization"] == resumed["parametrization"] == "weights"
+    assert "parametrization weights (the checkpoint's, resumed; auto would pick span" in caplog.text
+    with np.load(tmp_path / "run/checkpoints/step_00000012.npz") as saved:
+        assert str(saved["parametrization"]) == "weights"
+    forced = synthetic_config(TANH_MLP_SECTION, parametrization="span", checkpoint_every=3, resume=True)
+    with pytest.raises(ConfigError, match="train.parametrization=span, but .* trained in weights. Resume with"):
+        experiment.train_and_evaluate(forced, tmp_path / "run")
 
 
 @pytest.mark.slow  # two runs

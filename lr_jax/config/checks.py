@@ -24,6 +24,7 @@ from lr_jax.config.vocab import (
     PARAMETRIZATIONS,
     PRECISIONS,
     SCHEDULES,
+    SPAN_MODELS,
     SWEEP_FIGURES,
     TEACHERS,
 )
@@ -209,7 +210,7 @@ def _check_parametrization(c: Config) -> None:
         p,
         f"auto or weights with optim={c.optim.name} (the span holds only for sgd, with any momentum and schedule)",
     )
-    _check(c.model.name == "logistic", "train.parametrization", p, f"auto or weights with model={c.model.name}")
+    _check(c.model.name in SPAN_MODELS, "train.parametrization", p, f"auto or weights with model={c.model.name}")
     _check(
         not c.model.softmax,
         "train.parametrization",

@@ -37,3 +37,4 @@ CLASS_WEIGHTS = (None, "balanced")
 SWEEP_FIGURES = ("summary", "all")  # sweep.figures: the summary's learning_curves.png only, or every point's too
 PRECISIONS = ("float32", "float64")
 PARAMETRIZATIONS = ("auto", "weights", "span")  # train.parametrization (lr_jax/span.py)
+SPAN_MODELS = ("logistic", "mlp")  # model.name that train.parametrization=span trains (their `first_layer`)

@@ -5,7 +5,10 @@ for ONE example (plus `penalized(params)`, the leaves L2 acts on, and `unit_weig
 weights of its first units as rows, for the figures; and optionally `batched_apply(params, x_ND)`, the same
 logits for a batch in a faster form, see `forward`). A model with `num_outputs` = K > 1 returns K logits
 per example, one per class, and its probabilities are their softmax (`is_softmax`); otherwise one logit,
-whose sigmoid is P(class 1). Everything above the models (loss, training,
+whose sigmoid is P(class 1). A model whose logits depend on x only through one product X W of a weight
+leaf W (n, *units) names that leaf `first_layer` and computes the logits of a batch from that product with
+`from_first_layer(params, xw)`: with one logit per example it can then train in the span of the data
+(`lr_jax.span`); W must be among its `penalized` leaves. Everything above the models (loss, training,
 evaluation, figures) goes through it and never looks inside the params pytree.
 """
 

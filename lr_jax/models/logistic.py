@@ -37,6 +37,7 @@ class LogisticModel:
 
     init_method: str = "zeros"
     init_scale: float = 0.01
+    first_layer = "w"  # the weights whose product X w is all the model makes of x (lr_jax.span)
     num_outputs: int = 1  # 1: one sigmoid unit (two classes); K: K softmax units
 
     def init(self, key: jax.Array | None, n_features: int, dtype=jnp.float32) -> Params:
@@ -47,6 +48,10 @@ class LogisticModel:
 
     def apply(self, params: Params, x_D: jax.Array) -> jax.Array:
         return logit(params, x_D)
+
+    def from_first_layer(self, params: Params, xw_N: jax.Array) -> jax.Array:
+        """The logits z[m] (z[m, K] for a softmax) from the first layer's products X w (params["w"] unused)."""
+        return xw_N + params["b"]
 
     def penalized(self, params: Params) -> Params:
         """The weights; the bias is not penalized."""

@@ -56,6 +56,7 @@ class MLP:
     init_method: str = "he"
     init_scale: float = 0.01
     course_seed: int = 1  # RandomState seed of init_method="course" (model.course_seed, null = train.seed)
+    first_layer = "W1"  # the weights whose product X W¹ is all the network makes of x (lr_jax.span)
     num_outputs: int = 1  # 1: one sigmoid unit (two classes); K: K softmax units
 
     def layer_sizes(self, n_features: int) -> tuple[int, ...]:
@@ -86,12 +87,17 @@ class MLP:
         z = self._layers(params, _batch_times_weights(x_ND, params["W1"]))
         return z[:, 0] if self.num_outputs == 1 else z
 
+    def from_first_layer(self, params: Params, xw1_NH: jax.Array) -> jax.Array:
+        """The logits z[m] (z[m, K] for a softmax) from the first layer's products X W¹ (params["W1"] unused)."""
+        z = self._layers(params, xw1_NH)
+        return z[:, 0] if self.num_outputs == 1 else z
+
     def _layers(self, params: Params, xw1: jax.Array) -> jax.Array:
         """From the first layer's product x W¹ (one example or a batch) to the output layer's z."""
         g = ACTIVATIONS[self.activation]
         bias = lambda layer: jnp.expand_dims(params[f"b{layer}"], tuple(range(xw1.ndim - 1)))  # a row per example
         z = xw1 + bias(1)
-        for layer in range(2, len(params) // 2 + 1):
+        for layer in range(2, sum(k.startswith("b") for k in params) + 1):  # W1 itself may be absent
             z = g(z) @ params[f"W{layer}"] + bias(layer)
         return z
 

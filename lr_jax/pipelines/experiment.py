@@ -8,8 +8,10 @@ config here; only the report and the run's own files read the config itself.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import math
+import os
 import time
 from concurrent import futures
 from pathlib import Path
@@ -27,6 +29,7 @@ from lr_jax.pipelines.spec import spec_from_config
 from lr_jax.runfolder import report
 
 log = logging.getLogger(__name__)
+_RUNS_IN_PROCESS = itertools.count(1)  # a multirun's jobs in one process: the later ones find JAX's caches warm
 
 
 def train_and_evaluate(
@@ -54,7 +57,7 @@ def train_and_evaluate(
         inputs = stages.load_inputs(spec)
         t_data = time.perf_counter()
         state, hparams = stages.initial_state(spec, inputs.n_features)
-        state, parametrization = stages.parametrize(spec, inputs, state, hparams)
+        state, parametrization = stages.parametrize(spec, inputs, state, hparams, workdir)
         state, past_costs = stages.resume_point(spec, workdir, state)
         run_scope.enter_context(stages.claim_folder(spec, workdir, inputs.n_features))  # held to the end
         # Every check on the input is done: only now does the run write anything. A resumed run's config.json
@@ -84,6 +87,8 @@ def train_and_evaluate(
         info: dict[str, Any] = {
             "n_iter": int(result.state.step),
             "parametrization": parametrization,
+            "process_id": os.getpid(),
+            "run_in_process": next(_RUNS_IN_PROCESS),  # 1: this process imported and compiled for this run
             "data_time_s": t_data - t_start,
             "converged": result.converged,
             "compile_time_s": result.compile_s,

@@ -190,9 +190,13 @@ def _init_state(seed, hparams, *, model: Model, optim, n_features, dtype) -> tra
     return train.init_state(model.init(key_init, n_features, dtype), hparams, key_train, optim=optim)
 
 
-def parametrize(spec: RunSpec, inputs: Inputs, state: train.TrainState, hparams) -> tuple[train.TrainState, str]:
+def parametrize(
+    spec: RunSpec, inputs: Inputs, state: train.TrainState, hparams, workdir: Path | None = None
+) -> tuple[train.TrainState, str]:
     """(the state in the parametrization the run trains in, its name): train.parametrization, auto decided
-    by `span.choose`; logged once. Before `resume_point`, whose checkpoint must match the state's form."""
+    by `span.choose`; logged once. Before `resume_point`, whose checkpoint must match the state's form: a
+    resumed run under auto (`workdir` given) keeps the parametrization its newest checkpoint records. A
+    sweep's stacked grid of states is parametrized as a whole."""
     m, n = inputs.xs["train"].shape
     if spec.model_config.softmax:  # checks.validate refuses train.parametrization=span for a softmax output
         name, why = span.WEIGHTS, f"a softmax output of {spec.model_config.n_classes} classes trains its weights"
@@ -205,11 +209,29 @@ def parametrize(spec: RunSpec, inputs: Inputs, state: train.TrainState, hparams)
             model=spec.model,
             num_steps=spec.train.iteration_limit,
             sharded=parallel.use_mesh(spec.parallel),
+            units=span.first_layer_units(spec.model, state),
         )
+    if workdir is not None and spec.train.resume:
+        name, why = _resumed_parametrization(spec, workdir, name, why)
     log.info("parametrization %s (%s)", name, why)
     if name == span.SPAN:
-        state = span.to_span(state, hparams, m=m, optim=spec.optim)
+        state = span.to_span(state, hparams, m=m, optim=spec.optim, model=spec.model)
     return state, name
+
+
+def _resumed_parametrization(spec: RunSpec, workdir: Path, name: str, why: str) -> tuple[str, str]:
+    """(name, why) of a resumed run: its newest checkpoint's parametrization under auto (a forced one that
+    differs is refused), else the choice made for a new run."""
+    recorded = checkpoint.recorded_parametrization(workdir)
+    if recorded is None or recorded == name:
+        return name, why
+    if spec.train.parametrization != "auto":
+        raise ConfigError(
+            f"train.parametrization={spec.train.parametrization}, but the newest checkpoint in "
+            f"{workdir / checkpoint.FOLDER} trained in {recorded}. Resume with train.parametrization="
+            f"{recorded} or auto (which resumes a checkpoint in its own parametrization)."
+        )
+    return recorded, f"the checkpoint's, resumed; auto would pick {name}: {why}"
 
 
 def resume_point(spec: RunSpec, workdir: Path, state: train.TrainState) -> tuple[train.TrainState, np.ndarray]:

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import optim, outcomes, pixels, runtime, train
+from lr_jax import optim, outcomes, pixels, runtime, span, train
 from lr_jax.config import Config
 from lr_jax.errors import OutcomeError
 from lr_jax.models.interface import Model
@@ -143,15 +143,27 @@ def checkpoint_config(config: Config) -> dict[str, Any]:
     return {**config.to_dict(), "sweep_grid": {"learning_rates": list(s.learning_rates), "seeds": list(s.seeds)}}
 
 
-def resumable_grid(spec: RunSpec, workdir: Path, points: Sequence[RunSpec], n_features: int, n_examples: int = 1):
+def resumable_grid(
+    spec: RunSpec,
+    workdir: Path,
+    points: Sequence[RunSpec],
+    n_features: int,
+    n_examples: int = 1,
+    *,
+    inputs: stages.Inputs | None = None,
+):
     """((stacked states, hparams), costs so far f[C, t], the hooks, the chunk length): the grid from its newest
-    checkpoint with train.resume=true, else from its initial states; written every train.checkpoint_every
+    checkpoint with train.resume=true, else from its initial states, in the span of the data where
+    train.parametrization picks it for `inputs` (`stages.parametrize`: one K for the whole grid); written
+    every train.checkpoint_every
     iterations (atomically, the newest train.keep_checkpoints kept); with train.progress, a line every few
     seconds (`hooks.ProgressLog`: the grid's costs from lowest to highest); chunks of a few seconds of work
     at most (`stages.chunk_length`). `spec.record` is what the checkpoints must match (`checkpoint_config`)."""
     t, saved_config = spec.train, spec.record
     rundir.recover(workdir, enabled=runtime.is_writer())  # what a killed run left, before its checkpoints are read
     states, hparams = initial_states(points, n_features)
+    if inputs is not None:
+        states, _ = stages.parametrize(spec, inputs, states, hparams, workdir)
     states, past_costs = checkpoint.starting_point(
         workdir,
         states,
@@ -201,8 +213,9 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
         configs = grid_configs(config)
         points = grid_specs(configs, like=spec)
         start, past_costs, on_chunk, chunk = resumable_grid(
-            spec, workdir, points, inputs.n_features, len(inputs.splits["train"].y)
+            spec, workdir, points, inputs.n_features, len(inputs.splits["train"].y), inputs=inputs
         )
+        parametrization = span.SPAN if span.is_span(start[0]) else span.WEIGHTS
         members = [f"{i}/{name}" for i in range(len(configs)) for name in report.RUN_FILES]
         targets = {"files": (*members, *summary.SUMMARY_FILES), "folders": (checkpoint.FOLDER,)}
         run_scope.enter_context(stages.claim_folder(spec, workdir, inputs.n_features, **targets))  # to the end
@@ -238,7 +251,8 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             started = time.perf_counter()
             log.info("config %d: learning_rate=%s seed=%d", i, c.optim.learning_rate, c.train.seed)
             n_iter = int(result.state.step[i])
-            info = {"n_iter": n_iter, "converged": bool(cast(np.ndarray, result.converged)[i]), **timing}
+            converged = bool(cast(np.ndarray, result.converged)[i])
+            info = {"n_iter": n_iter, "parametrization": parametrization, "converged": converged, **timing}
             (stage / str(i)).mkdir()
             report.report_run(
                 stage / str(i),

@@ -4,9 +4,10 @@ A vmapped sweep checkpoints its stacked grid the same way: every leaf (and the c
 
 `<run folder>/checkpoints/step_<N>.npz` holds one array per leaf of the flattened TrainState, named by its
 pytree path (`state.params['w']`, ...), the PRNG key as its raw `jax.random.key_data`, the costs of
-iterations 0..N-1, and the run's config as JSON. Files are written atomically and only the newest
-`keep` are kept, so a run killed at any moment leaves complete checkpoints only. Restoring needs a
-template state of the same config (`stages.initial_state`), which fixes the tree, shapes and dtypes.
+iterations 0..N-1, the run's config as JSON and its parametrization ("span" or "weights", `lr_jax.span`).
+Files are written atomically and only the newest `keep` are kept, so a run killed at any moment leaves
+complete checkpoints only. Restoring needs a template state of the same config (`stages.initial_state`,
+`stages.parametrize`), which fixes the tree, shapes and dtypes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import artifacts
+from lr_jax import artifacts, span
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError, DataError
 from lr_jax.train import TrainState, steps_done
@@ -47,6 +48,7 @@ RESUMABLE_CHANGES = frozenset(
         "train.resume",
         "train.overwrite",
         "train.compilation_cache_dir",
+        "train.parametrization",  # the same iterates; a resumed run keeps its checkpoint's (stages.parametrize)
         "optimized_metric",  # what a sweep selects on, not how the run trains
         "sweep.figures",  # which figures a sweep draws
         "sweep.learning_rates",
@@ -73,6 +75,7 @@ def save(folder: Path, state: TrainState, costs, config: Mapping[str, Any], keep
     path = folder / f"step_{step:08d}.npz"
     arrays = {name: np.asarray(leaf) for name, leaf in jax.device_get(_named_leaves(state)).items()}
     arrays.update(costs=np.asarray(costs), config=np.asarray(json.dumps(dict(config))))
+    arrays.update(parametrization=np.asarray(span.SPAN if span.is_span(state) else span.WEIGHTS))
     try:
         with artifacts.atomic_open(path, "wb") as f:
             np.savez(f, checksum=content_checksum(arrays), **arrays)  # type: ignore[arg-type]  # no key is allow_pickle
@@ -92,6 +95,22 @@ def save(folder: Path, state: TrainState, costs, config: Mapping[str, Any], keep
     for stale in folder.glob(".step_*.tmp"):  # left by a run killed while writing
         stale.unlink(missing_ok=True)
     return path
+
+
+def recorded_parametrization(workdir: Path) -> str | None:
+    """The parametrization (span.SPAN or span.WEIGHTS) of the newest readable checkpoint of `workdir`, or None.
+
+    Told by its state's leaves where a checkpoint predates the record: a span state holds the anchor.
+    """
+    for path in reversed(list_checkpoints(workdir / FOLDER)):
+        try:
+            with np.load(path) as npz:
+                if "parametrization" in npz.files:
+                    return str(npz["parametrization"])
+                return span.SPAN if "state.opt_state.anchor" in npz.files else span.WEIGHTS
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error):
+            continue  # a damaged file: `starting_point` reports it
+    return None
 
 
 def list_checkpoints(folder: Path) -> list[Path]:

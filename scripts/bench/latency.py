@@ -5,7 +5,9 @@ lr_jax: the course run with a fresh compilation cache (first process on a machin
 of 8 learning rates (both with the cache warm, as on a machine that ran the course before). NumPy float64
 (`numpy_course_run.py`): the plot-free course process, and the same 16 / 8 runs in one process. Then
 (`--only` picks parts) the dependencies' import cost (`bench.importcost`) and the estimator's cold start
-against scikit-learn's process (`bench.coldstart`).
+against scikit-learn's process (`bench.coldstart`), and the warm workers (`--only workers`): a multirun of 8
+learning rates in one process (Hydra's basic launcher) and in two warm worker processes
+(`hydra/launcher=parallel`) against NumPy's 8 runs, with what each job paid (metrics.json).
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ TARGETS = {  # issue 10, on a 2-core CPU
     "help_s": 0.5,
     "after_training_s": 0.1,
     "loop_speedup": 2.5,
+    "multirun8_workers": 0.5,  # issue 24
 }
 
 
-PARTS = ("course", "imports", "coldstart")  # issue 10's figures; import cost; the estimator's cold start
+PARTS = ("course", "imports", "coldstart", "workers")  # issue 10's figures; import cost; cold start; multiruns
 
 
 def add_arguments(parser) -> None:
@@ -68,6 +71,51 @@ def run(args) -> None:
         importcost.report(max(args.repeats, 3))
     if "coldstart" in parts:
         coldstart.report(args.repeats, args.data_dir)
+    if "workers" in parts:
+        _worker_figures(args)
+
+
+def _folder(name: str) -> str:
+    """A figure's name as a folder name that a Hydra override takes as it is (no comma: a sweep; no space)."""
+    return name.replace(",", "").replace(" ", "-")
+
+
+def _worker_figures(args) -> None:
+    """8 learning rates: NumPy's 8 runs in one process; a Hydra multirun in one process (basic launcher) and
+    in 2 warm worker processes (hydra/launcher=parallel), both with a warm compilation cache; then what the
+    jobs of the last repeat paid, from their metrics.json."""
+    if not args.data_dir:
+        sys.exit("error: pass --data-dir or set LR_JAX_DATA_DIR (the folder with the course's .h5 files)")
+    py, tmp = sys.executable, Path(tempfile.mkdtemp(prefix="lr_jax-workers-"))
+    env = {**os.environ, "MPLBACKEND": "Agg", "LR_JAX_DATA_DIR": args.data_dir, "HYDRA_FULL_ERROR": "1"}
+    multirun = [py, "scripts/train.py", "-m", f"optim.learning_rate={','.join(map(str, RATES_8))}"]
+    multirun += [f"train.compilation_cache_dir={tmp / 'xla'}", "train.progress=false"]
+    commands = {
+        "numpy 8 runs": [py, str(NUMPY_RUN), args.data_dir, "-", "--learning-rates", ",".join(map(str, RATES_8))],
+        "multirun 8": multirun,
+        "multirun 8, 2 workers": multirun + ["hydra/launcher=parallel"],
+    }
+    for k, name in enumerate(("multirun 8", "multirun 8, 2 workers")):  # prime the warm cache (untimed)
+        _timed(commands[name] + [f"hydra.sweep.dir={tmp / f'prime-{k}'}"], env)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for r in range(args.repeats):
+        for name, cmd in commands.items():
+            out = [f"hydra.sweep.dir={tmp / f'{_folder(name)}-{r}'}"] if name.startswith("multirun") else []
+            times[name].append(_timed(cmd + out, env, name))
+    med = {name: statistics.median(t) for name, t in times.items()}
+    print(f"\nwarm workers, medians of {args.repeats}; {os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d')}")
+    for name, cmd in commands.items():
+        print(f"  {name:<22} {med[name]:7.2f} s   $ {shlex.join(str(c) for c in cmd)}")
+    print("\n| figure | measured | target | met |\n| --- | ---: | ---: | --- |")
+    for name in ("multirun 8", "multirun 8, 2 workers"):
+        ratio, target = med[name] / med["numpy 8 runs"], TARGETS["multirun8_workers"]
+        print(f"| {name} / NumPy's 8 runs | {ratio:.2f} | <= {target} | {'yes' if ratio <= target else 'no'} |")
+    keys = ("process_id", "run_in_process", "import_time_s", "compile_time_s", "train_time_s", "files_time_s")
+    for name in ("multirun 8", "multirun 8, 2 workers"):
+        print(f"\n{name}, the last repeat's jobs: {', '.join(keys)}")
+        for job in sorted((tmp / f"{_folder(name)}-{args.repeats - 1}").glob("[0-9]*/metrics.json")):
+            m = json.loads(job.read_text())
+            print("  " + " ".join(f"{m.get(k) or 0:.3f}" if k.endswith("_s") else str(m.get(k)) for k in keys))
 
 
 def _course_figures(args) -> None:

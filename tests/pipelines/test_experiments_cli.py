@@ -178,25 +178,41 @@ def test_summarize_script_prints_the_table_and_names_the_best_run(experiment_run
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "launcher, extra",
+    "launcher, extra, rates",
     [
-        ("parallel", "joblib"),  # conf/hydra/launcher/parallel.yaml
-        ("submitit_local", "submitit"),  # the launcher of hydra/launcher=slurm, with submitit's local executor
+        # conf/hydra/launcher/parallel.yaml: 4 jobs on its 2 worker processes, so a worker runs a second job
+        ("parallel", "joblib", (0.01, 0.001, 0.005, 0.002)),
+        # the launcher of hydra/launcher=slurm, with submitit's local executor
+        ("submitit_local", "submitit", (0.01, 0.001)),
     ],
 )
-def test_launchers_run_the_jobs_and_share_the_compilation_cache(tmp_path, data_dir, launcher, extra):
+def test_launchers_run_the_jobs_and_share_the_compilation_cache(tmp_path, data_dir, launcher, extra, rates):
+    """The jobs share the persistent cache; the parallel launcher's workers stay warm: a worker's later jobs
+    compile and import nothing (metrics.json's process_id, run_in_process, compile_time_s, import_time_s)."""
     pytest.importorskip(f"hydra_plugins.hydra_{extra}_launcher", reason=f"pip install -e '.[{extra}]'")
     cache = tmp_path / "xla_cache"
     run_cli(
         "train.py",
         "-m",
         f"hydra/launcher={launcher}",
-        "optim.learning_rate=0.01,0.001",
+        f"optim.learning_rate={','.join(map(str, rates))}",
         "train.num_iterations=20",
         f"data.dir={data_dir}",
         f"train.compilation_cache_dir={cache}",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
     )
     rows = json.loads((tmp_path / "sweep" / "summary.json").read_text())["rows"]
-    assert [r["optim.learning_rate"] for r in rows] == [0.01, 0.001]
+    assert [r["optim.learning_rate"] for r in rows] == list(rates)
     assert any(p.name.startswith("jit_run_steps") for p in cache.iterdir())
+    if launcher != "parallel":
+        return
+    jobs = [json.loads((tmp_path / "sweep" / str(i) / "metrics.json").read_text()) for i in range(len(rates))]
+    runs_by_process: dict[int, list[int]] = {}
+    for job in jobs:
+        runs_by_process.setdefault(job["process_id"], []).append(job["run_in_process"])
+    assert len(runs_by_process) <= 2 and all(sorted(r) == list(range(1, len(r) + 1)) for r in runs_by_process.values())
+    for job in jobs:
+        if job["run_in_process"] > 1:  # JAX's in-memory caches of a warm worker: nothing compiled or imported
+            assert job["compile_time_s"] == 0.0 and job.get("import_time_s") is None, job
+        else:  # a worker's first job imports lr_jax in that worker, timed from the worker's own clock
+            assert 0 < job["import_time_s"] < job["process_time_s"], job

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -105,3 +106,71 @@ def test_a_diverging_point_is_reported_and_the_best_run_is_another(tmp_path):
     assert (tmp_path / "0" / "costs.csv").is_file()
     assert [r["diverged"] for r in result["rows"]] == [True, False]
     assert result["best"]["run"] == "1" == strict_json(tmp_path / "summary.json")["best"]["run"]
+
+
+def hooks_recording(seen: list):
+    """An `on_chunk` hook that keeps the params (on the host) at each chunk boundary."""
+    return lambda state, costs: seen.append(jax.device_get(state.params))
+
+
+def span_sweep_config(model: dict) -> Config:
+    """A grid of 2 learning rates x 2 seeds on 40 examples of 300 features (m < n/4: auto picks the span),
+    float64, momentum, L2 and minibatches; the seeds draw different starting weights."""
+    return make_config(
+        data={"name": "synthetic", "num_examples": 40, "num_test": 8, "num_features": 300},
+        model={"l2": 0.01, **model},
+        optim={"momentum": 0.9},
+        train={"num_iterations": 30, "precision": "float64", "batch_size": 16, "progress": False},
+        sweep={"learning_rates": [0.05, 0.02], "seeds": [0, 1]},
+    )
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        {"init": "normal"},
+        pytest.param({"name": "mlp", "hidden": [4], "activation": "tanh", "init": "xavier"}, marks=pytest.mark.slow),
+    ],
+    ids=["logistic", "mlp"],
+)
+def test_a_grid_in_the_span_follows_single_weight_space_runs_at_every_logged_iteration(model):
+    """One K for the whole grid, the anchors' terms per point: every point's costs and params after each
+    chunk of 10 iterations are those of a single weight-space run with its learning rate and seed. float64:
+    the same operations in another order (K·A for X(XᵀA), the grid's vmapped products), rounding of 1e-16 per
+    operation, the costs measured within 4.4e-16; 1e-12 holds on any CPU or GPU (the span's products run at
+    HIGHEST)."""
+    from lr_jax import span
+    from lr_jax.pipelines import stages
+    from lr_jax.pipelines.spec import spec_from_config
+    from lr_jax.runtime import precision_scope
+
+    config = span_sweep_config(model)
+    spec = spec_from_config(config)
+    configs = sweep.grid_configs(config)
+    points = sweep.grid_specs(configs, like=spec)
+    seen: dict[str, list] = {"grid": [], "single": []}
+    with precision_scope("float64"):
+        inputs = stages.load_inputs(spec)
+        x, y = inputs.xs["train"], inputs.ys["train"]
+        states, hparams = sweep.initial_states(points, inputs.n_features)
+        states, name = stages.parametrize(spec, inputs, states, hparams)
+        assert name == span.SPAN and span.is_grid(states) and states.opt_state.coef["a"].shape[:2] == (4, 40)
+        record = hooks_recording(seen["grid"])
+        grid = sweep.train_grid(points, x, y, start=(states, hparams), on_chunk=[record], chunk_size=10)
+        for i, c in enumerate(configs):
+            train_weights = dataclasses.replace(c.train, parametrization="weights")
+            weights = spec_from_config(dataclasses.replace(c, train=train_weights))
+            state, hp = stages.initial_state(weights, inputs.n_features)
+            single_seen: list = []
+            single = stages.fit(
+                weights,
+                stages.Placed(None, x, y, None, state, hp),
+                on_chunk=[hooks_recording(single_seen)],
+                chunk_size=10,
+            )
+            np.testing.assert_allclose(grid.costs[i], single.costs, rtol=0, atol=1e-12, err_msg=f"config {i}")
+            assert len(single_seen) == len(seen["grid"]) == 3
+            for got, want in zip(seen["grid"], single_seen, strict=True):
+                for leaf in want:
+                    np.testing.assert_allclose(got[leaf][i], want[leaf], rtol=0, atol=1e-12, err_msg=leaf)
+    assert not np.allclose(grid.costs[0], grid.costs[1])  # the seeds gave different starting points
