@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lr_jax import evaluate, optim, runtime, train
+from lr_jax import data, evaluate, optim, runtime, train
 from lr_jax.models import logistic as model
 from lr_jax.pipelines import sweep
 
@@ -117,7 +117,8 @@ def test_evaluation_compiled_in_the_worker_is_what_the_run_calls(caplog, precisi
         dtype = runtime.run_dtype(precision)
         xs = {s: jnp.asarray(rng.integers(0, 256, (9 + k, 6)), jnp.uint8) for k, s in enumerate(("train", "test"))}
         ys = {s: jnp.asarray(rng.integers(0, 2, x.shape[0]), jnp.int32) for s, x in xs.items()}
-        inputs = stages.Inputs({}, xs, ys, None)
+        splits = {s: data.Split(np.asarray(xs[s]), np.asarray(ys[s], np.int64), ("non-cat", "cat")) for s in xs}
+        inputs = stages.Inputs(splits, xs, ys, None)
         params = {"w": jnp.asarray(rng.normal(size=6), dtype), "b": jnp.asarray(0.2, dtype)}
         if grid:
             params = sweep.stack([params, params])
