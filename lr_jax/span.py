@@ -41,7 +41,7 @@ import optax
 
 from lr_jax import pixels, runtime, train
 from lr_jax.errors import ConfigError
-from lr_jax.models.interface import Model, param_dtype
+from lr_jax.models.interface import Model, is_softmax, param_dtype
 from lr_jax.models.logistic import LOGISTIC
 from lr_jax.optim import HParams, OptimSpec, as_spec, make_optimizer
 
@@ -128,8 +128,6 @@ def _why_not_exact(optimizer: str, model: Model, sharded: bool) -> str:
         return f"optim.name={optimizer} is not linear in the gradients (only sgd, with any momentum and schedule)"
     if first_layer(model) is None:
         return f"the span parametrization needs a model with a first layer (logistic or mlp), not {model!r}"
-    if getattr(model, "num_outputs", 1) != 1:
-        return "the span parametrization trains one logit per example (a softmax output trains in weights)"
     if sharded:
         return "the span parametrization runs on one device (set parallel.data_parallel=false)"
     return ""
@@ -239,9 +237,13 @@ def _rest(coef) -> dict:
     return {k: v for k, v in coef.items() if k not in SPAN_COEFFICIENTS}
 
 
-def _data_cost(z_N, y_N, weight_N):
-    """The data term of `loss.cost` from the logits: the mean, or Σ sᵢLᵢ / Σ sᵢ."""
-    loss_N = optax.sigmoid_binary_cross_entropy(z_N, y_N.astype(z_N.dtype))
+def _data_cost(z_N, y_N, weight_N, softmax: bool = False):
+    """The data term of `loss.cost` from the logits (z[m], or z[m, K] and class indices for a softmax): the
+    mean, or Σ sᵢLᵢ / Σ sᵢ."""
+    if softmax:
+        loss_N = optax.softmax_cross_entropy_with_integer_labels(z_N, y_N.astype(jnp.int32))
+    else:
+        loss_N = optax.sigmoid_binary_cross_entropy(z_N, y_N.astype(z_N.dtype))
     if weight_N is None:
         return jnp.mean(loss_N)
     weight_N = weight_N.astype(loss_N.dtype)
@@ -270,9 +272,10 @@ def _value_and_grad(g: Gram, coef, y_N, weight_N, l2, model: Model, rows=None):
 
     def objective(xw, rest):  # J but the first layer's L2 term, from the first layer's product X W
         z = model.from_first_layer(rest, xw)
-        if z.shape != y_N.shape:  # at trace time: the data term below is one logit's per example
-            raise ConfigError(f"the span parametrization needs one logit per example; {model!r} gives {z.shape}")
-        data = _data_cost(z, y_N, weight_N)
+        softmax = is_softmax(model)
+        if z.shape[: y_N.ndim] != y_N.shape or z.ndim != y_N.ndim + softmax:  # at trace time
+            raise ConfigError(f"{model!r} gives logits of shape {z.shape} for labels of shape {y_N.shape}")
+        data = _data_cost(z, y_N, weight_N, softmax)
         return data + jnp.where(l2 == 0, 0.0, 0.5 * l2 * _squares(model, rest, units_ndim))
 
     value, (r, rest_grads) = jax.value_and_grad(objective, argnums=(0, 1))(ka + c * z0, rest)

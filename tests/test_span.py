@@ -49,11 +49,14 @@ CASES = {
 FAST_CASES = ("sgd", "tol")
 
 
-def problem(seed: int = 0):
-    """(x f64[M, N], y int32[M], sample weights f64[M]) and a non-zero w₀ (so c·w₀ and λc·w₀ matter)."""
+def problem(seed: int = 0, classes: int = 2):
+    """(x f64[M, N], y int32[M] in [0, classes), sample weights f64[M]) and a non-zero w₀ (so c·w₀ and λc·w₀
+    matter)."""
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(M, N))
     y = (x[:, :5].sum(axis=1) + rng.normal(size=M) > 0).astype(np.int32)
+    if classes > 2:  # the class of the largest of `classes` noisy scores
+        y = np.argmax(x[:, :classes] + 0.5 * rng.normal(size=(M, classes)), axis=1).astype(np.int32)
     w0 = {"w": jnp.asarray(0.01 * rng.normal(size=N)), "b": jnp.asarray(0.1)}
     return jnp.asarray(x), jnp.asarray(y), jnp.asarray(rng.uniform(0.2, 3.0, M)), w0
 
@@ -69,10 +72,10 @@ MLP_CASES = {
 TANH_MLP = mlp.MLP(hidden=(5, 3), activation="tanh", init_method="xavier")
 
 
-def fit_both(case: str, model=logistic.LOGISTIC, cases=CASES):
+def fit_both(case: str, model=logistic.LOGISTIC, cases=CASES, classes: int = 2):
     """(weight-space FitResult, span FitResult, [params after each chunk] of each), float64."""
     spec_changes, hp, kw = cases[case]
-    x, y, weights, w0 = problem()
+    x, y, weights, w0 = problem(classes=classes)
     if model is not logistic.LOGISTIC:
         w0 = model.init(jax.random.key(1), N, jnp.float64)
     spec, hparams = optim.spec(**spec_changes), optim.make_hparams(dtype=jnp.float64, **hp)
@@ -128,6 +131,34 @@ def test_mlp_span_iterates_are_the_weight_space_iterates_at_every_logged_iterati
     assert span_run.state.opt_state.coef["a"].shape == (M, 5)  # A: one row per example, one column per unit
     if case == "tol":
         assert span_run.converged and 0 < int(span_run.state.step) < STEPS
+
+
+SOFTMAX_MODELS = {
+    "logistic": logistic.LogisticModel(init_method="normal", init_scale=0.1, num_outputs=3),
+    "mlp": dataclasses.replace(TANH_MLP, num_outputs=3),
+}
+
+
+@pytest.mark.parametrize(
+    "name, case",
+    [
+        ("logistic", "minibatch"),
+        pytest.param("logistic", "l2-cosine", marks=pytest.mark.slow),
+        pytest.param("mlp", "sample-weights", marks=pytest.mark.slow),
+    ],
+)
+def test_softmax_span_iterates_are_the_weight_space_iterates(name, case):
+    """K = 3 softmax outputs: W (n, 3) in the span (A of m x 3 coefficients, the MLP's first layer as for two
+    classes), the K-class cross-entropy of the logits. float64, the same argument and margin as above: the
+    same operations in another order, all products at HIGHEST precision."""
+    model = SOFTMAX_MODELS[name]
+    cases = CASES if name == "logistic" else MLP_CASES
+    with precision_scope("float64"):
+        weights_run, span_run, seen = fit_both(case, model, cases, classes=3)
+    assert_same_iterates(weights_run, span_run, seen)
+    units = 3 if name == "logistic" else TANH_MLP.hidden[0]
+    assert span_run.state.opt_state.coef["a"].shape == (M, units)
+    assert span.choose("auto", m=M, n=N, optimizer="sgd", model=model, num_steps=STEPS, units=units)[0] == span.SPAN
 
 
 def test_the_span_state_is_float64_and_its_weights_are_the_run_dtype():

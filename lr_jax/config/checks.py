@@ -211,12 +211,6 @@ def _check_parametrization(c: Config) -> None:
         f"auto or weights with optim={c.optim.name} (the span holds only for sgd, with any momentum and schedule)",
     )
     _check(c.model.name in SPAN_MODELS, "train.parametrization", p, f"auto or weights with model={c.model.name}")
-    _check(
-        not c.model.softmax,
-        "train.parametrization",
-        p,
-        f"auto or weights with a softmax output ({c.model.n_classes} classes): the span holds one weight vector",
-    )
 
 
 def _check_early_stopping(c: Config) -> None:

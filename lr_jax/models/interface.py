@@ -7,8 +7,8 @@ logits for a batch in a faster form, see `forward`). A model with `num_outputs` 
 per example, one per class, and its probabilities are their softmax (`is_softmax`); otherwise one logit,
 whose sigmoid is P(class 1). A model whose logits depend on x only through one product X W of a weight
 leaf W (n, *units) names that leaf `first_layer` and computes the logits of a batch from that product with
-`from_first_layer(params, xw)`: with one logit per example it can then train in the span of the data
-(`lr_jax.span`); W must be among its `penalized` leaves. Everything above the models (loss, training,
+`from_first_layer(params, xw)`: it can then train in the span of the data (`lr_jax.span`), with one logit
+or K per example; W must be among its `penalized` leaves. Everything above the models (loss, training,
 evaluation, figures) goes through it and never looks inside the params pytree.
 """
 

@@ -51,7 +51,8 @@ class LogisticModel:
 
     def from_first_layer(self, params: Params, xw_N: jax.Array) -> jax.Array:
         """The logits z[m] (z[m, K] for a softmax) from the first layer's products X w (params["w"] unused)."""
-        return xw_N + params["b"]
+        b = params["b"]
+        return xw_N + (b[None, :] if b.ndim else b)  # b[K] on every row of z[m, K], or the scalar bias
 
     def penalized(self, params: Params) -> Params:
         """The weights; the bias is not penalized."""

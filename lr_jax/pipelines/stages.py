@@ -198,19 +198,16 @@ def parametrize(
     resumed run under auto (`workdir` given) keeps the parametrization its newest checkpoint records. A
     sweep's stacked grid of states is parametrized as a whole."""
     m, n = inputs.xs["train"].shape
-    if spec.model_config.softmax:  # checks.validate refuses train.parametrization=span for a softmax output
-        name, why = span.WEIGHTS, f"a softmax output of {spec.model_config.n_classes} classes trains its weights"
-    else:
-        name, why = span.choose(
-            spec.train.parametrization,
-            m=m,
-            n=n,
-            optimizer=spec.optim.name,
-            model=spec.model,
-            num_steps=spec.train.iteration_limit,
-            sharded=parallel.use_mesh(spec.parallel),
-            units=span.first_layer_units(spec.model, state),
-        )
+    name, why = span.choose(
+        spec.train.parametrization,
+        m=m,
+        n=n,
+        optimizer=spec.optim.name,
+        model=spec.model,
+        num_steps=spec.train.iteration_limit,
+        sharded=parallel.use_mesh(spec.parallel),
+        units=span.first_layer_units(spec.model, state),
+    )
     if workdir is not None and spec.train.resume:
         name, why = _resumed_parametrization(spec, workdir, name, why)
     log.info("parametrization %s (%s)", name, why)

@@ -39,7 +39,6 @@ def test_the_course_model_is_unchanged():
     [
         ({"data": THREE, "model": {"output": "sigmoid"}}, "model.output='sigmoid' is out of range"),
         ({"model": {"output": "linear"}}, "model.output='linear' is out of range"),
-        ({"data": THREE, "train": {"parametrization": "span"}}, "softmax output (3 classes)"),
         ({"data": {**THREE, "teacher": "mlp"}}, "the mlp teacher labels two classes"),
         ({"data": {"name": "synthetic", "num_classes": 1}}, "data.num_classes=1 is out of range"),
         ({"data": {"classes": ["a", "b", "a"]}}, "data.classes=['a', 'b', 'a'] is out of range"),

@@ -167,3 +167,21 @@ def test_vmapped_sweep_trains_a_grid_of_k_class_models(tmp_path):
     config_0 = lambda m: (m["config"]["optim"]["learning_rate"], m["config"]["train"]["seed"])
     member = next(m for m in runs.values() if config_0(m) == (0.5, 0))
     np.testing.assert_allclose(member["costs"], single["costs"], rtol=1e-5)
+
+
+@pytest.mark.slow  # two compiles
+def test_a_wide_k_class_run_trains_in_the_span_as_in_weights(tmp_path):
+    """m = 20 examples of n = 120 features (m <= n/4) with sgd: auto trains W (n, K) in the span of the data
+    (W = c·W₀ + XᵀA, A of m x K); float64 runs in both parametrizations agree within 1e-12 (the same
+    operations in another order, every product at HIGHEST precision: rounding of 1e-16 per operation)."""
+    wide = {"data": {"num_examples": 20, "num_features": 120}, "optim": {"learning_rate": 0.5}}
+    runs = {}
+    for name in ("auto", "weights"):
+        train = {"precision": "float64", "parametrization": name}
+        runs[name] = experiment.train_and_evaluate(config_of(**wide, train=train), tmp_path / name)
+        assert_k_class_run(tmp_path / name, runs[name], n_features=120)
+    assert (runs["auto"]["parametrization"], runs["weights"]["parametrization"]) == ("span", "weights")
+    np.testing.assert_allclose(runs["auto"]["costs"], runs["weights"]["costs"], rtol=0, atol=1e-12)
+    spanned, weighted = (artifacts.load_params(tmp_path / name / "params.npz") for name in ("auto", "weights"))
+    for leaf in ("w", "b"):
+        np.testing.assert_allclose(spanned[leaf], weighted[leaf], rtol=0, atol=1e-12, err_msg=leaf)
