@@ -25,7 +25,9 @@ PAGE = REPO / "docs" / "configuration-reference.md"
 CONF = REPO / "conf"
 DOCS = REPO / "docs"
 # a generated block: the results file it renders (relative to the repository), then the rendering
-BLOCK = re.compile(r"(?P<open><!-- results: (?P<file>\S+) [^\n]*-->\n)(?P<body>.*?)(?P<close><!-- end results -->)", re.S)
+BLOCK = re.compile(
+    r"(?P<open><!-- results: (?P<file>\S+) [^\n]*-->\n)(?P<body>.*?)(?P<close><!-- end results -->)", re.S
+)
 # group folder -> (what it sets, the dataclass it becomes or None)
 GROUPS = {
     "data": ("where the examples come from and how they are prepared", schema.DataConfig),
@@ -42,6 +44,7 @@ GROUPS = {
     "hparams_search": ("hyperparameter searches (Hydra's Optuna sweeper)", None),
     "hydra/launcher": ("how `-m` multiruns launch their jobs", None),
     "hydra/job_logging": ("logging setups the entry points use", None),
+    "hydra/help": ("the `--help` text of predict and export (their own keys, not the training groups)", None),
 }
 KEY = re.compile(r"^(?P<indent> *)(?P<dash>- )?(?P<key>[^\s#:][^:#]*?):(?P<value>[^#]*?)\s*(?:#\s?(?P<comment>.*))?$")
 ITEM = re.compile(r"^(?P<indent> *)- (?P<value>[^#]*?)\s*(?:#\s?(?P<comment>.*))?$")

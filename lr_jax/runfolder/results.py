@@ -34,6 +34,7 @@ from lr_jax import artifacts
 from lr_jax.errors import ConfigError
 
 FORMAT = 1
+WRITTEN = "written by the command named here"  # the source of a file a command wrote (not shown in the docs)
 PACKAGES = ("lr_jax", "jax", "jaxlib", "optax", "numpy", "scikit-learn")
 ALIGN = {"---:": "right", ":---:": "center", "---": "left"}
 
@@ -89,7 +90,7 @@ def _blas() -> str | None:
     try:
         import numpy as np
 
-        blas = np.show_config("dicts")["Build Dependencies"]["blas"]  # type: ignore[call-arg,index]
+        blas = np.show_config("dicts")["Build Dependencies"]["blas"]
         return f"{blas['name']} {blas['version']}"
     except Exception:  # an older NumPy, or a build that does not say: the file just lacks the line
         return None
@@ -137,7 +138,7 @@ def results(
 ) -> dict[str, Any]:
     """A results object: `name`, the provenance (`provenance()` unless given), the tables, text and notes."""
     out = {"format": FORMAT, "name": name, **(prov or provenance())}
-    out["source"] = source or "written by the command named here"
+    out["source"] = source or WRITTEN
     return {**out, "tables": [dict(t) for t in tables], "text": list(text), "notes": list(notes)}
 
 
@@ -186,7 +187,7 @@ def render_markdown(record: Mapping[str, Any]) -> str:
         f"`{record['command']}`, {record['date']}, {record['machine']}; Python {v.get('python')}, {libs}.",
         "",
     ]
-    if record.get("source"):
+    if record.get("source", WRITTEN) != WRITTEN:
         out += [f"*{record['source']}*", ""]
     for table in record["tables"]:
         out += render_table(table)
