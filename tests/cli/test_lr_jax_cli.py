@@ -66,9 +66,10 @@ def test_script_help_lists_its_own_keys_not_the_training_groups(script, keys):
 
 def test_benchmark_help_lists_every_suites_flags():
     out = lr_jax("benchmark", "--help").stdout
-    for suite in ("course", "sweep", "solvers", "scale", "latency", "estimator", "mlp"):
+    for suite in ("course", "sweep", "solvers", "scale", "latency", "estimator", "mlp", "chunks"):
         assert f"--suite {suite}:" in out, suite
     assert "--num-lrs" in out and "--blas-threads" in out  # the sweep's and the estimator's own flags
+    assert "--results FILE" in out  # every suite's tables, written as a results file for the docs
 
 
 def test_train_help_is_the_scripts_own_help():
