@@ -167,10 +167,15 @@ def render_table(table: Mapping[str, Any]) -> list[str]:
     """A table as markdown lines (its title in bold above it)."""
     marks = {"left": "---", "right": "---:", "center": ":---:"}
     out = [f"**{table['title']}**", ""] if table.get("title") else []
-    out.append("| " + " | ".join(_escape(c) for c in table["columns"]) + " |")
-    out.append("| " + " | ".join(marks[a] for a in table["align"]) + " |")
-    out += ["| " + " | ".join(_escape(str(c)) for c in row) + " |" for row in table["rows"]]
+    out.append(_row(table["columns"]))
+    out.append(_row([marks[a] for a in table["align"]]))
+    out += [_row(row) for row in table["rows"]]
     return [*out, ""]
+
+
+def _row(cells: Sequence[Any]) -> str:
+    """`| a | b |`, an empty cell as `| |` (as the suites print it)."""
+    return "|" + "|".join(f" {_escape(str(c))} " if str(c) else " " for c in cells) + "|"
 
 
 def _escape(cell: str) -> str:
