@@ -19,6 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from lr_jax.config import schema  # noqa: E402  (light: no JAX)
+from lr_jax.errors import LrJaxError  # noqa: E402
 from lr_jax.runfolder import results  # noqa: E402  (light: no JAX)
 
 PAGE = REPO / "docs" / "configuration-reference.md"
@@ -177,14 +178,19 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 if a page is not current; write nothing")
     args = parser.parse_args(argv)
-    stale = [page for page, text in pages().items() if not page.is_file() or page.read_text() != text]
+    try:
+        rendered = pages()
+    except LrJaxError as e:  # a results file that cannot be read: one line naming it
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    stale = [page for page, text in rendered.items() if not page.is_file() or page.read_text() != text]
     if args.check:
         for page in stale:
             print(f"error: {page.relative_to(REPO)} is stale: run python scripts/gen_docs.py", file=sys.stderr)
         if stale:
             sys.exit(1)
         return
-    for page, text in pages().items():
+    for page, text in rendered.items():
         if page in stale:
             page.parent.mkdir(exist_ok=True)
             page.write_text(text)
