@@ -99,15 +99,23 @@ def learned_nothing(initial_cost: float, final_cost: float, knobs: Knobs = CLI_K
     )
 
 
+def predicted_classes(proba: np.ndarray, threshold: float) -> np.ndarray:
+    """Each example's predicted class: P(class 1) >= `threshold`, or of class probabilities (m, K) the most
+    probable class."""
+    p = np.asarray(proba)
+    return np.argmax(p, axis=1) if p.ndim == 2 else (p >= threshold).astype(np.int64)
+
+
 def one_class(train_y: np.ndarray, train_proba: np.ndarray, threshold: float, knobs: Knobs = CLI_KNOBS):
-    """Every training example is predicted as one class although the training set has both."""
-    y, predicted = np.asarray(train_y), np.asarray(train_proba) >= threshold
-    if len(np.unique(y)) < 2 or len(np.unique(predicted)) != 1:
+    """Every training example is predicted as one class although the training set has several."""
+    y, predicted = np.asarray(train_y), predicted_classes(train_proba, threshold)
+    n_classes = len(np.unique(y))
+    if n_classes < 2 or len(np.unique(predicted)) != 1:
         return None
-    label = int(predicted[0])
+    label, has = int(predicted[0]), "both" if n_classes == 2 else f"{n_classes} classes"
     return Outcome(
         "one_class",
-        f"the model predicts class {label} for every training example (the training set has both): it learned "
+        f"the model predicts class {label} for every training example (the training set has {has}): it learned "
         f"no boundary; raise {knobs.learning_rate} or {knobs.iterations}, or check the data's labels.",
     )
 
@@ -156,7 +164,8 @@ def weights_unbounded(
     if penalty > 0 or c.size < 2 or not np.isfinite(c).all():
         return None
     y, p = np.asarray(train_y), np.asarray(train_proba)
-    if len(np.unique(y)) < 2 or not np.all((p > 0.5) == (y == 1)):
+    separated = np.all(np.argmax(p, axis=1) == y) if p.ndim == 2 else np.all((p > 0.5) == (y == 1))
+    if len(np.unique(y)) < 2 or not separated:
         return None
     start = c[_tail_start(c.size) - 1]  # the cost just before the tail
     if not start > 0 or (start - c[-1]) / start <= FALL_RTOL or c[-1] >= SATURATED_COST:
@@ -171,19 +180,21 @@ def weights_unbounded(
     )
 
 
-def val_too_small(val_y: np.ndarray | None, metrics_used: Sequence[str], knobs: Knobs = CLI_KNOBS):
+def val_too_small(val_y: np.ndarray | None, metrics_used: Sequence[str], knobs: Knobs = CLI_KNOBS, n_classes: int = 2):
     """A val_ metric decides (selection or early stopping) on a split with fewer than MIN_PER_CLASS of a class."""
     used = sorted({m for m in metrics_used if m.startswith("val_")})
     if val_y is None or not used:
         return None
-    counts = np.bincount(np.asarray(val_y).astype(np.int64), minlength=2)
+    counts = np.bincount(np.asarray(val_y).astype(np.int64), minlength=n_classes)
     if counts.min() >= MIN_PER_CLASS:
         return None
+    has = f"{counts[0]} examples of class 0 and {counts[1]} of class 1"
+    if counts.size > 2:
+        has = f"{counts.min()} examples of class {int(counts.argmin())} (of {counts.size} classes)"
     return Outcome(
         "val_too_small",
-        f"the validation split has {counts[0]} examples of class 0 and {counts[1]} of class 1, too few for "
-        f"{', '.join(used)} (at least {MIN_PER_CLASS} of each class): the metric moves in large steps and "
-        f"the choice it makes is noise; raise {knobs.val_fraction}.",
+        f"the validation split has {has}, too few for {', '.join(used)} (at least {MIN_PER_CLASS} of each "
+        f"class): the metric moves in large steps and the choice it makes is noise; raise {knobs.val_fraction}.",
     )
 
 
@@ -218,9 +229,10 @@ def check_fit(
 ) -> list[Outcome]:
     """Every check that applies to a fit, in a fixed order; [] for a run with nothing to flag.
 
-    `costs_T` is the training cost before each iteration since iteration 0, `final_cost` the objective of
-    the parameters the run keeps; `from_start` is False for a warm start (whose initial parameters may
-    rightly be the optimum already: learned_nothing is not checked).
+    `train_proba` holds P(class 1) (m,) or class probabilities (m, K). `costs_T` is the training cost before
+    each iteration since iteration 0, `final_cost` the objective of the parameters the run keeps;
+    `from_start` is False for a warm start (whose initial parameters may rightly be the optimum already:
+    learned_nothing is not checked).
     """
     costs = np.asarray(costs_T, dtype=np.float64)
     found = [
@@ -229,7 +241,7 @@ def check_fit(
         early_stop_at_start(early_stopping, first_measured, knobs),
         cost_rose(costs, knobs),
         weights_unbounded(costs, train_y, train_proba, penalty, knobs),
-        val_too_small(val_y, val_metrics, knobs),
+        val_too_small(val_y, val_metrics, knobs, np.shape(train_proba)[1] if np.ndim(train_proba) == 2 else 2),
         tol_not_reached(tol, converged, stopped, costs.size, knobs),
     ]
     return [w for w in found if w is not None]

@@ -54,3 +54,15 @@ def test_a_missing_backend_names_the_extra_to_install(tmp_path, monkeypatch):
 def test_final_scalars_are_the_split_metrics_only():
     metrics = {"test_accuracy": 0.7, "val_cost": 0.5, "train_time_s": 1.0, "n_iter": 3, "test_confusion_matrix": [[1]]}
     assert loggers.final_scalars(metrics) == {"final/test_accuracy": 0.7, "final/val_cost": 0.5}
+
+
+def test_final_scalars_of_k_classes_name_each_class():
+    per_class = {"cat": {"f1": 0.5, "support": 4}, "dog/puppy": {"f1": 0.25, "support": 2}}
+    metrics = {"test_f1": 0.375, "test_per_class": per_class, "test_confusion_matrix": [[1, 2], [3, 4]]}
+    assert loggers.final_scalars(metrics) == {
+        "final/test_f1": 0.375,
+        "final/test_f1/cat": 0.5,
+        "final/test_support/cat": 4.0,
+        "final/test_f1/dog_puppy": 0.25,  # a character MLflow refuses in a metric's name replaced
+        "final/test_support/dog_puppy": 2.0,
+    }

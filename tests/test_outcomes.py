@@ -136,3 +136,29 @@ def test_records_and_the_strict_error_line():
     line = outcomes.strict_failure([r["code"] for r in records], "the run")
     assert "\n" not in line and "learned_nothing, one_class" in line and "train.strict=false" in line
     assert outcomes.strict_failure([], "the run") is None
+
+
+THREE_Y = np.array([0, 0, 1, 1, 2, 2])
+THREE_SEPARATED_P = np.eye(3)[THREE_Y] * 0.8 + 0.2 / 3  # every example's own class the most probable
+
+
+def test_k_class_checks_read_the_most_probable_class():
+    assert outcomes.one_class(THREE_Y, THREE_SEPARATED_P, threshold=0.5) is None
+    found = outcomes.one_class(THREE_Y, np.tile([0.2, 0.5, 0.3], (6, 1)), threshold=0.5)
+    assert (
+        found.message.startswith("the model predicts class 1") and "(the training set has 3 classes)" in found.message
+    )
+    assert outcomes.weights_unbounded(SEPARATED_TAIL, THREE_Y, THREE_SEPARATED_P, 0.0).code == "weights_unbounded"
+    assert outcomes.weights_unbounded(SEPARATED_TAIL, THREE_Y, THREE_SEPARATED_P[::-1], 0.0) is None
+    found = outcomes.val_too_small(np.r_[np.zeros(20, int), np.ones(20, int)], ["val_f1"], n_classes=3)
+    assert "0 examples of class 2 (of 3 classes)" in found.message  # a class absent from the split counts 0
+    fit = outcomes.check_fit(
+        costs_T=COURSE_LIKE,
+        final_cost=0.1,
+        train_y=THREE_Y,
+        train_proba=THREE_SEPARATED_P,
+        val_y=THREE_Y,
+        val_metrics=["val_f1"],
+        penalty=0.1,
+    )
+    assert [w.code for w in fit] == ["val_too_small"]

@@ -18,6 +18,7 @@ import csv
 import json
 import math
 import os
+import re
 import socket
 import time
 import urllib.parse
@@ -29,7 +30,7 @@ from lr_jax.config import LoggerConfig
 from lr_jax.errors import ConfigError
 from lr_jax.runfolder.summary import flatten
 
-FIGURES = ("learning_curve.png", "roc_curve.png", "mistakes.png", "weights.png")
+FIGURES = ("learning_curve.png", "roc_curve.png", "mistakes.png", "weights.png", "confusion_matrix.png")
 RECORDS = ("metrics.json", "costs.csv")
 
 
@@ -43,8 +44,9 @@ class Tracker(Protocol):
 
 
 def final_scalars(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """metrics.json's `<split>_<metric>` numbers (and the objective), as `final/<name>`; no lists, no flags."""
-    return {
+    """metrics.json's `<split>_<metric>` numbers (and the objective), as `final/<name>`; no lists, no flags.
+    A K-class run's `<split>_per_class` entries as `final/<split>_<metric>/<class name>`."""
+    scalars = {
         f"final/{k}": float(v)
         for k, v in metrics.items()
         if k.startswith(("train_", "val_", "test_"))
@@ -52,6 +54,17 @@ def final_scalars(metrics: Mapping[str, Any]) -> dict[str, float]:
         and not isinstance(v, bool)
         and not k.endswith("_s")
     }
+    for key, per_class in metrics.items():
+        if key.startswith(("train_", "val_", "test_")) and key.endswith("_per_class") and isinstance(per_class, dict):
+            split = key.removesuffix("_per_class")
+            for name, row in per_class.items():
+                scalars |= {f"final/{split}_{metric}/{metric_safe(name)}": float(v) for metric, v in row.items()}
+    return scalars
+
+
+def metric_safe(name: str) -> str:
+    """A class name as part of a metric's name: characters MLflow refuses in one replaced by `_`."""
+    return re.sub(r"[^\w.\- ]", "_", str(name))
 
 
 class CsvLogger:

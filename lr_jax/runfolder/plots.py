@@ -179,7 +179,7 @@ class RocCurves:
     """One ROC curve (false positive rate, true positive rate) per split, with the chance diagonal; each
     legend entry carries its curve's area (AUC)."""
 
-    def __init__(self, names: Sequence[str], subject: str = ""):
+    def __init__(self, names: Sequence[str], subject: str = "", title: str = "ROC curves"):
         ax = self.ax = _axes((5, 5))
         # Placeholders as wide as the areas to come (the font's digits share one width): the legend drawn
         # again with the areas covers the prepared one exactly.
@@ -187,7 +187,7 @@ class RocCurves:
         ax.plot([0, 1], [0, 1], "k:", lw=1, label="chance (AUC 0.5)")
         ax.set(xlabel="false positive rate", ylabel="true positive rate", xlim=ROC_LIMITS, ylim=ROC_LIMITS)
         ax.set_aspect("equal")
-        ax.set_title(f"ROC curves\n{subject}" if subject else "ROC curves", y=1.0, fontsize=TITLE_SIZE)
+        ax.set_title(f"{title}\n{subject}" if subject else title, y=1.0, fontsize=TITLE_SIZE)
         ax.grid(alpha=0.3)
         # Opaque, so that drawing it again over the curves gives the pixels of drawing it once.
         self.legend = ax.legend(loc="lower right", framealpha=1.0)
@@ -257,10 +257,13 @@ def plot_sweep_curves(path: str | os.PathLike, runs: Mapping[str | None, Mapping
 
 
 def plot_roc_curves(
-    path: str | os.PathLike, curves: Mapping[str, tuple[np.ndarray, np.ndarray]], subject: str = ""
+    path: str | os.PathLike,
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    subject: str = "",
+    title: str = "ROC curves",
 ) -> RocCurves:
-    """One ROC curve per split, with the chance diagonal and each curve's AUC."""
-    figure = RocCurves(list(curves), subject)
+    """One ROC curve per split (or per class, one-vs-rest), with the chance diagonal and each curve's AUC."""
+    figure = RocCurves(list(curves), subject, title)
     figure.save(path, curves)
     return figure
 
@@ -271,3 +274,36 @@ def save_figure(path: str | os.PathLike, fig: Figure, **savefig_kwargs) -> None:
     fig.savefig(buf, format="png", **{"dpi": DPI, "pil_kwargs": {"compress_level": 1}, **savefig_kwargs})
     with artifacts.atomic_open(path, "wb") as f:
         f.write(buf.getvalue())
+
+
+CONFUSION_CELL = 0.6  # inches per class in confusion_matrix.png (a 10-class figure is about 9 inches wide)
+
+
+def plot_confusion_matrix(
+    path: str | os.PathLike, cm_KK, class_names: Sequence[str], subject: str = "", split: str = "test"
+) -> Figure:
+    """confusion_matrix.png: the counts C_jk (true class j down, predicted class k across, scikit-learn's
+    layout) as shades of blue with each count in its cell, the class names on both axes and a colour bar;
+    titled with `split`, the number of examples and `subject` (`run_subject`). Returns the figure drawn."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    cm_KK = np.asarray(cm_KK, np.int64)
+    k = len(class_names)
+    side = max(4.0, CONFUSION_CELL * k + 3.0)
+    fig = Figure(figsize=(side, side), dpi=DPI, layout="constrained")  # room for long names, no second draw
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    image = ax.imshow(cm_KK, cmap="Blues", vmin=0, vmax=max(int(cm_KK.max()), 1))
+    dark = cm_KK > cm_KK.max() / 2  # a count on a dark cell is written in white
+    for (j, c), count in np.ndenumerate(cm_KK):
+        ax.text(c, j, str(count), ha="center", va="center", color="white" if dark[j, c] else "black")
+    ax.set_xticks(range(k), labels=list(class_names), rotation=45, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(k), labels=list(class_names))
+    ax.set(xlabel="predicted class", ylabel="true class")
+    title = f"Confusion matrix, {split} split ({int(cm_KK.sum())} examples)"
+    ax.set_title(f"{title}\n{subject}" if subject else title, fontsize=TITLE_SIZE)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="examples")
+    fig.canvas.draw()
+    _save_canvas(path, fig)
+    return fig

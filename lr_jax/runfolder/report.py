@@ -34,7 +34,8 @@ CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.json"
 # Every name a single run writes into its folder (files, then folders): `transaction.claim` checks them all
 # before training, so that a directory named params.npz is refused then, not at the commit.
-FIGURES = ("learning_curve.png", "roc_curve.png", "mistakes.png", "weights.png")  # as loggers.FIGURES
+# as loggers.FIGURES; confusion_matrix.png of K > 2 classes only (a binary run's files are the course's)
+FIGURES = ("learning_curve.png", "roc_curve.png", "mistakes.png", "weights.png", "confusion_matrix.png")
 RUN_FILES = (CONFIG_FILE, "params.npz", "costs.csv", *FIGURES, METRICS_FILE)
 RUN_FOLDERS = ("checkpoints", "logs", "tensorboard")
 
@@ -205,19 +206,35 @@ def write_outputs(
         artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs, extra)
         return
     drawn = []
+    k_class = evaluation.probas["test"].ndim == 2  # class probabilities (m, K): K-class figures
     if figures is not None:
         curves: dict[str | None, tuple] = {None: (iterations, costs)}
         if val_curve:
             curves = {"train": (iterations, costs), "validation": (val_curve["iteration"], val_curve["val_cost"])}
-        rocs = {name: metrics.roc_curve(evaluation.labels[name], evaluation.probas[name]) for name in evaluation.probas}
+        rocs = (
+            {}
+            if k_class
+            else {n: metrics.roc_curve(evaluation.labels[n], evaluation.probas[n]) for n in evaluation.probas}
+        )
         finish = lambda figure, name, data: figure.result().save(workdir / name, data)
         drawn = [
             background.in_background(finish, figures.learning_curve, "learning_curve.png", curves),
-            background.in_background(finish, figures.roc, "roc_curve.png", rocs),
+            *([] if k_class else [background.in_background(finish, figures.roc, "roc_curve.png", rocs)]),
         ]
     artifacts.save_params(workdir / "params.npz", params)
     artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs, extra)
-    if figures is not None and test.x_raw.ndim == 4:  # images (synthetic features have no picture to show)
+    if figures is not None and k_class:
+        write_class_outputs(
+            workdir,
+            evaluation.labels["test"],
+            evaluation.probas["test"],
+            test.classes,
+            np.asarray(model.unit_weights(params)),
+            x_raw=test.x_raw,
+            rows_are_classes=not config.model.hidden,
+            subject=plots.run_subject(config.to_dict()),
+        )
+    elif figures is not None and test.x_raw.ndim == 4:  # images (synthetic features have no picture to show)
         inspection.save_inspection(
             workdir,
             test.x_raw,
@@ -231,6 +248,52 @@ def write_outputs(
         )
     for plot in drawn:
         plot.result()
+
+
+def write_class_outputs(
+    workdir: Path,
+    y_N,
+    proba_NK,
+    class_names: Sequence[str],
+    weights_RD,
+    *,
+    x_raw=None,
+    rows_are_classes: bool = True,
+    subject: str = "",
+    split: str = "test",
+) -> dict[str, Any]:
+    """The figures of a K-class split (labels y_N in [0, K), class probabilities proba_NK, the class names in
+    label order): confusion_matrix.png, roc_curve.png (one-vs-rest, a curve per class; up to 11 classes, a
+    legend entry each) and, with images (`x_raw` (m, H, W[, C]), the rows of `weights_RD` one per pixel
+    value), mistakes.png and weights.png (`inspection.save_class_inspection`). Returns
+    `metrics.multiclass_metrics` of the split. The matplotlib figures are drawn in the worker thread (after
+    what it was given before: a run's learning curve), the others here meanwhile."""
+    y_N, proba_NK = np.asarray(y_N), np.asarray(proba_NK)
+    scores = metrics.multiclass_metrics(y_N, proba_NK, class_names)
+    plotted = background.in_background(
+        plot_class_figures, workdir, y_N, proba_NK, class_names, scores["confusion_matrix"], subject, split
+    )
+    if x_raw is not None and np.ndim(x_raw) >= 3:  # images (synthetic features have no picture to show)
+        inspection.save_class_inspection(
+            workdir,
+            x_raw,
+            y_N,
+            proba_NK,
+            weights_RD,
+            classes=class_names,
+            rows_are_classes=rows_are_classes,
+            subject=subject,
+        )
+    plotted.result()
+    return scores
+
+
+def plot_class_figures(workdir: Path, y_N, proba_NK, class_names: Sequence[str], cm_KK, subject: str, split: str):
+    """confusion_matrix.png and, up to 11 classes (a legend entry each, and chance), the one-vs-rest ROC."""
+    plots.plot_confusion_matrix(workdir / "confusion_matrix.png", cm_KK, class_names, subject, split)
+    if len(class_names) < plots.MAX_LEGEND_ENTRIES:
+        rocs = {name: metrics.roc_curve(y_N == k, proba_NK[:, k]) for k, name in enumerate(class_names)}
+        plots.plot_roc_curves(workdir / "roc_curve.png", rocs, subject, title=f"One-vs-rest ROC curves, {split} split")
 
 
 def write_metrics(workdir: Path, run_metrics: dict[str, Any]) -> None:
