@@ -65,17 +65,21 @@ def make_hparams(
 def config_hparams(config: Config, dtype) -> HParams:
     """The traced hyperparameters of `config` (values that may change without a recompile); a value beyond
     the range of `dtype` (it would turn into inf) is refused naming its key."""
-    o = config.optim
+    t = config.train
+    return section_hparams(config.optim, dtype, l2=config.model.l2, tol=t.tol, precision=t.precision)
+
+
+def section_hparams(o: OptimConfig, dtype, *, l2: float, tol: float, precision: str) -> HParams:
+    """`config_hparams` from the sections that hold them: `optim`, model.l2, train.tol (train.precision named
+    in the refusal)."""
     largest = float(np.finfo(dtype).max)
-    for key, value in (("optim.learning_rate", o.learning_rate), ("model.l2", config.model.l2)):
+    for key, value in (("optim.learning_rate", o.learning_rate), ("model.l2", l2)):
         if abs(value) > largest:
             raise ConfigError(
                 f"{key}={value!r} is beyond the largest {np.dtype(dtype).name} ({largest:.4g}) of "
-                f"train.precision={config.train.precision}, where it would be infinite. Use a smaller {key}."
+                f"train.precision={precision}, where it would be infinite. Use a smaller {key}."
             )
-    return make_hparams(
-        o.learning_rate, dtype, momentum=o.momentum, b1=o.b1, b2=o.b2, l2=config.model.l2, tol=config.train.tol
-    )
+    return make_hparams(o.learning_rate, dtype, momentum=o.momentum, b1=o.b1, b2=o.b2, l2=l2, tol=tol)
 
 
 def make_schedule(spec: OptimSpec, learning_rate: jax.Array) -> optax.ScalarOrSchedule:

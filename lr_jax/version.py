@@ -1,3 +1,3 @@
-"""lr_jax's version, pyproject.toml's `version` (tests/test_version.py ties the two); CHANGELOG.md says what changed."""
+"""lr_jax's version, pyproject.toml's `version` (tests/project/test_version.py ties the two; CHANGELOG.md: changes)."""
 
 __version__ = "0.1.0"

@@ -21,6 +21,7 @@ from lr_jax.config import Config, DataConfig
 from lr_jax.models import logistic as model
 from lr_jax.pipelines import stages
 from lr_jax.pipelines import sweep as sweep_lib
+from lr_jax.pipelines.spec import spec_from_config
 
 
 def _course_data(smoke: bool):
@@ -37,7 +38,7 @@ def _course_data(smoke: bool):
 def course(smoke: bool) -> None:
     x_np, y_np, source = _course_data(smoke)
     x, y = jnp.asarray(x_np), jnp.asarray(y_np)
-    state, hparams = stages.initial_state(Config(), x.shape[1])
+    state, hparams = stages.initial_state(spec_from_config(Config()), x.shape[1])
     for chunk in (None, 100):
         first = train.fit(state, x, y, hparams, num_steps=2000, chunk_size=chunk)  # compiles
         runs = [train.fit(state, x, y, hparams, num_steps=2000, chunk_size=chunk) for _ in range(3)]
@@ -54,7 +55,7 @@ def sweep(smoke: bool) -> None:
     num_rates, steps = (8, 200) if smoke else (1024, 2000)
     x_np, y_np, source = _course_data(smoke)
     x, y = jnp.asarray(x_np), jnp.asarray(y_np)
-    state, _ = stages.initial_state(Config(), x.shape[1])
+    state, _ = stages.initial_state(spec_from_config(Config()), x.shape[1])
     rates = jnp.logspace(-5, -1, num_rates, dtype=jnp.float32)
 
     grid = sweep_lib.stack([optim.make_hparams(float(lr)) for lr in rates])  # one hparams per rate, stacked
@@ -91,7 +92,7 @@ def pixels_forms(smoke: bool) -> None:
     y = jax.random.bernoulli(k2, 0.5, (m,)).astype(jnp.int32)
     read = _median_s(lambda: jax.block_until_ready(jnp.max(x)))
     print(f"pixels: {m:,} x {n:,} uint8 ({m * n / 1e9:.2f} GB); jnp.max reads {m * n / read / 1e9:,.0f} GB/s")
-    state, hparams = stages.initial_state(Config(), n)
+    state, hparams = stages.initial_state(spec_from_config(Config()), n)
     backend, rows_before = jax.default_backend(), dict(pixels.CHUNK_ROWS)
     for fused in (False, True):
         pixels.FUSED_REDUCTION_BACKENDS.clear()

@@ -29,6 +29,8 @@ os.environ.setdefault("JAX_DEFAULT_MATMUL_PRECISION", "highest")
 os.environ.setdefault("LR_JAX_COMPILATION_CACHE", tempfile.mkdtemp(prefix="lr_jax-test-xla-"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The tiny course-layout data set and finished tiny run of the fault tests (tiny_data, finished_run, ...).
+pytest_plugins = ("tests.tiny_run",)
 DATA_ENV = "LR_JAX_DATA_DIR"
 # CI sets LR_JAX_REQUIRE_DATA=1: there a test that needs the real data fails instead of skipping.
 REQUIRE_DATA = os.environ.get("LR_JAX_REQUIRE_DATA") == "1"
@@ -36,6 +38,26 @@ HOW_TO_PROVIDE = (
     f"set {DATA_ENV} to a folder holding train_catvnoncat.h5 and test_catvnoncat.h5 "
     "(in this repository's workspace: ../shared/data/catvnoncat)"
 )
+
+
+# The lanes (pytest markers, registered in pyproject.toml): a test file's lane is the last word of its name,
+# test_<subject>_<lane>.py (tests/serving/test_predict_cli.py: cli), so that the lane shows in a listing and a
+# new file cannot forget its marker; every test that needs the real data (the `data_dir` fixture, also through
+# `course_data` or `course_run`) is in the course lane wherever it lives. `slow` is marked test by test.
+LANES = ("cli", "course", "faults")
+
+
+def lane_markers(path: Path, fixturenames) -> set[str]:
+    """The lanes of a test in the file at `path` that uses the fixtures `fixturenames`."""
+    subject, _, last = path.stem.removeprefix("test_").rpartition("_")
+    lanes = {last} if subject and last in LANES else set()
+    return lanes | ({"course"} if "data_dir" in fixturenames else set())
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for lane in sorted(lane_markers(item.path, getattr(item, "fixturenames", ()))):
+            item.add_marker(lane)
 
 
 @pytest.fixture(scope="session")

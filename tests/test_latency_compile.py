@@ -109,8 +109,9 @@ def test_evaluation_compiled_in_the_worker_is_what_the_run_calls(caplog, precisi
 
     from lr_jax import Config
     from lr_jax.pipelines import stages
+    from lr_jax.pipelines.spec import spec_from_config
 
-    config = Config.from_dict({"train": {"precision": precision}, "model": {"l2": 0.1}})
+    spec = spec_from_config(Config.from_dict({"train": {"precision": precision}, "model": {"l2": 0.1}}))
     rng = np.random.default_rng(3)
     with runtime.precision_scope(precision):
         dtype = runtime.run_dtype(precision)
@@ -120,11 +121,11 @@ def test_evaluation_compiled_in_the_worker_is_what_the_run_calls(caplog, precisi
         params = {"w": jnp.asarray(rng.normal(size=6), dtype), "b": jnp.asarray(0.2, dtype)}
         if grid:
             params = sweep.stack([params, params])
-        futures.wait([stages.compile_evaluation(config, inputs, params, grid=grid)])
+        futures.wait([stages.compile_evaluation(spec, inputs, params, grid=grid)])
         trained = params if grid else jax.device_get(params)  # as sweep.py / stages.fit hand them over
         caplog.set_level(logging.WARNING)
         with jax.log_compiles():
-            got = stages.evaluate_params(config, inputs, trained, grid=grid)
+            got = stages.evaluate_params(spec, inputs, trained, grid=grid)
     compiles = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Compiling")]
     assert compiles == []
     first = got[0] if grid else got

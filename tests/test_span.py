@@ -21,7 +21,7 @@ from lr_jax.models import logistic, mlp
 from lr_jax.pipelines import experiment
 from lr_jax.runtime import precision_scope
 from tests.conftest import REPO_ROOT
-from tests.test_checkpoint import Stopped, record_and_stop_hooks
+from tests.runfolder.test_checkpoint import Stopped, record_and_stop_hooks
 
 M, N, STEPS, EVERY = 40, 300, 30, 10  # m < n/4, as the span needs; a record every EVERY iterations
 

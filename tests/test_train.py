@@ -11,6 +11,7 @@ import pytest
 from lr_jax import loss, optim, train
 from lr_jax.config import Config, TrainConfig
 from lr_jax.models import logistic as model
+from lr_jax.pipelines.spec import spec_from_config
 from lr_jax.pipelines.stages import initial_state
 
 COURSE = Config()  # zeros, learning rate 0.005, 2000 iterations
@@ -20,7 +21,7 @@ def problem(m=20, n=6, dtype=jnp.float32):
     rng = np.random.default_rng(3)
     x_ND = jnp.asarray(rng.uniform(size=(m, n)), dtype)
     y_N = jnp.asarray(rng.integers(0, 2, size=m))
-    state, hparams = initial_state(Config(), n)
+    state, hparams = initial_state(spec_from_config(Config()), n)
     return state, x_ND, y_N, hparams
 
 
@@ -94,9 +95,9 @@ def test_zero_iterations_returns_the_init():
 
 def test_initial_state_normal_init_is_seeded():
     cfg = dataclasses.replace(COURSE, model=dataclasses.replace(COURSE.model, init="normal"))
-    a, _ = initial_state(cfg, 8)
-    b, _ = initial_state(cfg, 8)
-    c, _ = initial_state(dataclasses.replace(cfg, train=TrainConfig(seed=1)), 8)
+    a, _ = initial_state(spec_from_config(cfg), 8)
+    b, _ = initial_state(spec_from_config(cfg), 8)
+    c, _ = initial_state(spec_from_config(dataclasses.replace(cfg, train=TrainConfig(seed=1))), 8)
     np.testing.assert_array_equal(a.params["w"], b.params["w"])
     assert not np.array_equal(a.params["w"], c.params["w"])
 

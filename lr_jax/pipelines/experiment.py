@@ -1,7 +1,8 @@
 """`train_and_evaluate(config, workdir)`: the one function the CLI, the tests and a notebook all call.
 
 It reads as the stages of a run, in order (`lr_jax.pipelines.stages`): runtime, inputs, state, resume, placement,
-fit with hooks, evaluate, report.
+fit with hooks, evaluate, report. The stages take the run spec (`lr_jax.pipelines.spec`), built once from the
+config here; only the report and the run's own files read the config itself.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import artifacts, models, outcomes, runtime
+from lr_jax import artifacts, outcomes, runtime
 from lr_jax.config import Config
 from lr_jax.config.vocab import METRIC_DIRECTIONS
 from lr_jax.errors import OutcomeError
-from lr_jax.pipelines import stages
+from lr_jax.pipelines import sizes, stages
+from lr_jax.pipelines.spec import spec_from_config
 from lr_jax.runfolder import report
 
 log = logging.getLogger(__name__)
@@ -46,22 +48,24 @@ def train_and_evaluate(
       OutcomeError: with `strict`, once the files are written, if the run raised outcome warnings.
     """
     workdir, t_start = Path(workdir), time.perf_counter()
-    with stages.runtime_scope(config), contextlib.ExitStack() as run_scope:
-        inputs = stages.load_inputs(config)
+    spec = spec_from_config(config)  # the model, the optimizer's static part, the dtype: built once
+    with stages.runtime_scope(spec), contextlib.ExitStack() as run_scope:
+        sizes.check_memory(config)  # before the data or any parameter is allocated
+        inputs = stages.load_inputs(spec)
         t_data = time.perf_counter()
-        state, hparams = stages.initial_state(config, inputs.n_features)
-        state, parametrization = stages.parametrize(config, inputs, state, hparams)
-        state, past_costs = stages.resume_point(config, workdir, state)
-        run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features))  # held to the end
+        state, hparams = stages.initial_state(spec, inputs.n_features)
+        state, parametrization = stages.parametrize(spec, inputs, state, hparams)
+        state, past_costs = stages.resume_point(spec, workdir, state)
+        run_scope.enter_context(stages.claim_folder(spec, workdir, inputs.n_features))  # held to the end
         # Every check on the input is done: only now does the run write anything. A resumed run's config.json
         # is replaced by the commit of its results (report_run), with them.
         if runtime.is_writer() and not (workdir / report.CONFIG_FILE).exists():
             report.write_config(workdir, config, inputs.classes, inputs.n_features)
-        placed = stages.place(config, inputs, state, hparams)
-        tracked = run_scope.enter_context(stages.run_loggers(config, workdir))  # closed even if the run fails
-        tracker, tail = stages.reporting_hooks(config, inputs, tracked)
+        placed = stages.place(spec, inputs, state, hparams)
+        tracked = run_scope.enter_context(stages.run_loggers(spec, workdir))  # closed even if the run fails
+        tracker, tail = stages.reporting_hooks(spec, inputs, tracked)
         on_chunk, chunk = stages.training_hooks(
-            config,
+            spec,
             workdir,
             past_costs,
             examples=len(inputs.splits["train"].y) * jax.process_count(),
@@ -70,13 +74,13 @@ def train_and_evaluate(
         )  # the cost lines are printed by a hook as each chunk finishes, not by the report
         # In the worker thread while JAX compiles and trains: the evaluation's program, then matplotlib's
         # import and the empty figures.
-        evaluation_compiled = stages.compile_evaluation(config, inputs, placed.state.params)
+        evaluation_compiled = stages.compile_evaluation(spec, inputs, placed.state.params)
         figures = report.start_figures(config, list(inputs.xs)) if runtime.is_writer() else None
-        result = stages.fit(config, placed, on_chunk=on_chunk, chunk_size=chunk)
+        result = stages.fit(spec, placed, on_chunk=on_chunk, chunk_size=chunk)
         t_evaluate = time.perf_counter()
         futures.wait([evaluation_compiled])  # an error there is the evaluation's: the call below raises it
-        params = stages.kept_params(config, result, tracker)
-        evaluation = stages.evaluate_params(config, inputs, params)
+        params = stages.kept_params(spec, result, tracker)
+        evaluation = stages.evaluate_params(spec, inputs, params)
         info: dict[str, Any] = {
             "n_iter": int(result.state.step),
             "parametrization": parametrization,
@@ -92,7 +96,7 @@ def train_and_evaluate(
         metrics = report.report_run(
             workdir,
             config,
-            models.build(config.model),
+            spec.model,
             params,
             costs_T,
             inputs.splits["test"],

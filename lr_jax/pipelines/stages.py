@@ -9,6 +9,9 @@ placement    the batch sharded over a device mesh when there are several        
 fit          the compiled loop, in chunks, with hooks between them                `fit`
 evaluate     the kept parameters on every split, in one compiled call             `kept_params`, `evaluate_params`
 report       the printed lines and the run folder's files                        `lr_jax.runfolder.report`
+
+Each stage takes the run spec (`lr_jax.pipelines.spec.RunSpec`: the model, the optimizer's static part, the
+dtype and the config sections it reads), built once per run by `spec_from_config`; none takes the `Config`.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ from typing import NamedTuple, cast
 import jax
 import numpy as np
 
-from lr_jax import background, data, evaluate, models, optim, parallel, pixels, runtime, span, train
-from lr_jax.config import Config
+from lr_jax import background, data, evaluate, optim, parallel, pixels, runtime, span, train
+from lr_jax.config import DataConfig, ModelConfig, TrainConfig
 from lr_jax.config.checks import METRIC_DIRECTIONS
 from lr_jax.errors import ConfigError
 from lr_jax.models.interface import Model
-from lr_jax.pipelines import hooks, sizes
+from lr_jax.pipelines import hooks
+from lr_jax.pipelines.spec import RunSpec, hparams_of
 from lr_jax.runfolder import checkpoint, loggers, report
 from lr_jax.runfolder import transaction as rundir
 
@@ -39,11 +43,11 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def runtime_scope(config: Config) -> Iterator[None]:
-    """The process set up for `config`: compilation cache, other processes joined, JAX's precision."""
-    runtime.use_compilation_cache(config.train.compilation_cache_dir)
-    runtime.initialize_distributed(config.parallel)  # before any array of the run exists
-    with runtime.precision_scope(config.train.precision):
+def runtime_scope(spec: RunSpec) -> Iterator[None]:
+    """The process set up for `spec`: compilation cache, other processes joined, JAX's precision."""
+    runtime.use_compilation_cache(spec.train.compilation_cache_dir)
+    runtime.initialize_distributed(spec.parallel)  # before any array of the run exists
+    with runtime.precision_scope(spec.train.precision):
         yield
 
 
@@ -64,24 +68,24 @@ class Inputs(NamedTuple):
         return self.splits["train"].classes
 
 
-def load_inputs(config: Config) -> Inputs:
-    """Read (or download) the data, carve the validation split, put the arrays on the device."""
-    sizes.check_memory(config)  # before the data or any parameter is allocated
-    dtype = runtime.run_dtype(config.train.precision)
+def load_inputs(spec: RunSpec) -> Inputs:
+    """Read (or download) the data, carve the validation split, put the arrays on the device. (The entry
+    points refuse a run too large for the memory first: `sizes.check_memory`.)"""
+    d, dtype = spec.data, spec.dtype
     devices = runtime.describe_devices()
     log.info("backend %s, %d device(s): %s", devices["backend"], len(devices["devices"]), devices["devices"])
-    splits = data.load(config.data, shard=(jax.process_index(), jax.process_count()))  # this process's rows
-    splits["train"], val = data.split_validation(splits["train"], config.data.val_fraction, config.data.split_seed)
+    splits = data.load(d, shard=(jax.process_index(), jax.process_count()))  # this process's rows
+    splits["train"], val = data.split_validation(splits["train"], d.val_fraction, d.split_seed)
     if val is not None:
         splits["val"] = val
-        _check_early_stopping_metric(config, val)
+        _check_early_stopping_metric(spec.train, d, val)
     if jax.process_count() == 1:  # alone: a block of rows of a multi-process run may rightly hold one class
-        data.check_both_classes(splits["train"], config.data)
-    _check_batch_size(config.train.batch_size, splits["train"].y.shape[0], config.data.val_fraction)
+        data.check_both_classes(splits["train"], d)
+    _check_batch_size(spec.train.batch_size, splits["train"].y.shape[0], d.val_fraction)
     # device_put moves host arrays as they are: no conversion to compile.
-    xs = {name: jax.device_put(features(s, config.data.scale, dtype)) for name, s in splits.items()}
+    xs = {name: jax.device_put(features(s, d.scale, dtype)) for name, s in splits.items()}
     ys = {name: jax.device_put(s.y.astype(np.int32)) for name, s in splits.items()}
-    return Inputs(splits, xs, ys, sample_weights(config.model.class_weight, splits["train"].y, dtype))
+    return Inputs(splits, xs, ys, sample_weights(spec.model_config.class_weight, splits["train"].y, dtype))
 
 
 def features(split: data.Split, scale: bool, dtype) -> np.ndarray:
@@ -100,15 +104,14 @@ def sample_weights(class_weight: str | None, y_N: np.ndarray, dtype) -> jax.Arra
     return jax.device_put(per_class[y_N].astype(dtype))
 
 
-def _check_early_stopping_metric(config: Config, val: data.Split) -> None:
+def _check_early_stopping_metric(t: TrainConfig, d: DataConfig, val: data.Split) -> None:
     """Refuse early stopping on ROC AUC when the validation split holds one class: it is undefined (NaN) at
     every measurement, so no iteration could ever be the best."""
-    t = config.train
     counts = np.bincount(val.y, minlength=2)
     if t.early_stopping and t.early_stopping_metric == "val_roc_auc" and counts.min() == 0:
         raise ConfigError(
             f"train.early_stopping_metric=val_roc_auc: the validation split (data.val_fraction="
-            f"{config.data.val_fraction}: {counts[0]} {val.classes[0]!r}, {counts[1]} {val.classes[1]!r}) holds "
+            f"{d.val_fraction}: {counts[0]} {val.classes[0]!r}, {counts[1]} {val.classes[1]!r}) holds "
             "one class, where ROC AUC is undefined. Stop on val_log_loss or val_cost, or use a larger "
             "data.val_fraction (or another data.split_seed)."
         )
@@ -123,41 +126,39 @@ def _check_batch_size(batch_size: int | None, m: int, val_fraction: float) -> No
         )
 
 
-def initial_state(config: Config, n_features: int) -> tuple[train.TrainState, optim.HParams]:
-    """The configured model's and optimizer's initial state and the hyperparameters, keys from `train.seed`."""
-    dtype = runtime.run_dtype(config.train.precision)
-    hparams = optim.config_hparams(config, dtype)
+def initial_state(spec: RunSpec, n_features: int) -> tuple[train.TrainState, optim.HParams]:
+    """The spec's model's and optimizer's initial state and the hyperparameters, keys from `train.seed`."""
+    hparams = hparams_of(spec)
     state = _init_state(
-        np.uint32(config.train.seed),  # the whole range 0..2**32-1; the same key as the int32 of seeds < 2**31
+        np.uint32(spec.train.seed),  # the whole range 0..2**32-1; the same key as the int32 of seeds < 2**31
         hparams,
-        model=models.build(config.model),
-        optim=optim.spec(config.optim),
+        model=spec.model,
+        optim=spec.optim,
         n_features=n_features,
-        dtype=dtype,
+        dtype=spec.dtype,
     )
-    _check_initial_params(config, state.params, dtype)
+    _check_initial_params(spec.model_config, state.params, spec.dtype)
     return state, hparams
 
 
-def _check_initial_params(config: Config, params, dtype) -> None:
+def _check_initial_params(m: ModelConfig, params, dtype) -> None:
     """Refuse initial parameters that are not finite: model.init_scale beyond the range of the run's dtype."""
     if all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(jax.device_get(params))):
         return
-    m = config.model
     raise ConfigError(
         f"model.init_scale={m.init_scale!r}: the initial parameters of model.init={m.init} are not finite in "
         f"{np.dtype(dtype).name} (largest {float(np.finfo(dtype).max):.4g}). Use a model.init_scale like 0.01."
     )
 
 
-def divergence_advice(config: Config) -> Callable[[bool], str]:
+def divergence_advice(spec: RunSpec) -> Callable[[bool], str]:
     """What the divergence message advises: `advice(at_start)`, True when the cost of the initial parameters
     (iteration 0) is already not finite.
 
     Gradient descent on the L2 term alone multiplies the weights by (1 - learning_rate·l2) per step (by a
     factor of size up to (1 + momentum) more with momentum), so it diverges once learning_rate·l2 >= 2(1 + momentum).
     """
-    m, o = config.model, config.optim
+    m, o = spec.model_config, spec.optim_config
 
     def advice(at_start: bool) -> str:
         if at_start:
@@ -184,31 +185,31 @@ def _init_state(seed, hparams, *, model: Model, optim, n_features, dtype) -> tra
     return train.init_state(model.init(key_init, n_features, dtype), hparams, key_train, optim=optim)
 
 
-def parametrize(config: Config, inputs: Inputs, state: train.TrainState, hparams) -> tuple[train.TrainState, str]:
+def parametrize(spec: RunSpec, inputs: Inputs, state: train.TrainState, hparams) -> tuple[train.TrainState, str]:
     """(the state in the parametrization the run trains in, its name): train.parametrization, auto decided
     by `span.choose`; logged once. Before `resume_point`, whose checkpoint must match the state's form."""
     m, n = inputs.xs["train"].shape
     name, why = span.choose(
-        config.train.parametrization,
+        spec.train.parametrization,
         m=m,
         n=n,
-        optimizer=config.optim.name,
-        model=models.build(config.model),
-        num_steps=config.train.iteration_limit,
-        sharded=parallel.use_mesh(config.parallel),
+        optimizer=spec.optim.name,
+        model=spec.model,
+        num_steps=spec.train.iteration_limit,
+        sharded=parallel.use_mesh(spec.parallel),
     )
     log.info("parametrization %s (%s)", name, why)
     if name == span.SPAN:
-        state = span.to_span(state, hparams, m=m, optim=optim.spec(config.optim))
+        state = span.to_span(state, hparams, m=m, optim=spec.optim)
     return state, name
 
 
-def resume_point(config: Config, workdir: Path, state: train.TrainState) -> tuple[train.TrainState, np.ndarray]:
+def resume_point(spec: RunSpec, workdir: Path, state: train.TrainState) -> tuple[train.TrainState, np.ndarray]:
     """(state, costs so far): the newest checkpoint with train.resume=true, else `state` and no costs."""
-    t = config.train
+    t = spec.train
     rundir.recover(workdir, enabled=runtime.is_writer())  # what a killed run left, before its checkpoints are read
     state, past_costs = checkpoint.starting_point(
-        workdir, state, config.to_dict(), resume=t.resume, num_steps=t.iteration_limit, overwrite=t.overwrite
+        workdir, state, spec.record, resume=t.resume, num_steps=t.iteration_limit, overwrite=t.overwrite
     )
     if t.resume:
         log.info("resuming at iteration %i", int(state.step))
@@ -216,7 +217,7 @@ def resume_point(config: Config, workdir: Path, state: train.TrainState) -> tupl
 
 
 def claim_folder(
-    config: Config,
+    spec: RunSpec,
     workdir: Path,
     n_features: int,
     files: tuple[str, ...] = report.RUN_FILES,
@@ -227,9 +228,9 @@ def claim_folder(
     state_bytes = 3 * n_features * 8  # params and up to two optimizer slots, float64 at most
     return rundir.claim(
         workdir,
-        overwrite=config.train.overwrite,
-        resume=config.train.resume,
-        need_bytes=(config.train.keep_checkpoints + 2) * state_bytes,
+        overwrite=spec.train.overwrite,
+        resume=spec.train.resume,
+        need_bytes=(spec.train.keep_checkpoints + 2) * state_bytes,
         enabled=runtime.is_writer(),
         files=files,
         folders=folders,
@@ -247,12 +248,12 @@ class Placed(NamedTuple):
     hparams: optim.HParams
 
 
-def place(config: Config, inputs: Inputs, state, hparams) -> Placed:
+def place(spec: RunSpec, inputs: Inputs, state, hparams) -> Placed:
     """With several devices (or processes) the batch sharded over a mesh (padding rows weigh 0) and the
     state replicated; otherwise everything stays where it is (so with `parallel.data_parallel=false`)."""
     x, y, weight = inputs.xs["train"], inputs.ys["train"], inputs.weight_N
-    dtype = runtime.run_dtype(config.train.precision)
-    if not parallel.use_mesh(config.parallel):
+    dtype = spec.dtype
+    if not parallel.use_mesh(spec.parallel):
         return Placed(None, pixels.for_training(x, dtype), y, weight, state, hparams)
     mesh = parallel.make_mesh()
     x, y, weight = parallel.shard_batch(
@@ -261,12 +262,12 @@ def place(config: Config, inputs: Inputs, state, hparams) -> Placed:
     return Placed(mesh, pixels.for_training(x, dtype), y, weight, *parallel.replicate(mesh, (state, hparams)))
 
 
-def run_loggers(config: Config, workdir: Path) -> loggers.RunLoggers:
-    """The experiment trackers of `config.logger` (one process reports), told the hyperparameters; use as
+def run_loggers(spec: RunSpec, workdir: Path) -> loggers.RunLoggers:
+    """The experiment trackers of `spec.logger` (one process reports), told the hyperparameters; use as
     `with`: they are closed, and a failed run marked so, whatever happens."""
-    chosen = loggers.build(config.logger, workdir, enabled=runtime.is_writer())
+    chosen = loggers.build(spec.logger, workdir, enabled=runtime.is_writer())
     try:
-        chosen.log_hparams(config.to_dict())
+        chosen.log_hparams(spec.record)
     except BaseException as e:
         chosen.__exit__(type(e), e, None)
         raise
@@ -274,27 +275,27 @@ def run_loggers(config: Config, workdir: Path) -> loggers.RunLoggers:
 
 
 def reporting_hooks(
-    config: Config, inputs: Inputs, tracked: loggers.RunLoggers
+    spec: RunSpec, inputs: Inputs, tracked: loggers.RunLoggers
 ) -> tuple[hooks.ValidationTracker | None, list[Callable]]:
     """(the validation tracker or None, the hooks that report every log_every: the train cost to the
     loggers, then the tracker, which hands its measurements to them too and may stop the run)."""
     report = [tracked.log_metrics] if tracked else []
-    tracker = validation_tracker(config, inputs, report)
-    tail = [hooks.CostReporter(tracked.log_metrics, config.train.log_every)] if tracked else []
+    tracker = validation_tracker(spec, inputs, report)
+    tail = [hooks.CostReporter(tracked.log_metrics, spec.train.log_every)] if tracked else []
     return tracker, tail + ([tracker] if tracker else [])
 
 
 def validation_tracker(
-    config: Config, inputs: Inputs, report: Sequence[Callable] = ()
+    spec: RunSpec, inputs: Inputs, report: Sequence[Callable] = ()
 ) -> hooks.ValidationTracker | None:
     """The hook that measures the validation split every train.log_every iterations (None without one), and
     stops early with train.early_stopping."""
     if "val" not in inputs.xs:
         return None
-    t, model = config.train, models.build(config.model)
+    t, model = spec.train, spec.model
     x, y = inputs.xs["val"], inputs.ys["val"]
     return hooks.ValidationTracker(
-        lambda params: evaluate.evaluate_split(model, params, x, y, threshold=config.model.threshold),
+        lambda params: evaluate.evaluate_split(model, params, x, y, threshold=spec.model_config.threshold),
         every=t.log_every,
         num_steps=t.iteration_limit,
         metric=t.early_stopping_metric,
@@ -307,12 +308,12 @@ def validation_tracker(
 
 
 def training_hooks(
-    config: Config, workdir: Path, past_costs, examples: int, tail: Sequence[Callable] = (), *, n_params: int = 0
+    spec: RunSpec, workdir: Path, past_costs, examples: int, tail: Sequence[Callable] = (), *, n_params: int = 0
 ) -> tuple[list[Callable], int | None]:
     """(the hooks of a single run: cost lines, divergence guard, checkpoint writer, progress bar (or, off a
     terminal, progress lines), then `tail` (loggers, validation); the chunk length, `chunk_length`). With a
     visible bar or a `tail`, chunks end on every multiple of log_every."""
-    t = config.train
+    t = spec.train
     writer = runtime.is_writer()  # one process writes checkpoints
     folder = workdir / checkpoint.FOLDER
     show = t.progress and writer
@@ -323,7 +324,7 @@ def training_hooks(
         chunk = math.gcd(chunk or t.log_every, t.log_every)
     save = hooks.CheckpointWriter(
         folder,
-        config.to_dict(),
+        spec.record,
         every=t.checkpoint_every if writer else 0,
         keep=t.keep_checkpoints,
         num_steps=t.iteration_limit,
@@ -331,7 +332,7 @@ def training_hooks(
     )
     stop = hooks.InterruptStop(save if writer else None, workdir)
     printer = [hooks.CostPrinter(t.log_every, past_costs)] if t.print_cost else []
-    on_chunk = [*printer, hooks.DivergenceGuard(folder, advice=divergence_advice(config)), save, stop, *progress, *tail]
+    on_chunk = [*printer, hooks.DivergenceGuard(folder, advice=divergence_advice(spec)), save, stop, *progress, *tail]
     return on_chunk, chunk_length(chunk, t.iteration_limit, work_per_iteration=3 * examples * max(n_params, 1))
 
 
@@ -357,7 +358,7 @@ def chunk_length(aligned: int | None, num_steps: int, *, work_per_iteration: flo
 
 
 def fit(
-    config: Config,
+    spec: RunSpec,
     placed: Placed,
     *,
     on_chunk: Sequence[Callable] = (),
@@ -367,7 +368,7 @@ def fit(
     """The compiled training of `placed.state` up to the iteration limit (or ‖∇J‖ < tol, or a hook's
     `StopTraining`); params on the host. Hooks with a `start(state)` method see the starting state first.
     A state in the span of the data (`parametrize`) trains through `span.fit` (`run` is for weights)."""
-    t = config.train
+    t = spec.train
     with parallel.mesh_scope(placed.mesh), contextlib.ExitStack() as stack:
         for hook in on_chunk:
             if hasattr(hook, "__exit__"):  # the progress bar closes even when a hook stops the run
@@ -382,20 +383,20 @@ def fit(
             placed.y,
             placed.hparams,
             num_steps=t.iteration_limit,
-            optim=optim.spec(config.optim),
+            optim=spec.optim,
             chunk_size=chunk_size,
             on_chunk=on_chunk,
             weight_N=placed.weight,
             batch_size=t.batch_size,
-            model=models.build(config.model),
+            model=spec.model,
         )
     # Replicated over the mesh: the host copy serves the evaluation of the (local) splits.
     return result._replace(state=result.state._replace(params=jax.device_get(result.state.params)))
 
 
-def kept_params(config: Config, result: train.FitResult, tracker: hooks.ValidationTracker | None):
+def kept_params(spec: RunSpec, result: train.FitResult, tracker: hooks.ValidationTracker | None):
     """The parameters the run keeps: the best measured ones with train.early_stopping, else the last ones."""
-    if not config.train.early_stopping:
+    if not spec.train.early_stopping:
         return result.state.params
     assert tracker is not None  # checks.validate: train.early_stopping needs a validation split
     if tracker.best_params is None:  # tol stopped the run before the warm-up ended, or no measurement was finite
@@ -410,7 +411,7 @@ def kept_params(config: Config, result: train.FitResult, tracker: hooks.Validati
     return tracker.best_params
 
 
-def compile_evaluation(config: Config, inputs: Inputs, params_like, *, grid: bool = False) -> Future:
+def compile_evaluation(spec: RunSpec, inputs: Inputs, params_like, *, grid: bool = False) -> Future:
     """`evaluate_params`'s program compiled (and run once, on zeros shaped as `params_like`) in the worker
     thread (`background.in_background`) while the caller trains, which releases the GIL: the evaluation
     after training then finds it in jit's cache. Wait for the future before `evaluate_params`; an error
@@ -418,30 +419,30 @@ def compile_evaluation(config: Config, inputs: Inputs, params_like, *, grid: boo
     zeros = jax.tree.map(lambda a: np.zeros(np.shape(a), a.dtype), params_like)  # host arrays, as evaluated
 
     def compile_it():
-        with runtime.precision_scope(config.train.precision):  # JAX's 64-bit mode is set per thread
+        with runtime.precision_scope(spec.train.precision):  # JAX's 64-bit mode is set per thread
             evaluate.compile_scores(
-                models.build(config.model),
+                spec.model,
                 zeros,
                 inputs.xs,
                 inputs.ys,
                 weight_N=inputs.weight_N,
-                l2=config.model.l2,
+                l2=spec.model_config.l2,
                 grid=grid,
             )
 
     return background.in_background(compile_it)
 
 
-def evaluate_params(config: Config, inputs: Inputs, params, *, grid: bool = False):
+def evaluate_params(spec: RunSpec, inputs: Inputs, params, *, grid: bool = False):
     """Every split of `inputs` with the configured model, threshold, weights and L2, in one compiled call:
     an `evaluate.Evaluation`, or with `grid` (params stacked on a leading axis, a sweep's grid, which
     differs in learning rate and seed only) one per grid point."""
     return (evaluate.evaluate_grid if grid else evaluate.evaluate)(
-        models.build(config.model),
+        spec.model,
         jax.device_get(params),  # host arrays, whatever their placement: the program `compile_evaluation` made
         inputs.xs,
         inputs.ys,
-        threshold=config.model.threshold,
+        threshold=spec.model_config.threshold,
         weight_N=inputs.weight_N,
-        l2=config.model.l2,
+        l2=spec.model_config.l2,
     )

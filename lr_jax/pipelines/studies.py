@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 import jax
 import numpy as np
 
-from lr_jax import artifacts, data, models
+from lr_jax import artifacts, data
 from lr_jax.config import Config
 from lr_jax.errors import ConfigError
 from lr_jax.models.logistic import predict
-from lr_jax.pipelines import stages, sweep
+from lr_jax.pipelines import sizes, stages, sweep
+from lr_jax.pipelines.spec import RunSpec, spec_from_config
 from lr_jax.runfolder import plots, results
 
 if TYPE_CHECKING:
@@ -76,9 +77,10 @@ def run_study(
     workdir.mkdir(parents=True, exist_ok=True)
     if study.quick:
         config = _quick(config)
-    with stages.runtime_scope(config):
+    spec = spec_from_config(config)  # the base model; a point that configures another builds its own
+    with stages.runtime_scope(spec):
         if study.kind == "activation":
-            rows, curves = activation_study(config, study)
+            rows, curves = activation_study(config, study, spec)
             subject = plots.run_subject(config.to_dict(), activation=False)
             plot_activation_study(workdir / "activation_study.png", curves, study.target_cost, subject)
         else:
@@ -144,10 +146,10 @@ def seed_grid(config: Config) -> list[Config]:
     return sweep.grid_configs(c)
 
 
-def test_accuracies(config: Config, params, x_ND, y_N) -> np.ndarray:
+def test_accuracies(spec: RunSpec, params, x_ND, y_N) -> np.ndarray:
     """Test accuracy of each seed's parameters (stacked on axis 0), in one compiled call."""
-    model = models.build(config.model)
-    predict_all = jax.jit(jax.vmap(lambda p: predict(p, x_ND, config.model.threshold, model)))
+    threshold, model = spec.model_config.threshold, spec.model
+    predict_all = jax.jit(jax.vmap(lambda p: predict(p, x_ND, threshold, model)))
     return np.mean(np.asarray(predict_all(params)) == np.asarray(y_N)[None, :], axis=1)
 
 
@@ -157,18 +159,24 @@ def iterations_to(costs_T: np.ndarray, target: float) -> float:
     return float(below[0]) if below.size else math.nan
 
 
-def activation_study(config: Config, study: StudyConfig) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
-    """The same network trained with each activation over the seeds: costs per iteration, a row per activation."""
-    inputs = stages.load_inputs(config)
+def activation_study(
+    config: Config, study: StudyConfig, spec: RunSpec | None = None
+) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """The same network trained with each activation over the seeds: costs per iteration, a row per activation.
+    `spec`: `config`'s run spec, if already built."""
+    sizes.check_memory(config)  # before the data or any parameter is allocated
+    spec = spec or spec_from_config(config)
+    inputs = stages.load_inputs(spec)
     rows, curves = [], {}
     for activation in study.activations:
         c = dataclasses.replace(config, model=dataclasses.replace(config.model, activation=activation))
         log.info("activation %s: %d seeds x %d iterations", activation, len(c.sweep.seeds), c.train.num_iterations)
-        result = sweep.train_grid(seed_grid(c), inputs.xs["train"], inputs.ys["train"])
+        points = sweep.grid_specs(seed_grid(c), like=spec)  # one model per activation
+        result = sweep.train_grid(points, inputs.xs["train"], inputs.ys["train"])
         costs_ST = np.asarray(result.costs, np.float64)
         curves[activation] = costs_ST
         reach = [iterations_to(costs_T, study.target_cost) for costs_T in costs_ST]
-        accuracy = test_accuracies(c, result.state.params, inputs.xs["test"], inputs.ys["test"])
+        accuracy = test_accuracies(points[0], result.state.params, inputs.xs["test"], inputs.ys["test"])
         rows.append(
             {
                 "activation": activation,
@@ -196,8 +204,9 @@ def scale_study(config: Config, study: StudyConfig) -> list[dict[str, Any]]:
             c = _point_config(cfg, width, size, study)
             x = jax.device_put(splits["train"].x_raw[:size].reshape(size, -1))
             y = jax.device_put(splits["train"].y[:size].astype(np.int32))
-            result = sweep.train_grid(seed_grid(c), x, y)
-            accuracy = test_accuracies(c, result.state.params, x_test, y_test)
+            points = sweep.grid_specs(seed_grid(c))  # one model per width and size
+            result = sweep.train_grid(points, x, y)
+            accuracy = test_accuracies(points[0], result.state.params, x_test, y_test)
             final = np.asarray(result.costs)[:, -1]
             rows.append(_scale_row(width, size, c, accuracy, final))
             log.info("width %d, m=%d: test accuracy %.4f", width, size, np.mean(accuracy))

@@ -1,7 +1,8 @@
 """One-process sweeps: every (learning rate, seed) of `config.sweep` trained by one jitted, vmapped call.
 
 It runs the stages of a single run (`lr_jax.pipelines.stages`) with a batched fit: grid point i starts exactly where a
-single run with its learning rate and seed starts (`stages.initial_state`); the C initial states and
+single run with its learning rate and seed starts (`stages.initial_state` of its spec, `grid_specs`, which shares
+the grid's model); the C initial states and
 hyperparameters are stacked along a new leading axis and `run_steps_batched` maps `train.run_steps` over
 it with `jax.vmap`. The whole grid is one XLA program, compiled once, in which the C matrix-vector
 products of a step become one matrix product; it trains on one device. The stacked state of the grid is
@@ -30,12 +31,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lr_jax import models, optim, outcomes, pixels, runtime, train
+from lr_jax import optim, outcomes, pixels, runtime, train
 from lr_jax.config import Config
 from lr_jax.errors import OutcomeError
 from lr_jax.models.interface import Model
 from lr_jax.models.logistic import LOGISTIC
-from lr_jax.pipelines import hooks, stages
+from lr_jax.pipelines import hooks, sizes, stages
+from lr_jax.pipelines.spec import RunSpec, hparams_of, same_model, spec_from_config
 from lr_jax.runfolder import checkpoint, plots, report, summary
 from lr_jax.runfolder import transaction as rundir
 
@@ -53,6 +55,16 @@ def grid_configs(config: Config) -> list[Config]:
         for lr in config.sweep.learning_rates
         for seed in config.sweep.seeds
     ]
+
+
+def grid_specs(configs: Sequence[Config], like: RunSpec | None = None) -> list[RunSpec]:
+    """The run spec of each grid point. Points that configure the same model (`spec.same_model`) share one:
+    `like`'s, or the first such point's; a model is built only for a point that configures another."""
+    points: list[RunSpec] = []
+    for c in configs:
+        known = next((p for p in points if same_model(p.model_config, c.model)), like)
+        points.append(spec_from_config(c, like=known))
+    return points
 
 
 def stack(trees: Sequence[Any]) -> Any:
@@ -92,22 +104,21 @@ def run_steps_batched(
     return jax.vmap(lambda state, hp: run(state, hparams=hp))(states, hparams)
 
 
-def initial_states(configs: Sequence[Config], n_features: int) -> tuple[train.TrainState, optim.HParams]:
-    """The configs' initial states and hyperparameters, stacked along a leading axis.
+def initial_states(points: Sequence[RunSpec], n_features: int) -> tuple[train.TrainState, optim.HParams]:
+    """The grid points' initial states and hyperparameters, stacked along a leading axis.
 
     One `stages.initial_state` per distinct seed: a state depends on the seed, while the learning rate
     enters only the hparams (optax's `init` reads the parameters, never the hyperparameter values).
     """
     by_seed = {}
-    for c in configs:
-        if c.train.seed not in by_seed:
-            by_seed[c.train.seed] = stages.initial_state(c, n_features)[0]
-    hparams = [optim.config_hparams(c, runtime.run_dtype(c.train.precision)) for c in configs]
-    return stack([by_seed[c.train.seed] for c in configs]), stack(hparams)
+    for p in points:
+        if p.train.seed not in by_seed:
+            by_seed[p.train.seed] = stages.initial_state(p, n_features)[0]
+    return stack([by_seed[p.train.seed] for p in points]), stack([hparams_of(p) for p in points])
 
 
 def train_grid(
-    configs: Sequence[Config],
+    points: Sequence[RunSpec],
     x_ND,
     y_N,
     weight_N=None,
@@ -116,12 +127,13 @@ def train_grid(
     on_chunk: Sequence = (),
     chunk_size: int | None = None,
 ) -> train.FitResult:
-    """Train every config from its own initial state (or the stacked `start`, a resumed grid) in one compiled
-    call, on one device (they differ in learning rate and seed only); `on_chunk` hooks see the stacked state."""
-    states, hparams = start or initial_states(configs, x_ND.shape[1])  # x may be uint8
-    x_ND = pixels.for_training(x_ND, runtime.run_dtype(configs[0].train.precision))
+    """Train every grid point (`grid_specs`) from its own initial state (or the stacked `start`, a resumed grid)
+    in one compiled call, on one device (they differ in learning rate and seed only); `on_chunk` hooks see
+    the stacked state."""
+    states, hparams = start or initial_states(points, x_ND.shape[1])  # x may be uint8
+    x_ND = pixels.for_training(x_ND, points[0].dtype)
     placed = stages.Placed(None, x_ND, y_N, weight_N, states, hparams)
-    return stages.fit(configs[0], placed, on_chunk=list(on_chunk), chunk_size=chunk_size, run=run_steps_batched)
+    return stages.fit(points[0], placed, on_chunk=list(on_chunk), chunk_size=chunk_size, run=run_steps_batched)
 
 
 def checkpoint_config(config: Config) -> dict[str, Any]:
@@ -131,15 +143,15 @@ def checkpoint_config(config: Config) -> dict[str, Any]:
     return {**config.to_dict(), "sweep_grid": {"learning_rates": list(s.learning_rates), "seeds": list(s.seeds)}}
 
 
-def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_features: int, n_examples: int = 1):
+def resumable_grid(spec: RunSpec, workdir: Path, points: Sequence[RunSpec], n_features: int, n_examples: int = 1):
     """((stacked states, hparams), costs so far f[C, t], the hooks, the chunk length): the grid from its newest
     checkpoint with train.resume=true, else from its initial states; written every train.checkpoint_every
     iterations (atomically, the newest train.keep_checkpoints kept); with train.progress, a line every few
     seconds (`hooks.ProgressLog`: the grid's costs from lowest to highest); chunks of a few seconds of work
-    at most (`stages.chunk_length`)."""
-    t, saved_config = config.train, checkpoint_config(config)
+    at most (`stages.chunk_length`). `spec.record` is what the checkpoints must match (`checkpoint_config`)."""
+    t, saved_config = spec.train, spec.record
     rundir.recover(workdir, enabled=runtime.is_writer())  # what a killed run left, before its checkpoints are read
-    states, hparams = initial_states(configs, n_features)
+    states, hparams = initial_states(points, n_features)
     states, past_costs = checkpoint.starting_point(
         workdir,
         states,
@@ -151,7 +163,7 @@ def resumable_grid(config: Config, workdir: Path, configs: Sequence[Config], n_f
     )
     if t.resume:
         log.info("resuming the grid at iteration %i", train.steps_done(states))
-        diverged = [i for i in range(len(configs)) if not np.isfinite(past_costs[i]).all()]
+        diverged = [i for i in range(len(points)) if not np.isfinite(past_costs[i]).all()]
         if diverged:
             log.info("config(s) %s diverged before the checkpoint; they stay marked diverged", diverged)
     save = hooks.CheckpointWriter(
@@ -182,15 +194,18 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
       {"rows": one row per config, "best": the best row}, also in `workdir/summary.json`.
     """
     workdir = Path(workdir)
-    with stages.runtime_scope(config), contextlib.ExitStack() as run_scope:
-        inputs = stages.load_inputs(config)
+    spec = spec_from_config(config, record=checkpoint_config(config))  # the model built once for the grid
+    with stages.runtime_scope(spec), contextlib.ExitStack() as run_scope:
+        sizes.check_memory(config)  # before the data or any parameter is allocated
+        inputs = stages.load_inputs(spec)
         configs = grid_configs(config)
+        points = grid_specs(configs, like=spec)
         start, past_costs, on_chunk, chunk = resumable_grid(
-            config, workdir, configs, inputs.n_features, len(inputs.splits["train"].y)
+            spec, workdir, points, inputs.n_features, len(inputs.splits["train"].y)
         )
         members = [f"{i}/{name}" for i in range(len(configs)) for name in report.RUN_FILES]
         targets = {"files": (*members, *summary.SUMMARY_FILES), "folders": (checkpoint.FOLDER,)}
-        run_scope.enter_context(stages.claim_folder(config, workdir, inputs.n_features, **targets))  # to the end
+        run_scope.enter_context(stages.claim_folder(spec, workdir, inputs.n_features, **targets))  # to the end
         log.info(
             "training %d configs (%d learning rates x %d seeds) in one compiled call",
             len(configs),
@@ -198,12 +213,12 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             len(config.sweep.seeds),
         )
         # In the worker thread while JAX compiles and trains: the grid evaluation's program (and matplotlib).
-        evaluation_compiled = stages.compile_evaluation(config, inputs, start[0].params, grid=True)
+        evaluation_compiled = stages.compile_evaluation(spec, inputs, start[0].params, grid=True)
         figures = config.sweep.figures == "all"
         if figures:
             plots.start_plotting()
         result = train_grid(
-            configs,
+            points,
             inputs.xs["train"],
             inputs.ys["train"],
             inputs.weight_N,
@@ -214,10 +229,9 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
         costs_CT = np.concatenate([past_costs, np.asarray(result.costs)], axis=-1)
         # Shared by the whole grid: the time to compile and run the one program that trained every config.
         timing = {"sweep_compile_time_s": result.compile_s, "sweep_train_time_s": result.run_s}
-        model = models.build(config.model)
         t_evaluate = time.perf_counter()
         futures.wait([evaluation_compiled])  # an error there is the evaluation's: the call below raises it
-        evaluations = stages.evaluate_params(config, inputs, result.state.params, grid=True)
+        evaluations = stages.evaluate_params(spec, inputs, result.state.params, grid=True)
         timing["sweep_evaluate_time_s"] = time.perf_counter() - t_evaluate
         stage = run_scope.enter_context(rundir.staged_outputs(workdir))  # members and summary committed together
         for i, (c, evaluation) in enumerate(zip(configs, evaluations)):
@@ -229,7 +243,7 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             report.report_run(
                 stage / str(i),
                 c,
-                model,
+                spec.model,
                 unstack(result.state.params, i),
                 costs_CT[i][:n_iter],
                 inputs.splits["test"],

@@ -234,7 +234,7 @@ class BinaryLinear(ClassifierMixin, BaseEstimator):
         cost before each iteration (K, iterations run; sampled, first iteration kept, for a call of more than
         COST_SLOTS iterations), NaN for a problem's iterations not run)."""
         # Here, not at the top: the hooks module brings the run folder's and the data's (h5py, Pillow, pooch),
-        # which `import lr_jax.sklearn` and the newton and lbfgs fits never need (tests/test_import_cost.py).
+        # which `import lr_jax.sklearn` and the newton and lbfgs fits never need (tests/project/test_import_cost.py).
         from lr_jax.pipelines.hooks import ProgressBar
 
         chunk, done, costs = -(-self.max_iter // 20) if self.verbose else self.max_iter, 0, []

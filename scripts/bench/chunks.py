@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 from lr_jax import pixels, train  # noqa: E402
 from lr_jax.config import Config, DataConfig  # noqa: E402
 from lr_jax.pipelines import hooks  # noqa: E402
+from lr_jax.pipelines.spec import spec_from_config  # noqa: E402
 from lr_jax.pipelines.stages import initial_state, load_inputs  # noqa: E402
 
 CHUNKS = (None, 500, 100)  # one call; off a terminal (checkpoint_every); with the bar (log_every)
@@ -58,9 +59,10 @@ def run(args) -> None:
 
 def measure(args) -> None:
     config = Config(data=DataConfig(dir=args.data_dir, download=False))
-    inputs = load_inputs(config)
+    spec = spec_from_config(config)
+    inputs = load_inputs(spec)
     x_ND, y = pixels.for_training(inputs.xs["train"], jax.numpy.float32), inputs.ys["train"]
-    state, hparams = initial_state(config, x_ND.shape[1])
+    state, hparams = initial_state(spec, x_ND.shape[1])
 
     def fit(chunk):
         on_chunk = reporting_hooks(args.steps) if chunk else []

@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 from bench import median_time  # noqa: E402
 from lr_jax import pixels, train  # noqa: E402
 from lr_jax.config import Config, DataConfig  # noqa: E402
+from lr_jax.pipelines.spec import spec_from_config  # noqa: E402
 from lr_jax.pipelines.stages import initial_state, load_inputs  # noqa: E402
 from lr_jax.reference import logistic as reference  # noqa: E402
 
@@ -66,13 +67,14 @@ def vectorized_step(w, b, X, Y, lr):
 
 def run(args) -> None:
     config = Config(data=DataConfig(dir=args.data_dir, download=False))
-    run_data = load_inputs(config)  # the run's arrays: uint8 pixels as stored
+    spec = spec_from_config(config)
+    run_data = load_inputs(spec)  # the run's arrays: uint8 pixels as stored
     splits, x_u8, y = run_data.splits, run_data.xs["train"], run_data.ys["train"]
     x_ND = pixels.for_training(x_u8, jax.numpy.float32)  # what the run trains on (stages.place): converted once
     # The course's layout: X = x.reshape(m, -1).T / 255, an (n, m) Fortran-ordered array.
     X64, Y64 = splits["train"].features(np.float64).T, splits["train"].y[None, :].astype(np.float64)
     m, n = x_ND.shape
-    state, hp = initial_state(config, n)
+    state, hp = initial_state(spec, n)
     loop = lambda: jax.block_until_ready(train.run_steps(state, x_ND, y, hp, num_steps=STEPS))
     loop_u8 = lambda: jax.block_until_ready(train.run_steps(state, x_u8, y, hp, num_steps=STEPS))
 

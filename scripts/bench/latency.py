@@ -174,17 +174,19 @@ def _loops_s(data_dir: str, repeats: int = 3) -> dict[str, float]:
     """
     import jax
 
-    from lr_jax import Config, optim, train
+    from lr_jax import Config, train
     from lr_jax.pipelines import stages
+    from lr_jax.pipelines.spec import spec_from_config
 
     sys.path.insert(0, str(NUMPY_RUN.parent))
     import numpy_course_run
 
     x, y = numpy_course_run.load(Path(data_dir) / "train_catvnoncat.h5", "train")
     config = Config.from_dict({"data": {"dir": data_dir}})
-    with stages.runtime_scope(config):
-        inputs = stages.load_inputs(config)
-        placed = stages.place(config, inputs, *stages.initial_state(config, inputs.n_features))
+    spec = spec_from_config(config)
+    with stages.runtime_scope(spec):
+        inputs = stages.load_inputs(spec)
+        placed = stages.place(spec, inputs, *stages.initial_state(spec, inputs.n_features))
         run = functools.partial(
             train.run_steps,
             placed.state,
@@ -192,7 +194,7 @@ def _loops_s(data_dir: str, repeats: int = 3) -> dict[str, float]:
             placed.y,
             placed.hparams,
             num_steps=config.train.num_iterations,
-            optim=optim.spec(config.optim),
+            optim=spec.optim,
         )
         floor = _floor_loop(placed.x, placed.y, config.optim.learning_rate, config.train.num_iterations)
         jax.block_until_ready((run(), floor()))  # compiled (or loaded from the cache) before timing

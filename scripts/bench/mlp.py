@@ -27,9 +27,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from bench import median_time  # noqa: E402
-from lr_jax import models, runtime, train  # noqa: E402
+from lr_jax import runtime, train  # noqa: E402
 from lr_jax.config import Config  # noqa: E402
 from lr_jax.pipelines import stages, sweep  # noqa: E402
+from lr_jax.pipelines.spec import spec_from_config  # noqa: E402
 from lr_jax.reference import deep as reference_deep  # noqa: E402
 
 LAYERS = [12288, 20, 7, 5, 1]
@@ -58,9 +59,10 @@ def deep_config(data_dir: str, precision: str, steps: int) -> Config:
 def lr_jax_time(data_dir: str, precision: str, steps: int, repeats: int) -> float:
     config = deep_config(data_dir, precision, steps)
     with runtime.precision_scope(precision):
-        inputs = stages.load_inputs(config)
-        state, hp = stages.initial_state(config, inputs.n_features)
-        model = models.build(config.model)
+        spec = spec_from_config(config)
+        inputs = stages.load_inputs(spec)
+        state, hp = stages.initial_state(spec, inputs.n_features)
+        model = spec.model
         loop = lambda: jax.block_until_ready(
             train.run_steps(state, inputs.xs["train"], inputs.ys["train"], hp, num_steps=steps, model=model)
         )
@@ -72,7 +74,7 @@ def numpy_time(data_dir: str, dtype, steps: int, blas_threads: int) -> float:
     from threadpoolctl import threadpool_limits
 
     config = deep_config(data_dir, "float64", steps)
-    split = stages.load_inputs(config).splits["train"]
+    split = stages.load_inputs(spec_from_config(config)).splits["train"]
     X, Y = split.features(dtype).T, split.y[None, :].astype(dtype)
     params = reference_deep.course_parameters(LAYERS, seed=1, dtype=dtype)
     with threadpool_limits(blas_threads):
@@ -85,13 +87,15 @@ def sweep_times(data_dir: str, steps: int, repeats: int) -> tuple[float, float]:
     config = deep_config(data_dir, "float32", steps)
     config = dataclasses.replace(config, model=dataclasses.replace(config.model, init="he"))
     config = dataclasses.replace(config, sweep=dataclasses.replace(config.sweep, learning_rates=LEARNING_RATES))
-    inputs = stages.load_inputs(config)
+    spec = spec_from_config(config)
+    inputs = stages.load_inputs(spec)
     x, y = inputs.xs["train"], inputs.ys["train"]
     configs = sweep.grid_configs(config)
-    grid = lambda: jax.block_until_ready(sweep.train_grid(configs, x, y).costs)
+    points = sweep.grid_specs(configs, like=spec)
+    grid = lambda: jax.block_until_ready(sweep.train_grid(points, x, y).costs)
     grid()
-    states, hparams = sweep.initial_states(configs, inputs.n_features)
-    model = models.build(config.model)
+    states, hparams = sweep.initial_states(points, inputs.n_features)
+    model = spec.model
     one = lambda i: train.run_steps(
         sweep.unstack(states, i), x, y, sweep.unstack(hparams, i), num_steps=steps, model=model
     )

@@ -198,6 +198,7 @@ def _jax_step(make_data, steps: int, repeats: int, chunk_rows: int | None, batch
 
     from lr_jax import pixels, train
     from lr_jax.config import Config
+    from lr_jax.pipelines.spec import spec_from_config
     from lr_jax.pipelines.stages import initial_state
 
     if chunk_rows:
@@ -205,7 +206,7 @@ def _jax_step(make_data, steps: int, repeats: int, chunk_rows: int | None, batch
     x_u8, y = make_data()
     x, yd = jax.device_put(x_u8), jax.device_put(y.astype("int32"))
     del x_u8  # the only host reference: from here the device (on CPU, this RAM) holds X
-    state, hparams = initial_state(Config(), x.shape[1])
+    state, hparams = initial_state(spec_from_config(Config()), x.shape[1])
     compiled = train.run_steps.lower(state, x, yd, hparams, num_steps=steps).compile()
     step_s = _time(lambda: jax.block_until_ready(compiled(state, x, yd, hparams)), repeats) / steps
     epoch = train.run_steps.lower(state, x, yd, hparams, num_steps=1, batch_size=batch_size).compile()

@@ -33,6 +33,7 @@ from bench import median_time  # noqa: E402
 from lr_jax import train  # noqa: E402
 from lr_jax.config import Config  # noqa: E402
 from lr_jax.pipelines import stages, sweep  # noqa: E402
+from lr_jax.pipelines.spec import spec_from_config  # noqa: E402
 from lr_jax.reference import logistic as reference  # noqa: E402
 
 TARGETS = {"(b)": 3.0, "(c)": 20.0}  # the issue's targets for (a) on a 2-core CPU: at least this much faster
@@ -64,41 +65,41 @@ def run(args) -> None:
             "sweep": {"learning_rates": lrs},
         }
     )
-    run_data = stages.load_inputs(base)
+    run_data = stages.load_inputs(spec_from_config(base))
     xs, ys = run_data.xs, run_data.ys
     x_ND, y_N = xs["train"], ys["train"]
-    configs = sweep.grid_configs(base)
-    n, steps = len(configs), args.steps
+    points = sweep.grid_specs(sweep.grid_configs(base))
+    n, steps = len(points), args.steps
     numpy_s = numpy_products_time(args, np.asarray(x_ND), n)
 
     t0 = time.perf_counter()
-    jax.block_until_ready(sweep.train_grid(configs, x_ND, y_N).costs)
+    jax.block_until_ready(sweep.train_grid(points, x_ND, y_N).costs)
     first = time.perf_counter() - t0
     rows = {
         "(a) vmapped sweep, one compiled call": (
-            median_time(lambda: jax.block_until_ready(sweep.train_grid(configs, x_ND, y_N).costs), args.repeats),
+            median_time(lambda: jax.block_until_ready(sweep.train_grid(points, x_ND, y_N).costs), args.repeats),
             f"median of {args.repeats}",
         )
     }
     rows["(a) the same, first call (compilation included)"] = (first, "1 call")
     b_name = f"(b) {n} sequential train.fit runs, one process"
-    rows[b_name] = (sequential(configs, x_ND, y_N), "all runs, once")
+    rows[b_name] = (sequential(points, x_ND, y_N), "all runs, once")
     rows[f"(c) Hydra multirun, basic launcher, {n} jobs"] = hydra_multirun(args, lrs)
     rows[f"(d) NumPy course loop (float64), {n} runs"] = numpy_loop(args, lrs)
     print_table(args, rows, x_ND.shape)
     print_bound(rows["(a) vmapped sweep, one compiled call"][0], rows[b_name][0], np.asarray(x_ND), n, steps, numpy_s)
 
 
-def sequential(configs, x_ND, y_N) -> float:
-    """Seconds for one `train.fit` per config, one after another (warmed up on the first config)."""
+def sequential(points, x_ND, y_N) -> float:
+    """Seconds for one `train.fit` per grid point, one after another (warmed up on the first)."""
 
     def one(c):
         state, hparams = stages.initial_state(c, x_ND.shape[1])
         return train.fit(state, x_ND, y_N, hparams, num_steps=c.train.num_iterations).costs
 
-    jax.block_until_ready(one(configs[0]))
+    jax.block_until_ready(one(points[0]))
     t0 = time.perf_counter()
-    for c in configs:
+    for c in points:
         jax.block_until_ready(one(c))
     return time.perf_counter() - t0
 
