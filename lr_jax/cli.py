@@ -67,18 +67,22 @@ def predict(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(
         prog="lr-jax predict",
         description="Print P(positive class) and the predicted class of each image, with the run's own class "
-        "names, threshold and preprocessing. Writes no file.",
+        "names, threshold and preprocessing (a run of K > 2 classes: the top classes with P(class) for each). "
+        "Writes no file.",
     )
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `lr-jax train`")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files (JPEG, PNG, ...; globs work)")
+    parser.add_argument(
+        "--top-k", type=int, default=None, help="a run of K > 2 classes: the classes printed (default min(K, 3))"
+    )
     args = parser.parse_args(argv)
     from lr_jax.errors import exit_on_error  # light; JAX is imported only to predict
 
     with exit_on_error():  # `error: <message>` and exit code 2, as the scripts
-        from lr_jax.serving.predict import predict_images
+        from lr_jax.serving.predict import describe, predict_images
 
-        for p in predict_images(args.run_dir, args.images):
-            print(f"{p.path}: P({p.positive_class}) = {p.proba:.4f} -> {p.class_name}")
+        for p in predict_images(args.run_dir, args.images, top_k=args.top_k):
+            print(describe(p))
 
 
 def export(argv: list[str]) -> None:

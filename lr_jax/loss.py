@@ -21,7 +21,19 @@ and L2 strength λ (the bias is not penalized), S = Σᵢ sᵢ:
     ∂J/∂w = (1/S) Xᵀ (s ⊙ (A - Y)) + λ w      ∂J/∂b = (1/S) Σᵢ sᵢ (aᵢ - yᵢ)
 
 This is scikit-learn's `LogisticRegression` objective divided by C·S, so λ = 1/(C·S): C = 1/(λ·m)
-without weights and with `class_weight="balanced"` (whose weights m / (2·count(yᵢ)) sum to m).
+without weights and with `class_weight="balanced"` (whose weights m / (K·count(yᵢ)) sum to m).
+
+K classes (a model with K softmax outputs, `models.is_softmax`): logits z = Wᵀx + b of K values, labels
+yᵢ in [0, K), P = softmax(z), and the cross-entropy of the true class, from the logits:
+
+    L(z, y) = -log softmax(z)_y = logsumexp(z) - z_y
+
+(optax's `softmax_cross_entropy_with_integer_labels`, exact for any logit). Weighted and regularized as
+above, with L2 on W only; the hand-derived gradient (dz = p - onehot(y) per example, `softmax_gradients`):
+
+    ∂J/∂W = (1/S) Xᵀ (s ⊙ (P - Y)) + λ W      ∂J/∂b = (1/S) Σᵢ sᵢ (pᵢ - onehot(yᵢ))
+
+where Y holds the one-hot rows of the labels.
 """
 
 from __future__ import annotations
@@ -33,18 +45,25 @@ import jax.numpy as jnp
 import optax
 
 from lr_jax import pixels
-from lr_jax.models.interface import Model, Params, forward, param_dtype
+from lr_jax.models.interface import Model, Params, forward, is_softmax, num_outputs, param_dtype
 from lr_jax.models.logistic import LOGISTIC, batched_logit
+
+
+def logit_loss(model: Model, z, y) -> jax.Array:
+    """The cross-entropy of logits z (one per example, or K per example for a softmax model) against labels."""
+    if is_softmax(model):
+        return optax.softmax_cross_entropy_with_integer_labels(z, y.astype(jnp.int32))
+    return optax.sigmoid_binary_cross_entropy(z, y)
 
 
 def example_loss(params: Params, x_D: jax.Array, y: jax.Array, model: Model = LOGISTIC) -> jax.Array:
     """L(ŷ, y) for one example, computed from the logit."""
-    return optax.sigmoid_binary_cross_entropy(model.apply(params, x_D), y)
+    return logit_loss(model, model.apply(params, x_D), y)
 
 
 def batch_losses(params: Params, x_ND: jax.Array, y_N: jax.Array, model: Model = LOGISTIC) -> jax.Array:
     """`example_loss` of every example of a batch, from the model's batched forward pass (`model.forward`)."""
-    return optax.sigmoid_binary_cross_entropy(forward(model)(params, x_ND), y_N)
+    return logit_loss(model, forward(model)(params, x_ND), y_N)
 
 
 def cost(
@@ -55,19 +74,21 @@ def cost(
     l2: jax.Array | float = 0.0,
     model: Model = LOGISTIC,
 ) -> jax.Array:
-    """J: the mean cross-entropy over the batch (labels as 0/1 of any numeric dtype).
+    """J: the mean cross-entropy over the batch (labels as 0/1 of any numeric dtype; integers in [0, K) for a
+    softmax model).
 
     With `weight_N`, the weighted mean Σ sᵢLᵢ / Σ sᵢ; with `l2` = λ, plus λ/2·‖model.penalized(params)‖².
     Integer `x_ND` are raw pixels, scaled by 1/255 in one chunked pass over X (`lr_jax.pixels`).
     """
     dtype = param_dtype(params)  # x may be uint8 pixels
     losses = functools.partial(batch_losses, model=model)
+    y_N = y_N.astype(jnp.int32) if is_softmax(model) else y_N.astype(dtype)  # class indices, or 0/1 targets
     if pixels.is_pixels(x_ND) and pixels.is_large(x_ND):  # small pixel batches take the plain path below
         weight_N = None if weight_N is None else weight_N.astype(dtype)
-        total = pixels.loss_sum(losses, params, x_ND, y_N.astype(dtype), weight_N)
+        total = pixels.loss_sum(losses, params, x_ND, y_N, weight_N)
         data_cost = total / (x_ND.shape[0] if weight_N is None else jnp.sum(weight_N))
     else:
-        loss_N = losses(params, x_ND, y_N.astype(dtype))
+        loss_N = losses(params, x_ND, y_N)
         if weight_N is None:
             data_cost = jnp.mean(loss_N)
         else:
@@ -90,3 +111,23 @@ def course_gradients(
         dz_N = weight_N * dz_N * (dz_N.shape[0] / jnp.sum(weight_N))  # s/S, as a mean over m
     x_ND = pixels.as_features(x_ND, dz_N.dtype)
     return {"w": x_ND.T @ dz_N / x_ND.shape[0] + l2 * params["w"], "b": jnp.mean(dz_N)}
+
+
+def softmax_gradients(
+    params: Params,
+    x_ND: jax.Array,
+    y_N: jax.Array,
+    weight_N: jax.Array | None = None,
+    l2: jax.Array | float = 0.0,
+    model: Model = LOGISTIC,
+) -> Params:
+    """The hand-derived backward pass of softmax regression (`model` with K outputs): dW = Xᵀ(P - Y)/m,
+    db = mean(P - Y) over the examples, Y the one-hot labels; weighted by s/S, plus λW."""
+    w_DK = params["w"]
+    dz_NK = jax.nn.softmax(batched_logit(params, x_ND, model), axis=-1) - jax.nn.one_hot(
+        y_N, num_outputs(model), dtype=w_DK.dtype
+    )
+    if weight_N is not None:
+        dz_NK = dz_NK * (weight_N * (dz_NK.shape[0] / jnp.sum(weight_N)))[:, None]  # s/S, as a mean over m
+    x_ND = pixels.as_features(x_ND, dz_NK.dtype)
+    return {"w": x_ND.T @ dz_NK / x_ND.shape[0] + l2 * w_DK, "b": jnp.mean(dz_NK, axis=0)}

@@ -49,7 +49,7 @@ def as_features(x, dtype):
 def features_dot(x_D, w_D):
     """(x / 255)ᵀw for integer pixels (xᵀw for floats), as a dot product or, on the backends of
     `FUSED_REDUCTION_BACKENDS`, as a sum of products that XLA fuses with the conversion."""
-    if is_pixels(x_D) and jax.default_backend() in FUSED_REDUCTION_BACKENDS:
+    if is_pixels(x_D) and w_D.ndim == 1 and jax.default_backend() in FUSED_REDUCTION_BACKENDS:
         return jnp.sum(as_features(x_D, w_D.dtype) * w_D, axis=-1)
     return jnp.dot(as_features(x_D, w_D.dtype), w_D)
 
@@ -124,8 +124,8 @@ def _scan_chunks(fn, x_ND, *rest):
 
 
 def batched_logit(vlogit, params, x_ND: jax.Array) -> jax.Array:
-    """z = X w / 255 + b for uint8 X of shape (m, n), per device and in row chunks; `vlogit(params, x_chunk)`
-    is the model's batched forward pass."""
+    """z = X w / 255 + b for uint8 X of shape (m, n) (z f[m], or f[m, K] for K logits per example), per device
+    and in row chunks; `vlogit(params, x_chunk)` is the model's batched forward pass."""
 
     def local(p, x):
         rows = chunk_rows()
@@ -133,7 +133,8 @@ def batched_logit(vlogit, params, x_ND: jax.Array) -> jax.Array:
             return vlogit(p, x)
         head = x.shape[0] // rows * rows
         chunk = lambda i: vlogit(p, jax.lax.dynamic_slice_in_dim(x, i * rows, rows))
-        z = jax.lax.map(jax.checkpoint(chunk), jnp.arange(x.shape[0] // rows)).reshape(-1)
+        z_C = jax.lax.map(jax.checkpoint(chunk), jnp.arange(x.shape[0] // rows))  # (chunks, rows[, K])
+        z = z_C.reshape(-1, *z_C.shape[2:])
         return jnp.concatenate([z, vlogit(p, x[head:])]) if head < x.shape[0] else z
 
     return _per_device(local, P(BATCH_AXIS), params, x_ND)

@@ -1,7 +1,8 @@
 """Classify your own images: `python scripts/predict.py run=<run folder> images=[a.jpg,b.png]`.
 
 Prints one line per image: its path, the probability of the run's positive class (label 1: "cat" for the
-course's data) and the predicted class, with the run's own class names and threshold.
+course's data) and the predicted class, with the run's own class names and threshold; for a run of K > 2
+classes the `top_k` most probable classes with their probabilities, then the predicted class.
 """
 
 from __future__ import annotations
@@ -30,12 +31,15 @@ def main(cfg: DictConfig) -> None:
             raise ConfigError(
                 f"images={args['images']!r}: expected a path or a list of paths, e.g. images=[a.jpg,b.png]."
             )
+        top_k = args.get("top_k")
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int)):
+            raise ConfigError(f"top_k={top_k!r}: expected an integer >= 1, or null (= min(K, 3)).")
         from lr_jax.runtime import freeze_long_lived_objects
-        from lr_jax.serving.predict import predict_images
+        from lr_jax.serving.predict import describe, predict_images
 
         freeze_long_lived_objects()  # the process ends with the run: spare the collector its imports
-        for p in predict_images(args["run"], images):
-            print(f"{p.path}: P({p.positive_class}) = {p.proba:.4f} -> {p.class_name}")
+        for p in predict_images(args["run"], images, top_k=top_k):
+            print(describe(p))
 
 
 if __name__ == "__main__":

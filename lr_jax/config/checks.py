@@ -20,6 +20,7 @@ from lr_jax.config.vocab import (
     METRIC_DIRECTIONS,
     MODELS,
     OPTIMIZERS,
+    OUTPUTS,
     PARAMETRIZATIONS,
     PRECISIONS,
     SCHEDULES,
@@ -43,11 +44,12 @@ def validate(config: Config) -> None:
     c = config
     _check(c.data.name in DATASETS, "data.name", c.data.name, f"one of {sorted(DATASETS)}")
     _check(
-        len(c.data.classes) == 2 and len(set(c.data.classes)) == 2,
+        len(c.data.classes) >= 2 and len(set(c.data.classes)) == len(c.data.classes),
         "data.classes",
         list(c.data.classes),
-        "two distinct folder names, class 0 then class 1",
+        "two or more distinct folder names, in label order (class 0, class 1, ...)",
     )
+    _check(c.data.num_classes >= 2, "data.num_classes", c.data.num_classes, "an integer >= 2")
     _check(
         1 <= c.data.image_size <= MAX_IMAGE_SIZE,
         "data.image_size",
@@ -76,10 +78,17 @@ def validate(config: Config) -> None:
         f"<split>_<metric> with split train, val or test and metric one of {sorted(METRIC_DIRECTIONS)}",
     )
     _check(c.data.teacher in TEACHERS, "data.teacher", c.data.teacher, f"one of {list(TEACHERS)}")
+    _check(
+        c.data.teacher == "linear" or c.data.num_classes == 2,
+        "data.teacher",
+        c.data.teacher,
+        f"linear with data.num_classes={c.data.num_classes} (the mlp teacher labels two classes)",
+    )
     _check(c.model.name in MODELS, "model.name", c.model.name, f"one of {sorted(MODELS)}")
     _check(c.model.init in INITS, "model.init", c.model.init, f"one of {sorted(INITS)}")
     _check(c.model.init_scale >= 0, "model.init_scale", c.model.init_scale, "a number >= 0")
     _validate_model(c)
+    _check_output(c)
     _check(0 < c.model.threshold < 1, "model.threshold", c.model.threshold, "0 < threshold < 1")
     _check(c.optim.name in OPTIMIZERS, "optim.name", c.optim.name, f"one of {sorted(OPTIMIZERS)}")
     _check(c.optim.learning_rate > 0, "optim.learning_rate", c.optim.learning_rate, "a number > 0")
@@ -139,6 +148,18 @@ def _validate_model(c: Config) -> None:
     )
 
 
+def _check_output(c: Config) -> None:
+    """model.output: one of OUTPUTS, and a sigmoid only for two classes."""
+    m = c.model
+    _check(m.output in OUTPUTS, "model.output", m.output, f"one of {list(OUTPUTS)}")
+    _check(
+        m.output != "sigmoid" or m.n_classes == 2,
+        "model.output",
+        m.output,
+        f"auto or softmax: the data have {m.n_classes} classes and a sigmoid unit separates two",
+    )
+
+
 def _validate_solver(c: Config) -> None:
     """The keys of issue 4: optimizer details, L2, weights, minibatches, stopping, validation split."""
     o, t = c.optim, c.train
@@ -189,6 +210,12 @@ def _check_parametrization(c: Config) -> None:
         f"auto or weights with optim={c.optim.name} (the span holds only for sgd, with any momentum and schedule)",
     )
     _check(c.model.name == "logistic", "train.parametrization", p, f"auto or weights with model={c.model.name}")
+    _check(
+        not c.model.softmax,
+        "train.parametrization",
+        p,
+        f"auto or weights with a softmax output ({c.model.n_classes} classes): the span holds one weight vector",
+    )
 
 
 def _check_early_stopping(c: Config) -> None:

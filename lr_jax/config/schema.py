@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lr_jax.config.checks import validate
-from lr_jax.config.vocab import MAX_FLOAT, MAX_INT
+from lr_jax.config.vocab import DIGITS_CLASSES, MAX_FLOAT, MAX_INT
 from lr_jax.errors import ConfigError
 
 
@@ -42,6 +42,18 @@ class DataConfig:
     num_features: int = 12288
     seed: int = 0
     teacher: str = "linear"
+    num_classes: int = 2  # K, the classes of the synthetic teacher (the other sources: their class folders or names)
+
+    @property
+    def class_count(self) -> int:
+        """K, the number of classes the data set has (read from the config alone, before any data)."""
+        if self.name == "digits":
+            return DIGITS_CLASSES
+        if self.name == "image_folder":
+            return len(self.classes)
+        if self.name == "synthetic":
+            return self.num_classes
+        return 2  # catvnoncat
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,9 +68,22 @@ class ModelConfig:
     threshold: float = 0.5
     l2: float = 0.0
     class_weight: str | None = None
+    output: str = "auto"  # sigmoid, softmax, or auto: softmax iff the data have more than two classes
+    # Not a config key (DERIVED): K, the data's number of classes (data.class_count), which Config keeps in step.
+    n_classes: int = dataclasses.field(default=2, metadata={"derived": True})
     # Not a config key (DERIVED): the seed init=course draws from, course_seed or else train.seed, which
     # Config keeps in step, also when a sweep replaces train.seed (`dataclasses.replace` runs __post_init__).
     course_init_seed: int = dataclasses.field(default=0, metadata={"derived": True})
+
+    @property
+    def softmax(self) -> bool:
+        """Whether the model ends in K softmax units (else the course's one sigmoid unit, two classes)."""
+        return self.output == "softmax" or (self.output == "auto" and self.n_classes > 2)
+
+    @property
+    def num_outputs(self) -> int:
+        """The model's output units: K with a softmax, 1 with the sigmoid."""
+        return self.n_classes if self.softmax else 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,10 +176,13 @@ class Config:
     optimized_metric: str = "val_accuracy"
 
     def __post_init__(self) -> None:
-        """model.course_init_seed: model.course_seed, or train.seed when that is None."""
+        """model.course_init_seed: model.course_seed, or train.seed when that is None; model.n_classes: the
+        data's number of classes."""
         seed = self.train.seed if self.model.course_seed is None else self.model.course_seed
-        if self.model.course_init_seed != seed:
-            object.__setattr__(self, "model", dataclasses.replace(self.model, course_init_seed=seed))
+        n_classes = self.data.class_count
+        if (self.model.course_init_seed, self.model.n_classes) != (seed, n_classes):
+            derived = dataclasses.replace(self.model, course_init_seed=seed, n_classes=n_classes)
+            object.__setattr__(self, "model", derived)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Config:

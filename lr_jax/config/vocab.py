@@ -19,9 +19,13 @@ MAX_FLOAT = 1.7976931348623157e308  # the largest finite float64
 MAX_SEED = 2**32 - 1  # the range of NumPy's seeds and JAX's uint32 key data
 MAX_STEPS = 2**31 - 1  # the step counter is int32
 MAX_IMAGE_SIZE = 4096  # 4096x4096 RGB is 48 MiB per image already
-DATASETS = frozenset({"catvnoncat", "image_folder", "synthetic"})
+DATASETS = frozenset({"catvnoncat", "digits", "image_folder", "synthetic"})
+DIGITS_CLASSES = 10  # data=digits: scikit-learn's load_digits, the digits 0 to 9
 TEACHERS = ("linear", "mlp")  # the labels of data=synthetic (lr_jax/data/synthetic.py)
 MODELS = frozenset({"logistic", "mlp"})  # lr_jax.models.BUILDERS builds each
+# model.output: sigmoid (one unit, two classes: the course), softmax (one unit per class), or auto (softmax
+# iff the data have more than two classes).
+OUTPUTS = ("auto", "sigmoid", "softmax")
 INITS = frozenset({"zeros", "normal", "he", "xavier", "course"})
 LOGISTIC_INITS = frozenset({"zeros", "normal"})
 ACTIVATIONS = frozenset(

@@ -4,6 +4,7 @@
                      check_both_classes (the leaf)
     images.py        load_image: the one image decoder (image folders and predict)
     course.py        the course's HDF5 files: read, check, verify (read_split, load_course)
+    digits.py        scikit-learn's bundled 8x8 digits, 10 classes, no download
     download.py      find the course's files, or download them verified
     image_folder.py  a folder of your own images, decoded once and cached
     synthetic.py     a generated, linearly separable data set of any size

@@ -2,6 +2,7 @@
 
     DIR/non-cat/*.jpg|*.jpeg|*.png   -> label 0   (names from `data.classes`)
     DIR/cat/...                       -> label 1
+    DIR/<third class>/...             -> label 2, and so on: K class folders, in the order of `data.classes`
 
 With `DIR/train/<class>/` and `DIR/test/<class>/` the two splits are taken as they are; otherwise a seeded
 `data.test_fraction` of DIR is held out for testing. Every image, of any size and mode (RGBA, greyscale,
@@ -77,14 +78,14 @@ def list_images(folder: Path, classes) -> tuple[list[tuple[str, int]], list[str]
     if missing:
         raise DataError(
             f"{folder}: no sub-folder(s) {missing} (found {subfolders}). Put each class's images in "
-            f"its own sub-folder, or name them with data.classes=[class0,class1]."
+            f"its own sub-folder, or name them with data.classes=[class0,class1,...]."
         )
     unnamed = [name for name in subfolders if name not in classes]
     if unnamed:
         raise DataError(
             f"{folder}: sub-folder(s) {unnamed} are no class of data.classes={list(classes)}, so their images "
-            "would be left out. Move them out of the folder, or name the two classes with "
-            "data.classes=[class0,class1]."
+            "would be left out. Move them out of the folder, or name every class with "
+            "data.classes=[class0,class1,...]."
         )
     found = [
         (p.relative_to(folder).as_posix(), label)
@@ -97,7 +98,7 @@ def list_images(folder: Path, classes) -> tuple[list[tuple[str, int]], list[str]
     if empty:
         raise DataError(
             f"{folder}: no .jpg/.jpeg/.png images in class folder(s) {empty}; a classifier needs examples of "
-            "both classes. Add images there."
+            f"{'both classes' if len(classes) == 2 else 'every class'}. Add images there."
         )
     other_images = (Image.registered_extensions().keys() | PHOTO_EXTENSIONS) - EXTENSIONS
     unsupported, ignored = [], []

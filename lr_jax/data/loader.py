@@ -1,6 +1,7 @@
 """`load(cfg)`: the data set that `data.name` names, from its source, with this process's training rows.
 
 catvnoncat    -> course.load_course     the course's two HDF5 files (located or downloaded)
+digits        -> digits.load            scikit-learn's bundled 8x8 digits, 10 classes (no download)
 image_folder  -> image_folder.load      a folder of your own images, one sub-folder per class
 synthetic     -> synthetic.load         a generated, linearly separable stream of uint8 features
 """
@@ -10,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lr_jax.config import DataConfig
-from lr_jax.data import course, image_folder, synthetic
+from lr_jax.data import course, digits, image_folder, synthetic
 from lr_jax.data.split import Split, shard_rows
 
 # data.name -> the source's loader (lr_jax.config.vocab.DATASETS names the same sets: tests/config/test_vocab.py)
 SOURCES: dict[str, Callable[..., dict[str, Split]]] = {
     "catvnoncat": course.load_course,
+    "digits": digits.load,
     "image_folder": image_folder.load,
     "synthetic": synthetic.load,  # takes the shard's rows too
 }

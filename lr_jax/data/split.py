@@ -21,8 +21,8 @@ DEFAULT_CLASSES = ("non-cat", "cat")
 class Split(NamedTuple):
     """One split of the data: raw pixels, flat labels and class names."""
 
-    x_raw: np.ndarray  # uint8[m, H, W, 3] images as stored (uint8[m, n] for synthetic features)
-    y: np.ndarray  # int64[m], 0 = classes[0], 1 = classes[1]
+    x_raw: np.ndarray  # uint8[m, H, W, 3] images as stored (uint8[m, n] for synthetic, f32[m, n] digits features)
+    y: np.ndarray  # int64[m], 0 = classes[0], 1 = classes[1], ... (K classes: 0 to K - 1)
     classes: tuple[str, ...]
 
     def features(self, dtype=np.float32, scale: bool = True) -> np.ndarray:
@@ -31,8 +31,11 @@ class Split(NamedTuple):
 
 
 def flatten_and_scale(x_raw: np.ndarray, dtype=np.float32, scale: bool = True) -> np.ndarray:
-    """`x.reshape(m, -1) / 255` (raw 0-255 values if not `scale`), in float64, rounded once to `dtype`."""
+    """`x.reshape(m, -1) / 255` (raw 0-255 values if not `scale`), in float64, rounded once to `dtype`; float
+    `x_raw` are features already (data=digits) and are only flattened and rounded."""
     x_MD = x_raw.reshape(x_raw.shape[0], -1).astype(np.float64)
+    if x_raw.dtype.kind == "f":
+        return x_MD.astype(dtype)
     return (x_MD / 255.0 if scale else x_MD).astype(dtype)
 
 
@@ -65,16 +68,19 @@ def split_validation(split: Split, fraction: float, seed: int) -> tuple[Split, S
 
 
 def check_both_classes(train: Split, cfg: DataConfig) -> None:
-    """Refuse a training set (after the validation split) without an example of either class."""
-    counts = np.bincount(train.y, minlength=2)
-    missing = [train.classes[k] for k in (0, 1) if counts[k] == 0]
+    """Refuse a training set (after the validation split) without an example of a class (either of two, any
+    of K)."""
+    k = len(train.classes)
+    counts = np.bincount(train.y, minlength=k)
+    missing = [train.classes[c] for c in range(k) if counts[c] == 0]
     if not missing:
         return
     source = f"data.dir={cfg.dir}" if cfg.dir else f"data.name={cfg.name}"
     after = f" after data.val_fraction={cfg.val_fraction}" if cfg.val_fraction else ""
     held_out = ", or lower data.val_fraction" if cfg.val_fraction else ""
+    held = ", ".join(f"{counts[c]} {train.classes[c]!r}" for c in range(k))
+    every = "both classes" if k == 2 else f"an example of each of its {k} classes"
     raise DataError(
-        f"{source}: the training set{after} holds no example of class {missing} ({counts[0]} "
-        f"{train.classes[0]!r}, {counts[1]} {train.classes[1]!r}); a classifier needs both classes. "
-        f"Add examples of {missing}{held_out}."
+        f"{source}: the training set{after} holds no example of class {missing} ({held}); a classifier needs "
+        f"{every}. Add examples of {missing}{held_out}."
     )

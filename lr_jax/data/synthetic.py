@@ -6,7 +6,12 @@ plus one chunk. The label is the side of the true separator:
 
     y = 1  iff  w_trueᵀ(x / 255 - 1/2) > 0,    w_true ~ N(0, I) from `default_rng([seed, 0])`
 
-so the data are linearly separable. With `teacher="mlp"` the labels come from a fixed random network
+so the data are linearly separable. With `num_classes` K > 2 the label is the class of the largest of K
+linear scores (a linear teacher of K classes, still separable by softmax regression):
+
+    y = argmax_k W_trueᵀ(x / 255 - 1/2),    W_true ~ N(0, I) of shape (n, K) from `default_rng([seed, 0])`
+
+With `teacher="mlp"` (two classes) the labels come from a fixed random network
 instead (the scale study's task): its hidden units square their input, so no linear model does much
 better than chance while a network with enough units and examples approaches 100 %:
 
@@ -26,8 +31,18 @@ from lr_jax.config import DataConfig
 from lr_jax.data.split import Split
 
 CHUNK_ROWS = 512
-CLASSES = ("negative", "positive")
+CLASSES = ("negative", "positive")  # two classes; K > 2: class_names(K)
 TEACHER_WIDTH = 16  # hidden units of the mlp teacher
+
+
+def class_names(num_classes: int) -> tuple[str, ...]:
+    """The classes' names: CLASSES for two, "class0" ... "class{K-1}" for K > 2."""
+    return CLASSES if num_classes == 2 else tuple(f"class{k}" for k in range(num_classes))
+
+
+def true_scores(num_features: int, num_classes: int, seed: int) -> np.ndarray:
+    """W_true, float64[n, K], the K-class teacher (K > 2)."""
+    return np.random.default_rng([seed, 0]).standard_normal((num_features, num_classes))
 
 
 def true_separator(num_features: int, seed: int) -> np.ndarray:
@@ -61,11 +76,14 @@ def mlp_teacher_labels(x_KD: np.ndarray, seed: int) -> np.ndarray:
 
 
 def generate(
-    start: int, stop: int, num_features: int, seed: int, teacher: str = "linear"
+    start: int, stop: int, num_features: int, seed: int, teacher: str = "linear", num_classes: int = 2
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows [start, stop) of the stream: (uint8[k, n] pixels, int64[k] labels)."""
-    w_D = true_separator(num_features, seed).astype(np.float32)
-    half_sum_w = np.float32(0.5) * w_D.sum()
+    if num_classes > 2:
+        w_D = true_scores(num_features, num_classes, seed).astype(np.float32)  # (n, K) here
+    else:
+        w_D = true_separator(num_features, seed).astype(np.float32)
+    half_sum_w = np.float32(0.5) * w_D.sum(axis=0)
     x_KD = aligned_empty((stop - start, num_features), np.uint8)
     y_K = np.empty(stop - start, np.int64)
     for chunk in range(start // CHUNK_ROWS, -(-stop // CHUNK_ROWS)):
@@ -76,6 +94,8 @@ def generate(
         x_KD[a - start : b - start] = part
         if teacher == "mlp":
             y_K[a - start : b - start] = mlp_teacher_labels(part, seed)
+        elif num_classes > 2:
+            y_K[a - start : b - start] = np.argmax((part @ w_D) / np.float32(255) - half_sum_w, axis=1)
         else:  # wᵀ(x/255 - 1/2) as (xᵀw)/255 - Σw/2: one matrix-vector product on the uint8 rows, no scaled copy
             y_K[a - start : b - start] = (part @ w_D) / np.float32(255) - half_sum_w > 0
     return x_KD, y_K
@@ -85,6 +105,7 @@ def load(cfg: DataConfig, rows: slice | None = None) -> dict[str, Split]:
     """{"train", "test"} Splits; `rows` restricts the training split to those rows (one process's shard)."""
     m, n = cfg.num_examples, cfg.num_features
     start, stop, _ = (rows or slice(0, m)).indices(m)
-    train = Split(*generate(start, stop, n, cfg.seed, cfg.teacher), CLASSES)
-    test = Split(*generate(m, m + cfg.num_test, n, cfg.seed, cfg.teacher), CLASSES)
+    k, names = cfg.num_classes, class_names(cfg.num_classes)
+    train = Split(*generate(start, stop, n, cfg.seed, cfg.teacher, k), names)
+    test = Split(*generate(m, m + cfg.num_test, n, cfg.seed, cfg.teacher, k), names)
     return {"train": train, "test": test}

@@ -3,7 +3,9 @@
 A model is any hashable object with `init(key, n_features, dtype) -> params` and `apply(params, x_D) -> logit`
 for ONE example (plus `penalized(params)`, the leaves L2 acts on, and `unit_weights(params)`, the input
 weights of its first units as rows, for the figures; and optionally `batched_apply(params, x_ND)`, the same
-logits for a batch in a faster form, see `forward`). Everything above the models (loss, training,
+logits for a batch in a faster form, see `forward`). A model with `num_outputs` = K > 1 returns K logits
+per example, one per class, and its probabilities are their softmax (`is_softmax`); otherwise one logit,
+whose sigmoid is P(class 1). Everything above the models (loss, training,
 evaluation, figures) goes through it and never looks inside the params pytree.
 """
 
@@ -27,6 +29,16 @@ class Model(Protocol):
     def penalized(self, params: Params) -> Params: ...
 
     def unit_weights(self, params: Params) -> jax.Array: ...
+
+
+def num_outputs(model: Model) -> int:
+    """The model's logits per example: 1 (a sigmoid unit, two classes) or K (softmax units, K classes)."""
+    return getattr(model, "num_outputs", 1)
+
+
+def is_softmax(model: Model) -> bool:
+    """Whether the model's logits are K classes' (softmax and the K-class cross-entropy) rather than one."""
+    return num_outputs(model) > 1
 
 
 def param_dtype(params: Params):

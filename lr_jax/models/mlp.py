@@ -48,17 +48,19 @@ ACTIVATIONS = {
 
 @dataclasses.dataclass(frozen=True)
 class MLP:
-    """Hidden layers of `hidden` widths with `activation`, then one sigmoid output unit."""
+    """Hidden layers of `hidden` widths with `activation`, then one sigmoid output unit (or `num_outputs` = K
+    softmax units)."""
 
     hidden: tuple[int, ...] = ()
     activation: str = "relu"
     init_method: str = "he"
     init_scale: float = 0.01
     course_seed: int = 1  # RandomState seed of init_method="course" (model.course_seed, null = train.seed)
+    num_outputs: int = 1  # 1: one sigmoid unit (two classes); K: K softmax units
 
     def layer_sizes(self, n_features: int) -> tuple[int, ...]:
-        """(n₀, n₁, …, 1): the course's `layers_dims`."""
-        return (n_features, *self.hidden, 1)
+        """(n₀, n₁, …, 1): the course's `layers_dims` (K output units instead of 1 for a softmax)."""
+        return (n_features, *self.hidden, self.num_outputs)
 
     def init(self, key: jax.Array | None, n_features: int, dtype=jnp.float32) -> Params:
         sizes = self.layer_sizes(n_features)
@@ -74,13 +76,15 @@ class MLP:
         return params
 
     def apply(self, params: Params, x_D: jax.Array) -> jax.Array:
-        """The logit z of one example (integer pixels divided by 255 first)."""
-        return self._layers(params, pixels.as_features(x_D, params["W1"].dtype) @ params["W1"])[0]
+        """The logit z of one example (integer pixels divided by 255 first); K logits for K output units."""
+        z = self._layers(params, pixels.as_features(x_D, params["W1"].dtype) @ params["W1"])
+        return z[0] if self.num_outputs == 1 else z
 
     def batched_apply(self, params: Params, x_ND: jax.Array) -> jax.Array:
         """The logits z[m] of a batch: `apply` of each example, with ∂J/∂W¹ as (dZᵀ X)ᵀ."""
         x_ND = pixels.as_features(x_ND, params["W1"].dtype)
-        return self._layers(params, _batch_times_weights(x_ND, params["W1"]))[:, 0]
+        z = self._layers(params, _batch_times_weights(x_ND, params["W1"]))
+        return z[:, 0] if self.num_outputs == 1 else z
 
     def _layers(self, params: Params, xw1: jax.Array) -> jax.Array:
         """From the first layer's product x W¹ (one example or a batch) to the output layer's z."""
@@ -134,6 +138,6 @@ def _draw(method: str, key, n_in: int, n_out: int, scale: float, dtype) -> jax.A
 def course_params(sizes: tuple[int, ...], seed: int, dtype) -> Params:
     """The notebook's parameters (zeros for logistic regression, its own init), in this module's layout."""
     if len(sizes) == 2:
-        return {"W1": jnp.zeros((sizes[0], 1), dtype), "b1": jnp.zeros((1,), dtype)}
+        return {"W1": jnp.zeros(sizes, dtype), "b1": jnp.zeros(sizes[1:], dtype)}
     course = reference_deep.course_parameters(list(sizes), seed=seed)  # float64 draws, then cast
     return {k: jnp.asarray(v.T if k.startswith("W") else v[:, 0], dtype) for k, v in course.items()}

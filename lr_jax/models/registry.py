@@ -14,13 +14,14 @@ from lr_jax.models.logistic import LogisticModel
 from lr_jax.models.mlp import MLP
 
 BUILDERS: dict[str, Callable[[ModelConfig], Model]] = {
-    "logistic": lambda cfg: LogisticModel(init_method=cfg.init, init_scale=cfg.init_scale),
+    "logistic": lambda cfg: LogisticModel(init_method=cfg.init, init_scale=cfg.init_scale, num_outputs=cfg.num_outputs),
     "mlp": lambda cfg: MLP(
         hidden=tuple(cfg.hidden),
         activation=cfg.activation,
         init_method=cfg.init,
         init_scale=cfg.init_scale,
         course_seed=cfg.course_init_seed,
+        num_outputs=cfg.num_outputs,
     ),
 }
 

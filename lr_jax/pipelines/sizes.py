@@ -13,10 +13,14 @@ from lr_jax.config import Config
 from lr_jax.data.image_folder import available_memory
 from lr_jax.errors import ConfigError
 
+DIGITS_FEATURES = 64  # data=digits: 8x8 pixels
+
 
 def n_features(config: Config) -> int:
-    """Inputs per example: data.num_features for synthetic data, image_size²·3 for images."""
+    """Inputs per example: data.num_features for synthetic data, 64 for the digits, image_size²·3 for images."""
     d = config.data
+    if d.name == "digits":
+        return DIGITS_FEATURES
     return d.num_features if d.name == "synthetic" else d.image_size * d.image_size * 3
 
 
@@ -25,7 +29,7 @@ def parts(config: Config) -> dict[str, int]:
     d, m, o = config.data, config.model, config.optim
     n, value = n_features(config), 8 if config.train.precision == "float64" else 4
     examples = d.num_examples + d.num_test if d.name == "synthetic" else 0  # images: checked by their loader
-    widths = [n, *m.hidden, 1]
+    widths = [n, *m.hidden, m.num_outputs]  # one output unit, or K softmax units
     params = sum(a * b + b for a, b in zip(widths, widths[1:]))
     slots = {"sgd": 1 if o.momentum else 0, "adam": 2, "lbfgs": 2 * o.memory_size + 2}[o.name]
     activations = 2 * d.num_examples * sum(m.hidden) * value if d.name == "synthetic" else 0

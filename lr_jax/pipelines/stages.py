@@ -85,33 +85,38 @@ def load_inputs(spec: RunSpec) -> Inputs:
     # device_put moves host arrays as they are: no conversion to compile.
     xs = {name: jax.device_put(features(s, d.scale, dtype)) for name, s in splits.items()}
     ys = {name: jax.device_put(s.y.astype(np.int32)) for name, s in splits.items()}
-    return Inputs(splits, xs, ys, sample_weights(spec.model_config.class_weight, splits["train"].y, dtype))
+    weight_N = sample_weights(spec.model_config.class_weight, splits["train"].y, dtype, len(splits["train"].classes))
+    return Inputs(splits, xs, ys, weight_N)
 
 
 def features(split: data.Split, scale: bool, dtype) -> np.ndarray:
-    """(m, n) uint8 pixels as stored (scaled by 1/255 inside the step), or raw 0-255 floats if not `scale`."""
+    """(m, n) uint8 pixels as stored (scaled by 1/255 inside the step), or raw 0-255 floats if not `scale`;
+    float features (data=digits) in `dtype`."""
+    if split.x_raw.dtype.kind == "f":
+        return split.features(dtype)
     if scale:
         return split.x_raw.reshape(len(split.y), -1)  # 1 byte per value on host and device
     return split.features(dtype, scale=False)
 
 
-def sample_weights(class_weight: str | None, y_N: np.ndarray, dtype) -> jax.Array | None:
-    """None (all 1), or scikit-learn's "balanced" weights m / (n_classes · count(yᵢ)) per example."""
+def sample_weights(class_weight: str | None, y_N: np.ndarray, dtype, num_classes: int = 2) -> jax.Array | None:
+    """None (all 1), or scikit-learn's "balanced" weights m / (K · count(yᵢ)) per example, K = `num_classes`."""
     if class_weight is None:
         return None
-    counts = np.bincount(y_N, minlength=2)
-    per_class = np.where(counts > 0, len(y_N) / (2 * np.maximum(counts, 1)), 0.0)
+    counts = np.bincount(y_N, minlength=num_classes)
+    per_class = np.where(counts > 0, len(y_N) / (num_classes * np.maximum(counts, 1)), 0.0)
     return jax.device_put(per_class[y_N].astype(dtype))
 
 
 def _check_early_stopping_metric(t: TrainConfig, d: DataConfig, val: data.Split) -> None:
     """Refuse early stopping on ROC AUC when the validation split holds one class: it is undefined (NaN) at
-    every measurement, so no iteration could ever be the best."""
-    counts = np.bincount(val.y, minlength=2)
-    if t.early_stopping and t.early_stopping_metric == "val_roc_auc" and counts.min() == 0:
+    every measurement (with K classes, the macro mean of every class's), so no iteration could ever be the best."""
+    counts = np.bincount(val.y, minlength=len(val.classes))
+    if t.early_stopping and t.early_stopping_metric == "val_roc_auc" and np.count_nonzero(counts) < 2:
+        held = ", ".join(f"{counts[k]} {name!r}" for k, name in enumerate(val.classes))
         raise ConfigError(
             f"train.early_stopping_metric=val_roc_auc: the validation split (data.val_fraction="
-            f"{d.val_fraction}: {counts[0]} {val.classes[0]!r}, {counts[1]} {val.classes[1]!r}) holds "
+            f"{d.val_fraction}: {held}) holds "
             "one class, where ROC AUC is undefined. Stop on val_log_loss or val_cost, or use a larger "
             "data.val_fraction (or another data.split_seed)."
         )
@@ -189,15 +194,18 @@ def parametrize(spec: RunSpec, inputs: Inputs, state: train.TrainState, hparams)
     """(the state in the parametrization the run trains in, its name): train.parametrization, auto decided
     by `span.choose`; logged once. Before `resume_point`, whose checkpoint must match the state's form."""
     m, n = inputs.xs["train"].shape
-    name, why = span.choose(
-        spec.train.parametrization,
-        m=m,
-        n=n,
-        optimizer=spec.optim.name,
-        model=spec.model,
-        num_steps=spec.train.iteration_limit,
-        sharded=parallel.use_mesh(spec.parallel),
-    )
+    if spec.model_config.softmax:  # checks.validate refuses train.parametrization=span for a softmax output
+        name, why = span.WEIGHTS, f"a softmax output of {spec.model_config.n_classes} classes trains its weights"
+    else:
+        name, why = span.choose(
+            spec.train.parametrization,
+            m=m,
+            n=n,
+            optimizer=spec.optim.name,
+            model=spec.model,
+            num_steps=spec.train.iteration_limit,
+            sharded=parallel.use_mesh(spec.parallel),
+        )
     log.info("parametrization %s (%s)", name, why)
     if name == span.SPAN:
         state = span.to_span(state, hparams, m=m, optim=spec.optim)
@@ -225,7 +233,7 @@ def claim_folder(
 ) -> contextlib.AbstractContextManager:
     """The run folder held for the run (`rundir.claim`): writable, locked, no finished run replaced, every
     name it writes (`files`, `folders`) free."""
-    state_bytes = 3 * n_features * 8  # params and up to two optimizer slots, float64 at most
+    state_bytes = 3 * n_features * spec.model_config.num_outputs * 8  # params and up to two optimizer slots, float64
     return rundir.claim(
         workdir,
         overwrite=spec.train.overwrite,
@@ -295,7 +303,9 @@ def validation_tracker(
     t, model = spec.train, spec.model
     x, y = inputs.xs["val"], inputs.ys["val"]
     return hooks.ValidationTracker(
-        lambda params: evaluate.evaluate_split(model, params, x, y, threshold=spec.model_config.threshold),
+        lambda params: evaluate.evaluate_split(
+            model, params, x, y, threshold=spec.model_config.threshold, classes=inputs.classes
+        ),
         every=t.log_every,
         num_steps=t.iteration_limit,
         metric=t.early_stopping_metric,
@@ -445,4 +455,5 @@ def evaluate_params(spec: RunSpec, inputs: Inputs, params, *, grid: bool = False
         threshold=spec.model_config.threshold,
         weight_N=inputs.weight_N,
         l2=spec.model_config.l2,
+        classes=inputs.classes,
     )

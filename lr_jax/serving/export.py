@@ -2,11 +2,13 @@
 
 The exported function takes `images` uint8[N, S, S, 3] (N any number, S the run's `data.image_size`;
 RGB, 0-255, already resized to SxS as `data.images.load_image` does) and returns `proba` [N], the
-probability of the run's label 1, in the run's precision. The run's preprocessing is inside: flatten in
-the course's order, divide by 255 (unless `data.scale=false`), the model's one-example `apply`, vmapped,
-and the sigmoid. `x.astype(float32) / 255` is the correctly rounded quotient, which is what
-`data.flatten_and_scale` gets by dividing in float64 and rounding once (x/255 repeats the 8 bits of x,
-so no double-rounding tie can occur): the exported features equal `predict_images`' to the last bit.
+probability of the run's label 1, in the run's precision (a run of K > 2 classes: `proba` [N, K], the
+probability of each class in the order of the run's `classes`, the softmax of its K logits). The run's
+preprocessing is inside: flatten in the course's order, divide by 255 (unless `data.scale=false`), the
+model's one-example `apply`, vmapped, and the sigmoid (the softmax). `x.astype(float32) / 255` is the
+correctly rounded quotient, which is what `data.flatten_and_scale` gets by dividing in float64 and rounding
+once (x/255 repeats the 8 bits of x, so no double-rounding tie can occur): the exported features equal
+`predict_images`' to the last bit.
 
 Formats (`FORMATS`): "onnx" (`model.onnx`, through jax2onnx; run it with onnxruntime) and "stablehlo"
 (`model.stablehlo`, `jax.export.export(...).serialize()`; load it with `jax.export.deserialize` and call
@@ -20,14 +22,15 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.extend
 import jax.numpy as jnp
 
-from lr_jax import artifacts, pixels, runtime
+from lr_jax import artifacts, models, pixels, runtime
 from lr_jax.errors import ConfigError, DataError
-from lr_jax.serving.predict import TrainedRun, load_run
+from lr_jax.serving.predict import TrainedRun, check_images_run, load_run
 
 FORMATS = {"onnx": "model.onnx", "stablehlo": "model.stablehlo"}
 STABLEHLO_PLATFORMS = ("cpu", "cuda", "rocm", "tpu")  # lowered once for each: one file runs on any of them
@@ -38,7 +41,8 @@ CALLS = frozenset({"jit", "pjit", "closed_call", "core_call", "custom_jvp_call",
 
 
 def proba_fn(run: TrainedRun) -> Callable[[jax.Array], jax.Array]:
-    """images uint8[N, S, S, 3] -> P(class 1) [N]: the run's parameters and preprocessing, closed over."""
+    """images uint8[N, S, S, 3] -> P(class 1) [N] (K classes: P [N, K]): the run's parameters and
+    preprocessing, closed over."""
     dtype = runtime.run_dtype(run.config.train.precision)
     params = jax.tree.map(lambda v: jnp.asarray(v, dtype), run.params)
     scale = run.config.data.scale
@@ -48,7 +52,8 @@ def proba_fn(run: TrainedRun) -> Callable[[jax.Array], jax.Array]:
         x_ND = x_ND / pixels.PIXEL_MAX if scale else x_ND
         # The one-example `apply`, vmapped: an exported forward pass needs none of `batched_apply`'s gradient
         # form (the MLP's custom_vjp, which jax2onnx cannot read with newer JAX).
-        return jax.nn.sigmoid(jax.vmap(run.model.apply, in_axes=(None, 0))(params, x_ND))
+        z = jax.vmap(run.model.apply, in_axes=(None, 0))(params, x_ND)
+        return jax.nn.softmax(z, axis=-1) if models.is_softmax(run.model) else jax.nn.sigmoid(z)
 
     return proba
 
@@ -68,6 +73,7 @@ def export_run(run_dir: str | os.PathLike, fmt: str) -> Path:
     path = Path(run_dir) / FORMATS[fmt]
     _check_targets(path, path.with_name(path.name + ".json"))
     run = load_run(run_dir)
+    check_images_run(run, run_dir)
     size, precision = run.config.data.image_size, run.config.train.precision
     with runtime.precision_scope(precision):
         images = jax.ShapeDtypeStruct((*jax.export.symbolic_shape("N"), size, size, 3), jnp.uint8)
@@ -164,7 +170,7 @@ def _inline_calls(closed) -> Callable:
 def sidecar(run: TrainedRun, fmt: str) -> dict:
     """What a user of the exported file needs to know: input, output, classes, threshold."""
     size, config = run.config.data.image_size, run.config
-    record = {
+    record: dict[str, Any] = {
         "format": fmt,
         "file": FORMATS[fmt],
         "input": {
@@ -188,6 +194,20 @@ def sidecar(run: TrainedRun, fmt: str) -> dict:
         + "sigmoid(w.x + b)",
         "jax_version": jax.__version__,
     }
+    if models.is_softmax(run.model):
+        k = len(run.classes)
+        output = {
+            **record["output"],
+            "shape": ["N", k],
+            "meaning": f"P(class) of each of the {k} classes, column k for classes[k]",
+        }
+        record.update(
+            output=output,
+            positive_class=None,
+            threshold=None,
+            decision="the class of the largest probability in each row (the first on a tie)",
+            preprocessing_inside=str(record["preprocessing_inside"]).replace("sigmoid(w.x + b)", "softmax(W.x + b)"),
+        )
     if fmt == "stablehlo":
         record["platforms"] = list(STABLEHLO_PLATFORMS)
         record["load"] = "jax.export.deserialize(bytearray(data)).call(images)"

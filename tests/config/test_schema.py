@@ -149,6 +149,7 @@ DELIBERATE = {
     ("optim/adam", "name"),
     ("optim/adam", "learning_rate"),
     ("optim/lbfgs", "name"),
+    ("data/digits", "name"),
     ("data/image_folder", "name"),
     ("data/synthetic", "name"),
     ("model/mlp", "name"),
