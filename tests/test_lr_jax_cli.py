@@ -51,7 +51,7 @@ def test_predict_help_shows_only_its_positionals(capsys):
 
 
 @pytest.mark.slow  # a Hydra process per script
-@pytest.mark.parametrize(("script", "keys"), [("predict", ("run", "images")), ("export", ("run", "format"))])
+@pytest.mark.parametrize(("script", "keys"), [("predict", ("run", "images", "top_k")), ("export", ("run", "format"))])
 def test_script_help_lists_its_own_keys_not_the_training_groups(script, keys):
     out = subprocess.run(
         [sys.executable, str(REPO_ROOT / "scripts" / f"{script}.py"), "--help"], capture_output=True, text=True
