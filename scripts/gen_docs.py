@@ -1,9 +1,11 @@
-"""Write the generated pages of the docs: `python scripts/gen_docs.py [--check]`.
+"""Write the generated parts of the docs: `python scripts/gen_docs.py [--check]`.
 
 docs/configuration-reference.md lists every config group, every file of it and every key with its value and
 the comment beside it in conf/, and the defaults of the dataclass each group becomes (lr_jax.config.schema).
-`--check` writes nothing and exits 1 when the page differs from what conf/ and the code give
-(tests/project/test_gen_docs.py runs it), so the reference is never edited by hand.
+The benchmark and study tables are rendered from the results files the commands wrote (docs/results/*.json,
+lr_jax.runfolder.results) into the pages, between `<!-- results: FILE ... -->` and `<!-- end results -->`.
+`--check` writes nothing and exits 1 when a page differs from what conf/, the code and the results files give
+(tests/project/test_gen_docs.py runs it), so neither is ever edited by hand.
 """
 
 from __future__ import annotations
@@ -17,9 +19,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from lr_jax.config import schema  # noqa: E402  (light: no JAX)
+from lr_jax.errors import LrJaxError  # noqa: E402
+from lr_jax.runfolder import results  # noqa: E402  (light: no JAX)
 
 PAGE = REPO / "docs" / "configuration-reference.md"
 CONF = REPO / "conf"
+DOCS = REPO / "docs"
+# a generated block: the results file it renders (relative to the repository), then the rendering
+BLOCK = re.compile(
+    r"(?P<open><!-- results: (?P<file>\S+) [^\n]*-->\n)(?P<body>.*?)(?P<close><!-- end results -->)", re.S
+)
 # group folder -> (what it sets, the dataclass it becomes or None)
 GROUPS = {
     "data": ("where the examples come from and how they are prepared", schema.DataConfig),
@@ -36,6 +45,7 @@ GROUPS = {
     "hparams_search": ("hyperparameter searches (Hydra's Optuna sweeper)", None),
     "hydra/launcher": ("how `-m` multiruns launch their jobs", None),
     "hydra/job_logging": ("logging setups the entry points use", None),
+    "hydra/help": ("the `--help` text of predict and export (their own keys, not the training groups)", None),
 }
 KEY = re.compile(r"^(?P<indent> *)(?P<dash>- )?(?P<key>[^\s#:][^:#]*?):(?P<value>[^#]*?)\s*(?:#\s?(?P<comment>.*))?$")
 ITEM = re.compile(r"^(?P<indent> *)- (?P<value>[^#]*?)\s*(?:#\s?(?P<comment>.*))?$")
@@ -145,19 +155,46 @@ def render() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def render_results(text: str) -> str:
+    """`text` with each generated block's body rendered anew from its results file."""
+
+    def block(m: re.Match) -> str:
+        body = results.render_markdown(results.read(REPO / m["file"]))
+        return f"{m['open']}\n{body}\n{m['close']}"
+
+    return BLOCK.sub(block, text)
+
+
+def pages() -> dict[Path, str]:
+    """Every generated page and page with a generated block -> its text as it should be."""
+    out = {PAGE: render()}
+    for page in sorted(DOCS.rglob("*.md")):
+        if page != PAGE and BLOCK.search(text := page.read_text()):
+            out[page] = render_results(text)
+    return out
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the page is not current; write nothing")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a page is not current; write nothing")
     args = parser.parse_args(argv)
-    text = render()
+    try:
+        rendered = pages()
+    except LrJaxError as e:  # a results file that cannot be read: one line naming it
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    stale = [page for page, text in rendered.items() if not page.is_file() or page.read_text() != text]
     if args.check:
-        if not PAGE.is_file() or PAGE.read_text() != text:
-            print(f"error: {PAGE.relative_to(REPO)} is stale: run python scripts/gen_docs.py", file=sys.stderr)
+        for page in stale:
+            print(f"error: {page.relative_to(REPO)} is stale: run python scripts/gen_docs.py", file=sys.stderr)
+        if stale:
             sys.exit(1)
         return
-    PAGE.parent.mkdir(exist_ok=True)
-    PAGE.write_text(text)
-    print(f"wrote {PAGE.relative_to(REPO)}")
+    for page, text in rendered.items():
+        if page in stale:
+            page.parent.mkdir(exist_ok=True)
+            page.write_text(text)
+            print(f"wrote {page.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

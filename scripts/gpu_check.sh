@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check: test suite, course run, vmapped sweep of 1024 learning rates, and the scale suite at
-# m = 1,000,000 (12 GB of uint8 on the device), all figures into ONE file: $OUT/gpu_check.txt.
+# m = 1,000,000 (12 GB of uint8 on the device), all figures into ONE file: $OUT/gpu_check.txt (and the scale
+# suite's table, with its command, date, machine and versions, into $OUT/scale.json).
 #
 #   bash scripts/gpu_check.sh            # on the GPU machine
 #   bash scripts/gpu_check.sh --smoke    # small sizes, runs on a CPU (or GPU_CHECK_SMOKE=1)
@@ -56,7 +57,7 @@ section course 45 python scripts/gpu_check.py course $flag
 section sweep 45 python scripts/gpu_check.py sweep $flag
 section pixels 90 python scripts/gpu_check.py pixels $flag
 section scale 120 python scripts/benchmark.py --suite scale --sizes "$sizes" --features "$features" \
-  --numpy-max "$numpy_max" --repeats 3
+  --numpy-max "$numpy_max" --repeats 3 --results "$out_dir/scale.json"   # a results file for docs/results/
 # tests/conftest.py sets full float32 matmul precision (XLA may use TF32 on the GPU by default).
 section tests 200 python -m pytest -p no:cacheprovider "${tests[@]}"
 echo "figures: $report" | tee -a "$report"

@@ -1,6 +1,8 @@
 """The lecture's claims measured: `python scripts/study.py experiment=activation_study` or `experiment=scale_study`.
 
-Writes `<kind>_study.csv` and `<kind>_study.png` into Hydra's run folder; `study.quick=true` is the CI variant.
+Writes `<kind>_study.csv`, `<kind>_study.png` and `<kind>_study.json` (the summary table with the command, date,
+machine and versions: copy it to docs/results/ and run scripts/gen_docs.py to update the docs) into Hydra's run
+folder; `study.quick=true` is the CI variant.
 """
 
 from __future__ import annotations
@@ -8,6 +10,9 @@ from __future__ import annotations
 import hydra_fixes  # first (on sys.path: Python puts a script's folder there): SIGINT/SIGTERM handled from here
 
 # isort: split
+import shlex
+import sys
+
 import command_line  # on sys.path: Python puts a script's folder there
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -29,7 +34,8 @@ def main(cfg: DictConfig) -> None:
         freeze_long_lived_objects()  # the process ends with the run: spare the collector its imports
         study = StudyConfig.from_dict(container.pop("study"))
         config = Config.from_dict(container)
-        for row in run_study(config, study, HydraConfig.get().runtime.output_dir):
+        command = shlex.join(["lr-jax", "study", *sys.argv[1:]])
+        for row in run_study(config, study, HydraConfig.get().runtime.output_dir, command=command):
             print(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))
 
 

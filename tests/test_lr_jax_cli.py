@@ -50,11 +50,26 @@ def test_predict_help_shows_only_its_positionals(capsys):
     assert "optim" not in out and "model" not in out and "hydra" not in out.lower()  # no training groups
 
 
+@pytest.mark.slow  # a Hydra process per script
+@pytest.mark.parametrize(("script", "keys"), [("predict", ("run", "images", "top_k")), ("export", ("run", "format"))])
+def test_script_help_lists_its_own_keys_not_the_training_groups(script, keys):
+    out = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / f"{script}.py"), "--help"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"{script}: ") and f"lr-jax {script} RUN_DIR" in out.stdout
+    for key in keys:
+        assert f"\n  {key} " in out.stdout and f"\n{key}: " in out.stdout, key  # explained, and its default
+    for group in ("optim", "model:", "experiment", "hparams_search", "Configuration groups"):
+        assert group not in out.stdout, group
+
+
 def test_benchmark_help_lists_every_suites_flags():
     out = lr_jax("benchmark", "--help").stdout
-    for suite in ("course", "sweep", "solvers", "scale", "latency", "estimator", "mlp"):
+    for suite in ("course", "sweep", "solvers", "scale", "latency", "estimator", "mlp", "chunks"):
         assert f"--suite {suite}:" in out, suite
     assert "--num-lrs" in out and "--blas-threads" in out  # the sweep's and the estimator's own flags
+    assert "--results FILE" in out  # every suite's tables, written as a results file for the docs
 
 
 def test_train_help_is_the_scripts_own_help():

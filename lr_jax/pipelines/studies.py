@@ -2,8 +2,10 @@
 (larger networks keep gaining from more data where a small model flattens out).
 
 Each point of a study is a vmapped grid over `sweep.seeds` (`sweep.train_grid`: one compiled call per
-activation, or per model and training-set size); a study writes its table (`<name>.csv`), its figure
-(`<name>.png`) and returns the rows. `study.quick` shrinks a study for CI (fewer iterations, seeds and sizes).
+activation, or per model and training-set size); a study writes its rows (`<name>.csv`), its figure
+(`<name>.png`), its summary table with the command, date, machine and versions (`<name>.json`, a results file
+of lr_jax.runfolder.results: the docs render theirs from docs/results/) and returns the rows. `study.quick`
+shrinks a study for CI (fewer iterations, seeds and sizes).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from lr_jax.errors import ConfigError
 from lr_jax.models.logistic import predict
 from lr_jax.pipelines import sizes, stages, sweep
 from lr_jax.pipelines.spec import RunSpec, spec_from_config
-from lr_jax.runfolder import plots
+from lr_jax.runfolder import plots, results
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -66,8 +68,11 @@ QUICK_DIVISOR = 10
 QUICK_MAX_SIZE = 1000
 
 
-def run_study(config: Config, study: StudyConfig, workdir: str | Path) -> list[dict[str, Any]]:
-    """Run `study` on `config`'s data and model; write `<kind>_study.csv` and `.png` into `workdir`."""
+def run_study(
+    config: Config, study: StudyConfig, workdir: str | Path, command: str | None = None
+) -> list[dict[str, Any]]:
+    """Run `study` on `config`'s data and model; write `<kind>_study.csv`, `.png` and `.json` (its table,
+    made by `command`: by default this process's command line) into `workdir`."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     if study.quick:
@@ -88,7 +93,42 @@ def run_study(config: Config, study: StudyConfig, workdir: str | Path) -> list[d
             )
             plot_scale_study(workdir / "scale_study.png", rows, subject)
     artifacts.save_table_csv(workdir / f"{study.kind}_study.csv", rows)
+    record = results.results(f"{study.kind} study", [study_table(study, rows)], **results.provenance(command=command))
+    results.write(workdir / f"{study.kind}_study.json", record)
     return rows
+
+
+def study_table(study: StudyConfig, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The study's summary as a results table: per activation, or accuracy per model (rows) and size (columns)."""
+    if study.kind == "activation":
+        reach = f"iterations_to_{study.target_cost}_median"
+        columns = [
+            "activation",
+            "final training cost, mean (min-max over seeds)",
+            f"iterations to cost {study.target_cost:g}, median",
+            "seeds reaching it",
+            "test accuracy, mean",
+        ]
+        cells = [
+            [
+                r["activation"],
+                f"{r['final_cost_mean']:.3f} ({r['final_cost_min']:.3f}-{r['final_cost_max']:.3f})",
+                "never" if math.isnan(r[reach]) else f"{r[reach]:.0f}",
+                f"{r['reached_target']} / {r['seeds']}",
+                f"{r['test_accuracy_mean']:.3f}",
+            ]
+            for r in rows
+        ]
+        return {"title": "", "columns": columns, "align": ["left"] + ["right"] * 4, "rows": cells}
+    sizes = sorted({r["train_size"] for r in rows})
+    names = list(dict.fromkeys(r["model"] for r in rows))
+    accuracy = {(r["model"], r["train_size"]): r["test_accuracy_mean"] for r in rows}
+    return {
+        "title": f"test accuracy, mean of {rows[0]['seeds']} seeds",
+        "columns": ["training examples", *(f"{s:,}" for s in sizes)],
+        "align": ["left"] + ["right"] * len(sizes),
+        "rows": [[name, *(f"{accuracy[name, s]:.3f}" for s in sizes)] for name in names],
+    }
 
 
 def _quick(config: Config) -> Config:

@@ -8,6 +8,7 @@
     inspection.py   pictures of a run's inputs and weights (Pillow): weights.png, mistakes.png
     loggers.py      experiment trackers (TensorBoard, MLflow, CSV) behind one interface
     summary.py      a sweep's or multirun's runs read back, tabulated and ranked
+    results.py      a results file: the tables a benchmark or study printed, with command, date, machine
 
 Nothing here trains: the pipelines call these with what a run produced.
 """

@@ -94,14 +94,16 @@ def run(args) -> None:
         f" tol {args.tol:g}, max_iter {args.max_iter}; lr_jax on {jax.default_backend()}; scikit-learn BLAS "
         f"threads: {args.blas_threads or 'default'}; medians of {args.repeats}; persistent cache in {cache}"
     )
+    print(f"\n## LogisticRegressionCV, tol {args.tol:g} (medians of {args.repeats}; (x): lr_jax / scikit-learn)\n")
     print(
-        f"{'data':<10}{'m x n':>13}{'sklearn s':>11}{'lr_jax s':>10}   {'lr_jax timing':<13}{'ratio':>7}"
-        f"{'C sklearn':>11}{'C lr_jax':>10}"
+        "| data | scikit-learn (s) | lr_jax cold (s) | lr_jax, persistent cache (s) | lr_jax in memory (s) "
+        "| C sk / lr_jax |\n| --- | ---: | ---: | ---: | ---: | --- |"
     )
     for name, (x_ND, y_N) in sets.items():
         row = _measure(args, x_ND, y_N)
-        lines = [("cold", row["cold_s"]), ("disk cache", row["disk_s"]), ("in memory", row["memory_s"])]
-        for i, (what, seconds) in enumerate(lines):
-            lead = f"{name:<10}{f'{x_ND.shape[0]} x {x_ND.shape[1]}':>13}{row['sk_s']:>11.3f}" if i == 0 else " " * 34
-            tail = f"{row['sk_C']:>11.4g}{row['jax_C']:>10.4g}" if i == 0 else ""
-            print(f"{lead}{seconds:>10.3f}   {what:<13}{seconds / row['sk_s']:>6.2f}x{tail}")
+        cells = [f"{row[k]:.2f} ({row[k] / row['sk_s']:.2f}x)" for k in ("cold_s", "disk_s", "memory_s")]
+        print(
+            f"| {name}, {x_ND.shape[0]} x {x_ND.shape[1]} | {row['sk_s']:.2f} | {' | '.join(cells)} "
+            f"| {row['sk_C']:.4g} / {row['jax_C']:.4g} |",
+            flush=True,
+        )

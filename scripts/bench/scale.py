@@ -54,6 +54,9 @@ def run(args) -> None:
                 )
             )
             print(_format(rows[-1]), flush=True)
+    print(f"\n## The full-batch step, n = {args.features}, each size in its own process (median of {args.repeats})\n")
+    for line in _table(rows, args.batch_size):
+        print(line)
     summary = _targets(rows)
     for line in summary:
         print(line)
@@ -85,6 +88,28 @@ def _format(r: dict) -> str:
         f"{r['read_GBps']:6.2f} GB/s read  | {r['bandwidth_name']} {r['bandwidth_GBps']:6.2f} GB/s  "
         f"| peak RSS {r['peak_rss_GB']:.2f} GB  [{r['backend']}]{epoch}"
     )
+
+
+def _table(rows: list[dict], batch_size: int) -> list[str]:
+    """One markdown row per size: lr_jax's step beside NumPy's, their throughput ratio, memory, an epoch."""
+    ok = {(r["impl"], r["m"]): r for r in rows if "error" not in r}
+    lines = [
+        f"| m | lr_jax step | NumPy float32 step | lr_jax / NumPy throughput | lr_jax peak RSS | NumPy peak RSS "
+        f"| minibatch epoch (B = {batch_size}) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for m in sorted({m for _, m in ok}):
+        jx, np_ = ok.get(("lr_jax", m)), ok.get(("numpy", m))
+        cells = [
+            f"{jx['step_s'] * 1e3:.1f} ms" if jx else "-",
+            f"{np_['step_s'] * 1e3:.1f} ms" if np_ else "-",
+            f"{jx['examples_per_s'] / np_['examples_per_s']:.2f}x" if jx and np_ else "-",
+            f"{jx['peak_rss_GB']:.2f} GB" if jx else "-",
+            f"{np_['peak_rss_GB']:.2f} GB" if np_ else "-",
+            f"{jx['epoch_s'] * 1e3:.0f} ms" if jx and jx.get("epoch_s") else "-",
+        ]
+        lines.append(f"| {m:,} | {' | '.join(cells)} |")
+    return lines
 
 
 def _targets(rows: list[dict]) -> list[str]:

@@ -168,22 +168,24 @@ def run(args) -> None:
         f"{jax.default_backend()};"
         f" scikit-learn BLAS threads: {args.blas_threads or 'default'}; medians of {args.repeats}"
     )
+    print("\n## lr_jax's L-BFGS to scikit-learn's training cost (ratio = lr_jax time / scikit-learn time)\n")
     print(
-        f"{'setting':<8}{'J target':>11}{'sk iter':>8}{'jax iter':>9}   {'timing':<9}{'sk s':>7}{'jax s':>10}"
-        f"{'ratio':>7}"
+        "| setting | J reached | iterations sk / lr_jax | timing | scikit-learn (s) | lr_jax (s) | ratio |\n"
+        "| --- | --- | --- | --- | ---: | ---: | ---: |"
     )
     for name, C in SETTINGS.items():
         row = _measure(args, x_ND, split.y, C, x_jax)
         if "k" not in row:
             print(
-                f"{name:<8}{row['target']:>11.6f}  lr_jax did not reach it in {args.max_steps} iterations "
-                f"(best {row['best']:.6f})"
+                f"| {name} | {row['target']:.6f} | - / not reached in {args.max_steps} (best {row['best']:.6f}) "
+                "| | | | |"
             )
             continue
-        lines = [("1st call", row["sk_s"], row["first_s"]), ("2nd call", row["sk_s"], row["second_s"])]
+        lines = [("in-process, 1st call (compile)", row["sk_s"], row["first_s"])]
+        lines.append(("in-process, 2nd call", row["sk_s"], row["second_s"]))
         if "sk_proc_s" in row:
-            lines.append(("process", row["sk_proc_s"], row["jax_proc_s"]))
-            lines.append(("2nd proc", row["sk_proc_s"], row["jax_proc2_s"]))  # lr_jax from a warm cache
+            lines.append(("whole process", row["sk_proc_s"], row["jax_proc_s"]))
+            lines.append(("2nd whole process (warm cache)", row["sk_proc_s"], row["jax_proc2_s"]))
         for i, (what, sk, lj) in enumerate(lines):
-            lead = f"{name:<8}{row['target']:>11.6f}{row['sk_iter']:>8}{row['k']:>9}" if i == 0 else " " * 36
-            print(f"{lead}   {what:<9}{sk:>7.3f}{lj:>10.3f}{lj / sk:>6.2f}x")
+            lead = f"| {name} | {row['target']:.6f} | {row['sk_iter']} / {row['k']} " if i == 0 else "| | | "
+            print(f"{lead}| {what} | {sk:.3f} | {lj:.3f} | {lj / sk:.2f}x |", flush=True)

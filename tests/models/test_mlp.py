@@ -19,6 +19,7 @@ from lr_jax.errors import ConfigError
 from lr_jax.models.logistic import LogisticModel
 from lr_jax.models.mlp import MLP, course_params
 from lr_jax.reference import deep as reference_deep
+from lr_jax.runfolder import results
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid")
 
@@ -358,6 +359,10 @@ def test_scale_study_writes_its_table_and_figure(tmp_path):
     assert all(0.3 < r["test_accuracy_mean"] < 1 for r in rows)
     assert (tmp_path / "scale_study.csv").read_text().count("\n") == 5
     assert curves_in_png(tmp_path / "scale_study.png") == 2
+    record = results.read(tmp_path / "scale_study.json")  # the docs' table: a row per model, a column per size
+    assert record["command"].startswith("python ") and record["versions"]["jax"]
+    assert record["tables"][0]["columns"] == ["training examples", "50", "400"]
+    assert record["tables"][0]["rows"][1] == ["mlp[16]", *(f"{r['test_accuracy_mean']:.3f}" for r in rows[2:])]
 
 
 @pytest.mark.slow  # two small seed grids
@@ -377,6 +382,9 @@ def test_activation_study_writes_a_row_and_a_curve_per_activation(tmp_path):
         assert r["final_cost_min"] <= r["final_cost_mean"] <= r["final_cost_max"] < 0.7
     assert curves_in_png(tmp_path / "activation_study.png") == 2
     assert (tmp_path / "activation_study.csv").read_text().count("\n") == 3
+    table = results.read(tmp_path / "activation_study.json")["tables"][0]
+    assert [row[0] for row in table["rows"]] == ["sigmoid", "relu"]
+    assert table["rows"][1][1].startswith(f"{rows[1]['final_cost_mean']:.3f} (")
 
 
 def plain_cost(params, x_ND, y_N):

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from lr_jax.runfolder import summary
+from lr_jax.runfolder import results, summary
 from lr_jax.serving import predict
 from tests.conftest import REPO_ROOT, assert_costs_csv_matches, curves_in_png
 
@@ -100,6 +100,8 @@ def test_every_experiment_runs_the_way_it_is_meant_to(experiment_run, name, how)
         with open(folder / f"{kind}_study.csv") as f:
             assert list(csv.DictReader(f)), f"{kind}_study.csv holds no row"
         assert curves_in_png(folder / f"{kind}_study.png") >= 1
+        record = results.read(folder / f"{kind}_study.json")  # the table the docs render, with its command
+        assert record["command"].startswith(f"lr-jax study experiment={name}") and record["tables"][0]["rows"]
         return
     runs = {"0": json.loads((folder / "metrics.json").read_text())} if how == "single" else summary.read_runs(folder)
     assert runs, f"{folder} holds no run"

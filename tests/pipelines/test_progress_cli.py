@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from lr_jax.runfolder import results
 from tests.conftest import REPO_ROOT
 
 COST_LINE = re.compile(r"^Cost after iteration (\d+): ")
@@ -51,9 +52,11 @@ def test_cost_lines_reach_a_redirected_stdout_while_the_run_trains(data_dir, tmp
 
 
 @pytest.mark.slow  # a fresh process; a short loop
-def test_chunking_benchmark_prints_its_table(data_dir):
+def test_chunking_benchmark_prints_its_table_and_writes_it_as_a_results_file(data_dir, tmp_path):
+    results_file = tmp_path / "chunks.json"
     proc = subprocess.run(
-        [sys.executable, "scripts/benchmark.py", "--suite", "chunks", "--repeats", "1", "--steps", "200"],
+        [sys.executable, "scripts/benchmark.py", "--suite", "chunks", "--repeats", "1", "--steps", "200"]
+        + ["--results", str(results_file)],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,
@@ -63,3 +66,11 @@ def test_chunking_benchmark_prints_its_table(data_dir):
     assert proc.returncode == 0, proc.stderr
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and "iterations" in line]
     assert len(rows) == 2 and "| one call, no hooks |" in proc.stdout
+    # The results file holds what was printed (the table the docs render is the one the suite printed) and how.
+    record = results.read(results_file)
+    assert record["command"] == f"lr-jax benchmark --suite chunks --repeats 1 --steps 200 --results {results_file}"
+    assert record["versions"]["jax"] and "CPUs" in record["machine"] and record["date"].endswith("UTC")
+    (table,) = record["tables"]
+    assert table["title"].startswith("The course loop, 200 iterations") and len(table["rows"]) == 3
+    printed = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    assert [line for line in results.render_markdown(record).splitlines() if line.startswith("|")] == printed
