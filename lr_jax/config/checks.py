@@ -162,7 +162,7 @@ def _check_output(c: Config) -> None:
 
 
 def _validate_solver(c: Config) -> None:
-    """The keys of issue 4: optimizer details, L2, weights, minibatches, stopping, validation split."""
+    """The keys of the research loop: optimizer details, L2, weights, minibatches, stopping, validation split."""
     o, t = c.optim, c.train
     _check(0 <= c.data.val_fraction < 1, "data.val_fraction", c.data.val_fraction, "0 <= val_fraction < 1")
     _check(c.model.l2 >= 0, "model.l2", c.model.l2, "a number >= 0 (λ in J + λ/2·‖w‖²)")
