@@ -56,6 +56,19 @@ def logit_loss(model: Model, z, y) -> jax.Array:
     return optax.sigmoid_binary_cross_entropy(z, y)
 
 
+def targets(model: Model, y_N: jax.Array, dtype) -> jax.Array:
+    """Labels as `logit_loss` takes them: class indices (int32) for a softmax model, else 0/1 in `dtype`."""
+    return y_N.astype(jnp.int32) if is_softmax(model) else y_N.astype(dtype)
+
+
+def mean_loss(loss_N: jax.Array, weight_N: jax.Array | None = None) -> jax.Array:
+    """The mean of per-example losses, or with `weight_N` the weighted mean Σ sᵢLᵢ / Σ sᵢ."""
+    if weight_N is None:
+        return jnp.mean(loss_N)
+    weight_N = weight_N.astype(loss_N.dtype)
+    return jnp.sum(weight_N * loss_N) / jnp.sum(weight_N)
+
+
 def example_loss(params: Params, x_D: jax.Array, y: jax.Array, model: Model = LOGISTIC) -> jax.Array:
     """L(ŷ, y) for one example, computed from the logit."""
     return logit_loss(model, model.apply(params, x_D), y)
@@ -82,18 +95,13 @@ def cost(
     """
     dtype = param_dtype(params)  # x may be uint8 pixels
     losses = functools.partial(batch_losses, model=model)
-    y_N = y_N.astype(jnp.int32) if is_softmax(model) else y_N.astype(dtype)  # class indices, or 0/1 targets
+    y_N = targets(model, y_N, dtype)
     if pixels.is_pixels(x_ND) and pixels.is_large(x_ND):  # small pixel batches take the plain path below
         weight_N = None if weight_N is None else weight_N.astype(dtype)
         total = pixels.loss_sum(losses, params, x_ND, y_N, weight_N)
         data_cost = total / (x_ND.shape[0] if weight_N is None else jnp.sum(weight_N))
     else:
-        loss_N = losses(params, x_ND, y_N)
-        if weight_N is None:
-            data_cost = jnp.mean(loss_N)
-        else:
-            weight_N = weight_N.astype(loss_N.dtype)
-            data_cost = jnp.sum(weight_N * loss_N) / jnp.sum(weight_N)
+        data_cost = mean_loss(losses(params, x_ND, y_N), weight_N)
     if isinstance(l2, (int, float)) and l2 == 0:  # the course's J, with no extra operation
         return data_cost
     squares = jax.tree.reduce(jnp.add, jax.tree.map(lambda a: jnp.sum(jnp.square(a)), model.penalized(params)))

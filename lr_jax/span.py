@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from lr_jax import pixels, runtime, train
+from lr_jax import loss, pixels, runtime, train
 from lr_jax.errors import ConfigError
 from lr_jax.models.interface import Model, is_softmax, param_dtype
 from lr_jax.models.logistic import LOGISTIC
@@ -237,19 +237,6 @@ def _rest(coef) -> dict:
     return {k: v for k, v in coef.items() if k not in SPAN_COEFFICIENTS}
 
 
-def _data_cost(z_N, y_N, weight_N, softmax: bool = False):
-    """The data term of `loss.cost` from the logits (z[m], or z[m, K] and class indices for a softmax): the
-    mean, or Σ sᵢLᵢ / Σ sᵢ."""
-    if softmax:
-        loss_N = optax.softmax_cross_entropy_with_integer_labels(z_N, y_N.astype(jnp.int32))
-    else:
-        loss_N = optax.sigmoid_binary_cross_entropy(z_N, y_N.astype(z_N.dtype))
-    if weight_N is None:
-        return jnp.mean(loss_N)
-    weight_N = weight_N.astype(loss_N.dtype)
-    return jnp.sum(weight_N * loss_N) / jnp.sum(weight_N)
-
-
 def _squares(model: Model, rest, units_ndim: int):
     """‖·‖² of the penalized params besides the first layer (which stands in as a zero of one element)."""
     zero = jnp.zeros((1,) * (1 + units_ndim), F64)
@@ -272,10 +259,9 @@ def _value_and_grad(g: Gram, coef, y_N, weight_N, l2, model: Model, rows=None):
 
     def objective(xw, rest):  # J but the first layer's L2 term, from the first layer's product X W
         z = model.from_first_layer(rest, xw)
-        softmax = is_softmax(model)
-        if z.shape[: y_N.ndim] != y_N.shape or z.ndim != y_N.ndim + softmax:  # at trace time
+        if z.shape[: y_N.ndim] != y_N.shape or z.ndim != y_N.ndim + is_softmax(model):  # at trace time
             raise ConfigError(f"{model!r} gives logits of shape {z.shape} for labels of shape {y_N.shape}")
-        data = _data_cost(z, y_N, weight_N, softmax)
+        data = loss.mean_loss(loss.logit_loss(model, z, loss.targets(model, y_N, z.dtype)), weight_N)  # as cost's
         return data + jnp.where(l2 == 0, 0.0, 0.5 * l2 * _squares(model, rest, units_ndim))
 
     value, (r, rest_grads) = jax.value_and_grad(objective, argnums=(0, 1))(ka + c * z0, rest)
