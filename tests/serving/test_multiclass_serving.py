@@ -12,51 +12,20 @@ most 1/4) does not enlarge it: 1e-6 holds on any CPU or GPU.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from lr_jax import Config, train_and_evaluate
 from lr_jax.errors import ConfigError, DataError
 from lr_jax.serving import predict
 from lr_jax.serving.export import export_run
+from tests.serving.test_export import run_exported, write_pngs
 
 TOLERANCE = 1e-6  # see the module docstring
 CLASSES = ["red", "green", "blue"]
 SIZE = 16
-
-RUNNER = """
-import sys
-class _NoLrJax:
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] == "lr_jax":
-            raise ImportError("the exported model must run without lr_jax")
-sys.meta_path.insert(0, _NoLrJax())
-import numpy as np
-fmt, model, images_path, out_path = sys.argv[1:]
-images = np.load(images_path)
-if fmt == "onnx":
-    import onnxruntime
-    session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
-    out = session.run(None, {"images": images})[0]
-else:
-    import jax
-    with open(model, "rb") as f:
-        out = np.asarray(jax.export.deserialize(bytearray(f.read())).call(images))
-np.save(out_path, out)
-"""
-
-
-def write_pngs(folder: Path, images_NHWC: np.ndarray) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{i}.png" for i in range(len(images_NHWC))]
-    for path, image in zip(paths, images_NHWC):
-        Image.fromarray(image).save(path)
-    return paths
 
 
 def tinted(rng, count: int, channel: int) -> np.ndarray:
@@ -118,12 +87,7 @@ def test_export_returns_the_k_probabilities_predict_computes(three_class_run, fm
     predictions = predict.predict_images(three_class_run, paths, top_k=3)
     expected_NK = np.array([[dict(p.top)[c] for c in CLASSES] for p in predictions])
     model = export_run(three_class_run, fmt)
-    np.save(tmp_path / "images.npy", images_NHWC)
-    env = {"PATH": "/usr/bin:/bin", "JAX_PLATFORMS": "cpu"}
-    args = [sys.executable, "-c", RUNNER, fmt, str(model), str(tmp_path / "images.npy"), str(tmp_path / "out.npy")]
-    result = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    proba_NK = np.load(tmp_path / "out.npy")
+    proba_NK, _ = run_exported(model, images_NHWC, tmp_path, fmt)  # in a process without lr_jax
     assert proba_NK.shape == (6, 3)
     np.testing.assert_allclose(proba_NK, expected_NK, rtol=0, atol=TOLERANCE)
     sidecar = json.loads(Path(f"{model}.json").read_text())
