@@ -54,6 +54,20 @@ def lane_markers(path: Path, fixturenames) -> set[str]:
     return lanes | ({"course"} if "data_dir" in fixturenames else set())
 
 
+FAST_LANE_XLA_FLAG = "--xla_backend_optimization_level=0"
+
+
+def pytest_configure(config):
+    """The fast lane (`-m "not slow"`) compiles with LLVM's optimizations off: most of its time is XLA
+    compiling small programs, and this flag cuts that by about a third. XLA's own graph passes still run and
+    fast-math stays off, so what changes is at most the rounding of a fused loop (the tolerances hold on any
+    CPU or GPU, so they hold here); the course's logistic run is bit-identical. The whole suite (CI) compiles
+    as users do. A user's own XLA_FLAGS that set the level win; the CLI's subprocesses inherit the setting."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "not slow" in (config.option.markexpr or "") and "xla_backend_optimization_level" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} {FAST_LANE_XLA_FLAG}".strip()
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         for lane in sorted(lane_markers(item.path, getattr(item, "fixturenames", ()))):

@@ -90,6 +90,7 @@ def _runs_snapshot(snapshot, sweep):
     return {k: v for k, v in snapshot(sweep).items() if k.split("/")[0].isdigit()}
 
 
+@pytest.mark.slow  # the tiny_sweep fixture trains a sweep
 def test_summarize_on_a_full_disk_is_one_line(tiny_sweep, snapshot, capsys, monkeypatch):
     before = _runs_snapshot(snapshot, tiny_sweep)
     main = runpy.run_path(str(REPO_ROOT / "scripts" / "summarize.py"))["main"]

@@ -99,8 +99,16 @@ def test_sweep_writes_no_point_figures_by_default(data_dir, tmp_path):
     assert (tmp_path / "learning_curves.png").is_file()
 
 
-@pytest.mark.parametrize("precision", ["float32", "float64"])
-@pytest.mark.parametrize("grid", [False, True], ids=["run", "sweep"])
+@pytest.mark.parametrize(
+    "grid, precision",
+    [
+        (False, "float32"),
+        pytest.param(False, "float64", marks=pytest.mark.slow),
+        pytest.param(True, "float32", marks=pytest.mark.slow),
+        (True, "float64"),
+    ],
+    ids=["run-float32", "run-float64", "sweep-float32", "sweep-float64"],
+)
 def test_evaluation_compiled_in_the_worker_is_what_the_run_calls(caplog, precision, grid):
     # A run compiles its evaluation in the worker thread while it trains: the call after training, with
     # the trained parameters (host arrays from a run, device arrays from a sweep), then compiles nothing.

@@ -64,6 +64,7 @@ def test_script_help_lists_its_own_keys_not_the_training_groups(script, keys):
         assert group not in out.stdout, group
 
 
+@pytest.mark.slow  # imports every benchmark suite
 def test_benchmark_help_lists_every_suites_flags():
     out = lr_jax("benchmark", "--help").stdout
     for suite in ("course", "sweep", "solvers", "scale", "latency", "estimator", "mlp", "chunks"):

@@ -156,7 +156,10 @@ def _closed_port() -> int:
     return port
 
 
-@pytest.mark.parametrize("case", ["scheme", "closed-port", "no-answer"])
+@pytest.mark.parametrize(
+    "case",
+    ["scheme", "closed-port", pytest.param("no-answer", marks=pytest.mark.slow)],  # no-answer waits out a timeout
+)
 def test_an_unusable_mlflow_tracking_uri_is_one_error_within_seconds(
     case, tiny_data, tmp_path, run_cli, snapshot, mlflow_env, silent_server
 ):
@@ -180,6 +183,7 @@ def test_an_unusable_mlflow_tracking_uri_is_one_error_within_seconds(
     assert snapshot(tiny_data) == before and not (tmp_path / "run" / "params.npz").exists()
 
 
+@pytest.mark.slow  # imports mlflow
 def test_mlflow_http_limits_are_set_unless_the_user_chose_them(mlflow_env):
     pytest.importorskip("mlflow", reason="pip install -e '.[mlflow]'")
     from lr_jax.runfolder import loggers

@@ -119,7 +119,8 @@ def test_span_iterates_are_the_weight_space_iterates_at_every_logged_iteration(c
 
 
 @pytest.mark.parametrize(
-    "case", [pytest.param(c, marks=() if c == "minibatch" else pytest.mark.slow) for c in MLP_CASES]
+    "case",
+    [pytest.param(c, marks=pytest.mark.slow) for c in MLP_CASES],  # test_span_iterates_... is the fast one
 )
 def test_mlp_span_iterates_are_the_weight_space_iterates_at_every_logged_iteration(case):
     """The MLP (two tanh layers) with W1 in the span: float64, the same argument and margin as for logistic
@@ -142,7 +143,7 @@ SOFTMAX_MODELS = {
 @pytest.mark.parametrize(
     "name, case",
     [
-        ("logistic", "minibatch"),
+        pytest.param("logistic", "minibatch", marks=pytest.mark.slow),  # the fast lane keeps the binary span test
         pytest.param("logistic", "l2-cosine", marks=pytest.mark.slow),
         pytest.param("mlp", "sample-weights", marks=pytest.mark.slow),
     ],

@@ -124,13 +124,13 @@ def _fit(data, optimizer="sgd", num_steps=30, seed=0, **kwargs):
 
 @pytest.mark.parametrize(
     "optimizer",
-    [
+    [  # a compile each: the fast lane keeps plain SGD and Adam
         "sgd",
-        optim.spec(name="sgd", nesterov=True),
+        pytest.param(optim.spec(name="sgd", nesterov=True), marks=pytest.mark.slow),
         "adam",
-        "lbfgs",
-        optim.spec(name="sgd", schedule="exponential", decay_steps=10),
-        optim.spec(name="adam", schedule="cosine", decay_steps=30),
+        pytest.param("lbfgs", marks=pytest.mark.slow),
+        pytest.param(optim.spec(name="sgd", schedule="exponential", decay_steps=10), marks=pytest.mark.slow),
+        pytest.param(optim.spec(name="adam", schedule="cosine", decay_steps=30), marks=pytest.mark.slow),
     ],
 )
 def test_every_optimizer_lowers_the_cost(synthetic, optimizer):

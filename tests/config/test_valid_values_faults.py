@@ -20,6 +20,7 @@ def test_the_init_key_of_a_seed_below_2_to_the_31_is_the_one_of_earlier_versions
     assert np.array_equal(key(np.uint32(seed)), key(np.int32(seed)))
 
 
+@pytest.mark.slow  # a whole tiny run through the CLI
 def test_the_largest_documented_seed_trains_with_a_normal_init(tiny_data, tmp_path, run_cli):
     run = tmp_path / "run"
 
@@ -88,7 +89,11 @@ DIVERGED = {
 }
 
 
-@pytest.mark.parametrize("case", DIVERGED)
+# One divergence in the fast lane; the others train until their cost overflows: slow.
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=() if c == "l2-times-learning-rate-at-least-2" else pytest.mark.slow) for c in DIVERGED],
+)
 def test_divergence_names_its_cause_not_the_learning_rate(case, tiny_data, tmp_path, run_cli):
     extra, says = DIVERGED[case]
 

@@ -156,7 +156,9 @@ def _truncate(path):
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
-@pytest.mark.parametrize("name", ["pixels.npy", "labels.npy", "manifest.json"])
+@pytest.mark.parametrize(
+    "name", [*(pytest.param(n, marks=pytest.mark.slow) for n in ("pixels.npy", "labels.npy")), "manifest.json"]
+)
 def test_a_truncated_image_cache_is_rebuilt_and_the_run_finishes(name, tmp_path, run_cli, snapshot, caplog):
     folder, [warning] = retrain_on_a_damaged_cache(
         tmp_path, run_cli, snapshot, caplog, lambda folder: _truncate(folder / name)

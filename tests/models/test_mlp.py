@@ -34,7 +34,7 @@ def float64():
         yield
 
 
-@pytest.mark.parametrize("precision, atol", [("float64", 1e-13), ("float32", 2e-6)])
+@pytest.mark.parametrize("precision, atol", [("float64", 1e-13), pytest.param("float32", 2e-6, marks=pytest.mark.slow)])
 def test_no_hidden_layer_trains_exactly_like_logistic_regression(rng, precision, atol):
     """Same costs for 200 steps from zeros; only the summation order of x·w differs (x @ W[n,1] vs dot),
     which moves a float32 cost near 0.69 by a few ulps (1 ulp = 6e-8) and a float64 one by ~1e-16."""
@@ -113,7 +113,7 @@ def relative_error(a, b) -> float:
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize(
     "depth",
-    [1, 2, *(pytest.param(d, marks=pytest.mark.slow) for d in (3, 4))],  # deep ones: ~2 s each
+    [1, *(pytest.param(d, marks=pytest.mark.slow) for d in (2, 3, 4))],  # deeper ones: a compile each
 )
 def test_gradients_match_the_course_backward_pass_and_central_differences(float64, depth, activation):
     """float64, relative error < 1e-7 against L_model_backward and against (J(θ+ε) - J(θ-ε)) / 2ε, ε = 1e-6
@@ -143,7 +143,7 @@ def test_gradients_match_the_course_backward_pass_and_central_differences(float6
     assert relative_error(ours, numeric) < 1e-7
 
 
-@pytest.mark.parametrize("path", ["plain", "chunked"])
+@pytest.mark.parametrize("path", ["plain", pytest.param("chunked", marks=pytest.mark.slow)])
 def test_class_weighted_cost_and_gradients_match_the_course_backward_pass(float64, monkeypatch, path):
     """model.class_weight=balanced on an MLP: the weighted mean Σ sᵢLᵢ / Σ sᵢ and its gradients against the
     course's backward pass with each example's dA scaled by m·sᵢ/Σs; also through the chunked pass over uint8
@@ -211,7 +211,9 @@ def synthetic_mlp_config(**sections) -> Config:
     return Config.from_dict(base)
 
 
-@pytest.mark.parametrize("init, course_seed", [("he", None), ("course", None), ("course", 7)])
+@pytest.mark.parametrize(
+    "init, course_seed", [("he", None), *(pytest.param("course", s, marks=pytest.mark.slow) for s in (None, 7))]
+)
 def test_each_seed_of_a_sweep_starts_where_a_single_run_with_that_seed_starts(init, course_seed):
     """init=course draws from RandomState(train.seed) for every member of the grid, as a single run (or a
     multirun job) with that seed does; an explicit model.course_seed gives every member the same draws."""

@@ -76,6 +76,7 @@ def test_jax_grad_equals_the_hand_formula(rng, x64, weighted, l2):
     assert rel_error(flat(g_jax), flat(g_hand)) < REL_TOL
 
 
+@pytest.mark.slow  # check_grads to order 2 compiles each derivative; test_jax_grad_equals_the_hand_formula stays fast
 def test_check_grads_against_central_differences(rng, x64):
     x_ND, y_N, params = softmax_problem(rng, 12, 5)
     weight_N = rng.uniform(0, 2, size=12)

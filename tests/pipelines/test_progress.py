@@ -25,7 +25,10 @@ def _cost_lines(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.getMessage().startswith("Cost after iteration")]
 
 
-@pytest.mark.parametrize("chunk_size", [None, 7, 50, 100])
+@pytest.mark.parametrize(
+    "chunk_size",
+    [7, *(pytest.param(c, marks=pytest.mark.slow) for c in (None, 50, 100))],  # 7: a remainder chunk
+)
 def test_chunked_cost_lines_are_the_report_lines(chunk_size, rng, caplog):
     x = jnp.asarray(rng.integers(0, 256, (30, 12), dtype=np.uint8))
     y = jnp.asarray(np.arange(30) % 2)

@@ -128,7 +128,7 @@ def span_sweep_config(model: dict) -> Config:
 @pytest.mark.parametrize(
     "model",
     [
-        {"init": "normal"},
+        pytest.param({"init": "normal"}, marks=pytest.mark.slow),  # a grid and a run per member, in the span
         pytest.param({"name": "mlp", "hidden": [4], "activation": "tanh", "init": "xavier"}, marks=pytest.mark.slow),
     ],
     ids=["logistic", "mlp"],

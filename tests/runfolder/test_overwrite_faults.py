@@ -90,6 +90,7 @@ def test_an_overwrite_replaces_a_sweep_whole(tmp_path, tiny_data, run_cli):
                            "mistakes.png", "params.npz", "roc_curve.png", "weights.png"])  # fmt: skip
 
 
+@pytest.mark.slow  # a sweep through the CLI
 def test_a_sweep_overwrite_replaces_a_single_run_whole(finished_run, tiny_data, run_cli):
     code, _, err = run_cli("sweep", *tiny_overrides(tiny_data, finished_run, *SWEEP, "train.overwrite=true"))
 

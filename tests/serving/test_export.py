@@ -153,6 +153,7 @@ def test_exported_model_gives_predict_images_probabilities(tiny_run, fmt, tmp_pa
     assert 0.01 < expected.min() < expected.max() < 0.99, "the images should not all saturate the sigmoid"
 
 
+@pytest.mark.slow  # trains a run per variant (the tiny_run fixture)
 @pytest.mark.parametrize("fmt", FORMAT_PARAMS)
 def test_sidecar_names_input_output_classes_and_threshold(tiny_run, fmt):
     requires(fmt)

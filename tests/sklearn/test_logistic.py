@@ -65,8 +65,16 @@ def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
 
-@pytest.mark.parametrize("solver", ["newton-cholesky", "lbfgs"])
-@pytest.mark.parametrize("class_weight", [None, "balanced", {0: 3.0, 1: 0.5}])
+@pytest.mark.parametrize(
+    "class_weight, solver",
+    [  # a fit each: the fast lane keeps one per solver
+        (None, "lbfgs"),
+        ("balanced", "newton-cholesky"),
+        pytest.param(None, "newton-cholesky", marks=pytest.mark.slow),
+        pytest.param("balanced", "lbfgs", marks=pytest.mark.slow),
+        *(pytest.param({0: 3.0, 1: 0.5}, s, marks=pytest.mark.slow) for s in ("newton-cholesky", "lbfgs")),
+    ],
+)
 def test_matches_sklearn_on_breast_cancer(cancer, class_weight, solver):
     x_ND, y_N = cancer
     ours = LogisticRegression(C=0.5, class_weight=class_weight, solver=solver, **TIGHT).fit(x_ND, y_N)
@@ -156,7 +164,7 @@ def test_string_labels_feature_names_and_extreme_logits():
     assert clf.score(x_ND, y_N) == 1.0
 
 
-@pytest.mark.parametrize("solver, learning_rate", [("sgd", 0.5), ("adam", 0.05)])
+@pytest.mark.parametrize("solver, learning_rate", [("sgd", 0.5), pytest.param("adam", 0.05, marks=pytest.mark.slow)])
 def test_first_order_solvers_reach_lbfgs_solution(cancer, solver, learning_rate):
     """Full-batch SGD and Adam, 3000 iterations: the L-BFGS minimizer within 1e-2 (they converge linearly)."""
     x_ND, y_N = cancer

@@ -72,7 +72,7 @@ def test_matches_sklearn_lbfgs(dataset, C):
     assert np.mean(ours.predict(x_ND) == theirs.predict(x_ND)) > 0.995  # ties within RTOL may flip
 
 
-@pytest.mark.parametrize("solver", ["auto", "newton-cholesky"])
+@pytest.mark.parametrize("solver", ["auto", pytest.param("newton-cholesky", marks=pytest.mark.slow)])
 def test_iris_string_labels_weights_and_newton(solver):
     """String labels, class_weight and sample_weight on iris, with lbfgs (auto for K > 2) and Newton."""
     x_ND, y_N = standardized(load_iris)
