@@ -286,8 +286,23 @@ CASES = [
         needs_run=False,
     ),
 ]
-# A case about a finished run trains the course's 2000 iterations once per process: the slow lane.
-PARAMS = [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.needs_run else []) for c in CASES]
+# A case about a finished run trains the course's 2000 iterations once per process: the slow lane. The fast lane
+# keeps a case from each stage (the config, the data files, their contents, the images, training, predict); each
+# case starts Hydra, so the others are slow too.
+FAST_CASES = {
+    "key-misspelled",
+    "iterations-not-a-number",
+    "data-file-missing",
+    "data-file-not-hdf5",
+    "features-nan",
+    "train-one-class",
+    "images-not-rgb",
+    "resume-without-checkpoint",
+    "predict-without-run",
+}
+PARAMS = [
+    pytest.param(c, id=c.id, marks=[] if c.id in FAST_CASES and not c.needs_run else [pytest.mark.slow]) for c in CASES
+]
 
 
 @pytest.fixture

@@ -79,7 +79,15 @@ REFUSED = {
 }
 
 
-@pytest.mark.parametrize("case", REFUSED)
+@pytest.mark.parametrize(  # a CLI run each: the fast lane keeps three
+    "case",
+    [
+        c
+        if c in ("not-a-folder", "unreadable-image", "one-class-after-test-split")
+        else pytest.param(c, marks=pytest.mark.slow)
+        for c in REFUSED
+    ],
+)
 def test_data_that_cannot_train_a_classifier_is_refused(case, tmp_path, run_cli, snapshot):
     counts, spoil, extra, says = REFUSED[case]
     root, run = photos(tmp_path / "photos", counts), tmp_path / "run"

@@ -21,6 +21,7 @@ CRAFTED = {
     "not-a-list": {"files": "x"},
     "no-files": {"paths": ["x"]},
 }
+FAST_KINDS = ("parent", "not-a-list", "not-json")  # the fast lane keeps these (each a CLI run)
 
 
 def craft(run, journal_text: str) -> None:
@@ -38,7 +39,9 @@ def tree(folder, hydra=False) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and not own(p)}
 
 
-@pytest.mark.parametrize("kind", [*CRAFTED, "not-json"])
+@pytest.mark.parametrize(
+    "kind", [k if k in FAST_KINDS else pytest.param(k, marks=pytest.mark.slow) for k in [*CRAFTED, "not-json"]]
+)
 def test_predict_ignores_a_crafted_journal_and_writes_nothing(kind, finished_run, tmp_path, run_cli, monkeypatch):
     craft(finished_run, "{not json" if kind == "not-json" else json.dumps(CRAFTED[kind]))
     image = tmp_path / "img" / "cat.png"
@@ -56,7 +59,9 @@ def test_predict_ignores_a_crafted_journal_and_writes_nothing(kind, finished_run
     assert tree(tmp_path, hydra=True) == before  # x not moved, nothing written anywhere
 
 
-@pytest.mark.parametrize("kind", [*CRAFTED, "not-json"])
+@pytest.mark.parametrize(  # a CLI run each: the fast lane keeps a path outside, a wrong type and broken JSON
+    "kind", [k if k in FAST_KINDS else pytest.param(k, marks=pytest.mark.slow) for k in [*CRAFTED, "not-json"]]
+)
 def test_training_refuses_a_crafted_journal_and_moves_nothing(kind, finished_run, tiny_data, tmp_path, run_cli):
     craft(finished_run, "{not json" if kind == "not-json" else json.dumps(CRAFTED[kind]))
     before = tree(tmp_path)

@@ -20,7 +20,14 @@ from tests.tiny_run import tiny_overrides
 INTERNALS = (journal.STAGE_DIR, journal.OLD_DIR, journal.JOURNAL, journal.OVERWRITTEN, journal.SETTING_ASIDE)
 
 
-@pytest.mark.parametrize("name", ["params.npz", "metrics.json", "learning_curve.png", "config.json", "weights.png"])
+@pytest.mark.parametrize(  # a CLI run each: the fast lane keeps the first
+    "name",
+    ["params.npz"]
+    + [
+        pytest.param(n, marks=pytest.mark.slow)
+        for n in ("metrics.json", "learning_curve.png", "config.json", "weights.png")
+    ],
+)
 def test_a_directory_where_a_file_goes_is_refused_before_training(name, tmp_path, tiny_data, run_cli, snapshot):
     run = tmp_path / "run"
     (run / name).mkdir(parents=True)
