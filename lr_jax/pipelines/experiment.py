@@ -20,7 +20,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import artifacts, outcomes, runtime
+from lr_jax import artifacts, outcomes, runtime, span
 from lr_jax.config import Config
 from lr_jax.config.vocab import METRIC_DIRECTIONS
 from lr_jax.errors import OutcomeError
@@ -73,7 +73,7 @@ def train_and_evaluate(
             past_costs,
             examples=len(inputs.splits["train"].y) * jax.process_count(),
             tail=tail,
-            n_params=sum(np.size(leaf) for leaf in jax.tree.leaves(state.params)),
+            n_params=span.work_params(state),  # in the span: K·A's m·units, not the first layer's n·units
         )  # the cost lines are printed by a hook as each chunk finishes, not by the report
         # In the worker thread while JAX compiles and trains: the evaluation's program, then matplotlib's
         # import and the empty figures.

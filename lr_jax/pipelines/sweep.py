@@ -187,7 +187,7 @@ def resumable_grid(
         past_costs=past_costs,
     )
     progress = [hooks.ProgressLog(t.iteration_limit)] if t.progress else []
-    work = 3 * n_examples * sum(np.size(leaf) for leaf in jax.tree.leaves(states.params))  # every config's
+    work = 3 * n_examples * span.work_params(states)  # every config's
     on_chunk = [save, hooks.InterruptStop(save, workdir), *progress]
     chunk = stages.chunk_length(t.checkpoint_every or None, t.iteration_limit, work_per_iteration=work)
     return (states, hparams), past_costs, on_chunk, chunk
