@@ -186,7 +186,7 @@ def _course_figures(args) -> None:
         f"{loop_repeats} interleaved: NumPy float64 {loops['numpy']:.3f} s, lr_jax's compiled loop "
         f"{loops['lr_jax']:.3f} s, the hand-written two-pass floor {loops['floor']:.3f} s (compiled before "
         f"timing). The same loop inside the course processes above (train_time_s, beside the worker thread's "
-        f"evaluation compile, matplotlib import and empty figures): {statistics.median(train_s):.3f} s."
+        f"evaluation compile): {statistics.median(train_s):.3f} s."
     )
 
 
