@@ -276,6 +276,11 @@ def plot_sweep_curves(path: str | os.PathLike, runs: Mapping[str | None, Mapping
     return plot_learning_curves(path, curves, f"Cost against iterations, {len(runs)} runs{subject}", validation)
 
 
+def save_sweep_curves(path: str | os.PathLike, runs: Mapping[str | None, Mapping]) -> None:
+    """`plot_sweep_curves`, for the drawing process (the figure stays there)."""
+    plot_sweep_curves(path, runs)
+
+
 def plot_roc_curves(
     path: str | os.PathLike,
     curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
