@@ -225,7 +225,8 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             len(config.sweep.learning_rates),
             len(config.sweep.seeds),
         )
-        # In the worker thread while JAX compiles and trains: the grid evaluation's program (and matplotlib).
+        # While JAX compiles and trains: the grid evaluation's program in the worker thread (and matplotlib's
+        # import in the drawing process).
         evaluation_compiled = stages.compile_evaluation(spec, inputs, start[0].params, grid=True)
         figures = config.sweep.figures == "all"
         if figures:
