@@ -124,7 +124,8 @@ def check_same_costs(costs: dict[tuple[str, str], np.ndarray]) -> None:
         )
     print(
         f"checked: span and weights agree (float64: largest relative cost gap {gap64:.1e} over {len(span64)} "
-        f"iterations; float32: {gap32:.1e} over iterations 0-{min(FLOAT32_ITERATIONS, len(span32)) - 1})"
+        f"iterations; float32: {gap32:.1e} over iterations 0-{min(FLOAT32_ITERATIONS, len(span32)) - 1})",
+        flush=True,  # the loops took minutes; the NumPy rows take minutes more
     )
 
 
@@ -230,7 +231,7 @@ def run(args) -> None:
         print(f"| {name} | {t:.2f} | {base / t:.1f}x |")
     figure = base / loops["float32", auto][0]
     verdict = "met" if figure >= TARGET else f"NOT met (missed by {TARGET / figure:.1f}x)"
-    print(f"\n{FIGURE} ({auto}): {figure:.1f}x, target >= {TARGET:g}x: {verdict}")
+    print(f"\n{FIGURE} ({auto}): {figure:.1f}x, target >= {TARGET:g}x: {verdict}", flush=True)
 
     parts = span_profile(args.data_dir, args.steps, args.chunk, args.repeats)
     whole = loops["float32", span.SPAN][0]
