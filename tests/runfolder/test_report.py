@@ -45,3 +45,30 @@ def test_environment_records_git_state_command_line_and_versions(monkeypatch):
         assert git is None
     else:  # a checkout (CI clones one)
         assert len(git["commit"]) == 40 and int(git["commit"], 16) >= 0 and isinstance(git["dirty"], bool)
+
+
+@pytest.mark.parametrize("num_classes", [2, 3])
+def test_the_drawing_process_writes_the_same_figures_as_drawing_here(tmp_path, monkeypatch, num_classes):
+    """The line plots (learning curve, ROC, the K-class confusion matrix) drawn by the drawing process equal,
+    byte for byte, those drawn in this process's worker thread: same matplotlib, same data, same encoder."""
+    import contextlib
+    import io
+
+    from lr_jax import Config, background
+    from lr_jax.pipelines.experiment import train_and_evaluate
+
+    data = {"name": "synthetic", "num_examples": 60, "num_test": 30, "num_features": 12, "num_classes": num_classes}
+    train = {"num_iterations": 30, "log_every": 10, "progress": False, "checkpoint_every": 0}
+    config = Config.from_dict({"data": data, "train": train})
+    pngs = {}
+    for where in ("process", "here"):
+        if where == "here":
+            monkeypatch.setenv(background.DRAWING_ENV, "0")
+        background.stop_drawing()
+        with contextlib.redirect_stdout(io.StringIO()):
+            train_and_evaluate(config, tmp_path / where)
+        pngs[where] = {p.name: p.read_bytes() for p in sorted((tmp_path / where).glob("*.png"))}
+    background.stop_drawing()
+    expected = {"learning_curve.png", "roc_curve.png"} | ({"confusion_matrix.png"} if num_classes > 2 else set())
+    assert set(pngs["process"]) == expected
+    assert pngs["process"] == pngs["here"]
