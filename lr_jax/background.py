@@ -57,9 +57,12 @@ _HEADER = struct.Struct("<Q")  # each message: its length, then the pickle
 
 class Kept(NamedTuple):
     """What a `keep=True` call returned, left in the drawing process: pass it as an argument to a later call,
-    which gets the object itself (once). Drawn here instead (no process), the object itself comes back."""
+    which gets the object itself (once). Drawn here instead (no process), the object itself comes back. If
+    the process dies in between, the call that takes it runs here with the object made again from `recipe`
+    (the call that made it)."""
 
     key: int
+    recipe: tuple[Callable, tuple, dict] | None = None  # this side's only: not sent to the process
 
 
 class _Drawer:
@@ -83,7 +86,8 @@ class _Drawer:
         with self.lock:
             if self.process is not None:
                 try:
-                    _send(self.process.stdin, (fn, args, kwargs, keep))
+                    sent = tuple(Kept(a.key) if isinstance(a, Kept) else a for a in args)
+                    _send(self.process.stdin, (fn, sent, kwargs, keep))
                     ok, value = _receive(self.process.stdout)
                 except (OSError, EOFError, pickle.UnpicklingError) as e:  # it died (killed, out of memory)
                     log.warning("the drawing process stopped (%s): drawing in this process from now on", e)
@@ -91,15 +95,20 @@ class _Drawer:
                     self.process = None
                 else:
                     if ok:
-                        return value
+                        return Kept(value.key, (fn, args, kwargs)) if keep else value
                     error, remote_traceback = value
                     raise error from _RemoteTraceback(remote_traceback)
-            if any(isinstance(a, Kept) for a in args):
-                raise RuntimeError(
-                    f"the drawing process stopped holding a figure that {fn.__name__} needs; run again (or set "
-                    f"{DRAWING_ENV}=0 to draw in the worker thread)"
-                )
-            return fn(*args, **kwargs)  # here, in the worker thread: what is kept is the object itself
+            # Here, in the worker thread: what is kept is the object itself; what the dead process kept is made
+            # again from its recipe.
+            return fn(*(_made_here(a) for a in args), **kwargs)
+
+
+def _made_here(arg):
+    if not isinstance(arg, Kept):
+        return arg
+    assert arg.recipe is not None  # every handle this side gives out carries its recipe
+    fn, args, kwargs = arg.recipe
+    return fn(*(_made_here(a) for a in args), **kwargs)
 
 
 class _RemoteTraceback(Exception):

@@ -50,6 +50,14 @@ def test_a_killed_process_is_replaced_by_drawing_here(drawer, caplog):
     assert kept == ["a", "b"]
 
 
+def test_what_a_killed_process_kept_is_made_again_here(drawer, caplog):
+    kept = drawer.call_in_drawing_process(list, "abc", keep=True)
+    os.kill(drawer.call_in_drawing_process(os.getpid), 9)
+    with caplog.at_level(logging.WARNING, logger="lr_jax.background"):
+        assert drawer.call_in_drawing_process(len, kept) == 3  # list("abc") made again here
+    assert "the drawing process stopped" in caplog.text
+
+
 def test_without_the_process_calls_run_here(drawer, monkeypatch):
     monkeypatch.setenv(background.DRAWING_ENV, "0")
     assert drawer.call_in_drawing_process(os.getpid) == os.getpid()
