@@ -71,7 +71,7 @@ class _Drawer:
     def __init__(self, modules: tuple[str, ...]):
         self.lock = threading.Lock()
         self.process: subprocess.Popen | None = None
-        if os.environ.get(DRAWING_ENV, "1") != "0":
+        if os.environ.get(DRAWING_ENV, "1") != "0" and sys.executable:  # an embedded Python may have none
             try:
                 self.process = subprocess.Popen(
                     [sys.executable, "-c", "from lr_jax import background; background.serve()", *modules],
