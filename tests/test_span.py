@@ -7,7 +7,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -398,9 +401,13 @@ def test_the_commands_of_docs_span_work_as_written(tmp_path):
     """Run verbatim in a folder that holds the repository's scripts/ and conf/ (so runs/ lands there)."""
     for name in ("scripts", "conf"):
         (tmp_path / name).symlink_to(REPO_ROOT / name)
+    # `python` is this interpreter (its venv need not be activated), as in test_documented_commands.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     outputs = []
     for command in doc_commands():
-        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            ["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
         assert proc.returncode == 0, f"{command}\n{proc.stderr}"
         outputs.append(proc.stdout + proc.stderr)
     assert "parametrization span (m=200 < n=4096)" in outputs[0]
