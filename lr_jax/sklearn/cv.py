@@ -23,7 +23,6 @@ from sklearn import linear_model
 from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Hidden, Interval, InvalidParameterError, StrOptions
-from threadpoolctl import threadpool_limits
 
 from lr_jax.runtime import CACHE_AUTO, precision_scope
 from lr_jax.sklearn.base import (
@@ -36,6 +35,7 @@ from lr_jax.sklearn.base import (
     from_basis,
     l2_strength,
     pad,
+    row_basis,
     to_basis,
     to_device,
 )
@@ -57,14 +57,6 @@ def _training_rows(weight_FN) -> tuple[np.ndarray, np.ndarray]:
     for f, rows_M in enumerate(train_F):
         rows_FM[f, : len(rows_M)], weight_FM[f, : len(rows_M)] = rows_M, weight_FN[f, rows_M]
     return rows_FM, weight_FM
-
-
-def _row_basis(X, rows: int, cols: int) -> np.ndarray | None:
-    """An orthonormal basis (cols x rows) of the span of X's rows (X padded), for X wider than tall; else None."""
-    if cols <= rows:
-        return None
-    with threadpool_limits(1):  # a tall-skinny QR: one BLAS thread, as more were slower on busy cores
-        return np.linalg.qr(pad(X, rows, cols).T)[0]  # padded rows of X: columns of Q orthogonal to X
 
 
 def _check_Cs(Cs) -> np.ndarray:
@@ -218,7 +210,7 @@ class LogisticRegressionCV(LinearClassifier):
         one-problem program of its own.
         """
         (rows, cols), order_C = _cv_shape(*X.shape), np.argsort(self.Cs_, kind="stable")
-        basis_DK, (F, C) = _row_basis(X, rows, cols), (len(weight_FN), len(self.Cs_))
+        basis_DK, (F, C) = row_basis(X, rows, cols), (len(weight_FN), len(self.Cs_))
         l2_FC = np.array([[l2_strength(c, s) for c in self.Cs_[order_C]] for s in weight_FN.sum(axis=1)])
         if basis_DK is not None:
             rows_FM, weight_FM = np.repeat(np.arange(rows)[None], F, 0), pad(weight_FN, cols=rows)
