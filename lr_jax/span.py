@@ -138,6 +138,15 @@ def is_span(state: train.TrainState) -> bool:
     return isinstance(state.opt_state, SpanState)
 
 
+def work_params(state: train.TrainState) -> int:
+    """The parameters an iteration multiplies each example by (`stages.chunk_length`'s work): all of them in
+    weights; in the span, A's m·units (K·A) instead of the first layer's n·units. A grid's: all its members'."""
+    sizes = sum(math.prod(jnp.shape(leaf)) for leaf in jax.tree.leaves(state.params))
+    if not is_span(state):
+        return sizes
+    return sizes - math.prod(jnp.shape(state.opt_state.anchor)) + math.prod(jnp.shape(state.opt_state.coef["a"]))
+
+
 def is_grid(state: train.TrainState) -> bool:
     """Whether `state` is a sweep's grid of states stacked on a leading axis (its step is a vector)."""
     return jnp.ndim(state.step) == 1

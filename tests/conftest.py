@@ -83,6 +83,17 @@ def course_data(data_dir):
 
 
 @pytest.fixture
+def drawing_here(monkeypatch):
+    """Figures drawn in this process's worker thread (not the drawing process), so a test can read them."""
+    from lr_jax import background
+
+    monkeypatch.setenv(background.DRAWING_ENV, "0")
+    background.stop_drawing()
+    yield
+    background.stop_drawing()  # the next test's drawing starts a process again
+
+
+@pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
 

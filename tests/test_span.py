@@ -172,6 +172,24 @@ def test_the_span_state_is_float64_and_its_weights_are_the_run_dtype():
     assert result.state.opt_state.coef["a"].dtype == jnp.float64 and span.is_span(result.state)
 
 
+def test_a_span_iteration_counts_m_coefficients_per_unit_so_a_runs_chunks_are_longer():
+    """`work_params`, the work `stages.chunk_length` divides: the first layer counts m·units in the span (K·A),
+    not n·units; a grid counts all its members."""
+    model, hparams = mlp.MLP(hidden=(4, 3)), optim.make_hparams(0.05)
+    state = train.init_state(model.init(jax.random.key(0), N, jnp.float32), hparams, jax.random.key(1))
+    rest = 4 + 4 * 3 + 3 + 3 + 1  # b1, W2, b2, W3, b3
+    assert span.work_params(state) == N * 4 + rest
+    assert span.work_params(span.to_span(state, hparams, m=M, model=model)) == M * 4 + rest
+    grid, grid_hparams = (jax.tree.map(lambda a: jnp.stack([a, a]), tree) for tree in (state, hparams))
+    assert span.work_params(span.to_span(grid, grid_hparams, m=M, model=model)) == 2 * (M * 4 + rest)
+    # The course's 4-layer network off a terminal (checkpoints every 500): one call per checkpoint in the span,
+    # where the weights' count cut it to calls of 125 (each call materializes W1, an m x n x 20 product).
+    course_rest = 20 + 20 * 7 + 7 + 7 * 5 + 5 + 5 + 1
+    for first_layer, chunk in ((12288 * 20, 125), (209 * 20, 500)):
+        work = 3 * 209 * (first_layer + course_rest)
+        assert stages.chunk_length(500, 2500, work_per_iteration=work) == chunk
+
+
 def test_a_new_learning_rate_or_l2_reuses_the_compiled_span_programs(caplog):
     """K's program, the loop's and the conversion's all take the hyperparameters traced."""
     x, y, _, w0 = problem()

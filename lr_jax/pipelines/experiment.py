@@ -20,13 +20,13 @@ from typing import Any
 import jax
 import numpy as np
 
-from lr_jax import artifacts, outcomes, runtime
+from lr_jax import artifacts, outcomes, runtime, span
 from lr_jax.config import Config
 from lr_jax.config.vocab import METRIC_DIRECTIONS
 from lr_jax.errors import OutcomeError
 from lr_jax.pipelines import sizes, stages
 from lr_jax.pipelines.spec import spec_from_config
-from lr_jax.runfolder import report
+from lr_jax.runfolder import plots, report
 
 log = logging.getLogger(__name__)
 _RUNS_IN_PROCESS = itertools.count(1)  # a multirun's jobs in one process: the later ones find JAX's caches warm
@@ -51,6 +51,7 @@ def train_and_evaluate(
       OutcomeError: with `strict`, once the files are written, if the run raised outcome warnings.
     """
     workdir, t_start = Path(workdir), time.perf_counter()
+    plots.start_plotting()  # the drawing process imports matplotlib on another core meanwhile
     spec = spec_from_config(config)  # the model, the optimizer's static part, the dtype: built once
     with stages.runtime_scope(spec), contextlib.ExitStack() as run_scope:
         sizes.check_memory(config)  # before the data or any parameter is allocated
@@ -73,10 +74,10 @@ def train_and_evaluate(
             past_costs,
             examples=len(inputs.splits["train"].y) * jax.process_count(),
             tail=tail,
-            n_params=sum(np.size(leaf) for leaf in jax.tree.leaves(state.params)),
+            n_params=span.work_params(state),  # in the span: K·A's m·units, not the first layer's n·units
         )  # the cost lines are printed by a hook as each chunk finishes, not by the report
-        # In the worker thread while JAX compiles and trains: the evaluation's program, then matplotlib's
-        # import and the empty figures.
+        # While JAX compiles and trains: the evaluation's program in the worker thread, the empty figures in
+        # the drawing process.
         evaluation_compiled = stages.compile_evaluation(spec, inputs, placed.state.params)
         figures = report.start_figures(config, list(inputs.xs)) if runtime.is_writer() else None
         result = stages.fit(spec, placed, on_chunk=on_chunk, chunk_size=chunk)

@@ -187,7 +187,7 @@ def resumable_grid(
         past_costs=past_costs,
     )
     progress = [hooks.ProgressLog(t.iteration_limit)] if t.progress else []
-    work = 3 * n_examples * sum(np.size(leaf) for leaf in jax.tree.leaves(states.params))  # every config's
+    work = 3 * n_examples * span.work_params(states)  # every config's
     on_chunk = [save, hooks.InterruptStop(save, workdir), *progress]
     chunk = stages.chunk_length(t.checkpoint_every or None, t.iteration_limit, work_per_iteration=work)
     return (states, hparams), past_costs, on_chunk, chunk
@@ -225,7 +225,8 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
             len(config.sweep.learning_rates),
             len(config.sweep.seeds),
         )
-        # In the worker thread while JAX compiles and trains: the grid evaluation's program (and matplotlib).
+        # While JAX compiles and trains: the grid evaluation's program in the worker thread (and matplotlib's
+        # import in the drawing process).
         evaluation_compiled = stages.compile_evaluation(spec, inputs, start[0].params, grid=True)
         figures = config.sweep.figures == "all"
         if figures:

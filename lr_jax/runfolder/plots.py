@@ -1,8 +1,9 @@
 """The line plots, drawn by matplotlib: learning curves (cost against iterations) and ROC curves.
 
-matplotlib is imported by what draws (not by `import lr_jax`), in a run in the worker thread
-(`background.in_background`) while JAX trains. A run's two figures are built there before their data exist
-and drawn once empty (`prepare`), so that at the run's end only the curves are left to draw:
+matplotlib is imported by what draws (not by `import lr_jax`); in a run, by the drawing process
+(`background.in_drawing_process`, `start_plotting`) on another core while JAX trains. A run's two figures
+are built there before their data exist (`build_figure`) and drawn once empty (`prepare`), so that at the
+run's end only the curves are left to draw (`save_built_figure`):
 
 - the ROC's axes are fixed ([0, 1]², with matplotlib's 5 % margins), so `RocCurves.save` draws the curves
   onto the finished frame and the legend over them, not the whole figure;
@@ -20,12 +21,13 @@ import io
 import os
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from PIL import Image
 
-from lr_jax import artifacts, background
+from lr_jax import artifacts, background, metrics
 from lr_jax.runfolder import inspection as figures
 
 if TYPE_CHECKING:
@@ -44,14 +46,32 @@ DPI = 100
 ROC_LIMITS = (-0.05, 1.05)  # what autoscaling gives [0, 1]; fixed, so the frame can be drawn first
 
 
-def _import_matplotlib() -> None:
-    import matplotlib.backends.backend_agg
-    import matplotlib.figure  # noqa: F401
+MATPLOTLIB_MODULES = ("matplotlib.backends.backend_agg", "matplotlib.figure", __name__)
 
 
 def start_plotting() -> None:
-    """Import matplotlib in the worker thread now, while the caller's JAX work releases the GIL."""
-    background.in_background(_import_matplotlib)
+    """Start the drawing process (`background.start_drawing`): it imports matplotlib and this module now, on
+    another core, while the caller imports JAX and trains."""
+    background.start_drawing(*MATPLOTLIB_MODULES)
+
+
+def build_figure(figure: type[LearningCurves] | type[RocCurves], prepare: bool, *args, **kwargs):
+    """`figure(*args, **kwargs)`, drawn empty with `prepare` (in the drawing process, before the data exist)."""
+    built = figure(*args, **kwargs)
+    return built.prepare() if prepare else built
+
+
+def save_built_figure(figure: LearningCurves | RocCurves, path: str | os.PathLike, data) -> None:
+    """Write a figure `build_figure` made, with its data (`LearningCurves.save`, `RocCurves.save`)."""
+    figure.save(path, data)
+
+
+def plot_class_figures(workdir: Path, y_N, proba_NK, class_names: Sequence[str], cm_KK, subject: str, split: str):
+    """confusion_matrix.png and, up to 11 classes (a legend entry each, and chance), the one-vs-rest ROC."""
+    plot_confusion_matrix(workdir / "confusion_matrix.png", cm_KK, class_names, subject, split)
+    if len(class_names) < MAX_LEGEND_ENTRIES:
+        rocs = {name: metrics.roc_curve(y_N == k, proba_NK[:, k]) for k, name in enumerate(class_names)}
+        plot_roc_curves(workdir / "roc_curve.png", rocs, subject, title=f"One-vs-rest ROC curves, {split} split")
 
 
 def _axes(figsize: tuple[float, float], margins: Mapping[str, float] = LINE_PLOT_MARGINS) -> Axes:
@@ -254,6 +274,11 @@ def plot_sweep_curves(path: str | os.PathLike, runs: Mapping[str | None, Mapping
     first = next(iter(runs.values()), {})
     subject = f"\n{run_subject(first['config'], learning_rate=False)}" if "config" in first else ""
     return plot_learning_curves(path, curves, f"Cost against iterations, {len(runs)} runs{subject}", validation)
+
+
+def save_sweep_curves(path: str | os.PathLike, runs: Mapping[str | None, Mapping]) -> None:
+    """`plot_sweep_curves`, for the drawing process (the figure stays there)."""
+    plot_sweep_curves(path, runs)
 
 
 def plot_roc_curves(

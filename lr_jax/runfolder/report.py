@@ -8,6 +8,7 @@ with a `metrics.json` holds a finished run.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import time
@@ -155,27 +156,30 @@ def val_columns(iterations, val_curve: dict[str, list] | None) -> dict[str, list
 
 
 class RunFigures(NamedTuple):
-    """A run's line plots, built in the worker thread (`start_figures`); `write_outputs` finishes them."""
+    """A run's line plots, built in the drawing process (`start_figures`); `write_outputs` finishes them."""
 
     learning_curve: Future  # of a prepared plots.LearningCurves
     roc: Future  # of a prepared plots.RocCurves
 
 
 def start_figures(config: Config, splits: Sequence[str], *, prepare: bool = True) -> RunFigures:
-    """The learning curve and ROC of a run on `splits` (train, test, val), built in the worker thread after
-    matplotlib's import, and with `prepare` drawn empty there: started before training, they cost the
-    run's end only their curves. With a "val" split the learning curve has a validation line."""
+    """The learning curve and ROC of a run on `splits` (train, test, val), built in the drawing process
+    (`background.in_drawing_process`) after matplotlib's import, and with `prepare` drawn empty there: started
+    before training, on another core, they cost the run's end only their curves. With a "val" split the
+    learning curve has a validation line."""
     labels = ("train", "validation") if "val" in splits else (None,)
     subject = plots.run_subject(config.to_dict())
     title = f"Cost against iterations, {config.train.iteration_limit} iterations\n{subject}"
-
-    def build(figure, *args, **kwargs):  # in the worker: its first figure imports matplotlib
-        return figure(*args, **kwargs).prepare() if prepare else figure(*args, **kwargs)
-
+    build = functools.partial(background.in_drawing_process, plots.build_figure, keep=True)
     return RunFigures(  # a legend (train and validation) right of the axes, off the curves
-        background.in_background(build, plots.LearningCurves, title, labels, outside=labels != (None,)),
-        background.in_background(build, plots.RocCurves, list(splits), subject),
+        build(plots.LearningCurves, prepare, title, labels, outside=labels != (None,)),
+        build(plots.RocCurves, prepare, list(splits), subject),
     )
+
+
+def _finish(figure: Future, path: Path, data) -> None:
+    """In the worker thread: the figure `start_figures` built, saved with its data by the drawing process."""
+    background.call_in_drawing_process(plots.save_built_figure, figure.result(), path, data)
 
 
 def write_outputs(
@@ -196,7 +200,7 @@ def write_outputs(
     mistakes and weights of image data). With a `val_curve` (`hooks.ValidationTracker.curve()`), costs.csv
     has VAL_COLUMNS and the learning curve a validation line.
 
-    The line plots are finished in the worker thread while this one writes the rest; this returns once
+    The line plots are finished in the drawing process while this one writes the rest; this returns once
     every file is written. A diverged run (a sweep's point; a single run stops before) writes its costs
     only: no parameters, no figures.
     """
@@ -216,10 +220,9 @@ def write_outputs(
             if k_class
             else {n: metrics.roc_curve(evaluation.labels[n], evaluation.probas[n]) for n in evaluation.probas}
         )
-        finish = lambda figure, name, data: figure.result().save(workdir / name, data)
         drawn = [
-            background.in_background(finish, figures.learning_curve, "learning_curve.png", curves),
-            *([] if k_class else [background.in_background(finish, figures.roc, "roc_curve.png", rocs)]),
+            background.in_background(_finish, figures.learning_curve, workdir / "learning_curve.png", curves),
+            *([] if k_class else [background.in_background(_finish, figures.roc, workdir / "roc_curve.png", rocs)]),
         ]
     artifacts.save_params(workdir / "params.npz", params)
     artifacts.save_costs_csv(workdir / "costs.csv", iterations, costs, extra)
@@ -266,12 +269,12 @@ def write_class_outputs(
     label order): confusion_matrix.png, roc_curve.png (one-vs-rest, a curve per class; up to 11 classes, a
     legend entry each) and, with images (`x_raw` (m, H, W[, C]), the rows of `weights_RD` one per pixel
     value), mistakes.png and weights.png (`inspection.save_class_inspection`). Returns
-    `metrics.multiclass_metrics` of the split. The matplotlib figures are drawn in the worker thread (after
+    `metrics.multiclass_metrics` of the split. The matplotlib figures are drawn in the drawing process (after
     what it was given before: a run's learning curve), the others here meanwhile."""
     y_N, proba_NK = np.asarray(y_N), np.asarray(proba_NK)
     scores = metrics.multiclass_metrics(y_N, proba_NK, class_names)
-    plotted = background.in_background(
-        plot_class_figures, workdir, y_N, proba_NK, class_names, scores["confusion_matrix"], subject, split
+    plotted = background.in_drawing_process(
+        plots.plot_class_figures, workdir, y_N, proba_NK, class_names, scores["confusion_matrix"], subject, split
     )
     if x_raw is not None and np.ndim(x_raw) >= 3:  # images (synthetic features have no picture to show)
         inspection.save_class_inspection(
@@ -286,14 +289,6 @@ def write_class_outputs(
         )
     plotted.result()
     return scores
-
-
-def plot_class_figures(workdir: Path, y_N, proba_NK, class_names: Sequence[str], cm_KK, subject: str, split: str):
-    """confusion_matrix.png and, up to 11 classes (a legend entry each, and chance), the one-vs-rest ROC."""
-    plots.plot_confusion_matrix(workdir / "confusion_matrix.png", cm_KK, class_names, subject, split)
-    if len(class_names) < plots.MAX_LEGEND_ENTRIES:
-        rocs = {name: metrics.roc_curve(y_N == k, proba_NK[:, k]) for k, name in enumerate(class_names)}
-        plots.plot_roc_curves(workdir / "roc_curve.png", rocs, subject, title=f"One-vs-rest ROC curves, {split} split")
 
 
 def write_metrics(workdir: Path, run_metrics: dict[str, Any]) -> None:

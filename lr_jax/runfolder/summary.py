@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lr_jax import artifacts, outcomes
+from lr_jax import artifacts, background, outcomes
 from lr_jax.config.vocab import METRIC_DIRECTIONS
 from lr_jax.errors import LrJaxError, OutcomeError
 from lr_jax.runfolder import plots
@@ -225,7 +225,8 @@ def summarize(sweep_dir: str | Path) -> dict[str, Any]:
     best = best_row(rows, selected_by["name"], selected_by["direction"])
     artifacts.save_table_csv(sweep_dir / "summary.csv", csv_rows(rows))
     artifacts.save_json(sweep_dir / "summary.json", {"rows": rows, "best": best, "selected_by": selected_by})
-    plots.plot_sweep_curves(sweep_dir / "learning_curves.png", {describe(row): runs[row["run"]] for row in rows})
+    curves = {describe(row): runs[row["run"]] for row in rows}  # drawn where the jobs' figures were: warm
+    background.call_in_drawing_process(plots.save_sweep_curves, sweep_dir / "learning_curves.png", curves)
     return {"rows": rows, "best": best, "selected_by": selected_by}
 
 

@@ -95,7 +95,7 @@ def test_sweep_curves_have_a_rounded_legend_off_the_axes_and_dashed_validation(t
     assert has_text(image[:, -int(legend.width) // 4 :])
 
 
-def test_single_run_with_validation_has_its_legend_off_the_axes():
+def test_single_run_with_validation_has_its_legend_off_the_axes(drawing_here):
     figures = report.start_figures(Config(), ["train", "test", "val"])
     figure = figures.learning_curve.result()
     figure.ax.figure.canvas.draw()

@@ -45,3 +45,46 @@ def test_environment_records_git_state_command_line_and_versions(monkeypatch):
         assert git is None
     else:  # a checkout (CI clones one)
         assert len(git["commit"]) == 40 and int(git["commit"], 16) >= 0 and isinstance(git["dirty"], bool)
+
+
+@pytest.mark.parametrize("num_classes", [2, 3])
+def test_the_drawing_process_writes_the_same_figures_as_drawing_here(tmp_path, monkeypatch, caplog, num_classes):
+    """The line plots (learning curve, ROC, the K-class confusion matrix) drawn by the drawing process equal,
+    byte for byte, those drawn in this process's worker thread (same matplotlib, data and encoder); so do
+    those of a run whose drawing process is killed after training, with one warning."""
+    import contextlib
+    import io
+    import logging
+    import os
+
+    from lr_jax import Config, background
+    from lr_jax.pipelines import stages
+    from lr_jax.pipelines.experiment import train_and_evaluate
+
+    data = {"name": "synthetic", "num_examples": 60, "num_test": 30, "num_features": 12, "num_classes": num_classes}
+    train = {"num_iterations": 30, "log_every": 10, "progress": False, "checkpoint_every": 0}
+    config = Config.from_dict({"data": data, "train": train})
+    fit = stages.fit
+
+    def fit_then_kill_the_drawing_process(*args, **kwargs):
+        result = fit(*args, **kwargs)  # the empty figures are built in the drawing process by now
+        os.kill(background.call_in_drawing_process(os.getpid), 9)
+        return result
+
+    pngs = {}
+    for where in ("process", "killed", "here"):
+        background.stop_drawing()
+        if where == "killed":
+            monkeypatch.setattr(stages, "fit", fit_then_kill_the_drawing_process)
+        if where == "here":
+            monkeypatch.setattr(stages, "fit", fit)
+            monkeypatch.setenv(background.DRAWING_ENV, "0")
+        with contextlib.redirect_stdout(io.StringIO()), caplog.at_level(logging.WARNING, "lr_jax.background"):
+            train_and_evaluate(config, tmp_path / where)
+        assert ("the drawing process stopped" in caplog.text) == (where == "killed")
+        caplog.clear()
+        pngs[where] = {p.name: p.read_bytes() for p in sorted((tmp_path / where).glob("*.png"))}
+    background.stop_drawing()
+    expected = {"learning_curve.png", "roc_curve.png"} | ({"confusion_matrix.png"} if num_classes > 2 else set())
+    assert set(pngs["process"]) == expected
+    assert pngs["process"] == pngs["killed"] == pngs["here"]
