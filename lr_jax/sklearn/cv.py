@@ -1,13 +1,14 @@
 r"""`LogisticRegressionCV`: C chosen by cross-validation, every fold's path of Cs in one compiled call.
 
-With lbfgs (the default) it runs as scikit-learn's: each fold's path of Cs ascending, each C warm-started from
-the previous solution, stopping at max |∂J/∂θ| <= tol (scipy's gtol, as scikit-learn's lbfgs), all folds x Cs
-in one compiled call (`lr_jax.sklearn.solvers.lbfgs_paths`); the refit at the chosen C starts from the folds' mean
-solution, in the same compiled program. Rows are padded to a bucket with a floor of 128 (every iteration reads
-them all); X wider than tall is replaced by its coordinates in an orthonormal basis of its rows (exactly the
-same problem, iterates and stopping test; see `_call_lbfgs`). With sgd or adam, all folds x Cs train as one
-vmapped stack (then the refit): each member sees the whole padded data, the rows outside its training fold
-weighted 0. K > 2 classes: the multinomial model, paths (folds, Cs, K, n + 1), with lbfgs only.
+With lbfgs (the default) it runs as scikit-learn's: each fold's path of Cs ascending, each C warm-started from the
+previous solution, stopping at max |∂J/∂θ| <= tol (scipy's gtol, as scikit-learn's lbfgs), all folds x Cs in one
+compiled call (`lr_jax.sklearn.solvers.lbfgs_paths`); the refit at the chosen C starts from the folds' mean
+solution, in the same compiled program (X wide or small; else a program of its own: `_lbfgs_paths`). Rows are padded
+to a bucket with a floor of 128 (every iteration reads them all); X wider than tall is replaced by its coordinates
+in an orthonormal basis of its rows (exactly the same problem, iterates and stopping test; see `_call_lbfgs`). With
+sgd or adam, all folds x Cs train as one vmapped stack (then the refit): each member sees the whole padded data, the
+rows outside its training fold weighted 0. K > 2 classes: the multinomial model, paths (folds, Cs, K, n + 1), with
+lbfgs only.
 """
 
 from __future__ import annotations
