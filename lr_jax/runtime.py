@@ -40,6 +40,15 @@ def freeze_long_lived_objects() -> None:
     lives on after a run, and cyclic garbage frozen there would stay.
     """
     gc.freeze()
+    freeze_at_exit()
+
+
+@functools.cache
+def freeze_at_exit() -> None:
+    """Leave every object alive as the process exits out of the collections Python makes while it shuts down
+    (`gc.freeze` at exit): for a process that imported JAX, scikit-learn and their stack, those full passes
+    over the imported modules take longer than a small fit, for no gain (the process is ending; a `__del__`
+    of an object in a reference cycle, which Python does not promise to run at exit, is skipped)."""
     atexit.register(gc.freeze)
 
 

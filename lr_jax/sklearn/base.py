@@ -30,6 +30,7 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 # lr_jax's numerics, used only through the names below (and lr_jax.sklearn.solvers in estimator_cv).
 from lr_jax import outcomes
@@ -37,8 +38,12 @@ from lr_jax.errors import DivergenceError, LrJaxError
 from lr_jax.models.interface import param_dtype
 from lr_jax.models.logistic import batched_logit
 from lr_jax.optim import make_hparams, spec
-from lr_jax.runtime import precision_scope, use_compilation_cache
+from lr_jax.runtime import freeze_at_exit, precision_scope, use_compilation_cache
 from lr_jax.train import init_state, steps_done, train_step
+
+# A process that imported the estimators (and with them JAX, scikit-learn, SciPy, pandas) exits without the
+# collector's passes over all of them (`runtime.freeze_at_exit`).
+freeze_at_exit()
 
 
 def _to_params(coef_1D, intercept_1, dtype):
@@ -148,6 +153,14 @@ def start_intercept(init, target) -> np.ndarray:
     if init is None:
         return np.zeros(()) if target.ndim == 1 else np.zeros(target.shape[1])
     return np.asarray(init[1], np.float64)[0] if target.ndim == 1 else np.asarray(init[1], np.float64)
+
+
+def row_basis(X, rows: int, cols: int) -> np.ndarray | None:
+    """An orthonormal basis (cols x rows) of the span of X's rows (X padded), for X wider than tall; else None."""
+    if cols <= rows:
+        return None
+    with threadpool_limits(1):  # a tall-skinny QR: one BLAS thread, as more were slower on busy cores
+        return np.linalg.qr(pad(X, rows, cols).T)[0]  # padded rows of X: columns of Q orthogonal to X
 
 
 def to_basis(w, basis_DK):

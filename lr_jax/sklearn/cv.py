@@ -1,13 +1,14 @@
 r"""`LogisticRegressionCV`: C chosen by cross-validation, every fold's path of Cs in one compiled call.
 
-With lbfgs (the default) it runs as scikit-learn's: each fold's path of Cs ascending, each C warm-started from
-the previous solution, stopping at max |∂J/∂θ| <= tol (scipy's gtol, as scikit-learn's lbfgs), all folds x Cs
-in one compiled call (`lr_jax.sklearn.solvers.lbfgs_paths`); the refit at the chosen C starts from the folds' mean
-solution, in the same compiled program. Rows are padded to a bucket with a floor of 128 (every iteration reads
-them all); X wider than tall is replaced by its coordinates in an orthonormal basis of its rows (exactly the
-same problem, iterates and stopping test; see `_call_lbfgs`). With sgd or adam, all folds x Cs train as one
-vmapped stack (then the refit): each member sees the whole padded data, the rows outside its training fold
-weighted 0. K > 2 classes: the multinomial model, paths (folds, Cs, K, n + 1), with lbfgs only.
+With lbfgs (the default) it runs as scikit-learn's: each fold's path of Cs ascending, each C warm-started from the
+previous solution, stopping at max |∂J/∂θ| <= tol (scipy's gtol, as scikit-learn's lbfgs), all folds x Cs in one
+compiled call (`lr_jax.sklearn.solvers.lbfgs_paths`); the refit at the chosen C starts from the folds' mean
+solution, in the same compiled program (X wide or small; else a program of its own: `_lbfgs_paths`). Rows are padded
+to a bucket with a floor of 128 (every iteration reads them all); X wider than tall is replaced by its coordinates
+in an orthonormal basis of its rows (exactly the same problem, iterates and stopping test; see `_call_lbfgs`). With
+sgd or adam, all folds x Cs train as one vmapped stack (then the refit): each member sees the whole padded data, the
+rows outside its training fold weighted 0. K > 2 classes: the multinomial model, paths (folds, Cs, K, n + 1), with
+lbfgs only.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from sklearn import linear_model
 from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
 from sklearn.model_selection import check_cv
 from sklearn.utils._param_validation import Hidden, Interval, InvalidParameterError, StrOptions
-from threadpoolctl import threadpool_limits
 
 from lr_jax.runtime import CACHE_AUTO, precision_scope
 from lr_jax.sklearn.base import (
@@ -36,12 +36,17 @@ from lr_jax.sklearn.base import (
     from_basis,
     l2_strength,
     pad,
+    row_basis,
     to_basis,
     to_device,
 )
 from lr_jax.sklearn.solvers import lbfgs_paths
 
 CV_ROW_FLOOR = 128  # LogisticRegressionCV's L-BFGS paths: every iteration of every fold reads all padded rows
+# Up to this many entries of padded X, each fold reads all rows (its training rows first, then weight-0 padding), so
+# that the refit runs in the folds' compiled program: the extra reads (about a quarter more with 5 folds) cost less
+# than tracing and compiling a second program, which takes as long as some thousand passes over X of this size.
+SHARED_PROGRAM_MAX_ENTRIES = 1 << 20
 
 
 def _cv_shape(m: int, n: int) -> tuple[int, int]:
@@ -49,22 +54,14 @@ def _cv_shape(m: int, n: int) -> tuple[int, int]:
     return bucket(m, CV_ROW_FLOOR), bucket(n, COL_FLOOR)
 
 
-def _training_rows(weight_FN) -> tuple[np.ndarray, np.ndarray]:
-    """Each fold's rows of nonzero weight and their weights (F, M), M bucketed; padding: row 0, weight 0."""
+def _training_rows(weight_FN, M: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each fold's rows of nonzero weight and their weights (F, M), first; padding after: row 0, weight 0."""
     train_F = [np.flatnonzero(w_N) for w_N in weight_FN]  # rows of weight 0 change nothing
-    rows_FM = np.zeros((len(train_F), bucket(max(map(len, train_F)), CV_ROW_FLOOR)), np.int64)
+    rows_FM = np.zeros((len(train_F), M), np.int64)
     weight_FM = np.zeros(rows_FM.shape)
     for f, rows_M in enumerate(train_F):
         rows_FM[f, : len(rows_M)], weight_FM[f, : len(rows_M)] = rows_M, weight_FN[f, rows_M]
     return rows_FM, weight_FM
-
-
-def _row_basis(X, rows: int, cols: int) -> np.ndarray | None:
-    """An orthonormal basis (cols x rows) of the span of X's rows (X padded), for X wider than tall; else None."""
-    if cols <= rows:
-        return None
-    with threadpool_limits(1):  # a tall-skinny QR: one BLAS thread, as more were slower on busy cores
-        return np.linalg.qr(pad(X, rows, cols).T)[0]  # padded rows of X: columns of Q orthogonal to X
 
 
 def _check_Cs(Cs) -> np.ndarray:
@@ -212,18 +209,21 @@ class LogisticRegressionCV(LinearClassifier):
         """Each fold's path of Cs, ascending and warm-started, in one compiled call.
 
         Returns (paths (F, C, n + 1), or (F, C, K, n + 1) for K > 2 classes; n_iter (F, C); refit): refit(C, θ₀)
-        is the all-data solution at C from θ₀. Each fold reads only its training rows; X wider than tall
-        (then solved in the basis of its rows, where a row costs little) keeps all rows, so that the refit
-        reuses the folds' compiled program as one of F problems (the others skipped); otherwise the refit is a
-        one-problem program of its own.
+        is the all-data solution at C from θ₀. Each fold reads its training rows, padded to the bucket of the
+        largest fold; X wider than tall (then solved in the basis of its rows, where a row costs little) or small
+        (`SHARED_PROGRAM_MAX_ENTRIES`) is padded to all rows instead, so that the refit reuses the folds' compiled
+        program as one of F problems (the others skipped); otherwise the refit is a one-problem program of its
+        own. Rows of weight 0 at the end of a fold change none of its sums: its iterates are the same.
         """
         (rows, cols), order_C = _cv_shape(*X.shape), np.argsort(self.Cs_, kind="stable")
-        basis_DK, (F, C) = _row_basis(X, rows, cols), (len(weight_FN), len(self.Cs_))
+        basis_DK, (F, C) = row_basis(X, rows, cols), (len(weight_FN), len(self.Cs_))
+        shared = basis_DK is not None or rows * cols <= SHARED_PROGRAM_MAX_ENTRIES
         l2_FC = np.array([[l2_strength(c, s) for c in self.Cs_[order_C]] for s in weight_FN.sum(axis=1)])
         if basis_DK is not None:
             rows_FM, weight_FM = np.repeat(np.arange(rows)[None], F, 0), pad(weight_FN, cols=rows)
         else:
-            rows_FM, weight_FM = _training_rows(weight_FN)
+            largest = int(np.count_nonzero(weight_FN, axis=1).max())
+            rows_FM, weight_FM = _training_rows(weight_FN, rows if shared else bucket(largest, CV_ROW_FLOOR))
         call = functools.partial(self._call_lbfgs, self._device_data(X, target, basis_DK), basis_DK)
         start_P = np.zeros(X.shape[1] + 1) if target.ndim == 1 else np.zeros((target.shape[1], X.shape[1] + 1))
         sorted_FCP, sorted_n_iter_FC = call(rows_FM, weight_FM, l2_FC, np.full((F, C), self.max_iter), start_P)
@@ -231,7 +231,7 @@ class LogisticRegressionCV(LinearClassifier):
         paths_FCP[:, order_C], n_iter_FC[:, order_C] = sorted_FCP, sorted_n_iter_FC
 
         def refit(c, start_P):
-            G = F if basis_DK is not None else 1
+            G = F if shared else 1
             only_GC = np.zeros((G, C), np.int64)
             only_GC[0, 0] = self.max_iter
             rows_GM, weight_GM = np.repeat(np.arange(rows)[None], G, 0), np.repeat(pad(weight_N, rows)[None], G, 0)

@@ -17,6 +17,7 @@ scikit-learn is an optional extra (`pip install -e '.[sklearn]'`); only these mo
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
@@ -34,14 +35,28 @@ from lr_jax.sklearn.base import (
     l2_strength,
     pad,
     padded_shape,
+    row_basis,
     start_intercept,
     start_weights,
     to_basis,
     to_device,
 )
-from lr_jax.sklearn.cv import LogisticRegressionCV, _row_basis
+
+if TYPE_CHECKING:
+    from lr_jax.sklearn.cv import LogisticRegressionCV
 
 __all__ = ["LogisticRegression", "LogisticRegressionCV"]
+
+
+def __getattr__(name: str):
+    """`LogisticRegressionCV`, importable from here too, loaded from `lr_jax.sklearn.cv` on first use: a fit of
+    `LogisticRegression` needs none of its modules (scikit-learn's metrics, model selection, linear_model)."""
+    if name == "LogisticRegressionCV":
+        from lr_jax.sklearn.cv import LogisticRegressionCV
+
+        return LogisticRegressionCV
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 NEWTON_MAX_SIZE = 1024  # solver="auto": Newton while min(padded rows, columns) is at most this (a P x P Hessian, P - 1)
 
@@ -168,7 +183,7 @@ class LogisticRegression(LinearClassifier):
         """
         n, (rows, cols) = X.shape[1], padded_shape(*X.shape)
         multi = target.ndim == 2
-        basis_DK = _row_basis(X, rows, cols)
+        basis_DK = row_basis(X, rows, cols)
         x_NK = pad(X, rows, cols) if basis_DK is None else pad(X, rows, cols) @ basis_DK
         w_D = start_weights(init, cols, target)
         theta = {"w": to_basis(w_D, basis_DK), "b": start_intercept(init, target)}

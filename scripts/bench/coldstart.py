@@ -31,7 +31,7 @@ if side == "lr_jax":
 
     jax.monitoring.register_event_duration_secs_listener(on_duration)
     jax.monitoring.register_event_listener(lambda event, **_: counts.update([event.rsplit("/", 1)[-1]]))
-    from lr_jax.sklearn import logistic as module
+    import lr_jax.sklearn as module
     make = lambda: getattr(module, estimator)(compilation_cache_dir=cache)
 else:
     from sklearn import linear_model as module

@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 
 from lr_jax.errors import LrJaxError
 from lr_jax.runtime import CompileMeter
+from lr_jax.sklearn import cv
 from lr_jax.sklearn.logistic import LogisticRegression, LogisticRegressionCV
 
 RTOL = 1e-4  # ‖θ - θ_sk‖ / ‖θ_sk‖: see the module docstring
@@ -266,13 +267,20 @@ def test_cv_on_wide_data_matches_sklearn(rng):
     assert ours.C_[0] == theirs.C_ and relative_error(ours, theirs) < RTOL
 
 
-@pytest.mark.slow  # four LogisticRegressionCV fits (> 2 s on 2 cores)
-@pytest.mark.parametrize("shape, other_rows, programs", [((60, 180), 62, 1), ((300, 44), 296, 2)])
-def test_cv_compiles_once_per_bucket(caplog, rng, shape, other_rows, programs):
-    """Two sizes in one bucket: wide X, the folds and the refit in one program; tall X, one each.
+@pytest.mark.slow  # six LogisticRegressionCV fits (> 2 s on 2 cores)
+@pytest.mark.parametrize(
+    "shape, other_rows, shared_max, programs",
+    [((60, 180), 62, None, 1), ((300, 44), 296, None, 1), ((300, 44), 296, 0, 2)],
+    ids=["wide", "tall-small", "tall-large"],
+)
+def test_cv_compiles_once_per_bucket(caplog, monkeypatch, rng, shape, other_rows, shared_max, programs):
+    """Two sizes in one bucket: wide X, or tall X of at most `SHARED_PROGRAM_MAX_ENTRIES`, the folds and the
+    refit in one program; larger tall X (the bound lowered to 0 here), one each.
 
     Widths no other test uses (180 -> 192 columns, 44 -> 48), so the compiles are this test's own.
     """
+    if shared_max is not None:
+        monkeypatch.setattr(cv, "SHARED_PROGRAM_MAX_ENTRIES", shared_max)
     caplog.set_level(logging.WARNING)
     with jax.log_compiles():
         for m in (shape[0], other_rows):
