@@ -144,6 +144,7 @@ def retrain_on_a_damaged_cache(tmp_path, run_cli, snapshot, caplog, damage):
     return folder, input_warnings(caplog)
 
 
+@pytest.mark.slow  # a whole CLI run over an image folder
 def test_skipped_images_are_counted_and_listed_and_the_run_finishes(tmp_path, run_cli, snapshot, caplog):
     root, run = photos(tmp_path / "photos", {"cat": 3, "non-cat": 3}), tmp_path / "run"
     broken_jpeg(root)

@@ -47,7 +47,8 @@ def test_environment_records_git_state_command_line_and_versions(monkeypatch):
         assert len(git["commit"]) == 40 and int(git["commit"], 16) >= 0 and isinstance(git["dirty"], bool)
 
 
-@pytest.mark.parametrize("num_classes", [2, pytest.param(3, marks=pytest.mark.slow)])  # a drawing process each
+@pytest.mark.slow  # starts a drawing process (twice, one killed)
+@pytest.mark.parametrize("num_classes", [2, 3])
 def test_the_drawing_process_writes_the_same_figures_as_drawing_here(tmp_path, monkeypatch, caplog, num_classes):
     """The line plots (learning curve, ROC, the K-class confusion matrix) drawn by the drawing process equal,
     byte for byte, those drawn in this process's worker thread (same matplotlib, data and encoder); so do

@@ -99,6 +99,7 @@ def test_the_first_checkpoint_failing_does_not_advise_resuming(tmp_path, tiny_da
     assert code == 0, err
 
 
+@pytest.mark.slow  # a whole CLI run; test_the_first_checkpoint_failing_does_not_advise_resuming is the fast one
 def test_results_failing_without_checkpoints_does_not_advise_resuming(tmp_path, tiny_data, run_cli, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
