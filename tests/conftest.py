@@ -62,10 +62,18 @@ def pytest_configure(config):
     compiling small programs, and this flag cuts that by about a third. XLA's own graph passes still run and
     fast-math stays off, so what changes is at most the rounding of a fused loop (the tolerances hold on any
     CPU or GPU, so they hold here); the course's logistic run is bit-identical. The whole suite (CI) compiles
-    as users do. A user's own XLA_FLAGS that set the level win; the CLI's subprocesses inherit the setting."""
+    as users do. A user's own XLA_FLAGS that set the level win; the CLI's subprocesses inherit the setting.
+
+    The fast lane also hands whole files to pytest-xdist's workers (`--dist loadfile`, unless another mode was
+    asked for): a file's tests compile the same small programs, which a worker then compiles once. The whole
+    suite keeps the default test-by-test balance, which its few long tests need."""
+    if "not slow" not in (config.option.markexpr or ""):
+        return
     flags = os.environ.get("XLA_FLAGS", "")
-    if "not slow" in (config.option.markexpr or "") and "xla_backend_optimization_level" not in flags:
+    if "xla_backend_optimization_level" not in flags:
         os.environ["XLA_FLAGS"] = f"{flags} {FAST_LANE_XLA_FLAG}".strip()
+    if getattr(config.option, "dist", None) == "load":  # xdist's default under -n
+        config.option.dist = "loadfile"
 
 
 def pytest_collection_modifyitems(items):

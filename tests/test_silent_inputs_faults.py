@@ -100,6 +100,7 @@ def test_images_the_loader_cannot_use_are_named_not_skipped_silently(case, tmp_p
     assert not run.exists() or snapshot(run) == {}
 
 
+@pytest.mark.slow  # a whole CLI run; the refusals of unusable images stay in the fast lane
 def test_files_that_are_no_images_are_listed_in_the_log(tmp_path, run_cli, caplog):
     root, run = photos(tmp_path / "photos", {"cat": 3, "non-cat": 3}), tmp_path / "run"
     (root / "cat" / "notes.txt").write_text("taken in 2024")

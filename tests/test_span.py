@@ -176,6 +176,7 @@ def test_the_span_state_is_float64_and_its_weights_are_the_run_dtype():
     assert result.state.opt_state.coef["a"].dtype == jnp.float64 and span.is_span(result.state)
 
 
+@pytest.mark.slow  # builds an MLP run's stages; the chunk length's own tests are in the fast lane
 def test_a_span_iteration_counts_m_coefficients_per_unit_so_a_runs_chunks_are_longer():
     """`work_params`, the work `stages.chunk_length` divides: the first layer counts m·units in the span (K·A),
     not n·units; a grid counts all its members."""

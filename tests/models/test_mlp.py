@@ -211,9 +211,8 @@ def synthetic_mlp_config(**sections) -> Config:
     return Config.from_dict(base)
 
 
-@pytest.mark.parametrize(
-    "init, course_seed", [("he", None), *(pytest.param("course", s, marks=pytest.mark.slow) for s in (None, 7))]
-)
+@pytest.mark.parametrize("init, course_seed", [("he", None), ("course", None), ("course", 7)])
+@pytest.mark.slow  # a vmapped sweep's compile; the sweep's own tests cover its seeds in the fast lane
 def test_each_seed_of_a_sweep_starts_where_a_single_run_with_that_seed_starts(init, course_seed):
     """init=course draws from RandomState(train.seed) for every member of the grid, as a single run (or a
     multirun job) with that seed does; an explicit model.course_seed gives every member the same draws."""

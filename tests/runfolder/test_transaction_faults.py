@@ -37,6 +37,7 @@ def test_finished_run_without_checkpoints_is_not_overwritten(finished_run, tiny_
     assert snapshot(finished_run) == before
 
 
+@pytest.mark.slow  # a whole CLI run; the refusal without train.overwrite stays in the fast lane
 def test_overwrite_replaces_a_finished_run(finished_run, tiny_data, run_cli):
     old = json.loads((finished_run / "metrics.json").read_text())
 
