@@ -32,11 +32,15 @@ if side == "lr_jax":
     jax.monitoring.register_event_duration_secs_listener(on_duration)
     jax.monitoring.register_event_listener(lambda event, **_: counts.update([event.rsplit("/", 1)[-1]]))
     import lr_jax.sklearn as module
-    make = lambda: getattr(module, estimator)(compilation_cache_dir=cache)
+
+    cls = getattr(module, estimator)  # the estimator's module, imported as `from lr_jax.sklearn import Name` does
+    make = lambda: cls(compilation_cache_dir=cache)
 else:
     from sklearn import linear_model as module
+
+    cls = getattr(module, estimator)
     extra = {"l1_ratios": (0.0,), "use_legacy_attributes": False} if estimator.endswith("CV") else {}
-    make = lambda: getattr(module, estimator)(**extra)
+    make = lambda: cls(**extra)
 if dataset == "course":
     import h5py, numpy as np
     with h5py.File(f"{data_dir}/train_catvnoncat.h5") as f:
