@@ -23,6 +23,9 @@ def main(cfg: DictConfig) -> float:
 
     with exit_on_error():  # `error: <message>` and exit code 2; a traceback only with HYDRA_FULL_ERROR=1
         config = Config.from_dict(OmegaConf.to_container(cfg, resolve=True))
+        from lr_jax.runfolder.plots import start_plotting
+
+        start_plotting()  # matplotlib imported by the drawing process, on another core, while JAX is imported here
         from lr_jax.pipelines.sweep import sweep_and_evaluate
         from lr_jax.runtime import freeze_long_lived_objects
 

@@ -206,6 +206,7 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
       {"rows": one row per config, "best": the best row}, also in `workdir/summary.json`.
     """
     workdir = Path(workdir)
+    plots.start_plotting()  # the drawing process imports matplotlib on another core meanwhile (the summary's figure)
     spec = spec_from_config(config, record=checkpoint_config(config))  # the model built once for the grid
     with stages.runtime_scope(spec), contextlib.ExitStack() as run_scope:
         sizes.check_memory(config)  # before the data or any parameter is allocated
@@ -229,8 +230,6 @@ def sweep_and_evaluate(config: Config, workdir: str | Path) -> dict[str, Any]:
         # import in the drawing process).
         evaluation_compiled = stages.compile_evaluation(spec, inputs, start[0].params, grid=True)
         figures = config.sweep.figures == "all"
-        if figures:
-            plots.start_plotting()
         result = train_grid(
             points,
             inputs.xs["train"],
