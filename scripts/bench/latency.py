@@ -284,7 +284,8 @@ def _loops_s(data_dir: str, repeats: int = 3) -> dict[str, float]:
     spec = spec_from_config(config)
     with stages.runtime_scope(spec):
         inputs = stages.load_inputs(spec)
-        placed = stages.place(spec, inputs, *stages.initial_state(spec, inputs.n_features))
+        state, hparams = stages.initial_state(spec, inputs.n_features)
+        placed = stages.place(spec, inputs, state, hparams)
         run = functools.partial(
             train.run_steps,
             placed.state,
@@ -295,9 +296,9 @@ def _loops_s(data_dir: str, repeats: int = 3) -> dict[str, float]:
             optim=spec.optim,
         )
         floor = _floor_loop(placed.x, placed.y, config.optim.learning_rate, config.train.num_iterations)
-        in_span, parametrization = stages.parametrize(spec, inputs, *stages.initial_state(spec, inputs.n_features))
+        in_span, parametrization = stages.parametrize(spec, inputs, state, hparams)
         assert parametrization == span.SPAN, parametrization  # what the course run trains in
-        span_placed = stages.place(spec, inputs, in_span, placed.hparams)
+        span_placed = stages.place(spec, inputs, in_span, hparams)
 
         def span_loop():
             result = span.fit(
